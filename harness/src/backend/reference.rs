@@ -1,0 +1,299 @@
+//! The reference backend: wasmparser's incremental `Parser` and `Validator`,
+//! fed chunk by chunk, with the spec's rule that a stream's fate decides
+//! first (a stream error or an open stream wins over a compile error that
+//! was already visible).
+
+use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
+use crate::case::Features;
+use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
+use wasmparser::{
+    Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload, Validator,
+    WasmFeatures,
+};
+
+/// The wasmparser line this crate is built against (see Cargo.toml).
+const WASMPARSER_VERSION: &str = "wasmparser 0.263";
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReferenceBackend;
+
+impl Backend for ReferenceBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { name: "reference".into(), version: WASMPARSER_VERSION.into() }
+    }
+
+    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
+        let mut decoder = StreamingDecoder::new(wasm_features(features));
+        for chunk in body.chunks {
+            decoder.push(chunk);
+        }
+        match body.end {
+            BodyEnd::Close => decoder.finish(),
+            // Consume body rejects with the stream's reason before any
+            // compile result can exist (Web API, consume body / read-loop).
+            BodyEnd::Error => Outcome::PassedThrough,
+            BodyEnd::Never => Outcome::Pending,
+        }
+    }
+
+    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+        // A different entry point from the streaming path on purpose:
+        // `parse_all` over the complete bytes.
+        let mut validator = Validator::new_with_features(wasm_features(features));
+        let mut fingerprint = Fingerprint::default();
+        let mut allocs = FuncValidatorAllocations::default();
+        for payload in Parser::new(0).parse_all(bytes) {
+            let step = payload.and_then(|p| {
+                record(&p, &mut fingerprint)?;
+                check(&mut validator, &p, &mut allocs)
+            });
+            match step {
+                Ok(true) => return Outcome::Module { fingerprint },
+                Ok(false) => {}
+                Err(e) => return compile_error(&e),
+            }
+        }
+        Outcome::CompileError { message: "unexpected end of module".into() }
+    }
+}
+
+/// One-shot validation, as used to derive the expected outcome of
+/// truncated prefixes.
+pub fn validate_one_shot(bytes: &[u8], features: &Features) -> bool {
+    Validator::new_with_features(wasm_features(features)).validate_all(bytes).is_ok()
+}
+
+fn wasm_features(features: &Features) -> WasmFeatures {
+    let mut f = WasmFeatures::WASM3;
+    for (name, flag) in [
+        ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+        ("custom-descriptors", WasmFeatures::CUSTOM_DESCRIPTORS),
+        ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+        ("legacy-exceptions", WasmFeatures::LEGACY_EXCEPTIONS),
+        ("shared-everything-threads", WasmFeatures::SHARED_EVERYTHING_THREADS),
+        ("stack-switching", WasmFeatures::STACK_SWITCHING),
+    ] {
+        if features.contains(name) {
+            f |= flag;
+        }
+    }
+    f
+}
+
+/// Incremental decode + validate over chunks as they arrive. A compile error
+/// is remembered, and later chunks are consumed but ignored, as a streaming
+/// engine drains the body after failing.
+struct StreamingDecoder {
+    parser: Parser,
+    validator: Validator,
+    allocs: FuncValidatorAllocations,
+    buffer: Vec<u8>,
+    /// Bytes of `buffer` already consumed by the parser.
+    consumed: usize,
+    fingerprint: Fingerprint,
+    state: DecodeState,
+}
+
+enum DecodeState {
+    Decoding,
+    Done,
+    Failed(String),
+}
+
+impl StreamingDecoder {
+    fn new(features: WasmFeatures) -> Self {
+        StreamingDecoder {
+            parser: Parser::new(0),
+            validator: Validator::new_with_features(features),
+            allocs: FuncValidatorAllocations::default(),
+            buffer: Vec::new(),
+            consumed: 0,
+            fingerprint: Fingerprint::default(),
+            state: DecodeState::Decoding,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return;
+        }
+        // Only `finish` completes a module, so the state here is
+        // Decoding or Failed; after a failure the rest is drained unread.
+        if !matches!(self.state, DecodeState::Decoding) {
+            return;
+        }
+        // Drop what the parser is finished with before it grows the buffer.
+        if self.consumed > 0 && self.consumed * 2 >= self.buffer.len() {
+            self.buffer.drain(..self.consumed);
+            self.consumed = 0;
+        }
+        self.buffer.extend_from_slice(chunk);
+        self.advance(false);
+    }
+
+    fn finish(mut self) -> Outcome {
+        if let DecodeState::Decoding = self.state {
+            self.advance(true);
+        }
+        match self.state {
+            DecodeState::Done => Outcome::Module { fingerprint: self.fingerprint },
+            DecodeState::Failed(message) => Outcome::CompileError { message },
+            DecodeState::Decoding => Outcome::CompileError { message: "unexpected end of module".into() },
+        }
+    }
+
+    fn advance(&mut self, eof: bool) {
+        loop {
+            let data = &self.buffer[self.consumed..];
+            let (consumed, payload) = match self.parser.parse(data, eof) {
+                Ok(Chunk::NeedMoreData(_)) => return,
+                Ok(Chunk::Parsed { consumed, payload }) => (consumed, payload),
+                Err(e) => {
+                    self.state = DecodeState::Failed(error_message(&e));
+                    return;
+                }
+            };
+            let step = record(&payload, &mut self.fingerprint)
+                .and_then(|()| check(&mut self.validator, &payload, &mut self.allocs));
+            self.consumed += consumed;
+            match step {
+                Ok(false) => {}
+                Ok(true) => {
+                    self.state = DecodeState::Done;
+                    return;
+                }
+                Err(e) => {
+                    self.state = DecodeState::Failed(error_message(&e));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Validates one payload; `Ok(true)` once the module is complete and valid.
+fn check(
+    validator: &mut Validator,
+    payload: &Payload<'_>,
+    allocs: &mut FuncValidatorAllocations,
+) -> wasmparser::Result<bool> {
+    match validator.payload(payload)? {
+        ValidPayload::Func(func, body) => {
+            let mut func = func.into_validator(std::mem::take(allocs));
+            func.validate(&body)?;
+            *allocs = func.into_allocations();
+            Ok(false)
+        }
+        ValidPayload::End(_) => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+/// Adds what JS could observe of this payload to the fingerprint.
+fn record(payload: &Payload<'_>, fingerprint: &mut Fingerprint) -> wasmparser::Result<()> {
+    match payload {
+        Payload::ImportSection(reader) => {
+            for import in reader.clone().into_imports() {
+                let import = import?;
+                fingerprint.imports.push(ImportDescriptor {
+                    module: import.module.into(),
+                    name: import.name.into(),
+                    kind: import_kind(import.ty).into(),
+                });
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader.clone() {
+                let export = export?;
+                fingerprint
+                    .exports
+                    .push(ExportDescriptor { name: export.name.into(), kind: export_kind(export.kind).into() });
+            }
+        }
+        Payload::CustomSection(reader) => fingerprint.custom_sections.push(reader.name().into()),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn import_kind(ty: TypeRef) -> &'static str {
+    match ty {
+        TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",
+        TypeRef::Table(_) => "table",
+        TypeRef::Memory(_) => "memory",
+        TypeRef::Global(_) => "global",
+        TypeRef::Tag(_) => "tag",
+    }
+}
+
+fn export_kind(kind: ExternalKind) -> &'static str {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => "function",
+        ExternalKind::Table => "table",
+        ExternalKind::Memory => "memory",
+        ExternalKind::Global => "global",
+        ExternalKind::Tag => "tag",
+    }
+}
+
+fn error_message(e: &wasmparser::BinaryReaderError) -> String {
+    format!("{} (at offset {:#x})", e.message(), e.offset())
+}
+
+fn compile_error(e: &wasmparser::BinaryReaderError) -> Outcome {
+    Outcome::CompileError { message: error_message(e) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::OutcomeClass;
+    use crate::plan::{ChunkPlan, PlanSet};
+
+    /// (module (import "m" "f" (func)) (func (export "g")) (@custom "c" ""))
+    const MODULE: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x07\x01\x01m\x01f\0\0\x03\x02\x01\0\
+\x07\x05\x01\x01g\0\x01\x0a\x04\x01\x02\0\x0b\0\x02\x01c";
+
+    fn stream(bytes: &[u8], plan: &ChunkPlan, end: BodyEnd) -> Outcome {
+        ReferenceBackend.compile_streaming(StreamingBody { chunks: plan.chunks(bytes), end }, &Features::baseline())
+    }
+
+    #[test]
+    fn every_default_plan_gives_the_one_shot_module() {
+        let one_shot = ReferenceBackend.compile_one_shot(MODULE, &Features::baseline());
+        let Outcome::Module { fingerprint } = &one_shot else { panic!("{one_shot}") };
+        assert_eq!(fingerprint.imports[0].kind, "function");
+        assert_eq!(fingerprint.exports[0].name, "g");
+        assert_eq!(fingerprint.custom_sections, ["c"]);
+        for plan in PlanSet::Default.plans(MODULE) {
+            assert_eq!(stream(MODULE, &plan, BodyEnd::Close), one_shot, "{plan}");
+        }
+    }
+
+    #[test]
+    fn truncated_and_trailing_bytes_are_compile_errors_at_any_chunking() {
+        let mut trailing = MODULE.to_vec();
+        trailing.push(0x42);
+        for bytes in [&MODULE[..MODULE.len() - 3], &trailing[..]] {
+            for plan in PlanSet::Default.plans(bytes) {
+                assert_eq!(stream(bytes, &plan, BodyEnd::Close).class(), OutcomeClass::CompileError, "{plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn stream_fate_wins_over_a_visible_compile_error() {
+        let invalid = b"\0asm\x01\0\0\0\xff";
+        let whole = PlanSet::Whole.plans(invalid).remove(0);
+        assert_eq!(stream(invalid, &whole, BodyEnd::Error), Outcome::PassedThrough);
+        assert_eq!(stream(invalid, &whole, BodyEnd::Never), Outcome::Pending);
+    }
+
+    #[test]
+    fn features_gate_proposals() {
+        // A memory with a custom page size of 1 byte (custom-page-sizes).
+        let bytes = b"\0asm\x01\0\0\0\x05\x04\x01\x08\x01\x00";
+        assert!(!validate_one_shot(bytes, &Features::baseline()));
+        assert!(validate_one_shot(bytes, &Features::from_names(["custom-page-sizes"]).unwrap()));
+    }
+}

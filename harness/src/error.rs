@@ -1,0 +1,77 @@
+//! Every error the library reports, in one place.
+//!
+//! Input errors carry the file and (where there is one) the 1-based line, so
+//! that a user can go straight to the offending text.
+
+use std::path::PathBuf;
+
+/// A problem with something the user gave us: a test file, a plan, an
+/// expectations file, a command-line value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `.wast` file that does not lex or parse.
+    #[error("{file}:{line}: malformed .wast: {message}")]
+    MalformedWast {
+        file: String,
+        line: usize,
+        message: String,
+    },
+
+    /// A plan or plan-set name we do not know.
+    #[error("unknown plan {name:?}; expected {expected}")]
+    UnknownPlan { name: String, expected: String },
+
+    /// A cut list that does not parse or does not fit the body.
+    #[error("invalid cut list {text:?}: {message} (expected comma-separated offsets such as `0,8,8,12` or ranges such as `1..100`)")]
+    InvalidCuts { text: String, message: String },
+
+    /// A TOML file (expectations, suite manifest) that does not parse or
+    /// breaks a rule.
+    #[error("{file}:{line}: {message}")]
+    InvalidToml {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// A suite name that is neither built in nor an existing directory.
+    #[error("unknown suite {name:?}: expected `spec`, `streaming` or a directory of .wast files")]
+    UnknownSuite { name: String },
+
+    /// A backend name we cannot construct.
+    #[error("unknown backend {name:?}; available: {available}")]
+    UnknownBackend { name: String, available: String },
+
+    /// `--bless` where expectations must not be rewritten.
+    #[error("refusing to bless expectations: {0}")]
+    BlessRefused(String),
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// 1-based line number of a byte offset in `text`.
+pub fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_offset_counts_from_one() {
+        let text = "a\nbb\nccc";
+        assert_eq!(line_of_offset(text, 0), 1);
+        assert_eq!(line_of_offset(text, 2), 2);
+        assert_eq!(line_of_offset(text, 5), 3);
+        assert_eq!(line_of_offset(text, 999), 3);
+    }
+}

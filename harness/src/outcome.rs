@@ -1,0 +1,166 @@
+//! What a backend reports for one compile, and what the spec expects.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The observable result of one `compileStreaming` (or one-shot compile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Resolved with a module; the fingerprint is what JS can observe of it.
+    Module { fingerprint: Fingerprint },
+    /// Rejected with `WebAssembly.CompileError`.
+    CompileError { message: String },
+    /// Rejected with a `TypeError` the algorithm itself created.
+    TypeError { message: String },
+    /// Rejected with exactly the reason the source or the body stream gave.
+    PassedThrough,
+    /// Never settled within the case's pending window.
+    Pending,
+    /// Rejected with something else (a `RangeError`, a foreign error...).
+    OtherError { name: String, message: String },
+    /// The backend crashed (a panic, a dead process) while compiling.
+    Crash { message: String },
+    /// The backend did not answer in time: hung, as opposed to `Pending`.
+    Timeout,
+}
+
+/// The coarse class of an [`Outcome`]; the spec verdict compares these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeClass {
+    Module,
+    CompileError,
+    TypeError,
+    PassedThrough,
+    Pending,
+    OtherError,
+    Crash,
+    Timeout,
+}
+
+impl Outcome {
+    pub fn class(&self) -> OutcomeClass {
+        match self {
+            Outcome::Module { .. } => OutcomeClass::Module,
+            Outcome::CompileError { .. } => OutcomeClass::CompileError,
+            Outcome::TypeError { .. } => OutcomeClass::TypeError,
+            Outcome::PassedThrough => OutcomeClass::PassedThrough,
+            Outcome::Pending => OutcomeClass::Pending,
+            Outcome::OtherError { .. } => OutcomeClass::OtherError,
+            Outcome::Crash { .. } => OutcomeClass::Crash,
+            Outcome::Timeout => OutcomeClass::Timeout,
+        }
+    }
+
+    /// Same observable result: same class and, for a module, the same
+    /// fingerprint. Error messages are engine prose and may legitimately
+    /// differ between chunkings, so they are not compared.
+    pub fn equivalent(&self, other: &Outcome) -> bool {
+        match (self, other) {
+            (Outcome::Module { fingerprint: a }, Outcome::Module { fingerprint: b }) => a == b,
+            _ => self.class() == other.class(),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Module { fingerprint } => write!(f, "Module ({fingerprint})"),
+            Outcome::CompileError { message } => write!(f, "CompileError: {message}"),
+            Outcome::TypeError { message } => write!(f, "TypeError: {message}"),
+            Outcome::OtherError { name, message } => write!(f, "{name}: {message}"),
+            Outcome::Crash { message } => write!(f, "crash: {message}"),
+            other => write!(f, "{}", other.class()),
+        }
+    }
+}
+
+impl fmt::Display for OutcomeClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OutcomeClass::Module => "Module",
+            OutcomeClass::CompileError => "CompileError",
+            OutcomeClass::TypeError => "TypeError",
+            OutcomeClass::PassedThrough => "passed-through rejection",
+            OutcomeClass::Pending => "pending",
+            OutcomeClass::OtherError => "other error",
+            OutcomeClass::Crash => "crash",
+            OutcomeClass::Timeout => "timeout",
+        })
+    }
+}
+
+/// What JavaScript can observe of a compiled module without instantiating
+/// it: `WebAssembly.Module.imports`, `.exports` and the custom section names.
+/// Two chunkings of the same bytes must give the same fingerprint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub imports: Vec<ImportDescriptor>,
+    pub exports: Vec<ExportDescriptor>,
+    pub custom_sections: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportDescriptor {
+    pub module: String,
+    pub name: String,
+    /// As in the JS API: `function`, `table`, `memory`, `global` or `tag`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportDescriptor {
+    pub name: String,
+    pub kind: String,
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} imports, {} exports, {} custom sections",
+            self.imports.len(),
+            self.exports.len(),
+            self.custom_sections.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(exports: &[&str]) -> Outcome {
+        Outcome::Module {
+            fingerprint: Fingerprint {
+                exports: exports
+                    .iter()
+                    .map(|n| ExportDescriptor { name: n.to_string(), kind: "function".into() })
+                    .collect(),
+                ..Fingerprint::default()
+            },
+        }
+    }
+
+    #[test]
+    fn modules_with_different_fingerprints_are_not_equivalent() {
+        assert!(module(&["f"]).equivalent(&module(&["f"])));
+        assert!(!module(&["f"]).equivalent(&module(&["g"])));
+    }
+
+    #[test]
+    fn errors_compare_by_class_not_message() {
+        let a = Outcome::CompileError { message: "a".into() };
+        let b = Outcome::CompileError { message: "b".into() };
+        assert!(a.equivalent(&b));
+        assert!(!a.equivalent(&Outcome::TypeError { message: "a".into() }));
+    }
+
+    #[test]
+    fn outcome_serializes_with_a_class_tag() {
+        let json = serde_json::to_string(&Outcome::Timeout).unwrap();
+        assert_eq!(json, r#"{"class":"timeout"}"#);
+    }
+}

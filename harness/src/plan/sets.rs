@@ -1,0 +1,219 @@
+//! The named plan sets, and plans rebuilt from their names.
+//!
+//! Every plan is a pure function of its name and the body, so a failing
+//! plan replays with `--plan NAME` however large its cut list is.
+
+use super::structure::structural_offsets;
+use super::ChunkPlan;
+use crate::error::Error;
+use std::collections::HashSet;
+
+/// Fixed chunk sizes: the segment sizes engines and hosts use internally.
+const FIXED_SIZES: &[usize] = &[2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 100, 1000, 4096, 16384, 65536];
+/// How many seeded random plans the default set has.
+const RANDOM_PLANS: u64 = 8;
+
+pub const PLAN_NAME_FORMS: &str =
+    "`whole`, `one-byte`, `empty-interleaved`, `split@K`, `fixed-N` or `random-SEED`";
+
+/// A named set of plans, chosen with `--plans`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlanSet {
+    /// Whole body, one byte per chunk, every structural two-chunk split,
+    /// empty chunks interleaved, fixed sizes, seeded random plans.
+    #[default]
+    Default,
+    /// `default` plus every two-chunk split `k` in `0..=n`.
+    Exhaustive,
+    /// A cheap cross-section for slow backends: whole, one byte, empty
+    /// chunks interleaved, one fixed size and one random plan.
+    Reduced,
+    /// Just the whole body: one-shot behaviour through the streaming path.
+    Whole,
+}
+
+impl PlanSet {
+    pub const NAMES: &'static [&'static str] = &["default", "exhaustive", "reduced", "whole"];
+
+    pub fn parse(name: &str) -> Result<PlanSet, Error> {
+        match name {
+            "default" => Ok(PlanSet::Default),
+            "exhaustive" => Ok(PlanSet::Exhaustive),
+            "reduced" => Ok(PlanSet::Reduced),
+            "whole" => Ok(PlanSet::Whole),
+            _ => Err(Error::UnknownPlan {
+                name: name.to_string(),
+                expected: format!("a plan set: {}", Self::NAMES.join(", ")),
+            }),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanSet::Default => "default",
+            PlanSet::Exhaustive => "exhaustive",
+            PlanSet::Reduced => "reduced",
+            PlanSet::Whole => "whole",
+        }
+    }
+
+    /// The set's plans for `body`; plans whose cut lists coincide with an
+    /// earlier one (say `fixed-100` on a 60-byte body) are dropped.
+    pub fn plans(self, body: &[u8]) -> Vec<ChunkPlan> {
+        let n = body.len();
+        let mut plans = vec![whole(), one_byte(n)];
+        match self {
+            PlanSet::Whole => return vec![whole()],
+            PlanSet::Reduced => {
+                plans.push(empty_interleaved(n));
+                plans.push(fixed(7, n));
+                plans.push(random(0, n));
+            }
+            PlanSet::Default | PlanSet::Exhaustive => {
+                plans.extend(structural_offsets(body).into_iter().map(split));
+                if self == PlanSet::Exhaustive {
+                    plans.extend((0..=n).map(split));
+                }
+                plans.push(empty_interleaved(n));
+                plans.extend(FIXED_SIZES.iter().map(|&size| fixed(size, n)));
+                plans.extend((0..RANDOM_PLANS).map(|seed| random(seed, n)));
+            }
+        }
+        let mut seen = HashSet::new();
+        plans.retain(|p| seen.insert(p.cuts.clone()));
+        plans
+    }
+}
+
+/// Rebuilds one plan from its name (see [`PLAN_NAME_FORMS`]) for `body`.
+pub fn plan_by_name(name: &str, body: &[u8]) -> Result<ChunkPlan, Error> {
+    let n = body.len();
+    let unknown = || Error::UnknownPlan { name: name.to_string(), expected: format!("a plan name: {PLAN_NAME_FORMS}") };
+    let number = |text: &str| text.parse::<u64>().map_err(|_| unknown());
+    let plan = match name {
+        "whole" => whole(),
+        "one-byte" => one_byte(n),
+        "empty-interleaved" => empty_interleaved(n),
+        _ => {
+            if let Some(k) = name.strip_prefix("split@") {
+                let k = number(k)? as usize;
+                return ChunkPlan::from_cuts(name, vec![k], n);
+            } else if let Some(size) = name.strip_prefix("fixed-") {
+                match number(size)? {
+                    0 => return Err(unknown()),
+                    size => fixed(size as usize, n),
+                }
+            } else if let Some(seed) = name.strip_prefix("random-") {
+                random(number(seed)?, n)
+            } else {
+                return Err(unknown());
+            }
+        }
+    };
+    Ok(plan)
+}
+
+fn whole() -> ChunkPlan {
+    ChunkPlan { name: "whole".into(), cuts: vec![] }
+}
+
+fn one_byte(n: usize) -> ChunkPlan {
+    ChunkPlan { name: "one-byte".into(), cuts: (1..n).collect() }
+}
+
+fn split(k: usize) -> ChunkPlan {
+    ChunkPlan { name: format!("split@{k}"), cuts: vec![k] }
+}
+
+/// An empty chunk first, last, and between every pair of one-byte chunks.
+fn empty_interleaved(n: usize) -> ChunkPlan {
+    let mut cuts = Vec::with_capacity(2 * n + 1);
+    cuts.push(0);
+    for k in 1..n {
+        cuts.extend([k, k]);
+    }
+    cuts.push(n);
+    ChunkPlan { name: "empty-interleaved".into(), cuts }
+}
+
+fn fixed(size: usize, n: usize) -> ChunkPlan {
+    ChunkPlan { name: format!("fixed-{size}"), cuts: (size..n).step_by(size).collect() }
+}
+
+/// Between 1 and 16 cuts at uniformly random offsets in `0..=n`, repeats
+/// allowed (so empty chunks happen). The stream depends only on the seed
+/// and `n`, never on anything else in the run.
+fn random(seed: u64, n: usize) -> ChunkPlan {
+    let mut rng = SplitMix64(seed ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let count = 1 + (rng.next() % 16) as usize;
+    let mut cuts: Vec<usize> = (0..count).map(|_| (rng.next() % (n as u64 + 1)) as usize).collect();
+    cuts.sort_unstable();
+    ChunkPlan { name: format!("random-{seed}"), cuts }
+}
+
+/// SplitMix64: tiny, well-distributed, and fixed forever, so seeded plans
+/// stay reproducible across versions of any dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODULE: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b";
+
+    #[test]
+    fn every_plan_in_a_set_rebuilds_from_its_name() {
+        for set in [PlanSet::Default, PlanSet::Exhaustive, PlanSet::Reduced, PlanSet::Whole] {
+            for plan in set.plans(MODULE) {
+                assert_eq!(plan_by_name(&plan.name, MODULE).unwrap(), plan, "{}", set.name());
+            }
+        }
+    }
+
+    #[test]
+    fn default_set_has_the_required_kinds() {
+        let names: Vec<String> = PlanSet::Default.plans(MODULE).into_iter().map(|p| p.name).collect();
+        let n = MODULE.len();
+        for required in ["whole", "one-byte", "empty-interleaved", "split@0", "split@4", "split@8", "fixed-2", "random-0"] {
+            assert!(names.iter().any(|x| x == required), "missing {required}: {names:?}");
+        }
+        assert!(names.contains(&format!("split@{}", n - 1)) && names.contains(&format!("split@{n}")));
+    }
+
+    #[test]
+    fn exhaustive_adds_every_split_and_no_duplicates() {
+        let plans = PlanSet::Exhaustive.plans(MODULE);
+        for k in 0..=MODULE.len() {
+            assert!(plans.iter().any(|p| p.cuts == [k]), "missing split@{k}");
+        }
+        let unique: HashSet<_> = plans.iter().map(|p| p.cuts.clone()).collect();
+        assert_eq!(unique.len(), plans.len());
+    }
+
+    #[test]
+    fn random_plans_are_seeded_and_in_range() {
+        assert_eq!(random(3, 100), random(3, 100));
+        assert_ne!(random(3, 100).cuts, random(4, 100).cuts);
+        assert!(random(5, 10).cuts.iter().all(|&c| c <= 10));
+    }
+
+    #[test]
+    fn unknown_names_list_the_accepted_forms() {
+        let err = plan_by_name("sliced", MODULE).unwrap_err().to_string();
+        assert!(err.contains("split@K"), "{err}");
+        let err = PlanSet::parse("fast").unwrap_err().to_string();
+        assert!(err.contains("default, exhaustive"), "{err}");
+        assert!(plan_by_name("fixed-0", MODULE).is_err());
+        assert!(plan_by_name("split@999", MODULE).is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! Derived truncation cases: each valid module cut short at each of its
+//! structural offsets, as if the body ended there. The expected outcome of a
+//! prefix is what a one-shot validation of that prefix gives; a prefix that
+//! ends on a section boundary can itself be a valid module.
+
+use crate::backend::validate_one_shot;
+use crate::case::{Case, CaseOrigin};
+use crate::outcome::OutcomeClass;
+use crate::plan::structure::structural_offsets;
+
+/// The id of the prefix of `parent` that is `len` bytes long.
+pub fn truncation_id(parent: &str, len: usize) -> String {
+    format!("{parent}/truncated@{len}")
+}
+
+/// Truncation cases for every directive case that expects a Module.
+pub fn derive(cases: &[Case]) -> Vec<Case> {
+    let mut derived = Vec::new();
+    for parent in cases.iter().filter(|c| c.expected == OutcomeClass::Module && !c.is_truncation()) {
+        let n = parent.bytes.len();
+        for len in structural_offsets(&parent.bytes).into_iter().filter(|&k| k < n) {
+            let bytes = &parent.bytes[..len];
+            let expected = if validate_one_shot(bytes, &parent.features) {
+                OutcomeClass::Module
+            } else {
+                OutcomeClass::CompileError
+            };
+            derived.push(Case {
+                id: truncation_id(&parent.id, len),
+                suite: parent.suite.clone(),
+                group: parent.group.clone(),
+                origin: CaseOrigin::Truncation { parent: parent.id.clone(), len },
+                bytes: bytes.into(),
+                expected,
+                features: parent.features.clone(),
+            });
+        }
+    }
+    derived
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Features;
+    use std::sync::Arc;
+
+    #[test]
+    fn prefixes_on_section_boundaries_can_be_valid() {
+        // header + type section + function section + code section
+        let module = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b".to_vec();
+        let parent = Case {
+            id: "s/f.wast:1".into(),
+            suite: "s".into(),
+            group: "g".into(),
+            origin: CaseOrigin::Directive,
+            bytes: module.into(),
+            expected: OutcomeClass::Module,
+            features: Arc::new(Features::baseline()),
+        };
+        let derived = derive(&[parent]);
+        let expect = |len: usize| derived.iter().find(|c| c.id == truncation_id("s/f.wast:1", len)).unwrap().expected;
+        assert_eq!(expect(0), OutcomeClass::CompileError);
+        assert_eq!(expect(8), OutcomeClass::Module, "the bare header is a valid empty module");
+        assert_eq!(expect(9), OutcomeClass::CompileError);
+        // After the type section alone: valid; after the function section
+        // with no code section: invalid (function and code counts differ).
+        assert_eq!(expect(14), OutcomeClass::Module);
+        assert_eq!(expect(18), OutcomeClass::CompileError);
+        assert!(derived.iter().all(|c| c.bytes.len() < 24));
+    }
+}

@@ -1,0 +1,231 @@
+//! From `.wast` text to cases: which directives carry a module, and what the
+//! spec expects of compiling it.
+//!
+//! The mapping, for the module each directive carries:
+//! - `module`, `module definition`, and `assert_unlinkable` / `assert_trap` /
+//!   `assert_uninstantiable` on a module: compiling must succeed → Module.
+//! - `assert_malformed_custom` / `assert_invalid_custom`: a bad *custom*
+//!   section is never a module error → Module.
+//! - `assert_invalid`, and `assert_malformed` on a binary module → CompileError.
+//! - text-only `assert_malformed` (quoted or text modules: the error is in
+//!   the text, there are no bytes to stream) and component-model directives
+//!   → not applicable, with the reason.
+
+use super::FileCases;
+use crate::case::{Case, CaseOrigin, Features, NotApplicable};
+use crate::error::{line_of_offset, Error};
+use crate::outcome::OutcomeClass;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wast::core::ModuleKind;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, Wat};
+
+/// Where a file's cases go: `file_id` is the repo-relative prefix of every
+/// case id (`spec/wasm-latest/binary.wast`), `display_path` what errors name.
+pub struct WastSource<'a> {
+    pub file_id: &'a str,
+    pub display_path: &'a str,
+    pub suite: &'a str,
+    pub group: &'a str,
+    pub features: Arc<Features>,
+}
+
+/// Parses one `.wast` file into cases. A file that does not lex or parse is
+/// an error naming the file and line; it costs this file only.
+pub fn cases_from_wast(text: &str, source: &WastSource<'_>) -> Result<FileCases, Error> {
+    let malformed = |err: wast::Error| Error::MalformedWast {
+        file: source.display_path.to_string(),
+        line: line_of_offset(text, err.span().offset()),
+        message: err.message(),
+    };
+    let mut lexer = wast::lexer::Lexer::new(text);
+    // The official testsuite deliberately contains such characters in strings.
+    lexer.allow_confusing_unicode(true);
+    let buffer = ParseBuffer::new_with_lexer(lexer).map_err(malformed)?;
+    let wast = parser::parse::<Wast<'_>>(&buffer).map_err(malformed)?;
+
+    let mut mapper = Mapper { text, source, out: FileCases::default(), seen_lines: HashMap::new() };
+    for directive in wast.directives {
+        mapper.directive(directive);
+    }
+    Ok(mapper.out)
+}
+
+struct Mapper<'s, 't> {
+    text: &'t str,
+    source: &'s WastSource<'s>,
+    out: FileCases,
+    seen_lines: HashMap<usize, usize>,
+}
+
+/// What one directive contributes.
+enum Mapped {
+    Case(Vec<u8>, OutcomeClass),
+    NotApplicable(String),
+    Nothing,
+}
+
+impl Mapper<'_, '_> {
+    fn directive(&mut self, directive: WastDirective<'_>) {
+        let line = line_of_offset(self.text, directive.span().offset());
+        let mapped = match directive {
+            WastDirective::Thread(thread) => {
+                for inner in thread.directives {
+                    self.directive(inner);
+                }
+                Mapped::Nothing
+            }
+            WastDirective::Module(module) | WastDirective::ModuleDefinition(module) => {
+                quote_wat(module, OutcomeClass::Module)
+            }
+            WastDirective::AssertMalformedCustom { module, .. }
+            | WastDirective::AssertInvalidCustom { module, .. } => {
+                quote_wat(module, OutcomeClass::Module)
+            }
+            WastDirective::AssertUnlinkable { module, .. } => wat(module, OutcomeClass::Module),
+            WastDirective::AssertTrap { exec: WastExecute::Wat(module), .. } => {
+                wat(module, OutcomeClass::Module)
+            }
+            WastDirective::AssertInvalid { module, .. } => {
+                quote_wat(module, OutcomeClass::CompileError)
+            }
+            WastDirective::AssertMalformed { module, .. } => match module {
+                QuoteWat::Wat(Wat::Module(m)) if matches!(m.kind, ModuleKind::Binary(_)) => {
+                    quote_wat(QuoteWat::Wat(Wat::Module(m)), OutcomeClass::CompileError)
+                }
+                QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) => {
+                    Mapped::NotApplicable(COMPONENT.into())
+                }
+                _ => Mapped::NotApplicable(
+                    "text-only assert_malformed: the text does not encode to a binary".into(),
+                ),
+            },
+            _ => Mapped::Nothing,
+        };
+        match mapped {
+            Mapped::Nothing => {}
+            Mapped::Case(bytes, expected) => {
+                let id = self.id_for_line(line);
+                self.out.cases.push(Case {
+                    id,
+                    suite: self.source.suite.to_string(),
+                    group: self.source.group.to_string(),
+                    origin: CaseOrigin::Directive,
+                    bytes: bytes.into(),
+                    expected,
+                    features: self.source.features.clone(),
+                });
+            }
+            Mapped::NotApplicable(reason) => {
+                let id = self.id_for_line(line);
+                self.out.not_applicable.push(NotApplicable {
+                    id,
+                    suite: self.source.suite.to_string(),
+                    group: self.source.group.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// `file:LINE`, and `file:LINE#N` for the N-th directive on a line that
+    /// already has one, so ids stay unique and stable.
+    fn id_for_line(&mut self, line: usize) -> String {
+        let count = self.seen_lines.entry(line).or_insert(0);
+        *count += 1;
+        match *count {
+            1 => format!("{}:{line}", self.source.file_id),
+            n => format!("{}:{line}#{n}", self.source.file_id),
+        }
+    }
+}
+
+const COMPONENT: &str = "component-model directive: not a core module";
+
+fn quote_wat(mut module: QuoteWat<'_>, expected: OutcomeClass) -> Mapped {
+    if matches!(module, QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))) {
+        return Mapped::NotApplicable(COMPONENT.into());
+    }
+    match module.encode() {
+        Ok(bytes) => Mapped::Case(bytes, expected),
+        Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
+    }
+}
+
+fn wat(mut module: Wat<'_>, expected: OutcomeClass) -> Mapped {
+    if matches!(module, Wat::Component(_)) {
+        return Mapped::NotApplicable(COMPONENT.into());
+    }
+    match module.encode() {
+        Ok(bytes) => Mapped::Case(bytes, expected),
+        Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Result<FileCases, Error> {
+        cases_from_wast(
+            text,
+            &WastSource {
+                file_id: "t/x.wast",
+                display_path: "t/x.wast",
+                suite: "t",
+                group: "g",
+                features: Arc::new(Features::baseline()),
+            },
+        )
+    }
+
+    #[test]
+    fn directives_map_to_expected_outcomes() {
+        let text = r#"
+(module (func))
+(assert_invalid (module (func (result i32))) "type mismatch")
+(assert_malformed (module binary "\00asm" "\02\00\00\00") "unknown binary version")
+(assert_malformed (module quote "(func") "unexpected end")
+(assert_unlinkable (module (import "x" "y" (func))) "unknown import")
+(assert_return (invoke "f"))
+(module definition (func))
+"#;
+        let out = map(text).unwrap();
+        let got: Vec<_> = out.cases.iter().map(|c| (c.id.as_str(), c.expected)).collect();
+        assert_eq!(
+            got,
+            [
+                ("t/x.wast:2", OutcomeClass::Module),
+                ("t/x.wast:3", OutcomeClass::CompileError),
+                ("t/x.wast:4", OutcomeClass::CompileError),
+                ("t/x.wast:6", OutcomeClass::Module),
+                ("t/x.wast:8", OutcomeClass::Module),
+            ]
+        );
+        assert_eq!(out.not_applicable.len(), 1);
+        assert_eq!(out.not_applicable[0].id, "t/x.wast:5");
+        assert!(out.not_applicable[0].reason.contains("text-only"));
+    }
+
+    #[test]
+    fn binary_modules_keep_their_exact_bytes() {
+        let out = map(r#"(module binary "\00asm" "\01\00\00\00" "\00\01\00")"#).unwrap();
+        assert_eq!(&*out.cases[0].bytes, b"\0asm\x01\0\0\0\x00\x01\x00");
+    }
+
+    #[test]
+    fn two_directives_on_one_line_get_distinct_ids() {
+        let out = map("(module) (module)").unwrap();
+        assert_eq!(out.cases[0].id, "t/x.wast:1");
+        assert_eq!(out.cases[1].id, "t/x.wast:1#2");
+    }
+
+    #[test]
+    fn malformed_wast_names_file_and_line() {
+        let err = map("(module)\n\n(assert_invalid (module (func)\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("t/x.wast:"), "{msg}");
+        assert!(matches!(err, Error::MalformedWast { line, .. } if line >= 3), "{msg}");
+    }
+}
