@@ -47,37 +47,72 @@ pub struct NotApplicable {
     pub reason: String,
 }
 
-/// WebAssembly proposals a case needs beyond WebAssembly 3.0, by their
-/// testsuite directory names (`threads`, `custom-page-sizes`, ...).
-/// Backends map these to their own switches.
+/// The WebAssembly feature set a case is written against: a spec version
+/// plus proposals by their testsuite directory names (`threads`,
+/// `custom-page-sizes`, ...). Backends map these to their own switches.
+///
+/// Older proposal directories assume the spec of their time: `threads`
+/// expects a second table to be invalid, which WebAssembly 2.0 allows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Features(BTreeSet<String>);
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    pub base: SpecVersion,
+    #[serde(default)]
+    pub proposals: BTreeSet<String>,
+}
 
-/// The proposals a case may name, beyond the WebAssembly 3.0 baseline.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SpecVersion {
+    Wasm1,
+    Wasm2,
+    #[default]
+    Wasm3,
+}
+
+/// The proposals a case may name.
 pub const KNOWN_FEATURES: &[&str] = &[
     "annotations",
+    "bulk-memory",
     "custom-descriptors",
     "custom-page-sizes",
+    "exceptions",
+    "extended-const",
+    "function-references",
+    "gc",
     "legacy-exceptions",
+    "memory64",
+    "multi-memory",
+    "multi-value",
+    "mutable-global",
+    "nontrapping-float-to-int-conversions",
+    "reference-types",
+    "relaxed-simd",
     "shared-everything-threads",
+    "sign-extension-ops",
+    "simd",
     "stack-switching",
+    "tail-call",
+    "threads",
     "wide-arithmetic",
 ];
 
 impl Features {
+    /// WebAssembly 3.0 and nothing more.
     pub fn baseline() -> Features {
         Features::default()
     }
 
-    /// Builds a feature set, rejecting names that are not in [`KNOWN_FEATURES`].
-    pub fn from_names<I, S>(names: I) -> Result<Features, String>
+    /// `base` plus proposals, rejecting names not in [`KNOWN_FEATURES`].
+    pub fn new<I, S>(base: SpecVersion, proposals: I) -> Result<Features, String>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let mut set = BTreeSet::new();
-        for name in names {
+        for name in proposals {
             let name = name.into();
             if !KNOWN_FEATURES.contains(&name.as_str()) {
                 return Err(format!(
@@ -87,24 +122,47 @@ impl Features {
             }
             set.insert(name);
         }
-        Ok(Features(set))
+        Ok(Features {
+            base,
+            proposals: set,
+        })
+    }
+
+    /// WebAssembly 3.0 plus proposals.
+    pub fn from_names<I, S>(proposals: I) -> Result<Features, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Features::new(SpecVersion::Wasm3, proposals)
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains(name)
+        self.proposals.contains(name)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.proposals.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for SpecVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SpecVersion::Wasm1 => "wasm1",
+            SpecVersion::Wasm2 => "wasm2",
+            SpecVersion::Wasm3 => "wasm3",
+        })
     }
 }
 
 impl fmt::Display for Features {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("wasm3");
+        write!(f, "{}", self.base)?;
+        for name in self.iter() {
+            write!(f, "+{name}")?;
         }
-        write!(f, "wasm3+{}", self.iter().collect::<Vec<_>>().join("+"))
+        Ok(())
     }
 }
 
@@ -115,7 +173,10 @@ mod tests {
     #[test]
     fn unknown_features_are_rejected_with_the_known_list() {
         let err = Features::from_names(["threadz"]).unwrap_err();
-        assert!(err.contains("threadz") && err.contains("wide-arithmetic"), "{err}");
+        assert!(
+            err.contains("threadz") && err.contains("wide-arithmetic"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -123,5 +184,7 @@ mod tests {
         assert_eq!(Features::baseline().to_string(), "wasm3");
         let f = Features::from_names(["wide-arithmetic", "annotations"]).unwrap();
         assert_eq!(f.to_string(), "wasm3+annotations+wide-arithmetic");
+        let f = Features::new(SpecVersion::Wasm1, ["threads"]).unwrap();
+        assert_eq!(f.to_string(), "wasm1+threads");
     }
 }

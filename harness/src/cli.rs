@@ -6,7 +6,7 @@ use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
 use crate::plan::{parse_cuts, PlanSet};
-use crate::report::{format_summary, summarize, ReportedCase, Report, SCHEMA, SCHEMA_VERSION};
+use crate::report::{format_summary, summarize, Report, ReportedCase, SCHEMA, SCHEMA_VERSION};
 use crate::runner::{run_cases, CaseResult, PlanSelection, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
 use crate::verdict::Status;
@@ -18,7 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "streamconform", version, about = "Conformance harness for WebAssembly streaming compilation")]
+#[command(
+    name = "streamconform",
+    version,
+    about = "Conformance harness for WebAssembly streaming compilation"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,11 +110,21 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Plans { file, plans, format } => print_plans(&file, &plans, format),
-        Command::List { suites, filter, no_truncation } => list(&suites, filter.as_deref(), !no_truncation),
+        Command::Plans {
+            file,
+            plans,
+            format,
+        } => print_plans(&file, &plans, format),
+        Command::List {
+            suites,
+            filter,
+            no_truncation,
+        } => list(&suites, filter.as_deref(), !no_truncation),
         Command::Backends => {
             for name in BACKEND_NAMES {
-                let info = backend::by_name(name).expect("listed backends construct").info();
+                let info = backend::by_name(name)
+                    .expect("listed backends construct")
+                    .info();
                 println!("{:<12} {}", info.name, info.version);
             }
             Ok(0)
@@ -170,13 +184,20 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
         (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
     };
-    let backends: Vec<Arc<dyn Backend>> =
-        args.backends.iter().map(|n| backend::by_name(n).map(Arc::from)).collect::<Result<_, _>>()?;
+    let backends: Vec<Arc<dyn Backend>> = args
+        .backends
+        .iter()
+        .map(|n| backend::by_name(n).map(Arc::from))
+        .collect::<Result<_, _>>()?;
     let mut expectations = Vec::new();
     for path in &args.expectations {
         let e = match Expectations::load(path) {
-            Err(Error::Io { source, .. }) if args.bless && source.kind() == std::io::ErrorKind::NotFound => {
-                let backend = path.file_stem().map_or("?".into(), |s| s.to_string_lossy().into_owned());
+            Err(Error::Io { source, .. })
+                if args.bless && source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                let backend = path
+                    .file_stem()
+                    .map_or("?".into(), |s| s.to_string_lossy().into_owned());
                 Expectations::empty(&backend, path)
             }
             other => other?,
@@ -190,7 +211,11 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     let cases = Arc::new(select(loaded.cases, args.filter.as_deref(), &args.cases));
     if !args.cases.is_empty() && cases.is_empty() {
-        anyhow::bail!("no case has the id {:?} in suites {:?}", args.cases, args.suites);
+        anyhow::bail!(
+            "no case has the id {:?} in suites {:?}",
+            args.cases,
+            args.suites
+        );
     }
     let config = RunConfig {
         plans: plans.clone(),
@@ -214,16 +239,27 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             let ran: HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
             let unfiltered = args.filter.is_none() && args.cases.is_empty();
             if unfiltered {
-                not_run.extend(e.not_run(&ran).into_iter().map(|id| format!("{}: {id}", info.name)));
+                not_run.extend(
+                    e.not_run(&ran)
+                        .into_iter()
+                        .map(|id| format!("{}: {id}", info.name)),
+                );
             }
         }
         if args.bless {
             let e = mine.cloned().ok_or_else(|| {
-                anyhow::anyhow!("--bless needs an --expectations file whose `backend` is {:?}", info.name)
+                anyhow::anyhow!(
+                    "--bless needs an --expectations file whose `backend` is {:?}",
+                    info.name
+                )
             })?;
             let blessed = e.blessed(&results);
             blessed.write()?;
-            eprintln!("blessed {} known failures into {}", blessed.len(), blessed.path.display());
+            eprintln!(
+                "blessed {} known failures into {}",
+                blessed.len(),
+                blessed.path.display()
+            );
         }
         for (case, result) in cases.iter().zip(results) {
             reported.push(report_case(case, result, &info.name, mine, &plan_arg));
@@ -232,15 +268,31 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
 
     let summary = summarize(&reported, &loaded.not_applicable, &infos);
-    let unexpected: Vec<&ReportedCase> = reported.iter().filter(|r| r.status.is_unexpected()).collect();
+    let unexpected: Vec<&ReportedCase> = reported
+        .iter()
+        .filter(|r| r.status.is_unexpected())
+        .collect();
     for r in unexpected.iter().take(args.show_failures) {
-        let what = if r.status == Status::UnexpectedPass { "UNEXPECTED PASS" } else { "FAIL" };
+        let what = if r.status == Status::UnexpectedPass {
+            "UNEXPECTED PASS"
+        } else {
+            "FAIL"
+        };
         println!("{what} [{}] {}", r.backend, r.id);
         if let Some(reason) = &r.expectation_reason {
             println!("    listed as failing: {reason}");
         }
         for p in r.failing_plans.iter().take(3) {
-            println!("    plan {} [{}]: {}", p.plan, p.failed.iter().map(|o| o.to_string()).collect::<Vec<_>>().join("+"), p.actual);
+            println!(
+                "    plan {} [{}]: {}",
+                p.plan,
+                p.failed
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                p.actual
+            );
         }
         if let Some(why) = &r.aborted {
             println!("    {why}");
@@ -250,7 +302,10 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     }
     if unexpected.len() > args.show_failures {
-        println!("... and {} more unexpected results (see --report)", unexpected.len() - args.show_failures);
+        println!(
+            "... and {} more unexpected results (see --report)",
+            unexpected.len() - args.show_failures
+        );
     }
     print!("{}", format_summary(&summary));
     println!(
@@ -291,8 +346,16 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn report_case(case: &Case, result: CaseResult, backend: &str, expectations: Option<&Expectations>, plan_arg: &str) -> ReportedCase {
-    let reason = expectations.and_then(|e| e.reason(&case.id)).map(str::to_string);
+fn report_case(
+    case: &Case,
+    result: CaseResult,
+    backend: &str,
+    expectations: Option<&Expectations>,
+    plan_arg: &str,
+) -> ReportedCase {
+    let reason = expectations
+        .and_then(|e| e.reason(&case.id))
+        .map(str::to_string);
     let status = Status::from_verdict(result.verdict, reason.is_some());
     let repro = (result.verdict == crate::verdict::Verdict::Fail).then(|| {
         let plan = match result.failing_plans.first() {

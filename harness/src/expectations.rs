@@ -42,16 +42,24 @@ struct Entry {
     reason: toml::Spanned<String>,
 }
 
-const FORMAT: &str = "an expectations file: `backend = \"NAME\"` and `[[failure]]` tables with `case` and `reason`";
+const FORMAT: &str =
+    "an expectations file: `backend = \"NAME\"` and `[[failure]]` tables with `case` and `reason`";
 
 impl Expectations {
     /// An empty set for `backend`, to be filled by blessing.
     pub fn empty(backend: &str, path: &Path) -> Expectations {
-        Expectations { path: path.to_path_buf(), backend: backend.to_string(), failures: BTreeMap::new() }
+        Expectations {
+            path: path.to_path_buf(),
+            backend: backend.to_string(),
+            failures: BTreeMap::new(),
+        }
     }
 
     pub fn load(path: &Path) -> Result<Expectations, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -61,19 +69,39 @@ impl Expectations {
             line: line_of_offset(text, offset),
             message,
         };
-        let file: File = toml::from_str(text)
-            .map_err(|e| at(e.span().map_or(0, |s| s.start), format!("{} (expected {FORMAT})", e.message().trim())))?;
+        let file: File = toml::from_str(text).map_err(|e| {
+            at(
+                e.span().map_or(0, |s| s.start),
+                format!("{} (expected {FORMAT})", e.message().trim()),
+            )
+        })?;
         let mut failures = BTreeMap::new();
         for entry in file.failure {
             if entry.reason.get_ref().trim().is_empty() {
-                return Err(at(entry.reason.span().start, format!("case {:?} has an empty reason; say why it fails", entry.case.get_ref())));
+                return Err(at(
+                    entry.reason.span().start,
+                    format!(
+                        "case {:?} has an empty reason; say why it fails",
+                        entry.case.get_ref()
+                    ),
+                ));
             }
             let case = entry.case.get_ref().clone();
-            if failures.insert(case.clone(), entry.reason.into_inner()).is_some() {
-                return Err(at(entry.case.span().start, format!("case {case:?} is listed twice")));
+            if failures
+                .insert(case.clone(), entry.reason.into_inner())
+                .is_some()
+            {
+                return Err(at(
+                    entry.case.span().start,
+                    format!("case {case:?} is listed twice"),
+                ));
             }
         }
-        Ok(Expectations { path: path.to_path_buf(), backend: file.backend, failures })
+        Ok(Expectations {
+            path: path.to_path_buf(),
+            backend: file.backend,
+            failures,
+        })
     }
 
     pub fn reason(&self, case_id: &str) -> Option<&str> {
@@ -91,7 +119,11 @@ impl Expectations {
     /// Listed cases that this run did not produce: renamed or removed
     /// cases, or simply filtered out.
     pub fn not_run<'a>(&'a self, ran: &HashSet<&str>) -> Vec<&'a str> {
-        self.failures.keys().map(String::as_str).filter(|id| !ran.contains(id)).collect()
+        self.failures
+            .keys()
+            .map(String::as_str)
+            .filter(|id| !ran.contains(id))
+            .collect()
     }
 
     /// The file as it should be after `results`: failing cases listed
@@ -105,13 +137,17 @@ impl Expectations {
                     failures.remove(&result.id);
                 }
                 Verdict::Fail => {
-                    failures
-                        .entry(result.id.clone())
-                        .or_insert_with(|| format!("TODO explain; blessed from: {}", result.failure_summary()));
+                    failures.entry(result.id.clone()).or_insert_with(|| {
+                        format!("TODO explain; blessed from: {}", result.failure_summary())
+                    });
                 }
             }
         }
-        Expectations { path: self.path.clone(), backend: self.backend.clone(), failures }
+        Expectations {
+            path: self.path.clone(),
+            backend: self.backend.clone(),
+            failures,
+        }
     }
 
     pub fn to_toml(&self) -> String {
@@ -120,7 +156,10 @@ impl Expectations {
             failure: self
                 .failures
                 .iter()
-                .map(|(case, reason)| Entry { case: toml::Spanned::new(0..0, case.clone()), reason: toml::Spanned::new(0..0, reason.clone()) })
+                .map(|(case, reason)| Entry {
+                    case: toml::Spanned::new(0..0, case.clone()),
+                    reason: toml::Spanned::new(0..0, reason.clone()),
+                })
                 .collect(),
         };
         let body = toml::to_string(&file).expect("expectations serialize");
@@ -133,7 +172,10 @@ impl Expectations {
     /// Writes the file, refusing under CI: CI never rewrites expectations.
     pub fn write(&self) -> Result<(), Error> {
         refuse_bless_in_ci()?;
-        std::fs::write(&self.path, self.to_toml()).map_err(|source| Error::Io { path: self.path.clone(), source })
+        std::fs::write(&self.path, self.to_toml()).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -182,14 +224,32 @@ reason = "because"
     #[test]
     fn errors_name_file_line_and_format() {
         let cases = [
-            ("backend = \"r\"\n[[failure]]\ncase = \"a\"\nreason = \"\"\n", 4, "empty reason"),
-            ("backend = \"r\"\n[[failure]]\ncase = \"a\"\n", 2, "missing field `reason`"),
-            ("backend = \"r\"\n[[failure]]\ncase = \"a\"\nreason = \"x\"\nwhy = 1\n", 5, "unknown field `why`"),
-            (&format!("{GOOD}\n[[failure]]\ncase = \"spec/a.wast:1\"\nreason = \"again\"\n"), 8, "listed twice"),
+            (
+                "backend = \"r\"\n[[failure]]\ncase = \"a\"\nreason = \"\"\n",
+                4,
+                "empty reason",
+            ),
+            (
+                "backend = \"r\"\n[[failure]]\ncase = \"a\"\n",
+                2,
+                "missing field `reason`",
+            ),
+            (
+                "backend = \"r\"\n[[failure]]\ncase = \"a\"\nreason = \"x\"\nwhy = 1\n",
+                5,
+                "unknown field `why`",
+            ),
+            (
+                &format!("{GOOD}\n[[failure]]\ncase = \"spec/a.wast:1\"\nreason = \"again\"\n"),
+                8,
+                "listed twice",
+            ),
             ("backend = \n", 1, "expected an expectations file"),
         ];
         for (text, line, needle) in cases {
-            let err = Expectations::parse(text, Path::new("e.toml")).unwrap_err().to_string();
+            let err = Expectations::parse(text, Path::new("e.toml"))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(&format!("e.toml:{line}:")), "{err}");
             assert!(err.contains(needle), "{err}");
         }
@@ -198,7 +258,10 @@ reason = "because"
     #[test]
     fn bless_keeps_reasons_adds_failures_and_drops_passes() {
         let e = Expectations::parse(GOOD, Path::new("x.toml")).unwrap();
-        let blessed = e.blessed(&[result("spec/a.wast:1", Verdict::Pass), result("spec/b.wast:2", Verdict::Fail)]);
+        let blessed = e.blessed(&[
+            result("spec/a.wast:1", Verdict::Pass),
+            result("spec/b.wast:2", Verdict::Fail),
+        ]);
         assert_eq!(blessed.reason("spec/a.wast:1"), None);
         assert!(blessed.reason("spec/b.wast:2").unwrap().contains("timeout"));
         let again = Expectations::parse(&blessed.to_toml(), Path::new("x.toml")).unwrap();

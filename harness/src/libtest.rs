@@ -82,10 +82,16 @@ impl Conformance {
         let conclusion = libtest_mimic::run(&args, trials);
         if bless {
             if self.expectations.is_none() {
-                eprintln!("streamconform: {BLESS_ENV} needs a file: call Conformance::expectations(PATH)");
+                eprintln!(
+                    "streamconform: {BLESS_ENV} needs a file: call Conformance::expectations(PATH)"
+                );
                 std::process::exit(101);
             }
-            if let Err(e) = bless_into(expectations, &self.backend.info().name, &recorder.lock().unwrap()) {
+            if let Err(e) = bless_into(
+                expectations,
+                &self.backend.info().name,
+                &recorder.lock().unwrap(),
+            ) {
                 eprintln!("streamconform: {e}");
                 std::process::exit(101);
             }
@@ -95,33 +101,45 @@ impl Conformance {
 
     /// The trials, and the expectations they were judged against. With a
     /// recorder, every case's raw result is also pushed there (for bless).
-    pub fn trials(&self, recorder: Option<Arc<Mutex<Vec<CaseResult>>>>) -> (Vec<Trial>, Result<Expectations, String>) {
+    pub fn trials(
+        &self,
+        recorder: Option<Arc<Mutex<Vec<CaseResult>>>>,
+    ) -> (Vec<Trial>, Result<Expectations, String>) {
         let mut trials = Vec::new();
         let expectations = match &self.expectations {
-            None => Ok(Expectations::empty(&self.backend.info().name, Path::new("expectations.toml"))),
-            Some(path) if !path.exists() => Ok(Expectations::empty(&self.backend.info().name, path)),
+            None => Ok(Expectations::empty(
+                &self.backend.info().name,
+                Path::new("expectations.toml"),
+            )),
+            Some(path) if !path.exists() => {
+                Ok(Expectations::empty(&self.backend.info().name, path))
+            }
             Some(path) => Expectations::load(path).map_err(|e| e.to_string()),
         };
         let judged_against = match &expectations {
             Ok(e) => Arc::new(e.clone()),
             Err(message) => {
                 let message = message.clone();
-                trials.push(Trial::test("streamconform::expectations", move || Err(message.into())));
+                trials.push(Trial::test("streamconform::expectations", move || {
+                    Err(message.into())
+                }));
                 Arc::new(Expectations::default())
             }
         };
         let loaded = load_all(&self.suites, self.truncation);
         for error in loaded.errors {
             let message = error.to_string();
-            trials.push(Trial::test(format!("streamconform::input-error::{}", error_file(&message)), move || {
-                Err(message.into())
-            }));
+            trials.push(Trial::test(
+                format!("streamconform::input-error::{}", error_file(&message)),
+                move || Err(message.into()),
+            ));
         }
         for na in loaded.not_applicable {
             trials.push(Trial::test(na.id, || Ok(())).with_ignored_flag(true));
         }
         for case in loaded.cases {
-            let (backend, plans, timeout) = (self.backend.clone(), self.plans.clone(), self.timeout);
+            let (backend, plans, timeout) =
+                (self.backend.clone(), self.plans.clone(), self.timeout);
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
             let name = case.id.clone();
             trials.push(Trial::test(name, move || {
@@ -137,7 +155,11 @@ impl Conformance {
     }
 }
 
-fn judge_trial(case: &Case, result: &CaseResult, expectations: &Expectations) -> Result<(), Failed> {
+fn judge_trial(
+    case: &Case,
+    result: &CaseResult,
+    expectations: &Expectations,
+) -> Result<(), Failed> {
     let reason = expectations.reason(&case.id);
     match Status::from_verdict(result.verdict, reason.is_some()) {
         Status::Passed | Status::ExpectedFailure => Ok(()),
@@ -162,11 +184,19 @@ fn judge_trial(case: &Case, result: &CaseResult, expectations: &Expectations) ->
     }
 }
 
-fn bless_into(expectations: Result<Expectations, String>, backend: &str, results: &[CaseResult]) -> Result<(), String> {
+fn bless_into(
+    expectations: Result<Expectations, String>,
+    backend: &str,
+    results: &[CaseResult],
+) -> Result<(), String> {
     refuse_bless_in_ci().map_err(|e| e.to_string())?;
     let blessed = expectations?.blessed(results);
     blessed.write().map_err(|e| e.to_string())?;
-    eprintln!("streamconform: blessed {} known failures of {backend} into {}", blessed.len(), blessed.path.display());
+    eprintln!(
+        "streamconform: blessed {} known failures of {backend} into {}",
+        blessed.len(),
+        blessed.path.display()
+    );
     Ok(())
 }
 

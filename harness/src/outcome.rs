@@ -137,7 +137,10 @@ mod tests {
             fingerprint: Fingerprint {
                 exports: exports
                     .iter()
-                    .map(|n| ExportDescriptor { name: n.to_string(), kind: "function".into() })
+                    .map(|n| ExportDescriptor {
+                        name: n.to_string(),
+                        kind: "function".into(),
+                    })
                     .collect(),
                 ..Fingerprint::default()
             },
@@ -152,10 +155,16 @@ mod tests {
 
     #[test]
     fn errors_compare_by_class_not_message() {
-        let a = Outcome::CompileError { message: "a".into() };
-        let b = Outcome::CompileError { message: "b".into() };
+        let a = Outcome::CompileError {
+            message: "a".into(),
+        };
+        let b = Outcome::CompileError {
+            message: "b".into(),
+        };
         assert!(a.equivalent(&b));
-        assert!(!a.equivalent(&Outcome::TypeError { message: "a".into() }));
+        assert!(!a.equivalent(&Outcome::TypeError {
+            message: "a".into()
+        }));
     }
 
     #[test]

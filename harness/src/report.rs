@@ -75,17 +75,27 @@ pub struct SummaryRow {
 
 type RowKey = (String, String, String);
 
-fn row_mut<'a>(rows: &'a mut BTreeMap<RowKey, SummaryRow>, backend: &str, suite: &str, group: &str) -> &'a mut SummaryRow {
-    rows.entry((backend.to_string(), suite.to_string(), group.to_string())).or_insert_with(|| SummaryRow {
-        backend: backend.into(),
-        suite: suite.into(),
-        group: group.into(),
-        ..SummaryRow::default()
-    })
+fn row_mut<'a>(
+    rows: &'a mut BTreeMap<RowKey, SummaryRow>,
+    backend: &str,
+    suite: &str,
+    group: &str,
+) -> &'a mut SummaryRow {
+    rows.entry((backend.to_string(), suite.to_string(), group.to_string()))
+        .or_insert_with(|| SummaryRow {
+            backend: backend.into(),
+            suite: suite.into(),
+            group: group.into(),
+            ..SummaryRow::default()
+        })
 }
 
 /// Counts per (backend, suite, group), in a stable order.
-pub fn summarize(results: &[ReportedCase], not_applicable: &[NotApplicable], backends: &[BackendInfo]) -> Vec<SummaryRow> {
+pub fn summarize(
+    results: &[ReportedCase],
+    not_applicable: &[NotApplicable],
+    backends: &[BackendInfo],
+) -> Vec<SummaryRow> {
     let mut rows = BTreeMap::new();
     for r in results {
         let entry = row_mut(&mut rows, &r.backend, &r.suite, &r.group);
@@ -107,12 +117,17 @@ pub fn summarize(results: &[ReportedCase], not_applicable: &[NotApplicable], bac
 
 /// The table printed at the end of a run, with a total line per backend.
 pub fn format_summary(rows: &[SummaryRow]) -> String {
-    let header = ["backend", "suite", "group", "cases", "passed", "failed", "xfail", "xpass", "n/a"];
+    let header = [
+        "backend", "suite", "group", "cases", "passed", "failed", "xfail", "xpass", "n/a",
+    ];
     let mut lines: Vec<[String; 9]> = Vec::new();
     let mut totals: BTreeMap<&str, SummaryRow> = BTreeMap::new();
     for r in rows {
         lines.push(cells(r, &r.suite, &r.group));
-        let t = totals.entry(&r.backend).or_insert_with(|| SummaryRow { backend: r.backend.clone(), ..Default::default() });
+        let t = totals.entry(&r.backend).or_insert_with(|| SummaryRow {
+            backend: r.backend.clone(),
+            ..Default::default()
+        });
         t.cases += r.cases;
         t.passed += r.passed;
         t.failed += r.failed;
@@ -135,7 +150,13 @@ pub fn format_summary(rows: &[SummaryRow]) -> String {
             .iter()
             .zip(widths)
             .enumerate()
-            .map(|(i, (c, w))| if i < 3 { format!("{c:<w$}") } else { format!("{c:>w$}") })
+            .map(|(i, (c, w))| {
+                if i < 3 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect();
         let _ = writeln!(out, "{}", row.join("  ").trim_end());
     };
@@ -191,15 +212,36 @@ mod tests {
             reported("simd", Status::Failed),
             reported("simd", Status::UnexpectedPass),
         ];
-        let na = [NotApplicable { id: "n".into(), suite: "spec".into(), group: "gc".into(), reason: "text".into() }];
-        let backends = [BackendInfo { name: "reference".into(), version: "v".into() }];
+        let na = [NotApplicable {
+            id: "n".into(),
+            suite: "spec".into(),
+            group: "gc".into(),
+            reason: "text".into(),
+        }];
+        let backends = [BackendInfo {
+            name: "reference".into(),
+            version: "v".into(),
+        }];
         let rows = summarize(&results, &na, &backends);
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].cases, rows[0].passed, rows[0].expected_failures, rows[0].not_applicable), (2, 1, 1, 1));
+        assert_eq!(
+            (
+                rows[0].cases,
+                rows[0].passed,
+                rows[0].expected_failures,
+                rows[0].not_applicable
+            ),
+            (2, 1, 1, 1)
+        );
         assert_eq!((rows[1].failed, rows[1].unexpected_passes), (1, 1));
         let table = format_summary(&rows);
         let total = table.lines().last().unwrap();
         assert!(total.starts_with("reference  TOTAL"), "{table}");
-        assert!(total.split_whitespace().eq(["reference", "TOTAL", "4", "1", "1", "1", "1", "1"]), "{table}");
+        assert!(
+            total
+                .split_whitespace()
+                .eq(["reference", "TOTAL", "4", "1", "1", "1", "1", "1"]),
+            "{table}"
+        );
     }
 }

@@ -46,7 +46,11 @@ impl PlanSelection {
                 Ok(set.plans(&case.bytes))
             }
             PlanSelection::Named(name) => Ok(vec![plan_by_name(name, &case.bytes)?]),
-            PlanSelection::Cuts(cuts) => Ok(vec![ChunkPlan::from_cuts("cuts", cuts.clone(), case.bytes.len())?]),
+            PlanSelection::Cuts(cuts) => Ok(vec![ChunkPlan::from_cuts(
+                "cuts",
+                cuts.clone(),
+                case.bytes.len(),
+            )?]),
         }
     }
 }
@@ -118,10 +122,17 @@ impl CaseResult {
             Some(first) => format!(
                 "expected {}, one-shot {}; {} of {} plans fail ({}), first {}: {}",
                 self.expected,
-                self.one_shot.as_ref().map_or("-".into(), |o| o.class().to_string()),
+                self.one_shot
+                    .as_ref()
+                    .map_or("-".into(), |o| o.class().to_string()),
                 self.failing_plans_total,
                 self.plans_run,
-                first.failed.iter().map(Oracle::to_string).collect::<Vec<_>>().join("+"),
+                first
+                    .failed
+                    .iter()
+                    .map(Oracle::to_string)
+                    .collect::<Vec<_>>()
+                    .join("+"),
                 first.plan,
                 first.actual
             ),
@@ -141,17 +152,29 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
     result.aborted = None;
     result.plans_run = plans.len();
     for plan in plans {
-        let body = StreamingBody { chunks: plan.chunks(&case.bytes), end: BodyEnd::Close };
+        let body = StreamingBody {
+            chunks: plan.chunks(&case.bytes),
+            end: BodyEnd::Close,
+        };
         let actual = guarded(|| backend.compile_streaming(body, &case.features));
         let failed = judge(case.expected, &one_shot, &actual);
         if !failed.is_empty() {
             result.failing_plans_total += 1;
             if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
-                result.failing_plans.push(PlanFailure { plan: plan.name, cuts: plan.cuts, actual, failed });
+                result.failing_plans.push(PlanFailure {
+                    plan: plan.name,
+                    cuts: plan.cuts,
+                    actual,
+                    failed,
+                });
             }
         }
     }
-    result.verdict = if result.failing_plans_total == 0 { Verdict::Pass } else { Verdict::Fail };
+    result.verdict = if result.failing_plans_total == 0 {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
     result.one_shot = Some(one_shot);
     result
 }
@@ -180,7 +203,8 @@ pub fn run_case_with_timeout(
     std::thread::spawn(move || {
         let _ = tx.send(run_case(&*backend, &owned, &selection));
     });
-    rx.recv_timeout(timeout).unwrap_or_else(|_| CaseResult::aborted(case, timeout_message(timeout)))
+    rx.recv_timeout(timeout)
+        .unwrap_or_else(|_| CaseResult::aborted(case, timeout_message(timeout)))
 }
 
 fn timeout_message(timeout: Duration) -> String {
@@ -196,15 +220,27 @@ struct Worker {
 /// Runs all cases on `config.jobs` workers; results come back in case
 /// order. A case that outlives the timeout is recorded as such, its worker
 /// abandoned and replaced, and the run goes on.
-pub fn run_cases(backend: Arc<dyn Backend>, cases: Arc<Vec<Case>>, config: &RunConfig) -> Vec<CaseResult> {
+pub fn run_cases(
+    backend: Arc<dyn Backend>,
+    cases: Arc<Vec<Case>>,
+    config: &RunConfig,
+) -> Vec<CaseResult> {
     let total = cases.len();
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<(usize, CaseResult)>();
     let spawn = || {
-        let worker = Worker { busy: Arc::new(Mutex::new(None)), abandoned: Arc::new(AtomicBool::new(false)) };
+        let worker = Worker {
+            busy: Arc::new(Mutex::new(None)),
+            abandoned: Arc::new(AtomicBool::new(false)),
+        };
         let (busy, abandoned) = (worker.busy.clone(), worker.abandoned.clone());
-        let (backend, cases, next, tx, plans) =
-            (backend.clone(), cases.clone(), next.clone(), tx.clone(), config.plans.clone());
+        let (backend, cases, next, tx, plans) = (
+            backend.clone(),
+            cases.clone(),
+            next.clone(),
+            tx.clone(),
+            config.plans.clone(),
+        );
         std::thread::spawn(move || loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             if index >= cases.len() || abandoned.load(Ordering::Relaxed) {
@@ -236,14 +272,20 @@ pub fn run_cases(backend: Arc<dyn Backend>, cases: Arc<Vec<Case>>, config: &RunC
                 _ => None,
             };
             if let Some(index) = stuck.filter(|&i| results[i].is_none()) {
-                results[index] = Some(CaseResult::aborted(&cases[index], timeout_message(config.case_timeout)));
+                results[index] = Some(CaseResult::aborted(
+                    &cases[index],
+                    timeout_message(config.case_timeout),
+                ));
                 done += 1;
                 worker.abandoned.store(true, Ordering::Relaxed);
                 *worker = spawn();
             }
         }
     }
-    results.into_iter().map(|r| r.expect("every case has a result")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every case has a result"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,8 +321,16 @@ mod tests {
     fn a_hanging_and_a_crashing_case_cost_only_themselves() {
         let cases = Arc::new(vec![
             case("ok-1", module_with(b"fine"), OutcomeClass::Module),
-            case("hang", module_with(fault_injection::HANG), OutcomeClass::Module),
-            case("panic", module_with(fault_injection::PANIC), OutcomeClass::Module),
+            case(
+                "hang",
+                module_with(fault_injection::HANG),
+                OutcomeClass::Module,
+            ),
+            case(
+                "panic",
+                module_with(fault_injection::PANIC),
+                OutcomeClass::Module,
+            ),
             case("ok-2", module_with(b"also fine"), OutcomeClass::Module),
         ]);
         let config = RunConfig {
@@ -293,9 +343,16 @@ mod tests {
         assert_eq!(ids, ["ok-1", "hang", "panic", "ok-2"]);
         assert_eq!(results[0].verdict, Verdict::Pass);
         assert_eq!(results[3].verdict, Verdict::Pass);
-        assert!(results[1].aborted.as_deref().unwrap().starts_with("timeout"));
+        assert!(results[1]
+            .aborted
+            .as_deref()
+            .unwrap()
+            .starts_with("timeout"));
         assert_eq!(results[2].verdict, Verdict::Fail);
-        assert!(matches!(results[2].failing_plans[0].actual, Outcome::Crash { .. }));
+        assert!(matches!(
+            results[2].failing_plans[0].actual,
+            Outcome::Crash { .. }
+        ));
     }
 
     #[test]
@@ -307,12 +364,19 @@ mod tests {
         assert_eq!(result.verdict, Verdict::Fail);
         let first = &result.failing_plans[0];
         assert_eq!(first.failed, [Oracle::Spec, Oracle::Invariance]);
-        assert_ne!(first.plan, "whole", "the whole-body plan is not split and must pass");
+        assert_ne!(
+            first.plan, "whole",
+            "the whole-body plan is not split and must pass"
+        );
     }
 
     #[test]
     fn run_case_with_timeout_returns_for_a_hanging_backend() {
-        let c = case("hang", module_with(fault_injection::HANG), OutcomeClass::Module);
+        let c = case(
+            "hang",
+            module_with(fault_injection::HANG),
+            OutcomeClass::Module,
+        );
         let r = run_case_with_timeout(
             Arc::new(FaultInjectingBackend),
             &c,
@@ -325,9 +389,17 @@ mod tests {
     #[test]
     fn explicit_cuts_and_named_plans_replay_a_single_plan() {
         let c = case("ok", module_with(b"x"), OutcomeClass::Module);
-        let r = run_case(&ReferenceBackend, &c, &PlanSelection::Cuts(vec![0, 3, 3, 9]));
+        let r = run_case(
+            &ReferenceBackend,
+            &c,
+            &PlanSelection::Cuts(vec![0, 3, 3, 9]),
+        );
         assert_eq!((r.plans_run, r.verdict), (1, Verdict::Pass));
-        let r = run_case(&ReferenceBackend, &c, &PlanSelection::Named("split@999".into()));
+        let r = run_case(
+            &ReferenceBackend,
+            &c,
+            &PlanSelection::Named("split@999".into()),
+        );
         assert!(r.aborted.unwrap().contains("past the end"));
     }
 }

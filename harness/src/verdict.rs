@@ -82,22 +82,35 @@ mod tests {
     use crate::outcome::Fingerprint;
 
     fn module() -> Outcome {
-        Outcome::Module { fingerprint: Fingerprint::default() }
+        Outcome::Module {
+            fingerprint: Fingerprint::default(),
+        }
     }
     fn compile_error() -> Outcome {
-        Outcome::CompileError { message: "x".into() }
+        Outcome::CompileError {
+            message: "x".into(),
+        }
     }
 
     #[test]
     fn missing_proposal_fails_spec_only() {
         // The engine rejects a valid module the same way at every chunking.
-        assert_eq!(judge(OutcomeClass::Module, &compile_error(), &compile_error()), [Oracle::Spec]);
+        assert_eq!(
+            judge(OutcomeClass::Module, &compile_error(), &compile_error()),
+            [Oracle::Spec]
+        );
     }
 
     #[test]
     fn streaming_bug_fails_invariance() {
-        assert_eq!(judge(OutcomeClass::CompileError, &compile_error(), &module()), [Oracle::Spec, Oracle::Invariance]);
-        assert_eq!(judge(OutcomeClass::Module, &compile_error(), &module()), [Oracle::Invariance]);
+        assert_eq!(
+            judge(OutcomeClass::CompileError, &compile_error(), &module()),
+            [Oracle::Spec, Oracle::Invariance]
+        );
+        assert_eq!(
+            judge(OutcomeClass::Module, &compile_error(), &module()),
+            [Oracle::Invariance]
+        );
     }
 
     #[test]
@@ -107,7 +120,10 @@ mod tests {
 
     #[test]
     fn expectations_are_checked_both_ways() {
-        assert_eq!(Status::from_verdict(Verdict::Pass, true), Status::UnexpectedPass);
+        assert_eq!(
+            Status::from_verdict(Verdict::Pass, true),
+            Status::UnexpectedPass
+        );
         assert!(Status::UnexpectedPass.is_unexpected());
         assert!(!Status::ExpectedFailure.is_unexpected());
     }

@@ -22,7 +22,10 @@ pub const LIE_WHEN_SPLIT: &[u8] = b"fault:lie-when-split";
 
 impl Backend for FaultInjectingBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo { name: "fault-injecting".into(), version: "test double".into() }
+        BackendInfo {
+            name: "fault-injecting".into(),
+            version: "test double".into(),
+        }
     }
 
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
@@ -37,7 +40,9 @@ impl Backend for FaultInjectingBackend {
             panic!("injected panic");
         }
         if contains(&bytes, LIE_WHEN_SPLIT) && chunks.iter().filter(|c| !c.is_empty()).count() > 1 {
-            return Outcome::Module { fingerprint: Fingerprint::default() };
+            return Outcome::Module {
+                fingerprint: Fingerprint::default(),
+            };
         }
         ReferenceBackend.compile_streaming(body, features)
     }

@@ -67,6 +67,9 @@ pub const BACKEND_NAMES: &[&str] = &["reference"];
 pub fn by_name(name: &str) -> Result<Box<dyn Backend>, Error> {
     match name {
         "reference" => Ok(Box::new(ReferenceBackend)),
-        _ => Err(Error::UnknownBackend { name: name.to_string(), available: BACKEND_NAMES.join(", ") }),
+        _ => Err(Error::UnknownBackend {
+            name: name.to_string(),
+            available: BACKEND_NAMES.join(", "),
+        }),
     }
 }

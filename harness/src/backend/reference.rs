@@ -4,11 +4,11 @@
 //! was already visible).
 
 use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
-use crate::case::Features;
+use crate::case::{Features, SpecVersion};
 use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
 use wasmparser::{
-    Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload, Validator,
-    WasmFeatures,
+    Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload,
+    Validator, WasmFeatures,
 };
 
 /// The wasmparser line this crate is built against (see Cargo.toml).
@@ -19,7 +19,10 @@ pub struct ReferenceBackend;
 
 impl Backend for ReferenceBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo { name: "reference".into(), version: WASMPARSER_VERSION.into() }
+        BackendInfo {
+            name: "reference".into(),
+            version: WASMPARSER_VERSION.into(),
+        }
     }
 
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
@@ -53,29 +56,53 @@ impl Backend for ReferenceBackend {
                 Err(e) => return compile_error(&e),
             }
         }
-        Outcome::CompileError { message: "unexpected end of module".into() }
+        Outcome::CompileError {
+            message: "unexpected end of module".into(),
+        }
     }
 }
 
 /// One-shot validation, as used to derive the expected outcome of
 /// truncated prefixes.
 pub fn validate_one_shot(bytes: &[u8], features: &Features) -> bool {
-    Validator::new_with_features(wasm_features(features)).validate_all(bytes).is_ok()
+    Validator::new_with_features(wasm_features(features))
+        .validate_all(bytes)
+        .is_ok()
 }
 
 fn wasm_features(features: &Features) -> WasmFeatures {
-    let mut f = WasmFeatures::WASM3;
-    for (name, flag) in [
-        ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
-        ("custom-descriptors", WasmFeatures::CUSTOM_DESCRIPTORS),
-        ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
-        ("legacy-exceptions", WasmFeatures::LEGACY_EXCEPTIONS),
-        ("shared-everything-threads", WasmFeatures::SHARED_EVERYTHING_THREADS),
-        ("stack-switching", WasmFeatures::STACK_SWITCHING),
-    ] {
-        if features.contains(name) {
-            f |= flag;
-        }
+    let mut f = match features.base {
+        SpecVersion::Wasm1 => WasmFeatures::WASM1,
+        SpecVersion::Wasm2 => WasmFeatures::WASM2,
+        SpecVersion::Wasm3 => WasmFeatures::WASM3,
+    };
+    for name in features.iter() {
+        f |= match name {
+            "bulk-memory" => WasmFeatures::BULK_MEMORY,
+            "custom-descriptors" => WasmFeatures::CUSTOM_DESCRIPTORS,
+            "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
+            "exceptions" => WasmFeatures::EXCEPTIONS,
+            "extended-const" => WasmFeatures::EXTENDED_CONST,
+            "function-references" => WasmFeatures::FUNCTION_REFERENCES,
+            "gc" => WasmFeatures::GC,
+            "legacy-exceptions" => WasmFeatures::LEGACY_EXCEPTIONS,
+            "memory64" => WasmFeatures::MEMORY64,
+            "multi-memory" => WasmFeatures::MULTI_MEMORY,
+            "multi-value" => WasmFeatures::MULTI_VALUE,
+            "mutable-global" => WasmFeatures::MUTABLE_GLOBAL,
+            "nontrapping-float-to-int-conversions" => WasmFeatures::SATURATING_FLOAT_TO_INT,
+            "reference-types" => WasmFeatures::REFERENCE_TYPES,
+            "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
+            "shared-everything-threads" => WasmFeatures::SHARED_EVERYTHING_THREADS,
+            "sign-extension-ops" => WasmFeatures::SIGN_EXTENSION,
+            "simd" => WasmFeatures::SIMD,
+            "stack-switching" => WasmFeatures::STACK_SWITCHING,
+            "tail-call" => WasmFeatures::TAIL_CALL,
+            "threads" => WasmFeatures::THREADS,
+            "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+            // Text-format only (annotations); nothing to switch on in a decoder.
+            _ => WasmFeatures::empty(),
+        };
     }
     f
 }
@@ -136,9 +163,13 @@ impl StreamingDecoder {
             self.advance(true);
         }
         match self.state {
-            DecodeState::Done => Outcome::Module { fingerprint: self.fingerprint },
+            DecodeState::Done => Outcome::Module {
+                fingerprint: self.fingerprint,
+            },
             DecodeState::Failed(message) => Outcome::CompileError { message },
-            DecodeState::Decoding => Outcome::CompileError { message: "unexpected end of module".into() },
+            DecodeState::Decoding => Outcome::CompileError {
+                message: "unexpected end of module".into(),
+            },
         }
     }
 
@@ -205,9 +236,10 @@ fn record(payload: &Payload<'_>, fingerprint: &mut Fingerprint) -> wasmparser::R
         Payload::ExportSection(reader) => {
             for export in reader.clone() {
                 let export = export?;
-                fingerprint
-                    .exports
-                    .push(ExportDescriptor { name: export.name.into(), kind: export_kind(export.kind).into() });
+                fingerprint.exports.push(ExportDescriptor {
+                    name: export.name.into(),
+                    kind: export_kind(export.kind).into(),
+                });
             }
         }
         Payload::CustomSection(reader) => fingerprint.custom_sections.push(reader.name().into()),
@@ -241,7 +273,9 @@ fn error_message(e: &wasmparser::BinaryReaderError) -> String {
 }
 
 fn compile_error(e: &wasmparser::BinaryReaderError) -> Outcome {
-    Outcome::CompileError { message: error_message(e) }
+    Outcome::CompileError {
+        message: error_message(e),
+    }
 }
 
 #[cfg(test)]
@@ -251,17 +285,26 @@ mod tests {
     use crate::plan::{ChunkPlan, PlanSet};
 
     /// (module (import "m" "f" (func)) (func (export "g")) (@custom "c" ""))
-    const MODULE: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x07\x01\x01m\x01f\0\0\x03\x02\x01\0\
+    const MODULE: &[u8] =
+        b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x07\x01\x01m\x01f\0\0\x03\x02\x01\0\
 \x07\x05\x01\x01g\0\x01\x0a\x04\x01\x02\0\x0b\0\x02\x01c";
 
     fn stream(bytes: &[u8], plan: &ChunkPlan, end: BodyEnd) -> Outcome {
-        ReferenceBackend.compile_streaming(StreamingBody { chunks: plan.chunks(bytes), end }, &Features::baseline())
+        ReferenceBackend.compile_streaming(
+            StreamingBody {
+                chunks: plan.chunks(bytes),
+                end,
+            },
+            &Features::baseline(),
+        )
     }
 
     #[test]
     fn every_default_plan_gives_the_one_shot_module() {
         let one_shot = ReferenceBackend.compile_one_shot(MODULE, &Features::baseline());
-        let Outcome::Module { fingerprint } = &one_shot else { panic!("{one_shot}") };
+        let Outcome::Module { fingerprint } = &one_shot else {
+            panic!("{one_shot}")
+        };
         assert_eq!(fingerprint.imports[0].kind, "function");
         assert_eq!(fingerprint.exports[0].name, "g");
         assert_eq!(fingerprint.custom_sections, ["c"]);
@@ -276,7 +319,11 @@ mod tests {
         trailing.push(0x42);
         for bytes in [&MODULE[..MODULE.len() - 3], &trailing[..]] {
             for plan in PlanSet::Default.plans(bytes) {
-                assert_eq!(stream(bytes, &plan, BodyEnd::Close).class(), OutcomeClass::CompileError, "{plan}");
+                assert_eq!(
+                    stream(bytes, &plan, BodyEnd::Close).class(),
+                    OutcomeClass::CompileError,
+                    "{plan}"
+                );
             }
         }
     }
@@ -285,7 +332,10 @@ mod tests {
     fn stream_fate_wins_over_a_visible_compile_error() {
         let invalid = b"\0asm\x01\0\0\0\xff";
         let whole = PlanSet::Whole.plans(invalid).remove(0);
-        assert_eq!(stream(invalid, &whole, BodyEnd::Error), Outcome::PassedThrough);
+        assert_eq!(
+            stream(invalid, &whole, BodyEnd::Error),
+            Outcome::PassedThrough
+        );
         assert_eq!(stream(invalid, &whole, BodyEnd::Never), Outcome::Pending);
     }
 
@@ -294,6 +344,9 @@ mod tests {
         // A memory with a custom page size of 1 byte (custom-page-sizes).
         let bytes = b"\0asm\x01\0\0\0\x05\x04\x01\x08\x01\x00";
         assert!(!validate_one_shot(bytes, &Features::baseline()));
-        assert!(validate_one_shot(bytes, &Features::from_names(["custom-page-sizes"]).unwrap()));
+        assert!(validate_one_shot(
+            bytes,
+            &Features::from_names(["custom-page-sizes"]).unwrap()
+        ));
     }
 }

@@ -27,7 +27,11 @@ pub struct ChunkPlan {
 
 impl ChunkPlan {
     /// A plan from explicit cuts; they are sorted, and must lie in `0..=len`.
-    pub fn from_cuts(name: impl Into<String>, mut cuts: Vec<usize>, len: usize) -> Result<ChunkPlan, Error> {
+    pub fn from_cuts(
+        name: impl Into<String>,
+        mut cuts: Vec<usize>,
+        len: usize,
+    ) -> Result<ChunkPlan, Error> {
         cuts.sort_unstable();
         if let Some(&bad) = cuts.iter().find(|&&c| c > len) {
             return Err(Error::InvalidCuts {
@@ -35,12 +39,20 @@ impl ChunkPlan {
                 message: format!("cut {bad} is past the end of the {len}-byte body"),
             });
         }
-        Ok(ChunkPlan { name: name.into(), cuts })
+        Ok(ChunkPlan {
+            name: name.into(),
+            cuts,
+        })
     }
 
     /// The chunks of `body`, in order.
     pub fn chunks<'a>(&'a self, body: &'a [u8]) -> Chunks<'a> {
-        Chunks { body, cuts: &self.cuts, next: 0, start: 0 }
+        Chunks {
+            body,
+            cuts: &self.cuts,
+            next: 0,
+            start: 0,
+        }
     }
 
     pub fn chunk_count(&self) -> usize {
@@ -64,7 +76,12 @@ impl<'a> Iterator for Chunks<'a> {
         if self.next > self.cuts.len() {
             return None;
         }
-        let end = self.cuts.get(self.next).copied().unwrap_or(self.body.len()).min(self.body.len());
+        let end = self
+            .cuts
+            .get(self.next)
+            .copied()
+            .unwrap_or(self.body.len())
+            .min(self.body.len());
         let start = self.start.min(end);
         self.next += 1;
         self.start = end;
@@ -103,18 +120,30 @@ pub fn format_cuts(cuts: &[usize]) -> String {
 /// Parses `0,8,8,12` or `1..100,200` (ranges are half-open). An empty string
 /// is no cuts: the whole body in one chunk.
 pub fn parse_cuts(text: &str) -> Result<Vec<usize>, Error> {
-    let invalid = |message: String| Error::InvalidCuts { text: text.to_string(), message };
+    let invalid = |message: String| Error::InvalidCuts {
+        text: text.to_string(),
+        message,
+    };
     let mut cuts = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if let Some((a, b)) = part.split_once("..") {
-            let a: usize = a.trim().parse().map_err(|_| invalid(format!("{part:?} is not a range")))?;
-            let b: usize = b.trim().parse().map_err(|_| invalid(format!("{part:?} is not a range")))?;
+            let a: usize = a
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("{part:?} is not a range")))?;
+            let b: usize = b
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("{part:?} is not a range")))?;
             if b < a {
                 return Err(invalid(format!("range {part:?} runs backwards")));
             }
             cuts.extend(a..b);
         } else {
-            cuts.push(part.parse().map_err(|_| invalid(format!("{part:?} is not an offset")))?);
+            cuts.push(
+                part.parse()
+                    .map_err(|_| invalid(format!("{part:?} is not an offset")))?,
+            );
         }
     }
     if cuts.windows(2).any(|w| w[0] > w[1]) {
@@ -134,7 +163,10 @@ mod tests {
     use super::*;
 
     fn chunks(cuts: &[usize], body: &[u8]) -> Vec<Vec<u8>> {
-        let plan = ChunkPlan { name: "t".into(), cuts: cuts.to_vec() };
+        let plan = ChunkPlan {
+            name: "t".into(),
+            cuts: cuts.to_vec(),
+        };
         plan.chunks(body).map(<[u8]>::to_vec).collect()
     }
 
@@ -143,7 +175,10 @@ mod tests {
         assert_eq!(chunks(&[], b"abc"), [b"abc".to_vec()]);
         assert_eq!(chunks(&[0], b"abc"), [b"".to_vec(), b"abc".to_vec()]);
         assert_eq!(chunks(&[3], b"abc"), [b"abc".to_vec(), b"".to_vec()]);
-        assert_eq!(chunks(&[1, 1, 2], b"abc"), [b"a".to_vec(), vec![], b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            chunks(&[1, 1, 2], b"abc"),
+            [b"a".to_vec(), vec![], b"b".to_vec(), b"c".to_vec()]
+        );
     }
 
     #[test]
@@ -155,7 +190,13 @@ mod tests {
 
     #[test]
     fn cut_lists_round_trip_through_text() {
-        for cuts in [vec![], vec![0], vec![1, 2, 3, 4, 9, 9, 10], vec![5, 6], vec![0, 0, 1, 1]] {
+        for cuts in [
+            vec![],
+            vec![0],
+            vec![1, 2, 3, 4, 9, 9, 10],
+            vec![5, 6],
+            vec![0, 0, 1, 1],
+        ] {
             let text = format_cuts(&cuts);
             assert_eq!(parse_cuts(&text).unwrap(), cuts, "via {text:?}");
         }
@@ -165,8 +206,17 @@ mod tests {
     #[test]
     fn bad_cut_lists_say_what_is_expected() {
         let err = parse_cuts("3,x").unwrap_err().to_string();
-        assert!(err.contains("\"x\" is not an offset") && err.contains("expected"), "{err}");
-        assert!(parse_cuts("5,3").unwrap_err().to_string().contains("must not decrease"));
-        assert!(ChunkPlan::from_cuts("c", vec![9], 4).unwrap_err().to_string().contains("past the end"));
+        assert!(
+            err.contains("\"x\" is not an offset") && err.contains("expected"),
+            "{err}"
+        );
+        assert!(parse_cuts("5,3")
+            .unwrap_err()
+            .to_string()
+            .contains("must not decrease"));
+        assert!(ChunkPlan::from_cuts("c", vec![9], 4)
+            .unwrap_err()
+            .to_string()
+            .contains("past the end"));
     }
 }

@@ -9,7 +9,9 @@ use crate::error::Error;
 use std::collections::HashSet;
 
 /// Fixed chunk sizes: the segment sizes engines and hosts use internally.
-const FIXED_SIZES: &[usize] = &[2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 100, 1000, 4096, 16384, 65536];
+const FIXED_SIZES: &[usize] = &[
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 100, 1000, 4096, 16384, 65536,
+];
 /// How many seeded random plans the default set has.
 const RANDOM_PLANS: u64 = 8;
 
@@ -88,7 +90,10 @@ impl PlanSet {
 /// Rebuilds one plan from its name (see [`PLAN_NAME_FORMS`]) for `body`.
 pub fn plan_by_name(name: &str, body: &[u8]) -> Result<ChunkPlan, Error> {
     let n = body.len();
-    let unknown = || Error::UnknownPlan { name: name.to_string(), expected: format!("a plan name: {PLAN_NAME_FORMS}") };
+    let unknown = || Error::UnknownPlan {
+        name: name.to_string(),
+        expected: format!("a plan name: {PLAN_NAME_FORMS}"),
+    };
     let number = |text: &str| text.parse::<u64>().map_err(|_| unknown());
     let plan = match name {
         "whole" => whole(),
@@ -114,15 +119,24 @@ pub fn plan_by_name(name: &str, body: &[u8]) -> Result<ChunkPlan, Error> {
 }
 
 fn whole() -> ChunkPlan {
-    ChunkPlan { name: "whole".into(), cuts: vec![] }
+    ChunkPlan {
+        name: "whole".into(),
+        cuts: vec![],
+    }
 }
 
 fn one_byte(n: usize) -> ChunkPlan {
-    ChunkPlan { name: "one-byte".into(), cuts: (1..n).collect() }
+    ChunkPlan {
+        name: "one-byte".into(),
+        cuts: (1..n).collect(),
+    }
 }
 
 fn split(k: usize) -> ChunkPlan {
-    ChunkPlan { name: format!("split@{k}"), cuts: vec![k] }
+    ChunkPlan {
+        name: format!("split@{k}"),
+        cuts: vec![k],
+    }
 }
 
 /// An empty chunk first, last, and between every pair of one-byte chunks.
@@ -133,11 +147,17 @@ fn empty_interleaved(n: usize) -> ChunkPlan {
         cuts.extend([k, k]);
     }
     cuts.push(n);
-    ChunkPlan { name: "empty-interleaved".into(), cuts }
+    ChunkPlan {
+        name: "empty-interleaved".into(),
+        cuts,
+    }
 }
 
 fn fixed(size: usize, n: usize) -> ChunkPlan {
-    ChunkPlan { name: format!("fixed-{size}"), cuts: (size..n).step_by(size).collect() }
+    ChunkPlan {
+        name: format!("fixed-{size}"),
+        cuts: (size..n).step_by(size).collect(),
+    }
 }
 
 /// Between 1 and 16 cuts at uniformly random offsets in `0..=n`, repeats
@@ -146,9 +166,14 @@ fn fixed(size: usize, n: usize) -> ChunkPlan {
 fn random(seed: u64, n: usize) -> ChunkPlan {
     let mut rng = SplitMix64(seed ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let count = 1 + (rng.next() % 16) as usize;
-    let mut cuts: Vec<usize> = (0..count).map(|_| (rng.next() % (n as u64 + 1)) as usize).collect();
+    let mut cuts: Vec<usize> = (0..count)
+        .map(|_| (rng.next() % (n as u64 + 1)) as usize)
+        .collect();
     cuts.sort_unstable();
-    ChunkPlan { name: format!("random-{seed}"), cuts }
+    ChunkPlan {
+        name: format!("random-{seed}"),
+        cuts,
+    }
 }
 
 /// SplitMix64: tiny, well-distributed, and fixed forever, so seeded plans
@@ -169,25 +194,54 @@ impl SplitMix64 {
 mod tests {
     use super::*;
 
-    const MODULE: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b";
+    const MODULE: &[u8] =
+        b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b";
 
     #[test]
     fn every_plan_in_a_set_rebuilds_from_its_name() {
-        for set in [PlanSet::Default, PlanSet::Exhaustive, PlanSet::Reduced, PlanSet::Whole] {
+        for set in [
+            PlanSet::Default,
+            PlanSet::Exhaustive,
+            PlanSet::Reduced,
+            PlanSet::Whole,
+        ] {
             for plan in set.plans(MODULE) {
-                assert_eq!(plan_by_name(&plan.name, MODULE).unwrap(), plan, "{}", set.name());
+                assert_eq!(
+                    plan_by_name(&plan.name, MODULE).unwrap(),
+                    plan,
+                    "{}",
+                    set.name()
+                );
             }
         }
     }
 
     #[test]
     fn default_set_has_the_required_kinds() {
-        let names: Vec<String> = PlanSet::Default.plans(MODULE).into_iter().map(|p| p.name).collect();
+        let names: Vec<String> = PlanSet::Default
+            .plans(MODULE)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         let n = MODULE.len();
-        for required in ["whole", "one-byte", "empty-interleaved", "split@0", "split@4", "split@8", "fixed-2", "random-0"] {
-            assert!(names.iter().any(|x| x == required), "missing {required}: {names:?}");
+        for required in [
+            "whole",
+            "one-byte",
+            "empty-interleaved",
+            "split@0",
+            "split@4",
+            "split@8",
+            "fixed-2",
+            "random-0",
+        ] {
+            assert!(
+                names.iter().any(|x| x == required),
+                "missing {required}: {names:?}"
+            );
         }
-        assert!(names.contains(&format!("split@{}", n - 1)) && names.contains(&format!("split@{n}")));
+        assert!(
+            names.contains(&format!("split@{}", n - 1)) && names.contains(&format!("split@{n}"))
+        );
     }
 
     #[test]

@@ -122,6 +122,9 @@ mod tests {
         assert_eq!(*o.last().unwrap(), m.len());
         let mut unterminated = HEADER.to_vec();
         unterminated.extend([1, 0x80, 0x80]);
-        assert_eq!(*structural_offsets(&unterminated).last().unwrap(), unterminated.len());
+        assert_eq!(
+            *structural_offsets(&unterminated).last().unwrap(),
+            unterminated.len()
+        );
     }
 }

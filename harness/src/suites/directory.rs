@@ -46,7 +46,10 @@ pub(super) fn load(root: &Path) -> LoadedSuite {
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => SuiteManifest::default(),
         Err(source) => {
-            loaded.errors.push(Error::Io { path: manifest_path, source });
+            loaded.errors.push(Error::Io {
+                path: manifest_path,
+                source,
+            });
             return loaded;
         }
     };
@@ -55,8 +58,12 @@ pub(super) fn load(root: &Path) -> LoadedSuite {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-                let source = e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error"));
+                let path = e
+                    .path()
+                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+                let source = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("walk error"));
                 loaded.errors.push(Error::Io { path, source });
                 continue;
             }
@@ -65,10 +72,21 @@ pub(super) fn load(root: &Path) -> LoadedSuite {
         if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "wast") {
             continue;
         }
-        let relative = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
         match std::fs::read_to_string(path) {
-            Ok(text) => files.push(WastFile { relative, display_path: path.display().to_string(), text }),
-            Err(source) => loaded.errors.push(Error::Io { path: PathBuf::from(path), source }),
+            Ok(text) => files.push(WastFile {
+                relative,
+                display_path: path.display().to_string(),
+                text,
+            }),
+            Err(source) => loaded.errors.push(Error::Io {
+                path: PathBuf::from(path),
+                source,
+            }),
         }
     }
     loaded.extend(parse_files(&prefix, &files, Arc::new(manifest.features())));
@@ -103,8 +121,16 @@ fn collect_embedded(dir: &Dir<'static>, out: &mut Vec<WastFile>, errors: &mut Ve
             let relative = file.path().to_string_lossy().replace('\\', "/");
             let display_path = format!("suites/streaming/{relative}");
             match file.contents_utf8() {
-                Some(text) => out.push(WastFile { relative, display_path, text: text.to_string() }),
-                None => errors.push(Error::MalformedWast { file: display_path, line: 1, message: "not UTF-8".into() }),
+                Some(text) => out.push(WastFile {
+                    relative,
+                    display_path,
+                    text: text.to_string(),
+                }),
+                None => errors.push(Error::MalformedWast {
+                    file: display_path,
+                    line: 1,
+                    message: "not UTF-8".into(),
+                }),
             }
         }
     }

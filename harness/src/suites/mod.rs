@@ -39,7 +39,9 @@ impl SuiteSpec {
             path if std::path::Path::new(path).is_dir() => {
                 Ok(SuiteSpec::Directory(PathBuf::from(path)))
             }
-            _ => Err(Error::UnknownSuite { name: name.to_string() }),
+            _ => Err(Error::UnknownSuite {
+                name: name.to_string(),
+            }),
         }
     }
 
@@ -115,14 +117,19 @@ fn parse_in_parallel<T: Sync>(
     files: &[T],
     parse: impl Fn(&T) -> Result<FileCases, Error> + Sync,
 ) -> LoadedSuite {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let per_thread = files.len().div_ceil(threads).max(1);
     let parsed: Vec<Vec<Result<FileCases, Error>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(per_thread)
             .map(|chunk| scope.spawn(|| chunk.iter().map(&parse).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("suite parser thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("suite parser thread panicked"))
+            .collect()
     });
     let mut loaded = LoadedSuite::default();
     for result in parsed.into_iter().flatten() {
@@ -151,6 +158,9 @@ mod tests {
     #[test]
     fn unknown_suite_names_the_choices() {
         let err = SuiteSpec::parse("no/such/dir").unwrap_err();
-        assert!(err.to_string().contains("expected `spec`, `streaming`"), "{err}");
+        assert!(
+            err.to_string().contains("expected `spec`, `streaming`"),
+            "{err}"
+        );
     }
 }

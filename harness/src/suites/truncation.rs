@@ -16,9 +16,15 @@ pub fn truncation_id(parent: &str, len: usize) -> String {
 /// Truncation cases for every directive case that expects a Module.
 pub fn derive(cases: &[Case]) -> Vec<Case> {
     let mut derived = Vec::new();
-    for parent in cases.iter().filter(|c| c.expected == OutcomeClass::Module && !c.is_truncation()) {
+    for parent in cases
+        .iter()
+        .filter(|c| c.expected == OutcomeClass::Module && !c.is_truncation())
+    {
         let n = parent.bytes.len();
-        for len in structural_offsets(&parent.bytes).into_iter().filter(|&k| k < n) {
+        for len in structural_offsets(&parent.bytes)
+            .into_iter()
+            .filter(|&k| k < n)
+        {
             let bytes = &parent.bytes[..len];
             let expected = if validate_one_shot(bytes, &parent.features) {
                 OutcomeClass::Module
@@ -29,7 +35,10 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
                 id: truncation_id(&parent.id, len),
                 suite: parent.suite.clone(),
                 group: parent.group.clone(),
-                origin: CaseOrigin::Truncation { parent: parent.id.clone(), len },
+                origin: CaseOrigin::Truncation {
+                    parent: parent.id.clone(),
+                    len,
+                },
                 bytes: bytes.into(),
                 expected,
                 features: parent.features.clone(),
@@ -48,7 +57,8 @@ mod tests {
     #[test]
     fn prefixes_on_section_boundaries_can_be_valid() {
         // header + type section + function section + code section
-        let module = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b".to_vec();
+        let module =
+            b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b".to_vec();
         let parent = Case {
             id: "s/f.wast:1".into(),
             suite: "s".into(),
@@ -59,9 +69,19 @@ mod tests {
             features: Arc::new(Features::baseline()),
         };
         let derived = derive(&[parent]);
-        let expect = |len: usize| derived.iter().find(|c| c.id == truncation_id("s/f.wast:1", len)).unwrap().expected;
+        let expect = |len: usize| {
+            derived
+                .iter()
+                .find(|c| c.id == truncation_id("s/f.wast:1", len))
+                .unwrap()
+                .expected
+        };
         assert_eq!(expect(0), OutcomeClass::CompileError);
-        assert_eq!(expect(8), OutcomeClass::Module, "the bare header is a valid empty module");
+        assert_eq!(
+            expect(8),
+            OutcomeClass::Module,
+            "the bare header is a valid empty module"
+        );
         assert_eq!(expect(9), OutcomeClass::CompileError);
         // After the type section alone: valid; after the function section
         // with no code section: invalid (function and code counts differ).

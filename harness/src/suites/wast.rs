@@ -45,7 +45,12 @@ pub fn cases_from_wast(text: &str, source: &WastSource<'_>) -> Result<FileCases,
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(malformed)?;
     let wast = parser::parse::<Wast<'_>>(&buffer).map_err(malformed)?;
 
-    let mut mapper = Mapper { text, source, out: FileCases::default(), seen_lines: HashMap::new() };
+    let mut mapper = Mapper {
+        text,
+        source,
+        out: FileCases::default(),
+        seen_lines: HashMap::new(),
+    };
     for directive in wast.directives {
         mapper.directive(directive);
     }
@@ -84,9 +89,10 @@ impl Mapper<'_, '_> {
                 quote_wat(module, OutcomeClass::Module)
             }
             WastDirective::AssertUnlinkable { module, .. } => wat(module, OutcomeClass::Module),
-            WastDirective::AssertTrap { exec: WastExecute::Wat(module), .. } => {
-                wat(module, OutcomeClass::Module)
-            }
+            WastDirective::AssertTrap {
+                exec: WastExecute::Wat(module),
+                ..
+            } => wat(module, OutcomeClass::Module),
             WastDirective::AssertInvalid { module, .. } => {
                 quote_wat(module, OutcomeClass::CompileError)
             }
@@ -144,7 +150,10 @@ impl Mapper<'_, '_> {
 const COMPONENT: &str = "component-model directive: not a core module";
 
 fn quote_wat(mut module: QuoteWat<'_>, expected: OutcomeClass) -> Mapped {
-    if matches!(module, QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))) {
+    if matches!(
+        module,
+        QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+    ) {
         return Mapped::NotApplicable(COMPONENT.into());
     }
     match module.encode() {
@@ -192,7 +201,11 @@ mod tests {
 (module definition (func))
 "#;
         let out = map(text).unwrap();
-        let got: Vec<_> = out.cases.iter().map(|c| (c.id.as_str(), c.expected)).collect();
+        let got: Vec<_> = out
+            .cases
+            .iter()
+            .map(|c| (c.id.as_str(), c.expected))
+            .collect();
         assert_eq!(
             got,
             [
@@ -226,6 +239,9 @@ mod tests {
         let err = map("(module)\n\n(assert_invalid (module (func)\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("t/x.wast:"), "{msg}");
-        assert!(matches!(err, Error::MalformedWast { line, .. } if line >= 3), "{msg}");
+        assert!(
+            matches!(err, Error::MalformedWast { line, .. } if line >= 3),
+            "{msg}"
+        );
     }
 }
