@@ -17,9 +17,44 @@ pub struct Case {
     /// Summary row inside the suite: `wasm-latest`, a proposal, a sub-directory.
     pub group: String,
     pub origin: CaseOrigin,
-    pub bytes: Arc<[u8]>,
+    pub bytes: Body,
     pub expected: OutcomeClass,
     pub features: Arc<Features>,
+}
+
+/// A case's bytes: a shared buffer and how much of it the body is, so that
+/// the many truncated prefixes of a module cost no copies.
+#[derive(Clone, Debug)]
+pub struct Body {
+    buffer: Arc<[u8]>,
+    len: usize,
+}
+
+impl Body {
+    /// The first `len` bytes of the same buffer.
+    pub fn prefix(&self, len: usize) -> Body {
+        Body {
+            buffer: self.buffer.clone(),
+            len: len.min(self.len),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        let len = bytes.len();
+        Body {
+            buffer: bytes.into(),
+            len,
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
 }
 
 /// Where a case came from.

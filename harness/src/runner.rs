@@ -39,8 +39,8 @@ impl PlanSelection {
         match self {
             PlanSelection::Set(set) => {
                 let set = match (set, case.is_truncation()) {
-                    (PlanSet::Default, true) => PlanSet::Reduced,
-                    (PlanSet::Exhaustive, true) => PlanSet::Default,
+                    (PlanSet::Default | PlanSet::Reduced, true) => PlanSet::Truncation,
+                    (PlanSet::Exhaustive, true) => PlanSet::Reduced,
                     (set, _) => *set,
                 };
                 Ok(set.plans(&case.bytes))

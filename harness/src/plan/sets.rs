@@ -15,8 +15,12 @@ const FIXED_SIZES: &[usize] = &[
 /// How many seeded random plans the default set has.
 const RANDOM_PLANS: u64 = 8;
 
+/// How many final bytes the `tail-bytes` plan delivers one per chunk: more
+/// than the longest LEB128 plus a section id.
+const TAIL_BYTES: usize = 16;
+
 pub const PLAN_NAME_FORMS: &str =
-    "`whole`, `one-byte`, `empty-interleaved`, `split@K`, `fixed-N` or `random-SEED`";
+    "`whole`, `one-byte`, `empty-interleaved`, `tail-bytes`, `split@K`, `fixed-N` or `random-SEED`";
 
 /// A named set of plans, chosen with `--plans`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,10 +36,16 @@ pub enum PlanSet {
     Reduced,
     /// Just the whole body: one-shot behaviour through the streaming path.
     Whole,
+    /// For truncated prefixes, where the question is how the stream ends:
+    /// whole, the last bytes one per chunk, an empty last chunk, one random
+    /// plan. Every plan is linear in the body, so hundreds of prefixes of a
+    /// large module stay cheap.
+    Truncation,
 }
 
 impl PlanSet {
-    pub const NAMES: &'static [&'static str] = &["default", "exhaustive", "reduced", "whole"];
+    pub const NAMES: &'static [&'static str] =
+        &["default", "exhaustive", "reduced", "whole", "truncation"];
 
     pub fn parse(name: &str) -> Result<PlanSet, Error> {
         match name {
@@ -43,6 +53,7 @@ impl PlanSet {
             "exhaustive" => Ok(PlanSet::Exhaustive),
             "reduced" => Ok(PlanSet::Reduced),
             "whole" => Ok(PlanSet::Whole),
+            "truncation" => Ok(PlanSet::Truncation),
             _ => Err(Error::UnknownPlan {
                 name: name.to_string(),
                 expected: format!("a plan set: {}", Self::NAMES.join(", ")),
@@ -56,6 +67,7 @@ impl PlanSet {
             PlanSet::Exhaustive => "exhaustive",
             PlanSet::Reduced => "reduced",
             PlanSet::Whole => "whole",
+            PlanSet::Truncation => "truncation",
         }
     }
 
@@ -63,15 +75,19 @@ impl PlanSet {
     /// earlier one (say `fixed-100` on a 60-byte body) are dropped.
     pub fn plans(self, body: &[u8]) -> Vec<ChunkPlan> {
         let n = body.len();
-        let mut plans = vec![whole(), one_byte(n)];
+        let mut plans = vec![whole()];
         match self {
-            PlanSet::Whole => return vec![whole()],
+            PlanSet::Whole => {}
+            PlanSet::Truncation => plans.extend([tail_bytes(n), split(n), random(0, n)]),
             PlanSet::Reduced => {
+                plans.push(one_byte(n));
                 plans.push(empty_interleaved(n));
                 plans.push(fixed(7, n));
                 plans.push(random(0, n));
             }
             PlanSet::Default | PlanSet::Exhaustive => {
+                plans.push(one_byte(n));
+                plans.push(tail_bytes(n));
                 plans.extend(structural_offsets(body).into_iter().map(split));
                 if self == PlanSet::Exhaustive {
                     plans.extend((0..=n).map(split));
@@ -99,6 +115,7 @@ pub fn plan_by_name(name: &str, body: &[u8]) -> Result<ChunkPlan, Error> {
         "whole" => whole(),
         "one-byte" => one_byte(n),
         "empty-interleaved" => empty_interleaved(n),
+        "tail-bytes" => tail_bytes(n),
         _ => {
             if let Some(k) = name.strip_prefix("split@") {
                 let k = number(k)? as usize;
@@ -136,6 +153,14 @@ fn split(k: usize) -> ChunkPlan {
     ChunkPlan {
         name: format!("split@{k}"),
         cuts: vec![k],
+    }
+}
+
+/// Everything but the last bytes in one chunk, then one byte per chunk.
+fn tail_bytes(n: usize) -> ChunkPlan {
+    ChunkPlan {
+        name: "tail-bytes".into(),
+        cuts: (n.saturating_sub(TAIL_BYTES).max(1)..n).collect(),
     }
 }
 

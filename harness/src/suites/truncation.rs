@@ -25,8 +25,8 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
             .into_iter()
             .filter(|&k| k < n)
         {
-            let bytes = &parent.bytes[..len];
-            let expected = if validate_one_shot(bytes, &parent.features) {
+            let bytes = parent.bytes.prefix(len);
+            let expected = if validate_one_shot(&bytes, &parent.features) {
                 OutcomeClass::Module
             } else {
                 OutcomeClass::CompileError
@@ -39,7 +39,7 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
                     parent: parent.id.clone(),
                     len,
                 },
-                bytes: bytes.into(),
+                bytes,
                 expected,
                 features: parent.features.clone(),
             });
