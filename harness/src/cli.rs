@@ -166,7 +166,7 @@ fn select(cases: Vec<Case>, filter: Option<&str>, exact: &[String]) -> Vec<Case>
 fn list(suites: &[String], filter: Option<&str>, truncation: bool) -> anyhow::Result<i32> {
     let loaded = load_all(&parse_suites(suites)?, truncation);
     for case in select(loaded.cases, filter, &[]) {
-        println!("{}\t{}", case.id, case.expected);
+        println!("{}\t{}", case.id, case.expected());
     }
     for e in &loaded.errors {
         eprintln!("error: {e}");

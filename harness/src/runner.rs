@@ -102,7 +102,7 @@ impl CaseResult {
     fn aborted(case: &Case, why: String) -> CaseResult {
         CaseResult {
             id: case.id.clone(),
-            expected: case.expected,
+            expected: case.expected(),
             one_shot: None,
             plans_run: 0,
             failing_plans_total: 0,
@@ -157,7 +157,7 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
             end: BodyEnd::Close,
         };
         let actual = guarded(|| backend.compile_streaming(body, &case.features));
-        let failed = judge(case.expected, &one_shot, &actual);
+        let failed = judge(case.expected(), &one_shot, &actual);
         if !failed.is_empty() {
             result.failing_plans_total += 1;
             if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
@@ -312,7 +312,7 @@ mod tests {
             group: "t".into(),
             origin: CaseOrigin::Directive,
             bytes: bytes.into(),
-            expected,
+            expected: expected.into(),
             features: Arc::new(Features::baseline()),
         }
     }

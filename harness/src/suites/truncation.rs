@@ -3,10 +3,10 @@
 //! prefix is what a one-shot validation of that prefix gives; a prefix that
 //! ends on a section boundary can itself be a valid module.
 
-use crate::backend::validate_one_shot;
-use crate::case::{Case, CaseOrigin};
+use crate::case::{Case, CaseOrigin, Expected};
 use crate::outcome::OutcomeClass;
 use crate::plan::structure::structural_offsets;
+use std::sync::Arc;
 
 /// The id of the prefix of `parent` that is `len` bytes long.
 pub fn truncation_id(parent: &str, len: usize) -> String {
@@ -18,19 +18,13 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
     let mut derived = Vec::new();
     for parent in cases
         .iter()
-        .filter(|c| c.expected == OutcomeClass::Module && !c.is_truncation())
+        .filter(|c| !c.is_truncation() && c.expected() == OutcomeClass::Module)
     {
         let n = parent.bytes.len();
         for len in structural_offsets(&parent.bytes)
             .into_iter()
             .filter(|&k| k < n)
         {
-            let bytes = parent.bytes.prefix(len);
-            let expected = if validate_one_shot(&bytes, &parent.features) {
-                OutcomeClass::Module
-            } else {
-                OutcomeClass::CompileError
-            };
             derived.push(Case {
                 id: truncation_id(&parent.id, len),
                 suite: parent.suite.clone(),
@@ -39,8 +33,8 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
                     parent: parent.id.clone(),
                     len,
                 },
-                bytes,
-                expected,
+                bytes: parent.bytes.prefix(len),
+                expected: Expected::OneShotValidation(Arc::default()),
                 features: parent.features.clone(),
             });
         }
@@ -52,7 +46,6 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
 mod tests {
     use super::*;
     use crate::case::Features;
-    use std::sync::Arc;
 
     #[test]
     fn prefixes_on_section_boundaries_can_be_valid() {
@@ -65,7 +58,7 @@ mod tests {
             group: "g".into(),
             origin: CaseOrigin::Directive,
             bytes: module.into(),
-            expected: OutcomeClass::Module,
+            expected: OutcomeClass::Module.into(),
             features: Arc::new(Features::baseline()),
         };
         let derived = derive(&[parent]);
@@ -74,7 +67,7 @@ mod tests {
                 .iter()
                 .find(|c| c.id == truncation_id("s/f.wast:1", len))
                 .unwrap()
-                .expected
+                .expected()
         };
         assert_eq!(expect(0), OutcomeClass::CompileError);
         assert_eq!(
