@@ -1,1 +1,127 @@
-fn main() {}
+//! Harness overhead against the raw engine loop, on the same work.
+//!
+//! Both sides see the spec suite's modules under the default plan set, on
+//! one thread each, alternating in one process so machine noise hits both:
+//! - harness: `run_cases` on the reference backend (plan generation, the
+//!   one-shot oracle, fingerprints, verdicts, the worker pool);
+//! - bare: the same (module, plan) pairs, precomputed, through a minimal
+//!   incremental wasmparser `Parser` + `Validator` loop.
+//!
+//! Prints `overhead ratio: X.XX` (harness / bare, medians of the rounds).
+//! Run: `cargo bench -p streamconform` (STREAMCONFORM_BENCH_ROUNDS=N to change rounds).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use streamconform::backend::wasm_features;
+use streamconform::runner::{run_cases, PlanSelection, RunConfig};
+use streamconform::suites::{load, SuiteSpec};
+use streamconform::{PlanSet, ReferenceBackend};
+use wasmparser::{Chunk, FuncValidatorAllocations, Parser, ValidPayload, Validator, WasmFeatures};
+
+fn main() {
+    // libtest passes `--bench`; this harness has no options of its own.
+    let rounds: usize = std::env::var("STREAMCONFORM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let cases = Arc::new(load(&SuiteSpec::Spec).cases);
+    let pairs: Vec<(Arc<[u8]>, WasmFeatures, Vec<Vec<usize>>)> = cases
+        .iter()
+        .map(|c| {
+            let plans = PlanSet::Default
+                .plans(&c.bytes)
+                .into_iter()
+                .map(|p| p.cuts)
+                .collect();
+            (Arc::from(&*c.bytes), wasm_features(&c.features), plans)
+        })
+        .collect();
+    let plan_count: usize = pairs.iter().map(|p| p.2.len()).sum();
+    println!(
+        "{} modules, {} (module, plan) pairs, {} rounds, 1 thread each",
+        cases.len(),
+        plan_count,
+        rounds
+    );
+
+    let config = RunConfig {
+        plans: PlanSelection::Set(PlanSet::Default),
+        jobs: 1,
+        case_timeout: Duration::from_secs(600),
+    };
+    let (mut harness, mut bare) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let start = Instant::now();
+        let results = run_cases(Arc::new(ReferenceBackend), cases.clone(), &config);
+        harness.push(start.elapsed());
+        assert_eq!(results.len(), cases.len());
+
+        let start = Instant::now();
+        let mut valid = 0usize;
+        for (bytes, features, plans) in &pairs {
+            for cuts in plans {
+                valid += usize::from(bare_streaming_validate(bytes, cuts, *features));
+            }
+        }
+        bare.push(start.elapsed());
+        std::hint::black_box(valid);
+        println!(
+            "round {round}: harness {:.2?}, bare {:.2?}",
+            harness[round], bare[round]
+        );
+    }
+    let (h, b) = (median(&mut harness), median(&mut bare));
+    println!("harness median {h:.2?}, bare median {b:.2?}");
+    println!("overhead ratio: {:.2}", h.as_secs_f64() / b.as_secs_f64());
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The raw engine loop: feed chunks to wasmparser as they arrive, validate
+/// each payload, then end the stream. No outcome, fingerprint or verdict.
+fn bare_streaming_validate(bytes: &[u8], cuts: &[usize], features: WasmFeatures) -> bool {
+    let mut parser = Parser::new(0);
+    let mut validator = Validator::new_with_features(features);
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut consumed = 0;
+    let mut start = 0;
+    let ends = cuts.iter().copied().chain(std::iter::once(bytes.len()));
+    let last = cuts.len();
+    for (i, end) in ends.enumerate() {
+        let chunk = &bytes[start.min(end)..end];
+        start = end;
+        let eof = i == last;
+        if chunk.is_empty() && !eof {
+            continue;
+        }
+        buffer.extend_from_slice(chunk);
+        loop {
+            let (n, payload) = match parser.parse(&buffer[consumed..], eof) {
+                Ok(Chunk::NeedMoreData(_)) => break,
+                Ok(Chunk::Parsed {
+                    consumed: n,
+                    payload,
+                }) => (n, payload),
+                Err(_) => return false,
+            };
+            consumed += n;
+            match validator.payload(&payload) {
+                Ok(ValidPayload::Func(func, body)) => {
+                    let mut func = func.into_validator(std::mem::take(&mut allocs));
+                    if func.validate(&body).is_err() {
+                        return false;
+                    }
+                    allocs = func.into_allocations();
+                }
+                Ok(ValidPayload::End(_)) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+    false
+}

@@ -205,6 +205,39 @@ impl Features {
         self.proposals.contains(name)
     }
 
+    /// Whether a proposal is on, by its base version or by name: what an
+    /// engine backend asks to set its own switches.
+    pub fn enables(&self, name: &str) -> bool {
+        const WASM1: &[&str] = &["mutable-global"];
+        const WASM2: &[&str] = &[
+            "bulk-memory",
+            "multi-value",
+            "nontrapping-float-to-int-conversions",
+            "reference-types",
+            "sign-extension-ops",
+            "simd",
+        ];
+        const WASM3: &[&str] = &[
+            "exceptions",
+            "extended-const",
+            "function-references",
+            "gc",
+            "memory64",
+            "multi-memory",
+            "relaxed-simd",
+            "tail-call",
+            "threads",
+        ];
+        let in_base = match self.base {
+            SpecVersion::Wasm1 => WASM1.contains(&name),
+            SpecVersion::Wasm2 => WASM1.contains(&name) || WASM2.contains(&name),
+            SpecVersion::Wasm3 => {
+                WASM1.contains(&name) || WASM2.contains(&name) || WASM3.contains(&name)
+            }
+        };
+        in_base || self.contains(name)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.proposals.iter().map(String::as_str)
     }
@@ -240,6 +273,17 @@ mod tests {
         assert!(
             err.contains("threadz") && err.contains("wide-arithmetic"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn enables_counts_the_base_version() {
+        let f = Features::new(SpecVersion::Wasm1, ["threads"]).unwrap();
+        assert!(f.enables("threads") && f.enables("mutable-global"));
+        assert!(!f.enables("reference-types") && !f.enables("gc"));
+        assert!(
+            Features::baseline().enables("gc")
+                && !Features::baseline().enables("custom-page-sizes")
         );
     }
 

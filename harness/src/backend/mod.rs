@@ -8,7 +8,7 @@
 pub mod fault_injection;
 mod reference;
 
-pub use reference::{validate_one_shot, ReferenceBackend};
+pub use reference::{validate_one_shot, wasm_features, ReferenceBackend};
 
 use crate::case::Features;
 use crate::error::Error;

@@ -70,7 +70,9 @@ pub fn validate_one_shot(bytes: &[u8], features: &Features) -> bool {
         .is_ok()
 }
 
-fn wasm_features(features: &Features) -> WasmFeatures {
+/// wasmparser's switches for a case's features (also used by the overhead
+/// benchmark's bare loop, so both sides validate the same language).
+pub fn wasm_features(features: &Features) -> WasmFeatures {
     let mut f = match features.base {
         SpecVersion::Wasm1 => WasmFeatures::WASM1,
         SpecVersion::Wasm2 => WasmFeatures::WASM2,
