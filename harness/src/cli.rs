@@ -5,7 +5,7 @@ use crate::backend::{self, Backend, BACKEND_NAMES};
 use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
-use crate::plan::{parse_cuts, PlanSet};
+use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::report::{format_summary, summarize, Report, ReportedCase, SCHEMA, SCHEMA_VERSION};
 use crate::runner::{run_cases, CaseResult, PlanSelection, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
@@ -180,7 +180,10 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     let suites = parse_suites(&args.suites)?;
     let plans = match (&args.plan, &args.cuts) {
-        (Some(name), _) => PlanSelection::Named(name.clone()),
+        (Some(name), _) => {
+            PlanName::parse(name)?;
+            PlanSelection::Named(name.clone())
+        }
         (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
         (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
     };

@@ -13,7 +13,7 @@
 mod sets;
 pub mod structure;
 
-pub use sets::{plan_by_name, PlanSet, PLAN_NAME_FORMS};
+pub use sets::{plan_by_name, PlanName, PlanSet, PLAN_NAME_FORMS};
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};

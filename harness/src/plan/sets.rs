@@ -103,36 +103,62 @@ impl PlanSet {
     }
 }
 
+/// A plan's name, parsed: what it is, independent of any body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanName {
+    Whole,
+    OneByte,
+    EmptyInterleaved,
+    TailBytes,
+    Split(usize),
+    Fixed(usize),
+    Random(u64),
+}
+
+impl PlanName {
+    /// Parses one of [`PLAN_NAME_FORMS`].
+    pub fn parse(name: &str) -> Result<PlanName, Error> {
+        let unknown = || Error::UnknownPlan { name: name.to_string(), expected: format!("a plan name: {PLAN_NAME_FORMS}") };
+        let number = |text: &str| text.parse::<u64>().map_err(|_| unknown());
+        Ok(match name {
+            "whole" => PlanName::Whole,
+            "one-byte" => PlanName::OneByte,
+            "empty-interleaved" => PlanName::EmptyInterleaved,
+            "tail-bytes" => PlanName::TailBytes,
+            _ => {
+                if let Some(k) = name.strip_prefix("split@") {
+                    PlanName::Split(number(k)? as usize)
+                } else if let Some(size) = name.strip_prefix("fixed-") {
+                    match number(size)? {
+                        0 => return Err(unknown()),
+                        size => PlanName::Fixed(size as usize),
+                    }
+                } else if let Some(seed) = name.strip_prefix("random-") {
+                    PlanName::Random(number(seed)?)
+                } else {
+                    return Err(unknown());
+                }
+            }
+        })
+    }
+
+    /// The plan for a body of `n` bytes; only a split past the end fails.
+    pub fn build(self, n: usize) -> Result<ChunkPlan, Error> {
+        Ok(match self {
+            PlanName::Whole => whole(),
+            PlanName::OneByte => one_byte(n),
+            PlanName::EmptyInterleaved => empty_interleaved(n),
+            PlanName::TailBytes => tail_bytes(n),
+            PlanName::Split(k) => return ChunkPlan::from_cuts(format!("split@{k}"), vec![k], n),
+            PlanName::Fixed(size) => fixed(size, n),
+            PlanName::Random(seed) => random(seed, n),
+        })
+    }
+}
+
 /// Rebuilds one plan from its name (see [`PLAN_NAME_FORMS`]) for `body`.
 pub fn plan_by_name(name: &str, body: &[u8]) -> Result<ChunkPlan, Error> {
-    let n = body.len();
-    let unknown = || Error::UnknownPlan {
-        name: name.to_string(),
-        expected: format!("a plan name: {PLAN_NAME_FORMS}"),
-    };
-    let number = |text: &str| text.parse::<u64>().map_err(|_| unknown());
-    let plan = match name {
-        "whole" => whole(),
-        "one-byte" => one_byte(n),
-        "empty-interleaved" => empty_interleaved(n),
-        "tail-bytes" => tail_bytes(n),
-        _ => {
-            if let Some(k) = name.strip_prefix("split@") {
-                let k = number(k)? as usize;
-                return ChunkPlan::from_cuts(name, vec![k], n);
-            } else if let Some(size) = name.strip_prefix("fixed-") {
-                match number(size)? {
-                    0 => return Err(unknown()),
-                    size => fixed(size as usize, n),
-                }
-            } else if let Some(seed) = name.strip_prefix("random-") {
-                random(number(seed)?, n)
-            } else {
-                return Err(unknown());
-            }
-        }
-    };
-    Ok(plan)
+    PlanName::parse(name)?.build(body.len())
 }
 
 fn whole() -> ChunkPlan {
