@@ -11,9 +11,9 @@ use crate::case::Case;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
 use crate::plan::PlanSet;
 use crate::runner::{run_case_with_timeout, CaseResult, PlanSelection};
-use crate::suites::{load_all, SuiteSpec};
+use crate::suites::{file_of_case_id, load_all_matching, SuiteSpec};
 use crate::verdict::Status;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,7 +78,14 @@ impl Conformance {
         let args = Arguments::from_args();
         let bless = std::env::var_os(BLESS_ENV).is_some_and(|v| v != "0");
         let recorder = Arc::new(Mutex::new(Vec::new()));
-        let (trials, expectations) = self.trials(bless.then(|| recorder.clone()));
+        // `--exact ID` (how nextest runs each trial) needs only ID's file.
+        let only_file = args
+            .filter
+            .as_deref()
+            .filter(|_| args.exact)
+            .and_then(file_of_case_id);
+        let (trials, expectations) =
+            self.trials_matching(bless.then(|| recorder.clone()), only_file);
         let conclusion = libtest_mimic::run(&args, trials);
         if bless {
             if self.expectations.is_none() {
@@ -105,6 +112,14 @@ impl Conformance {
         &self,
         recorder: Option<Arc<Mutex<Vec<CaseResult>>>>,
     ) -> (Vec<Trial>, Result<Expectations, String>) {
+        self.trials_matching(recorder, None)
+    }
+
+    fn trials_matching(
+        &self,
+        recorder: Option<Arc<Mutex<Vec<CaseResult>>>>,
+        only_file: Option<&str>,
+    ) -> (Vec<Trial>, Result<Expectations, String>) {
         let mut trials = Vec::new();
         let expectations = match &self.expectations {
             None => Ok(Expectations::empty(
@@ -126,7 +141,7 @@ impl Conformance {
                 Arc::new(Expectations::default())
             }
         };
-        let loaded = load_all(&self.suites, self.truncation);
+        let loaded = load_all_matching(&self.suites, self.truncation, only_file);
         for error in loaded.errors {
             let message = error.to_string();
             trials.push(Trial::test(
@@ -135,7 +150,10 @@ impl Conformance {
             ));
         }
         for na in loaded.not_applicable {
-            trials.push(Trial::test(na.id, || Ok(())).with_ignored_flag(true));
+            let reason = format!("not applicable: {}", na.reason);
+            trials.push(Trial::ignorable_test(na.id, move || {
+                Ok(Completion::ignored_with(reason))
+            }));
         }
         for case in loaded.cases {
             let (backend, plans, timeout) =
@@ -203,4 +221,96 @@ fn bless_into(
 /// The file an input error names, for a stable trial name.
 fn error_file(message: &str) -> &str {
     message.split(':').next().unwrap_or(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ReferenceBackend;
+
+    fn suite_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "streamconform-libtest-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn nothing_is_dropped_silently() {
+        let dir = suite_dir(
+            "dropped",
+            &[
+                (
+                    "a.wast",
+                    "(module)\n(assert_malformed (module quote \"(func\") \"x\")\n",
+                ),
+                ("bad.wast", "(module (func i32.bogus))\n"),
+            ],
+        );
+        let prefix = SuiteSpec::Directory(dir.clone()).name();
+        let conformance = Conformance::new(ReferenceBackend)
+            .suites([SuiteSpec::Directory(dir)])
+            .truncation(false);
+        let (trials, _) = conformance.trials(None);
+        let names: Vec<&str> = trials.iter().map(Trial::name).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(
+            names[0].starts_with("streamconform::input-error::") && names[0].ends_with("bad.wast"),
+            "{names:?}"
+        );
+        assert_eq!(
+            names[1],
+            format!("{prefix}/a.wast:2"),
+            "the not-applicable case is a trial too"
+        );
+        assert_eq!(names[2], format!("{prefix}/a.wast:1"));
+    }
+
+    #[test]
+    fn a_bad_expectations_file_is_a_failing_trial() {
+        let dir = suite_dir("expectations", &[("a.wast", "(module)\n")]);
+        let bad = dir.join("bad.toml");
+        std::fs::write(
+            &bad,
+            "backend = \"reference\"\n[[failure]]\nreason = \"no case\"\n",
+        )
+        .unwrap();
+        let (trials, expectations) = Conformance::new(ReferenceBackend)
+            .suites([SuiteSpec::Directory(dir)])
+            .truncation(false)
+            .expectations(&bad)
+            .trials(None);
+        assert!(expectations.unwrap_err().contains("bad.toml:2"));
+        assert_eq!(trials[0].name(), "streamconform::expectations");
+    }
+
+    #[test]
+    fn a_listed_case_that_passes_fails_its_trial() {
+        let dir = suite_dir("stale", &[("a.wast", "(module)\n")]);
+        let loaded = crate::suites::load_all(&[SuiteSpec::Directory(dir.clone())], false);
+        let case = &loaded.cases[0];
+        let text = format!(
+            "backend = \"reference\"\n[[failure]]\ncase = \"{}\"\nreason = \"r\"\n",
+            case.id
+        );
+        let listed = Expectations::parse(&text, &dir.join("e.toml")).unwrap();
+        let result = crate::runner::run_case(
+            &ReferenceBackend,
+            case,
+            &PlanSelection::Set(PlanSet::Reduced),
+        );
+        let err = judge_trial(case, &result, &listed).unwrap_err();
+        assert!(
+            err.message().unwrap().contains("unexpected pass"),
+            "{:?}",
+            err.message()
+        );
+        assert!(judge_trial(case, &result, &Expectations::default()).is_ok());
+    }
 }

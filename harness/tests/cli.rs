@@ -14,7 +14,11 @@ fn streamconform(args: &[&str], dir: &Path) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A fresh directory under the target dir, named after the test.
@@ -43,64 +47,145 @@ fn exit_code_is_0_when_nothing_is_unexpected() {
 #[test]
 fn exit_code_is_1_on_failure_and_the_repro_line_replays_it() {
     let dir = scratch("exit1");
-    std::fs::write(dir.join("suite/a.wast"), format!("{VALID}{WRONG_EXPECTATION}")).unwrap();
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}"),
+    )
+    .unwrap();
     let out = streamconform(&["run", "--suite", "suite", "--no-truncation"], &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("FAIL [reference] suite/a.wast:2"), "{t}");
-    let repro = t.lines().find_map(|l| l.trim().strip_prefix("repro: ")).expect("a repro line");
+    let repro = t
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("repro: "))
+        .expect("a repro line");
     // Replay it through the binary directly, with the arguments it prints.
-    let args: Vec<String> = repro.split(" -- ").nth(1).unwrap().split_whitespace().map(|a| a.trim_matches('\'').to_string()).collect();
+    let args: Vec<String> = repro
+        .split(" -- ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .map(|a| a.trim_matches('\'').to_string())
+        .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let replay = streamconform(&args, &dir);
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
-    assert!(text(&replay).contains("1 cases x 1 backend(s), plans: --plan whole"), "{}", text(&replay));
+    assert!(
+        text(&replay).contains("1 cases x 1 backend(s), plans: --plan whole"),
+        "{}",
+        text(&replay)
+    );
 }
 
 #[test]
 fn expectations_turn_a_failure_into_xfail_and_an_unexpected_pass_into_a_failure() {
     let dir = scratch("xfail");
-    std::fs::write(dir.join("suite/a.wast"), format!("{VALID}{WRONG_EXPECTATION}")).unwrap();
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}"),
+    )
+    .unwrap();
     let xfail = "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:2\"\nreason = \"the suite is wrong on purpose\"\n";
     std::fs::write(dir.join("e.toml"), xfail).unwrap();
-    let out = streamconform(&["run", "--suite", "suite", "--no-truncation", "--expectations", "e.toml"], &dir);
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--expectations",
+            "e.toml",
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     let stale = "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:1\"\nreason = \"not really\"\n";
     std::fs::write(dir.join("e.toml"), stale).unwrap();
-    let out = streamconform(&["run", "--suite", "suite", "--no-truncation", "--case", "suite/a.wast:1", "--expectations", "e.toml"], &dir);
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--case",
+            "suite/a.wast:1",
+            "--expectations",
+            "e.toml",
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("UNEXPECTED PASS [reference] suite/a.wast:1"), "{}", text(&out));
+    assert!(
+        text(&out).contains("UNEXPECTED PASS [reference] suite/a.wast:1"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn a_malformed_wast_costs_its_file_and_is_named_with_its_line() {
     let dir = scratch("malformed");
     std::fs::write(dir.join("suite/good.wast"), VALID).unwrap();
-    std::fs::write(dir.join("suite/bad.wast"), "(module)\n\n(assert_invalid (module (func i32.bogus)) \"x\")\n(module)\n").unwrap();
+    std::fs::write(
+        dir.join("suite/bad.wast"),
+        "(module)\n\n(assert_invalid (module (func i32.bogus)) \"x\")\n(module)\n",
+    )
+    .unwrap();
     let out = streamconform(&["run", "--suite", "suite", "--report", "r.json"], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("input error: suite/bad.wast:3"), "{t}");
     // The good file still ran and the report was written.
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
-    assert!(report["results"].as_array().unwrap().iter().any(|r| r["id"] == "suite/good.wast:1"));
-    assert!(report["input_errors"][0].as_str().unwrap().starts_with("suite/bad.wast:3"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert!(report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == "suite/good.wast:1"));
+    assert!(report["input_errors"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("suite/bad.wast:3"));
 }
 
 #[test]
 fn bad_arguments_and_files_are_usage_errors_with_a_clear_message() {
     let dir = scratch("usage");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
-    std::fs::write(dir.join("bad.toml"), "backend = \"reference\"\n[[failure]]\ncase = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        "backend = \"reference\"\n[[failure]]\ncase = \"x\"\n",
+    )
+    .unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["run", "--suite", "suite", "--plans", "fastest"], "unknown plan \"fastest\"; expected a plan set: default"),
-        (&["run", "--suite", "suite", "--plan", "sliced"], "unknown plan \"sliced\"; expected a plan name: `whole`"),
-        (&["run", "--suite", "suite", "--case", "suite/a.wast:9"], "no case has the id"),
+        (
+            &["run", "--suite", "suite", "--plans", "fastest"],
+            "unknown plan \"fastest\"; expected a plan set: default",
+        ),
+        (
+            &["run", "--suite", "suite", "--plan", "sliced"],
+            "unknown plan \"sliced\"; expected a plan name: `whole`",
+        ),
+        (
+            &["run", "--suite", "suite", "--case", "suite/a.wast:9"],
+            "no case has the id",
+        ),
         (&["run", "--suite", "nowhere"], "unknown suite \"nowhere\""),
-        (&["run", "--suite", "suite", "--backend", "v8"], "unknown backend \"v8\"; available: reference"),
-        (&["run", "--suite", "suite", "--expectations", "bad.toml"], "bad.toml:2: missing field `reason`"),
-        (&["run", "--suite", "suite", "--cuts", "3,x"], "\"x\" is not an offset"),
+        (
+            &["run", "--suite", "suite", "--backend", "v8"],
+            "unknown backend \"v8\"; available: reference",
+        ),
+        (
+            &["run", "--suite", "suite", "--expectations", "bad.toml"],
+            "bad.toml:2: missing field `reason`",
+        ),
+        (
+            &["run", "--suite", "suite", "--cuts", "3,x"],
+            "\"x\" is not an offset",
+        ),
         (&["run", "--frobnicate"], "unexpected argument"),
     ];
     for (args, needle) in cases {
@@ -115,9 +200,23 @@ fn bad_arguments_and_files_are_usage_errors_with_a_clear_message() {
 fn a_split_past_the_end_of_a_body_costs_that_case_with_the_reason() {
     let dir = scratch("split-past-end");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
-    let out = streamconform(&["run", "--suite", "suite", "--no-truncation", "--plan", "split@999"], &dir);
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--plan",
+            "split@999",
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("cut 999 is past the end"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cut 999 is past the end"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -125,26 +224,65 @@ fn bless_is_refused_in_ci() {
     let dir = scratch("bless-ci");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_streamconform"))
-        .args(["run", "--suite", "suite", "--expectations", "e.toml", "--bless"])
+        .args([
+            "run",
+            "--suite",
+            "suite",
+            "--expectations",
+            "e.toml",
+            "--bless",
+        ])
         .current_dir(&dir)
         .env("CI", "true")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("CI never rewrites expectations"), "{}", text(&out));
+    assert!(
+        text(&out).contains("CI never rewrites expectations"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.join("e.toml").exists());
 }
 
 #[test]
 fn bless_writes_failures_with_a_reason_to_fill_in() {
     let dir = scratch("bless");
-    std::fs::write(dir.join("suite/a.wast"), format!("{VALID}{WRONG_EXPECTATION}")).unwrap();
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}"),
+    )
+    .unwrap();
     std::fs::write(dir.join("reference.toml"), "backend = \"reference\"\n").unwrap();
-    let out = streamconform(&["run", "--suite", "suite", "--no-truncation", "--expectations", "reference.toml", "--bless"], &dir);
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--expectations",
+            "reference.toml",
+            "--bless",
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let written = std::fs::read_to_string(dir.join("reference.toml")).unwrap();
-    assert!(written.contains("case = \"suite/a.wast:2\"") && written.contains("TODO explain"), "{written}");
-    let again = streamconform(&["run", "--suite", "suite", "--no-truncation", "--expectations", "reference.toml"], &dir);
+    assert!(
+        written.contains("case = \"suite/a.wast:2\"") && written.contains("TODO explain"),
+        "{written}"
+    );
+    let again = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--expectations",
+            "reference.toml",
+        ],
+        &dir,
+    );
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 }
 
@@ -153,30 +291,50 @@ fn plans_print_as_json_cut_lists() {
     let dir = scratch("plans");
     let module: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b";
     std::fs::write(dir.join("m.wasm"), module).unwrap();
-    let out = streamconform(&["plans", "m.wasm", "--plans", "default", "--format", "json"], &dir);
+    let out = streamconform(
+        &["plans", "m.wasm", "--plans", "default", "--format", "json"],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let plans: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plans[0], serde_json::json!({"name": "whole", "cuts": []}));
     let one_byte = plans.iter().find(|p| p["name"] == "one-byte").unwrap();
     assert_eq!(one_byte["cuts"].as_array().unwrap().len(), module.len() - 1);
-    assert!(plans.iter().any(|p| p["name"] == "split@0" && p["cuts"] == serde_json::json!([0])));
+    assert!(plans
+        .iter()
+        .any(|p| p["name"] == "split@0" && p["cuts"] == serde_json::json!([0])));
 }
 
 #[test]
 fn the_report_follows_the_documented_schema() {
     let dir = scratch("report");
-    std::fs::write(dir.join("suite/a.wast"), format!("{VALID}{WRONG_EXPECTATION}(assert_malformed (module quote \"(func\") \"x\")\n")).unwrap();
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}(assert_malformed (module quote \"(func\") \"x\")\n"),
+    )
+    .unwrap();
     let out = streamconform(&["run", "--suite", "suite", "--report", "r.json"], &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let bytes = std::fs::read(dir.join("r.json")).unwrap();
     // The library's own types read it back (deny_unknown_fields on both ends).
     let report: streamconform::report::Report = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!((report.schema.as_str(), report.schema_version), ("streamconform-report", 1));
+    assert_eq!(
+        (report.schema.as_str(), report.schema_version),
+        ("streamconform-report", 1)
+    );
     assert_eq!(report.not_applicable.len(), 1);
-    let failing = report.results.iter().find(|r| r.id == "suite/a.wast:2").unwrap();
+    let failing = report
+        .results
+        .iter()
+        .find(|r| r.id == "suite/a.wast:2")
+        .unwrap();
     assert_eq!(failing.status, streamconform::verdict::Status::Failed);
     assert!(failing.failing_plans.iter().all(|p| !p.plan.is_empty()));
-    assert!(failing.repro.as_deref().unwrap().contains("--case 'suite/a.wast:2'"));
+    assert!(failing
+        .repro
+        .as_deref()
+        .unwrap()
+        .contains("--case 'suite/a.wast:2'"));
     let row = &report.summary[0];
     assert_eq!((row.failed, row.not_applicable), (1, 1));
 }

@@ -118,7 +118,10 @@ pub enum PlanName {
 impl PlanName {
     /// Parses one of [`PLAN_NAME_FORMS`].
     pub fn parse(name: &str) -> Result<PlanName, Error> {
-        let unknown = || Error::UnknownPlan { name: name.to_string(), expected: format!("a plan name: {PLAN_NAME_FORMS}") };
+        let unknown = || Error::UnknownPlan {
+            name: name.to_string(),
+            expected: format!("a plan name: {PLAN_NAME_FORMS}"),
+        };
         let number = |text: &str| text.parse::<u64>().map_err(|_| unknown());
         Ok(match name {
             "whole" => PlanName::Whole,

@@ -31,7 +31,7 @@ struct WastFile {
     text: String,
 }
 
-pub(super) fn load(root: &Path) -> LoadedSuite {
+pub(super) fn load(root: &Path, only_file: Option<&str>) -> LoadedSuite {
     let prefix = id_prefix(root);
     let mut loaded = LoadedSuite::default();
     let manifest_path = root.join(SuiteManifest::FILE_NAME);
@@ -89,11 +89,16 @@ pub(super) fn load(root: &Path) -> LoadedSuite {
             }),
         }
     }
-    loaded.extend(parse_files(&prefix, &files, Arc::new(manifest.features())));
+    loaded.extend(parse_files(
+        &prefix,
+        &files,
+        only_file,
+        Arc::new(manifest.features()),
+    ));
     loaded
 }
 
-pub(super) fn load_streaming() -> LoadedSuite {
+pub(super) fn load_streaming(only_file: Option<&str>) -> LoadedSuite {
     let mut loaded = LoadedSuite::default();
     let features = match STREAMING.get_file(SuiteManifest::FILE_NAME) {
         Some(file) => {
@@ -111,7 +116,12 @@ pub(super) fn load_streaming() -> LoadedSuite {
     let mut files = Vec::new();
     collect_embedded(&STREAMING, &mut files, &mut loaded.errors);
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
-    loaded.extend(parse_files("streaming", &files, Arc::new(features)));
+    loaded.extend(parse_files(
+        "streaming",
+        &files,
+        only_file,
+        Arc::new(features),
+    ));
     loaded
 }
 
@@ -139,8 +149,18 @@ fn collect_embedded(dir: &Dir<'static>, out: &mut Vec<WastFile>, errors: &mut Ve
     }
 }
 
-fn parse_files(prefix: &str, files: &[WastFile], features: Arc<Features>) -> LoadedSuite {
-    super::parse_in_parallel(files, |file| {
+fn parse_files(
+    prefix: &str,
+    files: &[WastFile],
+    only_file: Option<&str>,
+    features: Arc<Features>,
+) -> LoadedSuite {
+    let id = |file: &WastFile| format!("{prefix}/{}", file.relative);
+    let files: Vec<&WastFile> = files
+        .iter()
+        .filter(|f| only_file.is_none_or(|only| id(f) == only))
+        .collect();
+    super::parse_in_parallel(&files, |file| {
         // The first directory level below the suite is its summary group.
         let group = match file.relative.split_once('/') {
             Some((dir, _)) => dir,
@@ -149,7 +169,7 @@ fn parse_files(prefix: &str, files: &[WastFile], features: Arc<Features>) -> Loa
         cases_from_wast(
             &file.text,
             &WastSource {
-                file_id: &format!("{prefix}/{}", file.relative),
+                file_id: &id(file),
                 display_path: &file.display_path,
                 suite: prefix,
                 group,

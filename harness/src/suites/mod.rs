@@ -105,11 +105,23 @@ impl LoadedSuite {
 
 /// Loads a suite's directive cases (not the derived truncation cases).
 pub fn load(spec: &SuiteSpec) -> LoadedSuite {
+    load_matching(spec, None)
+}
+
+/// Like [`load`], but with `only_file` reads just the file with that id
+/// (`spec/wasm-latest/binary.wast`): a test runner that starts one process
+/// per case (nextest) then pays for one file, not the whole suite.
+pub fn load_matching(spec: &SuiteSpec, only_file: Option<&str>) -> LoadedSuite {
     match spec {
-        SuiteSpec::Spec => spec::load(),
-        SuiteSpec::Streaming => directory::load_streaming(),
-        SuiteSpec::Directory(path) => directory::load(path),
+        SuiteSpec::Spec => spec::load(only_file),
+        SuiteSpec::Streaming => directory::load_streaming(only_file),
+        SuiteSpec::Directory(path) => directory::load(path, only_file),
     }
+}
+
+/// The file part of a case id: `spec/x.wast` for `spec/x.wast:12/truncated@3`.
+pub fn file_of_case_id(id: &str) -> Option<&str> {
+    id.find(".wast:").map(|i| &id[..i + ".wast".len()])
 }
 
 /// Parses many files on all cores, keeping the input order in the output.
@@ -140,9 +152,18 @@ fn parse_in_parallel<T: Sync>(
 
 /// Loads the suites in order and, if asked, adds their truncation cases.
 pub fn load_all(specs: &[SuiteSpec], with_truncation: bool) -> LoadedSuite {
+    load_all_matching(specs, with_truncation, None)
+}
+
+/// [`load_all`] restricted to one file id (see [`load_matching`]).
+pub fn load_all_matching(
+    specs: &[SuiteSpec],
+    with_truncation: bool,
+    only_file: Option<&str>,
+) -> LoadedSuite {
     let mut all = LoadedSuite::default();
     for spec in specs {
-        all.extend(load(spec));
+        all.extend(load_matching(spec, only_file));
     }
     if with_truncation {
         let derived = truncation::derive(&all.cases);
@@ -154,6 +175,16 @@ pub fn load_all(specs: &[SuiteSpec], with_truncation: bool) -> LoadedSuite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_of_case_id_strips_line_and_derivation() {
+        assert_eq!(
+            file_of_case_id("spec/a/b.wast:12/truncated@3"),
+            Some("spec/a/b.wast")
+        );
+        assert_eq!(file_of_case_id("x/y.wast:1#2"), Some("x/y.wast"));
+        assert_eq!(file_of_case_id("streamconform::expectations"), None);
+    }
 
     #[test]
     fn unknown_suite_names_the_choices() {

@@ -13,7 +13,7 @@ struct SpecFile {
     features: Arc<Features>,
 }
 
-pub(super) fn load() -> LoadedSuite {
+pub(super) fn load(only_file: Option<&str>) -> LoadedSuite {
     let mut files = Vec::new();
     let mut latest: Vec<_> = spec(TestsuiteVersion::Latest).collect();
     latest.sort_by(|a, b| a.name().cmp(b.name()));
@@ -39,6 +39,7 @@ pub(super) fn load() -> LoadedSuite {
             });
         }
     }
+    files.retain(|f| only_file.is_none_or(|only| f.file_id == only));
     super::parse_in_parallel(&files, |file| {
         cases_from_wast(
             file.text,

@@ -28,7 +28,8 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
             derived.push(Case {
                 id: truncation_id(&parent.id, len),
                 suite: parent.suite.clone(),
-                group: parent.group.clone(),
+                // Own summary rows, so directive counts stay visible.
+                group: format!("{}/truncated", parent.group),
                 origin: CaseOrigin::Truncation {
                     parent: parent.id.clone(),
                     len,
