@@ -20,6 +20,8 @@ pub struct Case {
     pub bytes: Body,
     pub expected: Expected,
     pub features: Arc<Features>,
+    /// Web API cases: the Response-level scenario around `bytes`.
+    pub scenario: Option<Arc<crate::webapi::Scenario>>,
 }
 
 /// A case's bytes: a shared buffer and how much of it the body is, so that
@@ -80,6 +82,8 @@ pub enum CaseOrigin {
     Directive,
     /// A valid module's first `len` bytes (see `suites::truncation`).
     Truncation { parent: String, len: usize },
+    /// A Web API scenario from `suites/webapi/`.
+    WebApi,
 }
 
 impl Case {

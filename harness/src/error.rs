@@ -35,7 +35,7 @@ pub enum Error {
     },
 
     /// A suite name that is neither built in nor an existing directory.
-    #[error("unknown suite {name:?}: expected `spec`, `streaming` or a directory of .wast files")]
+    #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi` or a directory of .wast files")]
     UnknownSuite { name: String },
 
     /// A backend name we cannot construct.

@@ -136,6 +136,7 @@ impl Expectations {
                 Verdict::Pass => {
                     failures.remove(&result.id);
                 }
+                Verdict::NotApplicable => {}
                 Verdict::Fail => {
                     failures.entry(result.id.clone()).or_insert_with(|| {
                         format!("TODO explain; blessed from: {}", result.failure_summary())

@@ -57,6 +57,7 @@ pub mod report;
 pub mod runner;
 pub mod suites;
 pub mod verdict;
+pub mod webapi;
 
 pub use backend::{Backend, BackendInfo, BodyEnd, ReferenceBackend, StreamingBody};
 pub use case::{Case, Features};

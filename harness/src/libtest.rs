@@ -160,7 +160,7 @@ impl Conformance {
                 (self.backend.clone(), self.plans.clone(), self.timeout);
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
             let name = case.id.clone();
-            trials.push(Trial::test(name, move || {
+            trials.push(Trial::ignorable_test(name, move || {
                 let result = run_case_with_timeout(backend, &case, &plans, timeout);
                 let outcome = judge_trial(&case, &result, &expectations);
                 if let Some(recorder) = recorder {
@@ -177,10 +177,11 @@ fn judge_trial(
     case: &Case,
     result: &CaseResult,
     expectations: &Expectations,
-) -> Result<(), Failed> {
+) -> Result<Completion, Failed> {
     let reason = expectations.reason(&case.id);
     match Status::from_verdict(result.verdict, reason.is_some()) {
-        Status::Passed | Status::ExpectedFailure => Ok(()),
+        Status::Passed | Status::ExpectedFailure => Ok(Completion::Completed),
+        Status::NotApplicable => Ok(Completion::ignored_with(format!("not applicable: {}", result.failure_summary()))),
         Status::Failed => Err(format!(
             "{}\n{}\nreplay: cargo test -- --exact '{}'   (or {BLESS_ENV}=1 to record it as a known failure)",
             result.failure_summary(),
@@ -305,7 +306,9 @@ mod tests {
             case,
             &PlanSelection::Set(PlanSet::Reduced),
         );
-        let err = judge_trial(case, &result, &listed).unwrap_err();
+        let Err(err) = judge_trial(case, &result, &listed) else {
+            panic!("a listed passing case must fail")
+        };
         assert!(
             err.message().unwrap().contains("unexpected pass"),
             "{:?}",

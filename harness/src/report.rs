@@ -105,6 +105,10 @@ pub fn summarize(
             Status::Failed => entry.failed += 1,
             Status::ExpectedFailure => entry.expected_failures += 1,
             Status::UnexpectedPass => entry.unexpected_passes += 1,
+            Status::NotApplicable => {
+                entry.cases -= 1;
+                entry.not_applicable += 1;
+            }
         }
     }
     for na in not_applicable {

@@ -118,6 +118,7 @@ impl CaseResult {
             return why.clone();
         }
         match self.failing_plans.first() {
+            None if self.verdict == Verdict::NotApplicable => "not applicable".into(),
             None => "passed".into(),
             Some(first) => format!(
                 "expected {}, one-shot {}; {} of {} plans fail ({}), first {}: {}",
@@ -143,21 +144,53 @@ impl CaseResult {
 /// Runs one case on this thread: the one-shot compile, then every plan.
 /// A panicking compile is recorded as a crash of that plan.
 pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -> CaseResult {
-    let plans = match selection.plans_for(case) {
+    let scenario = case.scenario.as_deref();
+    let plans = match scenario {
+        // Only a streamed body has chunk boundaries to vary.
+        Some(s) if !s.uses_plans() => Ok(vec![ChunkPlan {
+            name: "whole".into(),
+            cuts: vec![],
+        }]),
+        _ => selection.plans_for(case),
+    };
+    let plans = match plans {
         Ok(plans) => plans,
         Err(e) => return CaseResult::aborted(case, e.to_string()),
     };
-    let one_shot = guarded(|| backend.compile_one_shot(&case.bytes, &case.features));
+    let one_shot = guarded(
+        || backend.compile_one_shot(&case.bytes, &case.features),
+        crash,
+    );
+    let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
     let mut result = CaseResult::aborted(case, String::new());
     result.aborted = None;
     result.plans_run = plans.len();
     for plan in plans {
-        let body = StreamingBody {
-            chunks: plan.chunks(&case.bytes),
-            end: BodyEnd::Close,
+        let actual = match scenario {
+            None => {
+                let body = StreamingBody {
+                    chunks: plan.chunks(&case.bytes),
+                    end: BodyEnd::Close,
+                };
+                guarded(|| backend.compile_streaming(body, &case.features), crash)
+            }
+            Some(s) => match guarded(
+                || backend.compile_web_api(s, &case.bytes, &plan),
+                |m| Some(crash(m)),
+            ) {
+                Some(outcome) => outcome,
+                None => {
+                    result.plans_run = 0;
+                    result.verdict = Verdict::NotApplicable;
+                    result.aborted = Some(format!(
+                        "backend {} runs no Web API cases",
+                        backend.info().name
+                    ));
+                    return result;
+                }
+            },
         };
-        let actual = guarded(|| backend.compile_streaming(body, &case.features));
-        let failed = judge(case.expected(), &one_shot, &actual);
+        let failed = judge(case.expected(), &one_shot, &actual, invariance_applies);
         if !failed.is_empty() {
             result.failing_plans_total += 1;
             if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
@@ -179,15 +212,20 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
     result
 }
 
-fn guarded(compile: impl FnOnce() -> Outcome) -> Outcome {
-    catch_unwind(AssertUnwindSafe(compile)).unwrap_or_else(|payload| {
+/// Runs a backend call, turning a panic into `on_panic(message)`.
+fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".into());
-        Outcome::Crash { message }
+        on_panic(message)
     })
+}
+
+fn crash(message: String) -> Outcome {
+    Outcome::Crash { message }
 }
 
 /// Runs one case on its own thread and gives up after `timeout`. The stuck
@@ -314,6 +352,7 @@ mod tests {
             bytes: bytes.into(),
             expected: expected.into(),
             features: Arc::new(Features::baseline()),
+            scenario: None,
         }
     }
 

@@ -7,13 +7,15 @@
 
 pub mod fault_injection;
 mod reference;
+pub mod web_api_model;
 
 pub use reference::{validate_one_shot, wasm_features, ReferenceBackend};
 
 use crate::case::Features;
 use crate::error::Error;
 use crate::outcome::Outcome;
-use crate::plan::Chunks;
+use crate::plan::{ChunkPlan, Chunks};
+use crate::webapi::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// How a body stream ends after its last chunk.
@@ -58,6 +60,19 @@ pub trait Backend: Send + Sync {
     /// The engine's own one-shot compile of the same bytes
     /// (`new WebAssembly.Module(bytes)`): the invariance oracle.
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome;
+
+    /// A Web API case: `scenario` around the module bytes, with a streamed
+    /// body cut by `plan`. `None` means this backend only compiles bytes
+    /// (it has no Response objects), and the case is not applicable to it.
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> Option<Outcome> {
+        let _ = (scenario, module, plan);
+        None
+    }
 }
 
 /// The names `--backend` accepts.

@@ -6,6 +6,8 @@
 use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
 use crate::case::{Features, SpecVersion};
 use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
+use crate::plan::ChunkPlan;
+use crate::webapi::Scenario;
 use wasmparser::{
     Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload,
     Validator, WasmFeatures,
@@ -37,6 +39,18 @@ impl Backend for ReferenceBackend {
             BodyEnd::Error => Outcome::PassedThrough,
             BodyEnd::Never => Outcome::Pending,
         }
+    }
+
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> Option<Outcome> {
+        let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &Features::baseline());
+        Some(super::web_api_model::evaluate(
+            scenario, module, plan, &compile,
+        ))
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {

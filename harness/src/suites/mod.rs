@@ -4,6 +4,7 @@
 //!   (`wasm-latest` and every proposal directory).
 //! - `streaming`: our own streaming edge cases, `suites/streaming/` in the
 //!   repo, built into the binary so that engine repos get them too.
+//! - `webapi`: Response-level scenarios, `suites/webapi/*.toml`.
 //! - a directory: every `.wast` file below it, walked in a stable order.
 //!
 //! Every suite is read through the same directive mapping (`wast.rs`).
@@ -14,6 +15,7 @@ mod manifest;
 mod spec;
 pub mod truncation;
 pub mod wast;
+mod webapi;
 
 use crate::case::{Case, NotApplicable};
 use crate::error::Error;
@@ -27,6 +29,7 @@ pub use manifest::SuiteManifest;
 pub enum SuiteSpec {
     Spec,
     Streaming,
+    WebApi,
     Directory(PathBuf),
 }
 
@@ -36,6 +39,7 @@ impl SuiteSpec {
         match name {
             "spec" => Ok(SuiteSpec::Spec),
             "streaming" => Ok(SuiteSpec::Streaming),
+            "webapi" => Ok(SuiteSpec::WebApi),
             path if std::path::Path::new(path).is_dir() => {
                 Ok(SuiteSpec::Directory(PathBuf::from(path)))
             }
@@ -50,6 +54,7 @@ impl SuiteSpec {
         match self {
             SuiteSpec::Spec => "spec".into(),
             SuiteSpec::Streaming => "streaming".into(),
+            SuiteSpec::WebApi => "webapi".into(),
             SuiteSpec::Directory(path) => directory::id_prefix(path),
         }
     }
@@ -115,12 +120,18 @@ pub fn load_matching(spec: &SuiteSpec, only_file: Option<&str>) -> LoadedSuite {
     match spec {
         SuiteSpec::Spec => spec::load(only_file),
         SuiteSpec::Streaming => directory::load_streaming(only_file),
+        SuiteSpec::WebApi => webapi::load(only_file),
         SuiteSpec::Directory(path) => directory::load(path, only_file),
     }
 }
 
 /// The file part of a case id: `spec/x.wast` for `spec/x.wast:12/truncated@3`.
 pub fn file_of_case_id(id: &str) -> Option<&str> {
+    if let Some(rest) = id.strip_prefix("webapi/") {
+        return rest
+            .split_once('/')
+            .map(|(file, _)| &id[.."webapi/".len() + file.len()]);
+    }
     id.find(".wast:").map(|i| &id[..i + ".wast".len()])
 }
 

@@ -18,7 +18,7 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
     let mut derived = Vec::new();
     for parent in cases
         .iter()
-        .filter(|c| !c.is_truncation() && c.expected() == OutcomeClass::Module)
+        .filter(|c| c.origin == CaseOrigin::Directive && c.expected() == OutcomeClass::Module)
     {
         let n = parent.bytes.len();
         for len in structural_offsets(&parent.bytes)
@@ -37,6 +37,7 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
                 bytes: parent.bytes.prefix(len),
                 expected: Expected::OneShotValidation(Arc::default()),
                 features: parent.features.clone(),
+                scenario: None,
             });
         }
     }
@@ -61,6 +62,7 @@ mod tests {
             bytes: module.into(),
             expected: OutcomeClass::Module.into(),
             features: Arc::new(Features::baseline()),
+            scenario: None,
         };
         let derived = derive(&[parent]);
         let expect = |len: usize| {

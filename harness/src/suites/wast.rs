@@ -136,6 +136,7 @@ impl Mapper<'_, '_> {
                     bytes: bytes.into(),
                     expected: expected.into(),
                     features: self.source.features.clone(),
+                    scenario: None,
                 });
             }
             Mapped::NotApplicable(reason) => {

@@ -1,0 +1,277 @@
+//! `suites/webapi/`: declarative Web API cases (TOML), compiled into the
+//! crate like the streaming suite. `modules.toml` names the module bytes;
+//! every other `.toml` file is a list of `[[case]]` scenarios.
+
+use super::LoadedSuite;
+use crate::case::{Case, CaseOrigin, Features};
+use crate::error::{line_of_offset, Error};
+use crate::webapi::{Argument, BodyShape, Scenario, StreamEnd};
+use include_dir::{include_dir, Dir};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+static WEBAPI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../suites/webapi");
+
+/// The algorithm steps a case may cite (reference document §a).
+pub const STEPS: &[&str] = &[
+    "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
+    "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModulesFile {
+    /// name → module bytes in hex
+    modules: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    case: Vec<toml::Spanned<Scenario>>,
+}
+
+pub(super) fn load(only_file: Option<&str>) -> LoadedSuite {
+    let mut loaded = LoadedSuite::default();
+    let modules = match WEBAPI.get_file("modules.toml") {
+        Some(file) => {
+            match parse_modules(file.contents_utf8().unwrap_or(""), &display("modules.toml")) {
+                Ok(m) => m,
+                Err(e) => {
+                    loaded.errors.push(e);
+                    return loaded;
+                }
+            }
+        }
+        None => BTreeMap::new(),
+    };
+    let mut files: Vec<_> = WEBAPI
+        .files()
+        .filter(|f| {
+            f.path().extension().is_some_and(|e| e == "toml")
+                && f.path() != Path::new("modules.toml")
+        })
+        .collect();
+    files.sort_by_key(|f| f.path());
+    for file in files {
+        let stem = file
+            .path()
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let file_id = format!("webapi/{stem}");
+        if only_file.is_some_and(|only| only != file_id) {
+            continue;
+        }
+        let path = display(&file.path().to_string_lossy());
+        match parse_cases(file.contents_utf8().unwrap_or(""), &path, &stem, &modules) {
+            Ok(cases) => loaded.cases.extend(cases),
+            Err(e) => loaded.errors.push(e),
+        }
+    }
+    loaded
+}
+
+fn display(relative: &str) -> PathBuf {
+    Path::new("suites/webapi").join(relative)
+}
+
+fn parse_modules(text: &str, path: &Path) -> Result<BTreeMap<String, Arc<[u8]>>, Error> {
+    let invalid = |offset: usize, message: String| Error::InvalidToml {
+        file: path.to_path_buf(),
+        line: line_of_offset(text, offset),
+        message,
+    };
+    let file: ModulesFile = toml::from_str(text).map_err(|e| {
+        invalid(
+            e.span().map_or(0, |s| s.start),
+            format!(
+                "{} (expected `[modules]` with name = \"hex bytes\")",
+                e.message()
+            ),
+        )
+    })?;
+    let mut modules = BTreeMap::new();
+    for (name, hex) in file.modules {
+        let offset = text.find(&hex).unwrap_or(0);
+        let bytes = decode_hex(&hex)
+            .ok_or_else(|| invalid(offset, format!("module {name:?} is not hex bytes")))?;
+        modules.insert(name, Arc::from(bytes));
+    }
+    Ok(modules)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+fn parse_cases(
+    text: &str,
+    path: &Path,
+    stem: &str,
+    modules: &BTreeMap<String, Arc<[u8]>>,
+) -> Result<Vec<Case>, Error> {
+    let at = |offset: usize, message: String| Error::InvalidToml {
+        file: path.to_path_buf(),
+        line: line_of_offset(text, offset),
+        message,
+    };
+    let file: CaseFile = toml::from_str(text).map_err(|e| {
+        at(
+            e.span().map_or(0, |s| s.start),
+            format!(
+                "{} (expected `[[case]]` tables; see src/webapi.rs)",
+                e.message()
+            ),
+        )
+    })?;
+    let mut names = HashSet::new();
+    let mut cases = Vec::new();
+    for spanned in file.case {
+        let offset = spanned.span().start;
+        let scenario = spanned.into_inner();
+        check(&scenario, modules)
+            .map_err(|m| at(offset, format!("case {:?}: {m}", scenario.name)))?;
+        if !names.insert(scenario.name.clone()) {
+            return Err(at(
+                offset,
+                format!("case name {:?} is used twice", scenario.name),
+            ));
+        }
+        let bytes = modules[&scenario.module].to_vec();
+        cases.push(Case {
+            id: format!("webapi/{stem}/{}", scenario.name),
+            suite: "webapi".into(),
+            group: stem.to_string(),
+            origin: CaseOrigin::WebApi,
+            bytes: bytes.into(),
+            expected: scenario.expect.into(),
+            features: Arc::new(Features::baseline()),
+            scenario: Some(Arc::new(scenario)),
+        });
+    }
+    Ok(cases)
+}
+
+/// Rules a case must follow to describe something JS can build.
+fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), String> {
+    if !STEPS.contains(&s.step.as_str()) {
+        return Err(format!(
+            "unknown step {:?}; expected one of {}",
+            s.step,
+            STEPS.join(", ")
+        ));
+    }
+    if !modules.contains_key(&s.module) {
+        return Err(format!(
+            "unknown module {:?}; modules.toml has {}",
+            s.module,
+            modules.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let needs_value = matches!(s.argument, Argument::Value | Argument::ValueInPromise);
+    if needs_value != s.value.is_some() {
+        return Err(
+            "`value` goes with argument = \"value\" or \"value-in-promise\", and only there".into(),
+        );
+    }
+    let needs_reason = matches!(s.argument, Argument::Rejected | Argument::ThenableThrows)
+        || s.stream_end == StreamEnd::Error;
+    if needs_reason != s.reason.is_some() {
+        return Err("`reason` goes with a rejection, a throwing thenable or stream-end = \"error\", and only there".into());
+    }
+    if s.body != BodyShape::String && s.text.is_some()
+        || s.body == BodyShape::String && s.text.is_none()
+    {
+        return Err("`text` goes with body = \"string\", and only there".into());
+    }
+    if (s.body == BodyShape::Blob) != s.blob_type.is_some() {
+        return Err("`blob-type` goes with body = \"blob\", and only there".into());
+    }
+    if !(200..=599).contains(&s.status) {
+        return Err(format!(
+            "status {} cannot be constructed (the Response constructor throws a RangeError)",
+            s.status
+        ));
+    }
+    if matches!(s.status, 204 | 205 | 304) && s.body != BodyShape::Null {
+        return Err(format!(
+            "status {} is a null-body status: the Response constructor throws for a body",
+            s.status
+        ));
+    }
+    for (name, value) in &s.headers {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        {
+            return Err(format!(
+                "header name {name:?} is not a token: `new Headers` would throw"
+            ));
+        }
+        let normalized = crate::backend::web_api_model::normalize(value);
+        if normalized
+            .chars()
+            .any(|c| matches!(c, '\0' | '\r' | '\n') || c as u32 > 0xff)
+        {
+            return Err(format!(
+                "header value {value:?} cannot be constructed: `new Headers` would throw"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modules() -> BTreeMap<String, Arc<[u8]>> {
+        BTreeMap::from([("empty".to_string(), Arc::from(b"\0asm\x01\0\0\0".to_vec()))])
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_rule() {
+        let cases = [
+            ("[[case]]\nname = \"a\"\nstep = \"9.9\"\nexpect = \"module\"\n", 1, "unknown step \"9.9\""),
+            ("[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\ncolour = 1\n", 5, "unknown field `colour`"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.R\"\nargument = \"rejected\"\nexpect = \"passed-through\"\n", 1, "`reason` goes with"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.7\"\nstatus = 100\nexpect = \"type-error\"\n", 1, "RangeError"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nheaders = [[\"Content-Type\", \"a\\u0000b\"]]\nexpect = \"type-error\"\n", 1, "cannot be constructed"),
+            (
+                "[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n\n[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n",
+                6,
+                "used twice",
+            ),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse_cases(text, Path::new("w.toml"), "w", &modules())
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(&format!("w.toml:{line}:")), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_builtin_suite_loads_with_ids_per_file() {
+        let loaded = load(None);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        assert!(loaded.cases.len() >= 150, "{} cases", loaded.cases.len());
+        assert!(loaded
+            .cases
+            .iter()
+            .all(|c| c.id.starts_with(&format!("webapi/{}/", c.group))));
+    }
+}

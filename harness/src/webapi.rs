@@ -1,0 +1,267 @@
+//! Web API scenarios: what a `compileStreaming` case looks like above the
+//! byte level. A scenario describes the argument, the Response (headers,
+//! status, body shape), the body stream's events and pacing, and what the
+//! spec requires. `suites/webapi/*.toml` are lists of these; the reference
+//! backend evaluates them with an executable model of the algorithm
+//! (`backend/web_api_model.rs`); JS backends build the real objects.
+//!
+//! Steps cited (`step`) are those of "compile a potential WebAssembly
+//! response" and of consume body, as numbered in
+//! `shared/reference/web-api-conformance.md` §a (`2.R`, `2.F.3`, `C4`...).
+
+use crate::outcome::OutcomeClass;
+use serde::{Deserialize, Serialize};
+
+/// One Web API case, as written in a suite file. Every field but `name`,
+/// `step` and `expect` has a default: a fresh `Response` with
+/// `Content-Type: application/wasm`, status 200, and the module streamed as
+/// `Uint8Array` chunks that then close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Scenario {
+    pub name: String,
+    /// The algorithm step this case exercises, e.g. `2.F.5`.
+    pub step: String,
+    /// Where the case comes from: a WPT file and test, or an edge case of §c.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub argument: Argument,
+    /// For `argument = "value"`: the non-Response value passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<JsValue>,
+    /// For rejections and throwing thenables: the reason given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<JsValue>,
+    #[serde(default = "default_headers")]
+    pub headers: Vec<(String, String)>,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// The module bytes the body carries, by name in `modules.toml`.
+    #[serde(default = "default_module")]
+    pub module: String,
+    #[serde(default)]
+    pub body: BodyShape,
+    /// For `body = "string"`: the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// For `body = "blob"`: the Blob's `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_type: Option<String>,
+    /// For `body = "stream"`: how every chunk is typed.
+    #[serde(default)]
+    pub chunk_type: ChunkType,
+    /// For `body = "stream"`: a chunk of another type, inserted at `bad_chunk_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_chunk: Option<ChunkType>,
+    #[serde(default)]
+    pub bad_chunk_at: ChunkPosition,
+    #[serde(default)]
+    pub stream_end: StreamEnd,
+    /// For `stream_end = "error"`: how many of the plan's chunks are
+    /// delivered before the error (all of them by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_after_chunks: Option<usize>,
+    #[serde(default)]
+    pub body_state: BodyState,
+    /// A change to the headers in the same turn, right after the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_call: Option<HeaderChange>,
+    #[serde(default)]
+    pub pacing: Pacing,
+    pub expect: OutcomeClass,
+}
+
+fn default_headers() -> Vec<(String, String)> {
+    vec![("Content-Type".into(), "application/wasm".into())]
+}
+fn default_status() -> u16 {
+    200
+}
+fn default_module() -> String {
+    "empty".into()
+}
+
+/// What is passed to `compileStreaming`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Argument {
+    /// The Response itself (WebIDL converts it to a promise).
+    #[default]
+    Response,
+    /// `Promise.resolve(response)`.
+    Promise,
+    /// A promise that resolves with the response after a timer.
+    LatePromise,
+    /// `{ then(resolve) { resolve(response) } }`.
+    Thenable,
+    /// `Promise.reject(reason)`.
+    Rejected,
+    /// A thenable whose `then` throws `reason`.
+    ThenableThrows,
+    /// A promise that never settles.
+    NeverSettles,
+    /// A non-Response `value`, directly.
+    Value,
+    /// `Promise.resolve(value)` for a non-Response `value`.
+    ValueInPromise,
+}
+
+/// JS values a case can pass, reject with, or error a stream with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JsValue {
+    Undefined,
+    Null,
+    True,
+    String,
+    Symbol,
+    Zero,
+    Float,
+    Nan,
+    /// `{}` (as a rejection reason: a fresh object, compared by identity).
+    Object,
+    /// A `TypeError` instance: identity must still be kept.
+    TypeErrorInstance,
+    /// The `Response` interface object.
+    ResponseConstructor,
+    /// `Response.prototype`.
+    ResponsePrototype,
+    /// `Object.create(Response.prototype)`: not a platform object.
+    ResponseLike,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyShape {
+    /// A `ReadableStream` delivering the module in the plan's chunks.
+    #[default]
+    Stream,
+    /// The module bytes as an `ArrayBuffer` body.
+    Buffer,
+    /// The module bytes in a `Blob` (with `blob_type`).
+    Blob,
+    /// A string body (`text`); its bytes are UTF-8.
+    String,
+    /// `new Response(null)`.
+    Null,
+    /// `new Response("")`.
+    EmptyString,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChunkType {
+    #[default]
+    Uint8array,
+    /// A `Uint8Array` view with a non-zero `byteOffset` into a larger buffer.
+    Uint8arrayOffset,
+    /// A `Uint8Array` subclass instance.
+    Uint8arraySubclass,
+    ArrayBuffer,
+    DataView,
+    Int8array,
+    Uint8clampedArray,
+    Uint16array,
+    Float64array,
+    String,
+    Number,
+    Null,
+    Undefined,
+    Object,
+    Array,
+}
+
+impl ChunkType {
+    /// Only `Uint8Array` objects (subclasses included) are accepted (C4).
+    pub fn is_uint8array(self) -> bool {
+        matches!(
+            self,
+            ChunkType::Uint8array | ChunkType::Uint8arrayOffset | ChunkType::Uint8arraySubclass
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChunkPosition {
+    /// Before the first chunk of the plan.
+    First,
+    /// After every chunk of the plan, before the stream ends.
+    #[default]
+    Last,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamEnd {
+    #[default]
+    Close,
+    /// `controller.error(reason)` after `error_after_chunks` chunks.
+    Error,
+    /// The stream stays open.
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyState {
+    #[default]
+    Fresh,
+    /// `body.getReader()` before the call, never read.
+    Locked,
+    /// Read once and released before the call.
+    Disturbed,
+    /// `body.cancel()` before the call.
+    Cancelled,
+    /// `arrayBuffer()` awaited before the call.
+    ConsumedBefore,
+    /// `arrayBuffer()` called synchronously right after the call.
+    ConsumedAfter,
+    /// `body.getReader()` synchronously right after the call.
+    LockedAfter,
+}
+
+/// A header change made synchronously after the call, before its reaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HeaderChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pacing {
+    /// Every chunk enqueued in `start()`.
+    #[default]
+    EnqueueAll,
+    /// One chunk per `pull()`.
+    Pull,
+    /// A macrotask (timer) between chunks.
+    Macrotask,
+    /// Every chunk at once, then a pause before `close()`.
+    PauseBeforeClose,
+}
+
+impl Scenario {
+    /// Whether the case runs under the plan set: only a streamed body has
+    /// chunk boundaries to vary.
+    pub fn uses_plans(&self) -> bool {
+        self.body == BodyShape::Stream
+    }
+
+    /// Whether the outcome is decided by compiling the module bytes, so the
+    /// invariance oracle (same as the one-shot compile) applies.
+    pub fn compiles_module_bytes(&self) -> bool {
+        matches!(
+            self.expect,
+            OutcomeClass::Module | OutcomeClass::CompileError
+        ) && matches!(
+            self.body,
+            BodyShape::Stream | BodyShape::Buffer | BodyShape::Blob
+        )
+    }
+}
