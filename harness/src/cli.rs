@@ -76,6 +76,9 @@ struct RunArgs {
     /// Run a single plan from an explicit cut list, e.g. `8,9,9,20`.
     #[arg(long)]
     cuts: Option<String>,
+    /// Milliseconds a JS compile may stay unsettled before it counts as pending.
+    #[arg(long)]
+    settle_ms: Option<u64>,
     /// Only cases whose id contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -122,10 +125,10 @@ pub fn main() -> i32 {
         } => list(&suites, filter.as_deref(), !no_truncation),
         Command::Backends => {
             for name in BACKEND_NAMES {
-                let info = backend::by_name(name)
-                    .expect("listed backends construct")
-                    .info();
-                println!("{:<12} {}", info.name, info.version);
+                match backend::by_name(name) {
+                    Ok(b) => println!("{:<12} {}", name, b.info().version),
+                    Err(e) => println!("{:<12} unavailable: {e}", name),
+                }
             }
             Ok(0)
         }
@@ -187,10 +190,13 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
         (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
     };
+    let settle = args
+        .settle_ms
+        .map_or(backend::DEFAULT_SETTLE, Duration::from_millis);
     let backends: Vec<Arc<dyn Backend>> = args
         .backends
         .iter()
-        .map(|n| backend::by_name(n).map(Arc::from))
+        .map(|n| backend::by_name_with(n, settle).map(Arc::from))
         .collect::<Result<_, _>>()?;
     let mut expectations = Vec::new();
     for path in &args.expectations {
@@ -222,7 +228,13 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     let config = RunConfig {
         plans: plans.clone(),
-        jobs: args.jobs.unwrap_or_else(|| RunConfig::default().jobs),
+        jobs: args.jobs.unwrap_or_else(|| {
+            backends
+                .iter()
+                .filter_map(|b| b.preferred_jobs())
+                .max()
+                .unwrap_or(RunConfig::default().jobs)
+        }),
         case_timeout: Duration::from_secs(args.timeout),
     };
     let plan_arg = match &plans {

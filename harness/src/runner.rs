@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// At most this many failing plans are recorded per case (all are counted).
 pub const MAX_RECORDED_FAILING_PLANS: usize = 16;
 
+/// Plans of one case run at once on backends that prefer many jobs.
+const PLANS_IN_FLIGHT: usize = 8;
+
 /// Which plans each case runs under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlanSelection {
@@ -165,30 +168,57 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
     let mut result = CaseResult::aborted(case, String::new());
     result.aborted = None;
     result.plans_run = plans.len();
-    for plan in plans {
-        let actual = match scenario {
+    let run_plan = |plan: &ChunkPlan| -> Option<Outcome> {
+        match scenario {
             None => {
                 let body = StreamingBody {
                     chunks: plan.chunks(&case.bytes),
                     end: BodyEnd::Close,
                 };
-                guarded(|| backend.compile_streaming(body, &case.features), crash)
+                Some(guarded(
+                    || backend.compile_streaming(body, &case.features),
+                    crash,
+                ))
             }
-            Some(s) => match guarded(
-                || backend.compile_web_api(s, &case.bytes, &plan),
+            Some(s) => guarded(
+                || backend.compile_web_api(s, &case.bytes, plan),
                 |m| Some(crash(m)),
-            ) {
-                Some(outcome) => outcome,
-                None => {
-                    result.plans_run = 0;
-                    result.verdict = Verdict::NotApplicable;
-                    result.aborted = Some(format!(
-                        "backend {} runs no Web API cases",
-                        backend.info().name
-                    ));
-                    return result;
-                }
-            },
+            ),
+        }
+    };
+    // Out-of-process engines answer slowly but in parallel: keep several of
+    // a case's plans in flight, so a pending window is not paid per plan.
+    let in_flight = if backend.preferred_jobs().is_some() {
+        PLANS_IN_FLIGHT
+    } else {
+        1
+    };
+    let mut outcomes = Vec::with_capacity(plans.len());
+    for group in plans.chunks(in_flight) {
+        if group.len() == 1 {
+            outcomes.push(run_plan(&group[0]));
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = group
+                    .iter()
+                    .map(|plan| scope.spawn(|| run_plan(plan)))
+                    .collect();
+                outcomes.extend(handles.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Some(crash("plan thread panicked".into())))
+                }));
+            });
+        }
+    }
+    for (plan, actual) in plans.into_iter().zip(outcomes) {
+        let Some(actual) = actual else {
+            result.plans_run = 0;
+            result.verdict = Verdict::NotApplicable;
+            result.aborted = Some(format!(
+                "backend {} runs no Web API cases",
+                backend.info().name
+            ));
+            return result;
         };
         let failed = judge(case.expected(), &one_shot, &actual, invariance_applies);
         if !failed.is_empty() {

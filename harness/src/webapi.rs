@@ -247,6 +247,35 @@ pub enum Pacing {
 }
 
 impl Scenario {
+    /// The scenario of a byte-level case: a fresh Response with
+    /// `Content-Type: application/wasm`, the module streamed as Uint8Array
+    /// chunks, then closed.
+    pub fn byte_level() -> Scenario {
+        Scenario {
+            name: String::new(),
+            step: "2.F.9".into(),
+            source: String::new(),
+            argument: Argument::Response,
+            value: None,
+            reason: None,
+            headers: default_headers(),
+            status: default_status(),
+            module: default_module(),
+            body: BodyShape::Stream,
+            text: None,
+            blob_type: None,
+            chunk_type: ChunkType::Uint8array,
+            bad_chunk: None,
+            bad_chunk_at: ChunkPosition::Last,
+            stream_end: StreamEnd::Close,
+            error_after_chunks: None,
+            body_state: BodyState::Fresh,
+            after_call: None,
+            pacing: Pacing::EnqueueAll,
+            expect: OutcomeClass::Module,
+        }
+    }
+
     /// Whether the case runs under the plan set: only a streamed body has
     /// chunk boundaries to vary.
     pub fn uses_plans(&self) -> bool {

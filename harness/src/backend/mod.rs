@@ -6,6 +6,7 @@
 //! runtimes, browsers) plug in behind the same trait.
 
 pub mod fault_injection;
+pub mod process;
 mod reference;
 pub mod web_api_model;
 
@@ -73,18 +74,71 @@ pub trait Backend: Send + Sync {
         let _ = (scenario, module, plan);
         None
     }
+
+    /// How many cases the runner should keep in flight on this backend
+    /// (out-of-process engines want many); `None` means one per core.
+    fn preferred_jobs(&self) -> Option<usize> {
+        None
+    }
 }
 
-/// The names `--backend` accepts.
-pub const BACKEND_NAMES: &[&str] = &["reference"];
+/// The names `--backend` accepts (plus `command:PROGRAM`, any executable
+/// that speaks the process protocol).
+pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun"];
+
+/// How long a JS compile may stay unsettled before it is reported pending.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
 
 /// Builds a backend by its command-line name.
 pub fn by_name(name: &str) -> Result<Box<dyn Backend>, Error> {
+    by_name_with(name, DEFAULT_SETTLE)
+}
+
+/// [`by_name`] with the pending window of out-of-process engines.
+pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<Box<dyn Backend>, Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let js = |program: String, args: &[&str]| -> Result<Box<dyn Backend>, Error> {
+        let mut command = vec![program];
+        command.extend(args.iter().map(|a| a.to_string()));
+        process::ProcessBackend::js(name, &command, workers, settle)
+            .map(|b| Box::new(b) as Box<dyn Backend>)
+            .map_err(|e| Error::UnknownBackend {
+                name: name.to_string(),
+                available: e,
+            })
+    };
     match name {
         "reference" => Ok(Box::new(ReferenceBackend)),
-        _ => Err(Error::UnknownBackend {
-            name: name.to_string(),
-            available: BACKEND_NAMES.join(", "),
-        }),
+        "node" => js(engine_binary("node"), &[]),
+        "deno" => js(engine_binary("deno"), &["run", "--quiet"]),
+        "bun" => js(engine_binary("bun"), &[]),
+        _ => match name.strip_prefix("command:") {
+            Some(program) => Ok(Box::new(process::ProcessBackend::new(
+                name,
+                vec![program.to_string()],
+                workers,
+                settle,
+            ))),
+            None => Err(Error::UnknownBackend {
+                name: name.to_string(),
+                available: format!("{}, command:PROGRAM", BACKEND_NAMES.join(", ")),
+            }),
+        },
     }
+}
+
+/// Where an engine binary is: `STREAMCONFORM_<NAME>` if set; for deno and
+/// bun the npm packages installed by `scripts/install-engines.sh` under
+/// `engines/`; otherwise the name on PATH (the machine's node).
+pub fn engine_binary(name: &str) -> String {
+    if let Ok(path) = std::env::var(format!("STREAMCONFORM_{}", name.to_ascii_uppercase())) {
+        return path;
+    }
+    let installed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engines/node_modules/.bin")
+        .join(name);
+    if name != "node" && installed.exists() {
+        return installed.display().to_string();
+    }
+    name.to_string()
 }

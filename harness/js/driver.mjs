@@ -1,0 +1,345 @@
+// streamconform JS driver: speaks the process protocol (harness/PROTOCOL.md)
+// on stdin/stdout. One file for every JS engine (Node, Deno, Bun; browsers
+// later): it only uses web-platform APIs plus `node:process` for stdio,
+// which all three runtimes provide.
+import process from "node:process";
+
+const PROTOCOL = 1;
+const modules = new Map(); // module id -> Uint8Array
+
+function engineInfo() {
+  if (typeof Deno !== "undefined") return { engine: "deno", version: Deno.version.deno };
+  if (typeof Bun !== "undefined") return { engine: "bun", version: Bun.version };
+  return { engine: "node", version: process.versions.node };
+}
+
+// Feature probes: the smallest modules that validate only with the
+// proposal on (each checked valid by the reference backend).
+const PROBES = {
+  threads: "0061736d01000000050401030101", // (memory 1 1 shared)
+  simd: "0061736d01000000010401600000030201000a06010401017b0b", // (func (local v128))
+  memory64: "0061736d010000000503010401", // (memory i64 1)
+  "multi-memory": "0061736d0100000005050200010001", // (memory 1) (memory 1)
+  gc: "0061736d010000000103015f00", // (type (struct))
+  exceptions: "0061736d010000000104016000000d03010000", // (tag)
+  "tail-call": "0061736d01000000010401600000030201000a0601040012000b", // return_call 0
+};
+
+function hexBytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
+
+function detectProposals() {
+  return Object.entries(PROBES)
+    .filter(([, hex]) => {
+      try {
+        return WebAssembly.validate(hexBytes(hex));
+      } catch {
+        return false;
+      }
+    })
+    .map(([name]) => name);
+}
+
+function send(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+function decodeBase64(text) {
+  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(text, "base64"));
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+// "1..4,9,9" -> [1,2,3,9,9]
+function parseCuts(text) {
+  const cuts = [];
+  if (!text) return cuts;
+  for (const part of text.split(",")) {
+    const range = part.split("..");
+    if (range.length === 2) {
+      for (let k = Number(range[0]); k < Number(range[1]); k++) cuts.push(k);
+    } else {
+      cuts.push(Number(part));
+    }
+  }
+  return cuts;
+}
+
+function chunksOf(bytes, cuts) {
+  const out = [];
+  let start = 0;
+  for (const cut of cuts) {
+    out.push(bytes.subarray(start, cut));
+    start = cut;
+  }
+  out.push(bytes.subarray(start));
+  return out;
+}
+
+class Uint8Subclass extends Uint8Array {}
+
+function typedChunk(type, bytes) {
+  const copy = () => bytes.slice();
+  switch (type) {
+    case "uint8array": return copy();
+    case "uint8array-offset": {
+      const big = new Uint8Array(bytes.length + 16);
+      big.fill(0xee);
+      big.set(bytes, 7);
+      return big.subarray(7, 7 + bytes.length);
+    }
+    case "uint8array-subclass": { const c = new Uint8Subclass(bytes.length); c.set(bytes); return c; }
+    case "array-buffer": return copy().buffer;
+    case "data-view": return new DataView(copy().buffer);
+    case "int8array": return new Int8Array(copy().buffer);
+    case "uint8clamped-array": return new Uint8ClampedArray(copy().buffer);
+    case "uint16array": return new Uint16Array(Math.ceil(bytes.length / 2));
+    case "float64array": return new Float64Array(Math.ceil(bytes.length / 8));
+    case "string": return "\0asm";
+    case "number": return 0;
+    case "null": return null;
+    case "undefined": return undefined;
+    case "object": return {};
+    case "array": return [0, 97, 115, 109];
+    default: throw new Error(`unknown chunk type ${type}`);
+  }
+}
+
+function jsValue(name) {
+  switch (name) {
+    case "undefined": return undefined;
+    case "null": return null;
+    case "true": return true;
+    case "string": return "test";
+    case "symbol": return Symbol();
+    case "zero": return 0;
+    case "float": return 0.1;
+    case "nan": return NaN;
+    case "object": return { name: "custom error" };
+    case "type-error-instance": return new TypeError("from the test");
+    case "response-constructor": return Response;
+    case "response-prototype": return Response.prototype;
+    case "response-like": return Object.create(Response.prototype);
+    default: throw new Error(`unknown value ${name}`);
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// A macrotask without the timer clamp (nested setTimeout(0) waits 1 ms+).
+const macrotask = () => new Promise((resolve) => {
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => { port1.close(); resolve(); };
+  port2.postMessage(0);
+});
+
+// `drained` is called once the last event has been applied: the pending
+// window starts there, so slow pacing is not mistaken for "pending".
+function makeStream(scenario, chunks, events, reason, drained) {
+  const pacing = scenario.pacing ?? "enqueue-all";
+  const chunkType = scenario["chunk-type"] ?? "uint8array";
+  const apply = (controller, event) => {
+    switch (event[0]) {
+      case "chunk": controller.enqueue(typedChunk(chunkType, chunks[event[1]])); break;
+      case "bad": controller.enqueue(typedChunk(scenario["bad-chunk"], new Uint8Array(0))); break;
+      case "error": controller.error(reason); break;
+      case "close": controller.close(); break;
+    }
+  };
+  if (events.length === 0) drained();
+  if (pacing === "pull") {
+    let next = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (next < events.length) apply(controller, events[next++]);
+        if (next === events.length) drained();
+      },
+    }, { highWaterMark: 0 });
+  }
+  return new ReadableStream({
+    async start(controller) {
+      for (let i = 0; i < events.length; i++) {
+        const ending = events[i][0] === "error" || events[i][0] === "close";
+        if (pacing === "macrotask" && i > 0) await macrotask();
+        if (pacing === "pause-before-close" && ending) await sleep(20);
+        apply(controller, events[i]);
+      }
+      drained();
+    },
+  });
+}
+
+function makeBody(scenario, bytes, chunks, events, reason, drained) {
+  if ((scenario.body ?? "stream") !== "stream") drained();
+  switch (scenario.body ?? "stream") {
+    case "stream": return makeStream(scenario, chunks, events, reason, drained);
+    case "buffer": return bytes.slice().buffer;
+    case "blob": return new Blob([bytes], { type: scenario["blob-type"] ?? "" });
+    case "string": return scenario.text ?? "";
+    case "null": return null;
+    case "empty-string": return "";
+    default: throw new Error(`unknown body ${scenario.body}`);
+  }
+}
+
+function customSectionNames(bytes) {
+  // Walk the section headers of bytes the engine accepted.
+  const names = [];
+  let pos = 8;
+  const leb = () => {
+    let result = 0, shift = 0, byte;
+    do { byte = bytes[pos++]; result += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+    return result;
+  };
+  while (pos < bytes.length) {
+    const id = bytes[pos++];
+    const size = leb();
+    const end = pos + size;
+    if (id === 0) {
+      const length = leb();
+      names.push(new TextDecoder().decode(bytes.subarray(pos, pos + length)));
+    }
+    pos = end;
+  }
+  return names;
+}
+
+function fingerprint(module, bytes) {
+  const seen = new Map();
+  const custom = [];
+  for (const name of customSectionNames(bytes)) {
+    if (seen.has(name)) continue;
+    seen.set(name, true);
+    const count = WebAssembly.Module.customSections(module, name).length;
+    for (let i = 0; i < count; i++) custom.push(name);
+  }
+  return {
+    imports: WebAssembly.Module.imports(module).map(({ module, name, kind }) => ({ module, name, kind })),
+    exports: WebAssembly.Module.exports(module).map(({ name, kind }) => ({ name, kind })),
+    custom_sections: custom,
+  };
+}
+
+function classifyError(error, reason) {
+  if (reason !== NO_REASON && Object.is(error, reason)) return { class: "passed-through" };
+  if (error instanceof WebAssembly.CompileError) return { class: "compile-error", message: String(error.message) };
+  if (error instanceof TypeError) return { class: "type-error", message: String(error.message) };
+  const name = error && typeof error === "object" && "name" in error ? String(error.name) : typeof error;
+  const message = error && typeof error === "object" && "message" in error ? String(error.message) : String(error);
+  return { class: "other-error", name, message };
+}
+
+const NO_REASON = Symbol("no reason");
+
+async function runCase(request) {
+  const scenario = request.scenario;
+  const bytes = modules.get(request.module);
+  const chunks = chunksOf(bytes, parseCuts(request.cuts));
+  const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
+  const headers = new Headers();
+  for (const [name, value] of scenario.headers ?? [["Content-Type", "application/wasm"]]) headers.append(name, value);
+  let drained;
+  const drainedPromise = new Promise((resolve) => { drained = resolve; });
+  const response = new Response(makeBody(scenario, bytes, chunks, request.events, reason, drained), {
+    status: scenario.status ?? 200,
+    headers,
+  });
+  switch (scenario["body-state"] ?? "fresh") {
+    case "locked": response.body.getReader(); break;
+    case "disturbed": { const reader = response.body.getReader(); await reader.read(); reader.releaseLock(); break; }
+    case "cancelled": await response.body.cancel(); break;
+    case "consumed-before": await response.arrayBuffer().catch(() => {}); break;
+  }
+  let argument;
+  switch (scenario.argument ?? "response") {
+    case "response": argument = response; break;
+    case "promise": argument = Promise.resolve(response); break;
+    case "late-promise": argument = new Promise((resolve) => setTimeout(() => resolve(response), 5)); break;
+    case "thenable": argument = { then(resolve) { resolve(response); } }; break;
+    case "rejected": argument = Promise.reject(reason); argument.catch(() => {}); break;
+    case "thenable-throws": argument = { then() { throw reason; } }; break;
+    case "never-settles": argument = new Promise(() => {}); break;
+    case "value": argument = jsValue(scenario.value); break;
+    case "value-in-promise": argument = Promise.resolve(jsValue(scenario.value)); break;
+  }
+  const promise = WebAssembly.compileStreaming(argument);
+  // Same turn, after the call and before its reaction runs.
+  switch (scenario["body-state"]) {
+    case "consumed-after": response.arrayBuffer().catch(() => {}); break;
+    case "locked-after": response.body.getReader(); break;
+  }
+  const change = scenario["after-call"];
+  if (change?.set) response.headers.set(change.set[0], change.set[1]);
+  if (change?.delete) response.headers.delete(change.delete);
+
+  let timer;
+  const pending = drainedPromise.then(() => new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ class: "pending" }), request.settle_ms);
+  }));
+  const settled = promise.then(
+    (module) => module instanceof WebAssembly.Module
+      ? { class: "module", fingerprint: fingerprint(module, bytes) }
+      : { class: "other-error", name: "NotAModule", message: String(module) },
+    (error) => classifyError(error, reason),
+  );
+  const outcome = await Promise.race([settled, pending]);
+  clearTimeout(timer);
+  return outcome;
+}
+
+function oneShot(request) {
+  const bytes = modules.get(request.module);
+  try {
+    return { class: "module", fingerprint: fingerprint(new WebAssembly.Module(bytes), bytes) };
+  } catch (error) {
+    return classifyError(error, NO_REASON);
+  }
+}
+
+async function handle(request) {
+  switch (request.type) {
+    case "module":
+      modules.set(request.module, decodeBase64(request.bytes));
+      return;
+    case "one-shot":
+      return send({ type: "result", id: request.id, outcome: oneShot(request) });
+    case "case": {
+      let outcome;
+      try {
+        outcome = await runCase(request);
+      } catch (error) {
+        outcome = { class: "crash", message: `driver: ${error && error.stack || error}` };
+      }
+      return send({ type: "result", id: request.id, outcome });
+    }
+    case "exit":
+      process.exit(0);
+    default:
+      send({ type: "error", message: `unknown request type ${request.type}` });
+  }
+}
+
+let buffered = "";
+let inFlight = 0;
+let inputEnded = false;
+const exitWhenIdle = () => { if (inputEnded && inFlight === 0) process.exit(0); };
+process.stdin.setEncoding?.("utf8");
+process.stdin.on("data", (data) => {
+  buffered += typeof data === "string" ? data : new TextDecoder().decode(data);
+  let newline;
+  while ((newline = buffered.indexOf("\n")) >= 0) {
+    const line = buffered.slice(0, newline);
+    buffered = buffered.slice(newline + 1);
+    if (!line.trim()) continue;
+    inFlight++;
+    handle(JSON.parse(line)).finally(() => { inFlight--; exitWhenIdle(); });
+  }
+});
+process.stdin.on("end", () => { inputEnded = true; exitWhenIdle(); });
+process.on?.("unhandledRejection", () => {});
+
+send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), proposals: detectProposals() });

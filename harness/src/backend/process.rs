@@ -1,0 +1,457 @@
+//! Out-of-process backends: any executable that speaks the streamconform
+//! process protocol (`harness/PROTOCOL.md`). The JS engines run one shared
+//! driver, `harness/js/driver.mjs`, compiled into this crate.
+//!
+//! Workers are long-lived processes, one per core by default, each with
+//! many cases in flight. A worker that dies costs the cases it had in
+//! flight (recorded as crashes); one that does not answer within the hang
+//! timeout is killed (that case is a timeout, the others in flight crash),
+//! and the next request starts a fresh worker.
+
+use super::web_api_model::{stream_events, StreamEvent};
+use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
+use crate::case::Features;
+use crate::outcome::Outcome;
+use crate::plan::{format_cuts, ChunkPlan};
+use crate::webapi::Scenario;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+const DRIVER: &str = include_str!("../../js/driver.mjs");
+
+/// The handshake a worker sends first.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub engine: String,
+    pub version: String,
+    #[serde(default)]
+    pub proposals: Vec<String>,
+}
+
+pub struct ProcessBackend {
+    name: String,
+    command: Vec<String>,
+    slots: Vec<Mutex<Option<Arc<Worker>>>>,
+    next_slot: AtomicUsize,
+    next_request: AtomicU64,
+    hello: OnceLock<Result<Hello, String>>,
+    /// How long a compile may stay unsettled before it counts as pending.
+    settle: Duration,
+    /// How long past `settle` before a silent worker counts as hung.
+    hang_grace: Duration,
+}
+
+struct Worker {
+    child: Mutex<Child>,
+    stdin: Mutex<ChildStdin>,
+    pending: Arc<Mutex<HashMap<u64, mpsc::Sender<Outcome>>>>,
+    modules_sent: Mutex<HashSet<u64>>,
+    dead: Arc<AtomicBool>,
+    stderr_tail: Arc<Mutex<String>>,
+}
+
+impl ProcessBackend {
+    pub fn new(
+        name: &str,
+        command: Vec<String>,
+        workers: usize,
+        settle: Duration,
+    ) -> ProcessBackend {
+        ProcessBackend {
+            name: name.to_string(),
+            command,
+            slots: (0..workers.max(1)).map(|_| Mutex::new(None)).collect(),
+            next_slot: AtomicUsize::new(0),
+            next_request: AtomicU64::new(1),
+            hello: OnceLock::new(),
+            settle,
+            hang_grace: Duration::from_secs(60),
+        }
+    }
+
+    /// A JS engine running the shared driver: `program [args...] DRIVER`.
+    pub fn js(
+        name: &str,
+        program_and_args: &[String],
+        workers: usize,
+        settle: Duration,
+    ) -> Result<ProcessBackend, String> {
+        let driver = driver_path()?;
+        let mut command = program_and_args.to_vec();
+        command.push(driver);
+        Ok(ProcessBackend::new(name, command, workers, settle))
+    }
+
+    pub fn set_hang_grace(&mut self, grace: Duration) {
+        self.hang_grace = grace;
+    }
+
+    /// The handshake of the first worker (started on demand).
+    pub fn hello(&self) -> Result<Hello, String> {
+        self.hello
+            .get_or_init(|| {
+                Worker::spawn(&self.command).map(|(worker, hello)| {
+                    *self.slots[0].lock().unwrap() = Some(Arc::new(worker));
+                    hello
+                })
+            })
+            .clone()
+    }
+
+    fn worker(&self) -> Result<Arc<Worker>, String> {
+        self.hello()?;
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut guard = self.slots[slot].lock().unwrap();
+        if let Some(worker) = guard.as_ref().filter(|w| !w.dead.load(Ordering::Relaxed)) {
+            return Ok(worker.clone());
+        }
+        let (worker, _) = Worker::spawn(&self.command)?;
+        let worker = Arc::new(worker);
+        *guard = Some(worker.clone());
+        Ok(worker)
+    }
+
+    fn request(&self, module: &[u8], mut message: serde_json::Value) -> Outcome {
+        let worker = match self.worker() {
+            Ok(worker) => worker,
+            Err(e) => return Outcome::Crash { message: e },
+        };
+        let module_id = module_id(module);
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        message["id"] = json!(id);
+        message["module"] = json!(module_id);
+        message["settle_ms"] = json!(self.settle.as_millis() as u64);
+        let (tx, rx) = mpsc::channel();
+        worker.pending.lock().unwrap().insert(id, tx);
+        if let Err(e) = worker
+            .send_module(module_id, module)
+            .and_then(|()| worker.send(&message))
+        {
+            worker.pending.lock().unwrap().remove(&id);
+            worker.kill();
+            return Outcome::Crash {
+                message: format!("worker pipe: {e}{}", worker.stderr()),
+            };
+        }
+        match rx.recv_timeout(self.settle + self.hang_grace) {
+            Ok(outcome) => outcome,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                worker.pending.lock().unwrap().remove(&id);
+                worker.kill();
+                Outcome::Timeout
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Outcome::Crash {
+                message: format!("worker exited{}", worker.stderr()),
+            },
+        }
+    }
+}
+
+impl Worker {
+    fn spawn(command: &[String]) -> Result<(Worker, Hello), String> {
+        let (program, args) = command.split_first().ok_or("empty command")?;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        let tail = stderr_tail.clone();
+        std::thread::spawn(move || keep_tail(stderr, &tail));
+        let pending: Arc<Mutex<HashMap<u64, mpsc::Sender<Outcome>>>> = Arc::default();
+        let dead = Arc::new(AtomicBool::new(false));
+        let (hello_tx, hello_rx) = mpsc::channel();
+        let (pending_r, dead_r) = (pending.clone(), dead.clone());
+        std::thread::spawn(move || read_replies(stdout, hello_tx, &pending_r, &dead_r));
+        let hello = match hello_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(hello)) => hello,
+            Ok(Err(e)) => {
+                let _ = child.kill();
+                return Err(format!(
+                    "{program}: bad handshake: {e}{}",
+                    tail_of(&stderr_tail)
+                ));
+            }
+            Err(_) => {
+                let _ = child.kill();
+                return Err(format!(
+                    "{program}: no handshake within 30 s{}",
+                    tail_of(&stderr_tail)
+                ));
+            }
+        };
+        if hello.protocol != PROTOCOL_VERSION {
+            let _ = child.kill();
+            return Err(format!(
+                "{program} speaks protocol {}, this harness {PROTOCOL_VERSION}",
+                hello.protocol
+            ));
+        }
+        let worker = Worker {
+            child: Mutex::new(child),
+            stdin: Mutex::new(stdin),
+            pending,
+            modules_sent: Mutex::new(HashSet::new()),
+            dead,
+            stderr_tail,
+        };
+        Ok((worker, hello))
+    }
+
+    fn send(&self, message: &serde_json::Value) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(message).expect("requests serialize");
+        line.push(b'\n');
+        let mut stdin = self.stdin.lock().unwrap();
+        stdin.write_all(&line)?;
+        stdin.flush()
+    }
+
+    /// Module bytes go to each worker once; cases refer to them by id.
+    fn send_module(&self, id: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let mut sent = self.modules_sent.lock().unwrap();
+        if sent.insert(id) {
+            self.send(&json!({"type": "module", "module": id, "bytes": base64(bytes)}))?;
+        }
+        Ok(())
+    }
+
+    fn kill(&self) {
+        self.dead.store(true, Ordering::Relaxed);
+        let _ = self.child.lock().unwrap().kill();
+    }
+
+    fn stderr(&self) -> String {
+        tail_of(&self.stderr_tail)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.lock().unwrap().kill();
+        let _ = self.child.lock().unwrap().wait();
+    }
+}
+
+fn tail_of(tail: &Mutex<String>) -> String {
+    let tail = tail.lock().unwrap();
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; stderr: {}", tail.trim())
+    }
+}
+
+fn keep_tail(mut stderr: impl Read, tail: &Mutex<String>) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stderr.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let mut tail = tail.lock().unwrap();
+        tail.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if tail.len() > 2000 {
+            let cut = tail.len() - 2000;
+            let cut = (cut..tail.len())
+                .find(|&i| tail.is_char_boundary(i))
+                .unwrap_or(tail.len());
+            tail.drain(..cut);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: u64,
+    #[serde(default)]
+    outcome: Option<Outcome>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn read_replies(
+    stdout: impl Read,
+    hello: mpsc::Sender<Result<Hello, String>>,
+    pending: &Mutex<HashMap<u64, mpsc::Sender<Outcome>>>,
+    dead: &AtomicBool,
+) {
+    let mut lines = BufReader::new(stdout).lines();
+    match lines.next() {
+        Some(Ok(line)) => {
+            let _ = hello.send(
+                serde_json::from_str::<Hello>(&line).map_err(|e| format!("{e}: {line:.200}")),
+            );
+        }
+        _ => {
+            let _ = hello.send(Err("closed before the handshake".into()));
+        }
+    }
+    for line in lines {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(Reply {
+                kind,
+                id,
+                outcome: Some(outcome),
+                ..
+            }) if kind == "result" => {
+                if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                    let _ = tx.send(outcome);
+                }
+            }
+            Ok(Reply { message, .. }) => eprintln!("worker said: {}", message.unwrap_or(line)),
+            Err(e) => eprintln!("worker sent a line that is not protocol ({e}): {line:.200}"),
+        }
+    }
+    // The worker is gone: everything in flight on it crashed with it.
+    dead.store(true, Ordering::Relaxed);
+    pending.lock().unwrap().clear();
+}
+
+fn module_id(bytes: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn events_json(events: &[StreamEvent]) -> serde_json::Value {
+    events
+        .iter()
+        .map(|e| match e {
+            StreamEvent::Chunk(i) => json!(["chunk", i]),
+            StreamEvent::BadChunk => json!(["bad"]),
+            StreamEvent::Error => json!(["error"]),
+            StreamEvent::Close => json!(["close"]),
+        })
+        .collect()
+}
+
+/// Writes the embedded driver to a file once per process.
+fn driver_path() -> Result<String, String> {
+    static PATH: OnceLock<Result<String, String>> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "streamconform-driver-{:016x}.mjs",
+            module_id(DRIVER.as_bytes())
+        ));
+        std::fs::write(&path, DRIVER).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path.display().to_string())
+    })
+    .clone()
+}
+
+impl Backend for ProcessBackend {
+    fn info(&self) -> BackendInfo {
+        let version = match self.hello() {
+            Ok(h) => format!("{} {}", h.engine, h.version),
+            Err(e) => format!("unavailable: {e}"),
+        };
+        BackendInfo {
+            name: self.name.clone(),
+            version,
+        }
+    }
+
+    fn compile_streaming(&self, body: StreamingBody<'_>, _features: &Features) -> Outcome {
+        // A byte-level case is the default scenario: a fresh Response with
+        // Content-Type application/wasm and the chunks as Uint8Arrays.
+        let chunks: Vec<&[u8]> = body.chunks.collect();
+        let mut cuts = Vec::with_capacity(chunks.len().saturating_sub(1));
+        let mut bytes = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            bytes.extend_from_slice(chunk);
+            if i + 1 < chunks.len() {
+                cuts.push(bytes.len());
+            }
+        }
+        let mut scenario = Scenario::byte_level();
+        match body.end {
+            BodyEnd::Close => {}
+            BodyEnd::Error => {
+                scenario.stream_end = crate::webapi::StreamEnd::Error;
+                scenario.reason = Some(crate::webapi::JsValue::Object);
+            }
+            BodyEnd::Never => scenario.stream_end = crate::webapi::StreamEnd::Never,
+        }
+        let plan = ChunkPlan {
+            name: "chunks".into(),
+            cuts,
+        };
+        self.compile_web_api(&scenario, &bytes, &plan)
+            .expect("process backends run scenarios")
+    }
+
+    fn compile_one_shot(&self, bytes: &[u8], _features: &Features) -> Outcome {
+        self.request(bytes, json!({"type": "one-shot"}))
+    }
+
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> Option<Outcome> {
+        let events = stream_events(scenario, plan.chunk_count());
+        Some(self.request(
+            module,
+            json!({
+                "type": "case",
+                "scenario": scenario,
+                "cuts": format_cuts(&plan.cuts),
+                "events": events_json(&events),
+            }),
+        ))
+    }
+
+    fn preferred_jobs(&self) -> Option<usize> {
+        // Keep every worker busy with several cases in flight.
+        Some(self.slots.len() * 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"\0asm\x01\0\0\0"), "AGFzbQEAAAA=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+    }
+}
