@@ -75,7 +75,11 @@ impl Conformance {
 
     /// Parses the test binary's arguments, runs, and exits the process.
     pub fn run_as_test_harness(self) -> ! {
-        let args = Arguments::from_args();
+        let mut args = Arguments::from_args();
+        // Out-of-process engines want many cases in flight.
+        if args.test_threads.is_none() {
+            args.test_threads = self.backend.preferred_jobs();
+        }
         let bless = std::env::var_os(BLESS_ENV).is_some_and(|v| v != "0");
         let recorder = Arc::new(Mutex::new(Vec::new()));
         // `--exact ID` (how nextest runs each trial) needs only ID's file.

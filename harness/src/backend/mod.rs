@@ -82,6 +82,30 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// A boxed backend is a backend (so `by_name` results plug in anywhere).
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn info(&self) -> BackendInfo {
+        (**self).info()
+    }
+    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
+        (**self).compile_streaming(body, features)
+    }
+    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+        (**self).compile_one_shot(bytes, features)
+    }
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> Option<Outcome> {
+        (**self).compile_web_api(scenario, module, plan)
+    }
+    fn preferred_jobs(&self) -> Option<usize> {
+        (**self).preferred_jobs()
+    }
+}
+
 /// The names `--backend` accepts (plus `command:PROGRAM`, any executable
 /// that speaks the process protocol).
 pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun"];
@@ -128,14 +152,14 @@ pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<Box<dyn B
 }
 
 /// Where an engine binary is: `STREAMCONFORM_<NAME>` if set; for deno and
-/// bun the npm packages installed by `scripts/install-engines.sh` under
-/// `engines/`; otherwise the name on PATH (the machine's node).
+/// bun what `scripts/install-engines.sh` linked into `engines/bin/`;
+/// otherwise the name on PATH (the machine's node).
 pub fn engine_binary(name: &str) -> String {
     if let Ok(path) = std::env::var(format!("STREAMCONFORM_{}", name.to_ascii_uppercase())) {
         return path;
     }
     let installed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../engines/node_modules/.bin")
+        .join("../engines/bin")
         .join(name);
     if name != "node" && installed.exists() {
         return installed.display().to_string();
