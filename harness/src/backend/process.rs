@@ -330,7 +330,8 @@ fn module_id(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 (module bytes travel in JSON as base64).
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

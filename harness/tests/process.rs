@@ -1,0 +1,79 @@
+//! Out-of-process workers that crash or hang cost only the cases they had
+//! in flight; the run completes and later cases run on a fresh worker.
+//! Uses a named test double (`fixtures/fault-injecting-worker.mjs`) under
+//! the machine's node.
+
+use std::sync::Arc;
+use std::time::Duration;
+use streamconform::backend::process::ProcessBackend;
+use streamconform::case::{Case, CaseOrigin, Features};
+use streamconform::runner::{run_cases, PlanSelection, RunConfig};
+use streamconform::verdict::Verdict;
+use streamconform::{Outcome, OutcomeClass, PlanSet};
+
+/// A valid module with a custom section "x" carrying `marker`.
+fn module_with(marker: &[u8]) -> Vec<u8> {
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    m.extend([0, 2 + marker.len() as u8, 1, b'x']);
+    m.extend_from_slice(marker);
+    m
+}
+
+fn case(id: &str, marker: &[u8]) -> Case {
+    Case {
+        id: id.into(),
+        suite: "t".into(),
+        group: "t".into(),
+        origin: CaseOrigin::Directive,
+        bytes: module_with(marker).into(),
+        expected: OutcomeClass::Module.into(),
+        features: Arc::new(Features::baseline()),
+        scenario: None,
+    }
+}
+
+#[test]
+fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fault-injecting-worker.mjs"
+    );
+    let mut backend = ProcessBackend::new(
+        "faulty",
+        vec!["node".into(), fixture.into()],
+        1,
+        Duration::from_millis(100),
+    );
+    backend.set_hang_grace(Duration::from_secs(2));
+    let cases = Arc::new(vec![
+        case("ok-before", b"fine"),
+        case("exits", b"fault:exit"),
+        case("ok-between", b"fine too"),
+        case("hangs", b"fault:hang"),
+        case("ok-after", b"still fine"),
+    ]);
+    // One job, so the order is deterministic and each fault hits a live worker.
+    let config = RunConfig {
+        plans: PlanSelection::Set(PlanSet::Whole),
+        jobs: 1,
+        case_timeout: Duration::from_secs(60),
+    };
+    let results = run_cases(Arc::new(backend), cases, &config);
+    let verdicts: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("ok-before", Verdict::Pass),
+            ("exits", Verdict::Fail),
+            ("ok-between", Verdict::Pass),
+            ("hangs", Verdict::Fail),
+            ("ok-after", Verdict::Pass),
+        ]
+    );
+    assert!(
+        matches!(results[1].one_shot, Some(Outcome::Crash { .. })),
+        "{:?}",
+        results[1].one_shot
+    );
+    assert_eq!(results[3].one_shot, Some(Outcome::Timeout));
+}
