@@ -3,7 +3,7 @@
 //! Input errors carry the file and (where there is one) the 1-based line, so
 //! that a user can go straight to the offending text.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A problem with something the user gave us: a test file, a plan, an
 /// expectations file, a command-line value.
@@ -55,6 +55,28 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::InvalidToml`] at byte `offset` of `text`.
+    pub fn toml_at(file: &Path, text: &str, offset: usize, message: impl Into<String>) -> Error {
+        Error::InvalidToml {
+            file: file.to_path_buf(),
+            line: line_of_offset(text, offset),
+            message: message.into(),
+        }
+    }
+
+    /// A TOML file that does not deserialize, saying what was expected.
+    pub fn toml_parse(file: &Path, text: &str, e: &toml::de::Error, expected: &str) -> Error {
+        let offset = e.span().map_or(0, |s| s.start);
+        Error::toml_at(
+            file,
+            text,
+            offset,
+            format!("{} (expected {expected})", e.message().trim()),
+        )
+    }
+}
 
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {

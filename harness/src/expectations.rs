@@ -12,7 +12,7 @@
 //! file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1` under
 //! `cargo test`), never in CI.
 
-use crate::error::{line_of_offset, Error};
+use crate::error::Error;
 use crate::runner::CaseResult;
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
@@ -64,17 +64,9 @@ impl Expectations {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Expectations, Error> {
-        let at = |offset: usize, message: String| Error::InvalidToml {
-            file: path.to_path_buf(),
-            line: line_of_offset(text, offset),
-            message,
-        };
-        let file: File = toml::from_str(text).map_err(|e| {
-            at(
-                e.span().map_or(0, |s| s.start),
-                format!("{} (expected {FORMAT})", e.message().trim()),
-            )
-        })?;
+        let at = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
+        let file: File =
+            toml::from_str(text).map_err(|e| Error::toml_parse(path, text, &e, FORMAT))?;
         let mut failures = BTreeMap::new();
         for entry in file.failure {
             if entry.reason.get_ref().trim().is_empty() {

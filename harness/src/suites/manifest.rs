@@ -28,15 +28,13 @@ impl SuiteManifest {
     pub const FILE_NAME: &'static str = "suite.toml";
 
     pub fn parse(text: &str, path: &Path) -> Result<SuiteManifest, Error> {
-        let manifest: SuiteManifest = toml::from_str(text).map_err(|e| Error::InvalidToml {
-            file: path.to_path_buf(),
-            line: e
-                .span()
-                .map_or(1, |s| crate::error::line_of_offset(text, s.start)),
-            message: format!(
-                "{} (expected a suite manifest: `description`, `base`, `features`)",
-                e.message()
-            ),
+        let manifest: SuiteManifest = toml::from_str(text).map_err(|e| {
+            Error::toml_parse(
+                path,
+                text,
+                &e,
+                "a suite manifest: `description`, `base`, `features`",
+            )
         })?;
         manifest.features_set(text, path)?;
         Ok(manifest)

@@ -4,7 +4,7 @@
 
 use super::LoadedSuite;
 use crate::case::{Case, CaseOrigin, Features};
-use crate::error::{line_of_offset, Error};
+use crate::error::Error;
 use crate::webapi::{Argument, BodyShape, Scenario, StreamEnd};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
@@ -80,20 +80,9 @@ fn display(relative: &str) -> PathBuf {
 }
 
 fn parse_modules(text: &str, path: &Path) -> Result<BTreeMap<String, Arc<[u8]>>, Error> {
-    let invalid = |offset: usize, message: String| Error::InvalidToml {
-        file: path.to_path_buf(),
-        line: line_of_offset(text, offset),
-        message,
-    };
-    let file: ModulesFile = toml::from_str(text).map_err(|e| {
-        invalid(
-            e.span().map_or(0, |s| s.start),
-            format!(
-                "{} (expected `[modules]` with name = \"hex bytes\")",
-                e.message()
-            ),
-        )
-    })?;
+    let invalid = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
+    let file: ModulesFile = toml::from_str(text)
+        .map_err(|e| Error::toml_parse(path, text, &e, "`[modules]` with name = \"hex bytes\""))?;
     let mut modules = BTreeMap::new();
     for (name, hex) in file.modules {
         let offset = text.find(&hex).unwrap_or(0);
@@ -121,20 +110,9 @@ fn parse_cases(
     stem: &str,
     modules: &BTreeMap<String, Arc<[u8]>>,
 ) -> Result<Vec<Case>, Error> {
-    let at = |offset: usize, message: String| Error::InvalidToml {
-        file: path.to_path_buf(),
-        line: line_of_offset(text, offset),
-        message,
-    };
-    let file: CaseFile = toml::from_str(text).map_err(|e| {
-        at(
-            e.span().map_or(0, |s| s.start),
-            format!(
-                "{} (expected `[[case]]` tables; see src/webapi.rs)",
-                e.message()
-            ),
-        )
-    })?;
+    let at = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
+    let file: CaseFile = toml::from_str(text)
+        .map_err(|e| Error::toml_parse(path, text, &e, "`[[case]]` tables; see src/webapi.rs"))?;
     let mut names = HashSet::new();
     let mut cases = Vec::new();
     for spanned in file.case {
