@@ -97,8 +97,16 @@ impl PlanSet {
                 plans.extend((0..RANDOM_PLANS).map(|seed| random(seed, n)));
             }
         }
-        let mut seen = HashSet::new();
-        plans.retain(|p| seen.insert(p.cuts.clone()));
+        // Borrowed slices: cloning every cut list (one-byte alone is n long)
+        // cost more than the check itself.
+        let mut seen: HashSet<&[usize]> = HashSet::with_capacity(plans.len());
+        let keep: Vec<bool> = plans
+            .iter()
+            .map(|p| seen.insert(p.cuts.as_slice()))
+            .collect();
+        drop(seen);
+        let mut keep = keep.into_iter();
+        plans.retain(|_| keep.next().unwrap_or(false));
         plans
     }
 }
