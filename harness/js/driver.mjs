@@ -129,6 +129,18 @@ function jsValue(name) {
   }
 }
 
+function compileOptions(name) {
+  switch (name) {
+    case "empty": return {};
+    case "null": return null;
+    case "number": return 5;
+    case "builtins-not-iterable": return { builtins: 5 };
+    case "builtins-unknown": return { builtins: ["nope"] };
+    case "builtins-duplicate": return { builtins: ["js-string", "js-string"] };
+    default: throw new Error(`unknown options ${name}`);
+  }
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // A macrotask without the timer clamp (nested setTimeout(0) waits 1 ms+).
 const macrotask = () => new Promise((resolve) => {
@@ -182,6 +194,12 @@ function makeBody(scenario, bytes, chunks, events, reason, drained) {
     case "string": return scenario.text ?? "";
     case "null": return null;
     case "empty-string": return "";
+    case "form-data": {
+      const form = new FormData();
+      form.append("blob", new Blob([bytes]));
+      form.append("text", "Hello");
+      return form;
+    }
     default: throw new Error(`unknown body ${scenario.body}`);
   }
 }
@@ -266,7 +284,12 @@ async function runCase(request) {
     case "value": argument = jsValue(scenario.value); break;
     case "value-in-promise": argument = Promise.resolve(jsValue(scenario.value)); break;
   }
-  const promise = WebAssembly.compileStreaming(argument);
+  const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
+  if (scenario["body-state"] === "called-twice") {
+    // The first call locks the body in its reaction; the case is the second.
+    WebAssembly.compileStreaming(argument, ...optionsArgs).catch(() => {});
+  }
+  const promise = WebAssembly.compileStreaming(argument, ...optionsArgs);
   // Same turn, after the call and before its reaction runs.
   switch (scenario["body-state"]) {
     case "consumed-after": response.arrayBuffer().catch(() => {}); break;

@@ -69,7 +69,29 @@ pub struct Scenario {
     pub after_call: Option<HeaderChange>,
     #[serde(default)]
     pub pacing: Pacing,
+    /// The second argument, `options` (WebAssemblyCompileOptions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<CompileOptions>,
     pub expect: OutcomeClass,
+}
+
+/// Values of the `options` argument a case can pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompileOptions {
+    /// `{}`.
+    Empty,
+    /// `null`: the same as `{}`.
+    Null,
+    /// `5`: not an object, a TypeError at the call (WebIDL conversion).
+    Number,
+    /// `{builtins: 5}`: not iterable, a TypeError at the call.
+    BuiltinsNotIterable,
+    /// `{builtins: ["nope"]}`: unknown builtin sets are ignored.
+    BuiltinsUnknown,
+    /// `{builtins: ["js-string", "js-string"]}`: a CompileError once the
+    /// body is read and valid.
+    BuiltinsDuplicate,
 }
 
 fn default_headers() -> Vec<(String, String)> {
@@ -147,6 +169,8 @@ pub enum BodyShape {
     Null,
     /// `new Response("")`.
     EmptyString,
+    /// A `FormData` with a Blob and the string "Hello" (multipart bytes).
+    FormData,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +244,9 @@ pub enum BodyState {
     ConsumedAfter,
     /// `body.getReader()` synchronously right after the call.
     LockedAfter,
+    /// `compileStreaming(r)` called twice in the same turn; the case is the
+    /// second call, which finds the body locked by the first.
+    CalledTwice,
 }
 
 /// A header change made synchronously after the call, before its reaction.
@@ -272,6 +299,7 @@ impl Scenario {
             body_state: BodyState::Fresh,
             after_call: None,
             pacing: Pacing::EnqueueAll,
+            options: None,
             expect: OutcomeClass::Module,
         }
     }
@@ -282,15 +310,18 @@ impl Scenario {
         self.body == BodyShape::Stream
     }
 
-    /// Whether the outcome is decided by compiling the module bytes, so the
-    /// invariance oracle (same as the one-shot compile) applies.
+    /// Whether the outcome is decided by compiling the module bytes alone,
+    /// so the invariance oracle (same as the one-shot compile, which takes
+    /// no options) applies.
     pub fn compiles_module_bytes(&self) -> bool {
-        matches!(
-            self.expect,
-            OutcomeClass::Module | OutcomeClass::CompileError
-        ) && matches!(
-            self.body,
-            BodyShape::Stream | BodyShape::Buffer | BodyShape::Blob
-        )
+        self.options.is_none()
+            && matches!(
+                self.expect,
+                OutcomeClass::Module | OutcomeClass::CompileError
+            )
+            && matches!(
+                self.body,
+                BodyShape::Stream | BodyShape::Buffer | BodyShape::Blob
+            )
     }
 }

@@ -5,7 +5,9 @@
 use crate::backend::{BodyEnd, StreamingBody};
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
-use crate::webapi::{Argument, BodyShape, BodyState, ChunkPosition, Scenario, StreamEnd};
+use crate::webapi::{
+    Argument, BodyShape, BodyState, ChunkPosition, CompileOptions, Scenario, StreamEnd,
+};
 
 /// The outcome the spec requires for `scenario`, with the body's module
 /// bytes chunked by `plan`. `compile` is "asynchronously compile a
@@ -19,6 +21,14 @@ pub fn evaluate(
     let type_error = |why: &str| Outcome::TypeError {
         message: why.to_string(),
     };
+    // WebIDL converts `options` at the call, before the source is looked at:
+    // a bad value is a TypeError even for a rejected source (c.1.5-c.1.7).
+    if matches!(
+        scenario.options,
+        Some(CompileOptions::Number | CompileOptions::BuiltinsNotIterable)
+    ) {
+        return type_error("options cannot be converted (WebIDL)");
+    }
     match scenario.argument {
         // 2.R: a rejected source passes its reason through.
         Argument::Rejected | Argument::ThenableThrows => return Outcome::PassedThrough,
@@ -45,19 +55,31 @@ pub fn evaluate(
         return type_error("status is not ok (2.F.7)");
     }
     // C1: an unusable body; a lock taken in the same turn after the call
-    // is in place before the reaction runs.
+    // (by the user, or by a first compileStreaming call) is in place before
+    // the reaction runs.
     if scenario.body_state != BodyState::Fresh {
         return type_error("body is unusable (C1)");
     }
-    match scenario.body {
+    let outcome = match scenario.body {
         // C2: a null body is an empty byte sequence.
         BodyShape::Null | BodyShape::EmptyString => compile(whole(&[])),
+        // Multipart bytes are never a module.
+        BodyShape::FormData => compile(whole(b"--multipart--")),
         BodyShape::String => {
             let text = scenario.text.as_deref().unwrap_or("");
             compile(whole(text.as_bytes()))
         }
         BodyShape::Buffer | BodyShape::Blob => compile(whole(module)),
         BodyShape::Stream => read_stream(scenario, module, plan, compile),
+    };
+    // Validating builtins is part of compiling, after the bytes validate.
+    match (outcome, scenario.options) {
+        (Outcome::Module { .. }, Some(CompileOptions::BuiltinsDuplicate)) => {
+            Outcome::CompileError {
+                message: "duplicate builtin set".into(),
+            }
+        }
+        (outcome, _) => outcome,
     }
 }
 

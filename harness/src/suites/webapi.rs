@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 static WEBAPI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../suites/webapi");
 
-/// The algorithm steps a case may cite (reference document §a).
+/// The algorithm steps a case may cite (reference document §a; `a.0` is
+/// the WebIDL argument conversion at the call).
 pub const STEPS: &[&str] = &[
-    "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
+    "a.0", "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
     "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
 ];
 
@@ -175,6 +176,16 @@ fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), Stri
     }
     if (s.body == BodyShape::Blob) != s.blob_type.is_some() {
         return Err("`blob-type` goes with body = \"blob\", and only there".into());
+    }
+    if s.body == BodyShape::FormData
+        && !s
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        return Err(
+            "a FormData body needs an explicit Content-Type, or it is multipart/form-data".into(),
+        );
     }
     if !(200..=599).contains(&s.status) {
         return Err(format!(
