@@ -102,16 +102,24 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    fn aborted(case: &Case, why: String) -> CaseResult {
+    /// A result with nothing run yet; `run_case` fills it in.
+    fn start(case: &Case, plans_run: usize) -> CaseResult {
         CaseResult {
             id: case.id.clone(),
             expected: case.expected(),
             one_shot: None,
-            plans_run: 0,
+            plans_run,
             failing_plans_total: 0,
             failing_plans: vec![],
-            aborted: Some(why),
+            aborted: None,
             verdict: Verdict::Fail,
+        }
+    }
+
+    fn aborted(case: &Case, why: String) -> CaseResult {
+        CaseResult {
+            aborted: Some(why),
+            ..CaseResult::start(case, 0)
         }
     }
 
@@ -165,9 +173,7 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
         crash,
     );
     let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
-    let mut result = CaseResult::aborted(case, String::new());
-    result.aborted = None;
-    result.plans_run = plans.len();
+    let mut result = CaseResult::start(case, plans.len());
     let run_plan = |plan: &ChunkPlan| -> Option<Outcome> {
         match scenario {
             None => {
