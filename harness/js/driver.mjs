@@ -242,8 +242,10 @@ function fingerprint(module, bytes) {
   };
 }
 
-function classifyError(error, reason) {
-  if (reason !== NO_REASON && Object.is(error, reason)) return { class: "passed-through" };
+// `given` lists the objects the case handed out: a rejection reason, a
+// stream error, an abort reason, or fetch's own rejection.
+function classifyError(error, given) {
+  if (given.some((g) => g !== NO_REASON && Object.is(error, g))) return { class: "passed-through" };
   if (error instanceof WebAssembly.CompileError) return { class: "compile-error", message: String(error.message) };
   if (error instanceof TypeError) return { class: "type-error", message: String(error.message) };
   const name = error && typeof error === "object" && "name" in error ? String(error.name) : typeof error;
@@ -253,19 +255,76 @@ function classifyError(error, reason) {
 
 const NO_REASON = Symbol("no reason");
 
+function encodeBase64(bytes) {
+  if (typeof Buffer !== "undefined") return Buffer.from(bytes).toString("base64");
+  let raw = "";
+  for (const b of bytes) raw += String.fromCharCode(b);
+  return btoa(raw);
+}
+
+// A case's fetch(): the URL (the harness's loopback server, or a data: or
+// blob: URL of the module), the request init, and the abort controller.
+function startFetch(request, bytes, reason) {
+  const spec = request.scenario.fetch;
+  const controller = new AbortController();
+  const abortReason = reason === NO_REASON ? undefined : reason;
+  let url = request.fetch_url;
+  let revoke = () => {};
+  if (spec.url === "data") {
+    url = `data:${spec["media-type"] ?? ""};base64,${encodeBase64(bytes)}`;
+  } else if (spec.url === "blob") {
+    url = URL.createObjectURL(new Blob([bytes], { type: spec["media-type"] ?? "" }));
+    revoke = () => URL.revokeObjectURL(url);
+  }
+  if (spec.abort === "before-call") controller.abort(abortReason);
+  const state = { fetchError: NO_REASON };
+  const promise = fetch(url, {
+    signal: controller.signal,
+    mode: spec.mode ?? "cors",
+    redirect: spec.redirect ?? "follow",
+  });
+  promise.catch((error) => { state.fetchError = error; });
+  return {
+    promise,
+    afterCall() {
+      if (spec.abort === "same-turn") controller.abort(abortReason);
+      // The server stalls mid-body, so the abort finds the body streaming.
+      if (spec.abort === "mid-body") setTimeout(() => controller.abort(abortReason), 50);
+    },
+    given: () => [state.fetchError, controller.signal.aborted ? controller.signal.reason : NO_REASON],
+    // Frees a stalled connection once the outcome is known.
+    cleanup() { if (!controller.signal.aborted) controller.abort(); revoke(); },
+  };
+}
+
 async function runCase(request) {
   const scenario = request.scenario;
   const bytes = modules.get(request.module);
   const chunks = chunksOf(bytes, parseCuts(request.cuts));
   const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
-  const headers = new Headers();
-  for (const [name, value] of scenario.headers ?? [["Content-Type", "application/wasm"]]) headers.append(name, value);
   let drained;
   const drainedPromise = new Promise((resolve) => { drained = resolve; });
-  const response = new Response(makeBody(scenario, bytes, chunks, request.events, reason, drained), {
-    status: scenario.status ?? 200,
-    headers,
-  });
+  const fetched = scenario.fetch ? startFetch(request, bytes, reason) : null;
+  let response;
+  if (!fetched) {
+    const headers = new Headers();
+    for (const [name, value] of scenario.headers ?? [["Content-Type", "application/wasm"]]) headers.append(name, value);
+    response = new Response(makeBody(scenario, bytes, chunks, request.events, reason, drained), {
+      status: scenario.status ?? 200,
+      headers,
+    });
+  } else {
+    // The body comes over the network: the pending window starts at the call.
+    drained();
+    if (scenario.argument === "fetched") {
+      try {
+        response = await fetched.promise;
+      } catch (error) {
+        fetched.cleanup();
+        return { class: "other-error", name: "FetchRejected", message: `the case's fetch() rejected: ${error}` };
+      }
+    }
+  }
   switch (scenario["body-state"] ?? "fresh") {
     case "locked": response.body.getReader(); break;
     case "disturbed": { const reader = response.body.getReader(); await reader.read(); reader.releaseLock(); break; }
@@ -283,6 +342,11 @@ async function runCase(request) {
     case "never-settles": argument = new Promise(() => {}); break;
     case "value": argument = jsValue(scenario.value); break;
     case "value-in-promise": argument = Promise.resolve(jsValue(scenario.value)); break;
+    case "fetch": argument = fetched.promise; break;
+    case "fetched": argument = response; break;
+    case "response-error": argument = Response.error(); break;
+    case "response-redirect": argument = Response.redirect("http://127.0.0.1/", scenario.status); break;
+    default: throw new Error(`unknown argument ${scenario.argument}`);
   }
   const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
   if (scenario["body-state"] === "called-twice") {
@@ -290,6 +354,7 @@ async function runCase(request) {
     WebAssembly.compileStreaming(argument, ...optionsArgs).catch(() => {});
   }
   const promise = WebAssembly.compileStreaming(argument, ...optionsArgs);
+  fetched?.afterCall();
   // Same turn, after the call and before its reaction runs.
   switch (scenario["body-state"]) {
     case "consumed-after": response.arrayBuffer().catch(() => {}); break;
@@ -307,10 +372,11 @@ async function runCase(request) {
     (module) => module instanceof WebAssembly.Module
       ? { class: "module", fingerprint: fingerprint(module, bytes) }
       : { class: "other-error", name: "NotAModule", message: String(module) },
-    (error) => classifyError(error, reason),
+    (error) => classifyError(error, [reason, ...(fetched ? fetched.given() : [])]),
   );
   const outcome = await Promise.race([settled, pending]);
   clearTimeout(timer);
+  fetched?.cleanup();
   return outcome;
 }
 
@@ -319,7 +385,7 @@ function oneShot(request) {
   try {
     return { class: "module", fingerprint: fingerprint(new WebAssembly.Module(bytes), bytes) };
   } catch (error) {
-    return classifyError(error, NO_REASON);
+    return classifyError(error, []);
   }
 }
 
@@ -365,4 +431,7 @@ process.stdin.on("data", (data) => {
 process.stdin.on("end", () => { inputEnded = true; exitWhenIdle(); });
 process.on?.("unhandledRejection", () => {});
 
-send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), proposals: detectProposals() });
+// No document, so no origin: cross-origin cases do not apply. A browser
+// page adds "origin".
+const capabilities = typeof fetch === "function" ? ["fetch"] : [];
+send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), proposals: detectProposals(), capabilities });

@@ -43,7 +43,7 @@
 //! Where things are: `suites` (where cases come from), `plan` (where a chunk
 //! plan is made), `backend` (the engines), `runner` (running cases),
 //! `verdict` (where an outcome is judged), `expectations`, `report`,
-//! `libtest`, `cli`.
+//! `libtest`, `cli`, and `loopback_server` (what `fetch()` cases fetch).
 
 pub mod backend;
 pub mod case;
@@ -51,6 +51,7 @@ pub mod cli;
 pub mod error;
 pub mod expectations;
 pub mod libtest;
+pub mod loopback_server;
 pub mod outcome;
 pub mod plan;
 pub mod report;

@@ -168,6 +168,12 @@ pub fn run_case(backend: &dyn Backend, case: &Case, selection: &PlanSelection) -
         Ok(plans) => plans,
         Err(e) => return CaseResult::aborted(case, e.to_string()),
     };
+    if let Some(why) = scenario.and_then(|s| backend.not_applicable(s)) {
+        return CaseResult {
+            verdict: Verdict::NotApplicable,
+            ..CaseResult::aborted(case, why)
+        };
+    }
     let one_shot = guarded(
         || backend.compile_one_shot(&case.bytes, &case.features),
         crash,

@@ -72,7 +72,113 @@ pub struct Scenario {
     /// The second argument, `options` (WebAssemblyCompileOptions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<CompileOptions>,
+    /// For `argument = "fetch"` or `"fetched"`: the request, and how the
+    /// loopback server answers it. The server sends the scenario's own
+    /// `status`, `headers` (as raw header lines) and `module` bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<FetchRequest>,
     pub expect: OutcomeClass,
+}
+
+/// A `fetch()` a case makes, and what answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FetchRequest {
+    pub url: FetchUrl,
+    /// The request's mode.
+    #[serde(default)]
+    pub mode: RequestMode,
+    /// The request's redirect mode.
+    #[serde(default)]
+    pub redirect: RedirectMode,
+    /// The request first goes to a URL on this origin, which answers
+    /// `redirect-status` with `Location: <url>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_from: Option<FetchUrl>,
+    #[serde(default = "default_redirect_status")]
+    pub redirect_status: u16,
+    /// For `data:` URLs the media type written in the URL; for `blob:`
+    /// URLs the Blob's `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// How the server sends the body.
+    #[serde(default)]
+    pub served: Served,
+    /// For `served = "stall"` or `"reset"`: the body bytes sent first.
+    #[serde(default)]
+    pub served_bytes: usize,
+    /// When the request's `AbortController` aborts (with the scenario's
+    /// `reason` if given, else the default `AbortError`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortAt>,
+}
+
+/// Where a request goes. The harness's loopback server listens on two
+/// ports: the first is the engine's own origin, the second another origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FetchUrl {
+    SameOrigin,
+    CrossOrigin,
+    /// `data:<media-type>;base64,<module>`.
+    Data,
+    /// `URL.createObjectURL(new Blob([module], {type: media-type}))`.
+    Blob,
+}
+
+impl FetchUrl {
+    pub fn is_server(self) -> bool {
+        matches!(self, FetchUrl::SameOrigin | FetchUrl::CrossOrigin)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestMode {
+    #[default]
+    Cors,
+    NoCors,
+    SameOrigin,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectMode {
+    #[default]
+    Follow,
+    Manual,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Served {
+    /// The whole body, with its `Content-Length`.
+    #[default]
+    Complete,
+    /// `served-bytes` of the body, then nothing more, ever.
+    Stall,
+    /// `served-bytes` of the body, then the connection closes short of
+    /// its `Content-Length`: a network error after the headers.
+    Reset,
+    /// The whole body, gzip-encoded (`Content-Encoding: gzip`).
+    Gzip,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AbortAt {
+    /// Aborted before `fetch()` is called.
+    BeforeCall,
+    /// Aborted in the same turn, right after `compileStreaming` is called.
+    SameTurn,
+    /// Aborted while the body is arriving (the server stalls, so the
+    /// abort always finds the body mid-stream).
+    MidBody,
+}
+
+fn default_redirect_status() -> u16 {
+    302
 }
 
 /// Values of the `options` argument a case can pass.
@@ -127,6 +233,14 @@ pub enum Argument {
     Value,
     /// `Promise.resolve(value)` for a non-Response `value`.
     ValueInPromise,
+    /// `fetch(url, init)`, the promise itself, as `fetch` describes.
+    Fetch,
+    /// The Response `await fetch(url, init)` gave.
+    Fetched,
+    /// `Response.error()`: type error, status 0, no headers.
+    ResponseError,
+    /// `Response.redirect(url, status)`: only a `Location` header.
+    ResponseRedirect,
 }
 
 /// JS values a case can pass, reject with, or error a stream with.
@@ -300,6 +414,7 @@ impl Scenario {
             after_call: None,
             pacing: Pacing::EnqueueAll,
             options: None,
+            fetch: None,
             expect: OutcomeClass::Module,
         }
     }
@@ -307,7 +422,16 @@ impl Scenario {
     /// Whether the case runs under the plan set: only a streamed body has
     /// chunk boundaries to vary.
     pub fn uses_plans(&self) -> bool {
-        self.body == BodyShape::Stream
+        self.body == BodyShape::Stream && self.fetch.is_none()
+    }
+
+    /// Whether the case needs the engine to have an origin: a cross-origin
+    /// request is only cross-origin (CORS, opaque responses) relative to a
+    /// document's origin, which server-side runtimes do not have.
+    pub fn needs_origin(&self) -> bool {
+        self.fetch.as_ref().is_some_and(|f| {
+            f.url == FetchUrl::CrossOrigin || f.redirected_from == Some(FetchUrl::CrossOrigin)
+        })
     }
 
     /// Whether the outcome is decided by compiling the module bytes alone,
@@ -323,5 +447,7 @@ impl Scenario {
                 self.body,
                 BodyShape::Stream | BodyShape::Buffer | BodyShape::Blob
             )
+            // A served null-body status delivers no bytes at all.
+            && !(self.fetch.is_some() && matches!(self.status, 204 | 205 | 304))
     }
 }

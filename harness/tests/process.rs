@@ -77,3 +77,51 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
     );
     assert_eq!(results[3].one_shot, Some(Outcome::Timeout));
 }
+
+/// Cases a worker cannot run are counted not applicable, with the reason
+/// its handshake gives: no `fetch` capability (the test double), or no
+/// origin (node has `fetch` but no document origin, so cross-origin does
+/// not apply); what it can run, it runs.
+#[test]
+fn capabilities_from_the_handshake_decide_what_is_not_applicable() {
+    use streamconform::runner::run_case;
+    use streamconform::suites::{load_matching, SuiteSpec};
+    let loaded = load_matching(&SuiteSpec::WebApi, Some("webapi/fetch"));
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let case = |id: &str| {
+        loaded
+            .cases
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("{id} is in suites/webapi/fetch.toml"))
+    };
+    let same_origin = case("webapi/fetch/fetch-promise");
+    let cross_origin = case("webapi/fetch/cross-origin-cors");
+    let whole = PlanSelection::Set(PlanSet::Whole);
+
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fault-injecting-worker.mjs"
+    );
+    let no_fetch = ProcessBackend::new(
+        "no-fetch",
+        vec!["node".into(), fixture.into()],
+        1,
+        Duration::from_millis(100),
+    );
+    let result = run_case(&no_fetch, same_origin, &whole);
+    assert_eq!(result.verdict, Verdict::NotApplicable);
+    assert!(result.aborted.unwrap().contains("no `fetch` capability"));
+
+    let node = streamconform::backend::by_name("node").unwrap();
+    let result = run_case(&node, same_origin, &whole);
+    assert_eq!(
+        result.verdict,
+        Verdict::Pass,
+        "{}",
+        result.failure_summary()
+    );
+    let result = run_case(&node, cross_origin, &whole);
+    assert_eq!(result.verdict, Verdict::NotApplicable);
+    assert!(result.aborted.unwrap().contains("no `origin` capability"));
+}

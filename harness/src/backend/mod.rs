@@ -75,6 +75,14 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Why this backend cannot run `scenario` at all (it is then counted as
+    /// not applicable, with this reason), or `None`. For example a runtime
+    /// without an origin has no cross-origin requests.
+    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
+        let _ = scenario;
+        None
+    }
+
     /// How many cases the runner should keep in flight on this backend
     /// (out-of-process engines want many); `None` means one per core.
     fn preferred_jobs(&self) -> Option<usize> {
@@ -100,6 +108,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
         plan: &ChunkPlan,
     ) -> Option<Outcome> {
         (**self).compile_web_api(scenario, module, plan)
+    }
+    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
+        (**self).not_applicable(scenario)
     }
     fn preferred_jobs(&self) -> Option<usize> {
         (**self).preferred_jobs()
@@ -134,7 +145,11 @@ pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<Box<dyn B
     match name {
         "reference" => Ok(Box::new(ReferenceBackend)),
         "node" => js(engine_binary("node"), &[]),
-        "deno" => js(engine_binary("deno"), &["run", "--quiet"]),
+        // The loopback server is the only network a case may reach.
+        "deno" => js(
+            engine_binary("deno"),
+            &["run", "--quiet", "--allow-net=127.0.0.1"],
+        ),
         "bun" => js(engine_binary("bun"), &[]),
         _ => match name.strip_prefix("command:") {
             Some(program) => Ok(Box::new(process::ProcessBackend::new(

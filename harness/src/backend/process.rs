@@ -11,6 +11,7 @@
 use super::web_api_model::{stream_events, StreamEvent};
 use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
 use crate::case::Features;
+use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
 use crate::plan::{format_cuts, ChunkPlan};
 use crate::webapi::Scenario;
@@ -35,6 +36,12 @@ pub struct Hello {
     pub version: String,
     #[serde(default)]
     pub proposals: Vec<String>,
+    /// What the worker can do beyond the core protocol: `fetch` (it runs
+    /// cases that fetch from the loopback server, `data:` and `blob:`
+    /// URLs), `origin` (it runs in a document with an origin, so
+    /// cross-origin requests and CORS apply).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
 }
 
 pub struct ProcessBackend {
@@ -48,6 +55,8 @@ pub struct ProcessBackend {
     settle: Duration,
     /// How long past `settle` before a silent worker counts as hung.
     hang_grace: Duration,
+    /// Started on the first case that fetches.
+    server: OnceLock<Result<LoopbackServer, String>>,
 }
 
 struct Worker {
@@ -75,6 +84,7 @@ impl ProcessBackend {
             hello: OnceLock::new(),
             settle,
             hang_grace: Duration::from_secs(60),
+            server: OnceLock::new(),
         }
     }
 
@@ -427,15 +437,48 @@ impl Backend for ProcessBackend {
         plan: &ChunkPlan,
     ) -> Option<Outcome> {
         let events = stream_events(scenario, plan.chunk_count());
-        Some(self.request(
-            module,
-            json!({
-                "type": "case",
-                "scenario": scenario,
-                "cuts": format_cuts(&plan.cuts),
-                "events": events_json(&events),
-            }),
-        ))
+        let mut message = json!({
+            "type": "case",
+            "scenario": scenario,
+            "cuts": format_cuts(&plan.cuts),
+            "events": events_json(&events),
+        });
+        if scenario.fetch.is_some() {
+            let server = self
+                .server
+                .get_or_init(|| LoopbackServer::start().map_err(|e| e.to_string()));
+            match server {
+                Ok(server) => {
+                    if let Some(url) = serve_scenario(server, scenario, module) {
+                        message["fetch_url"] = json!(url);
+                    }
+                }
+                Err(e) => {
+                    return Some(Outcome::Crash {
+                        message: format!("loopback server: {e}"),
+                    })
+                }
+            }
+        }
+        Some(self.request(module, message))
+    }
+
+    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
+        let capabilities = self.hello().ok()?.capabilities;
+        let has = |c: &str| capabilities.iter().any(|have| have == c);
+        if scenario.fetch.is_some() && !has("fetch") {
+            Some(format!(
+                "{} does not fetch (no `fetch` capability)",
+                self.name
+            ))
+        } else if scenario.needs_origin() && !has("origin") {
+            Some(format!(
+                "{} runs without an origin, so requests are never cross-origin (no `origin` capability)",
+                self.name
+            ))
+        } else {
+            None
+        }
     }
 
     fn preferred_jobs(&self) -> Option<usize> {

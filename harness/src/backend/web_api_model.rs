@@ -6,7 +6,8 @@ use crate::backend::{BodyEnd, StreamingBody};
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
 use crate::webapi::{
-    Argument, BodyShape, BodyState, ChunkPosition, CompileOptions, Scenario, StreamEnd,
+    AbortAt, Argument, BodyShape, BodyState, ChunkPosition, CompileOptions, FetchRequest, FetchUrl,
+    RedirectMode, RequestMode, Scenario, Served, StreamEnd,
 };
 
 /// The outcome the spec requires for `scenario`, with the body's module
@@ -37,11 +38,33 @@ pub fn evaluate(
         Argument::Value | Argument::ValueInPromise => {
             return type_error("argument is not a Response")
         }
-        Argument::Response | Argument::Promise | Argument::LatePromise | Argument::Thenable => {}
+        // Fetch: both have an empty header list (2.F.3).
+        Argument::ResponseError | Argument::ResponseRedirect => {
+            return type_error("no Content-Type header (2.F.3)")
+        }
+        Argument::Response
+        | Argument::Promise
+        | Argument::LatePromise
+        | Argument::Thenable
+        | Argument::Fetch
+        | Argument::Fetched => {}
     }
+    let fetched = match &scenario.fetch {
+        Some(request) => match fetch(scenario, request) {
+            Ok(response) => Some(response),
+            // 2.R: fetch rejected (network error or abort); its reason
+            // passes through.
+            Err(FetchRejects) => return Outcome::PassedThrough,
+        },
+        None => None,
+    };
     // 2.F.2: `get` Content-Type from the header list as it is when the
     // reaction runs (after any same-turn change).
-    let Some(mime) = content_type(scenario) else {
+    let content_type = match &fetched {
+        Some(response) => get_content_type(&response.headers),
+        None => content_type(scenario),
+    };
+    let Some(mime) = content_type else {
         return type_error("no Content-Type header (2.F.3)");
     };
     // 2.F.4: strip HTTP tab or space bytes only.
@@ -50,8 +73,12 @@ pub fn evaluate(
     if !mime.eq_ignore_ascii_case("application/wasm") {
         return type_error("Content-Type is not application/wasm (2.F.5)");
     }
+    // 2.F.6 needs a response that is not CORS-same-origin, and those
+    // (error, opaque, opaque-redirect) all have empty header lists: they
+    // already failed at 2.F.3.
     // 2.F.7: ok status.
-    if !(200..=299).contains(&scenario.status) {
+    let status = fetched.as_ref().map_or(scenario.status, |r| r.status);
+    if !(200..=299).contains(&status) {
         return type_error("status is not ok (2.F.7)");
     }
     // C1: an unusable body; a lock taken in the same turn after the call
@@ -60,17 +87,27 @@ pub fn evaluate(
     if scenario.body_state != BodyState::Fresh {
         return type_error("body is unusable (C1)");
     }
-    let outcome = match scenario.body {
+    let outcome = match (fetched, scenario.body) {
+        (Some(response), _) => match response.body {
+            FetchedBody::Bytes => compile(whole(module)),
+            FetchedBody::Null => compile(whole(&[])),
+            // Consume body never finishes.
+            FetchedBody::Stalls => Outcome::Pending,
+            // C7: fetch errors the body stream with a TypeError of its own.
+            FetchedBody::NetworkError => type_error("the body's network stream failed (C7)"),
+            // C7: an abort errors the body stream with the abort reason.
+            FetchedBody::Aborted => Outcome::PassedThrough,
+        },
         // C2: a null body is an empty byte sequence.
-        BodyShape::Null | BodyShape::EmptyString => compile(whole(&[])),
+        (None, BodyShape::Null | BodyShape::EmptyString) => compile(whole(&[])),
         // Multipart bytes are never a module.
-        BodyShape::FormData => compile(whole(b"--multipart--")),
-        BodyShape::String => {
+        (None, BodyShape::FormData) => compile(whole(b"--multipart--")),
+        (None, BodyShape::String) => {
             let text = scenario.text.as_deref().unwrap_or("");
             compile(whole(text.as_bytes()))
         }
-        BodyShape::Buffer | BodyShape::Blob => compile(whole(module)),
-        BodyShape::Stream => read_stream(scenario, module, plan, compile),
+        (None, BodyShape::Buffer | BodyShape::Blob) => compile(whole(module)),
+        (None, BodyShape::Stream) => read_stream(scenario, module, plan, compile),
     };
     // Validating builtins is part of compiling, after the bytes validate.
     match (outcome, scenario.options) {
@@ -164,8 +201,7 @@ fn read_stream(
     Outcome::Pending
 }
 
-/// The Content-Type value Fetch's header list `get` returns: all values of
-/// the name, case-insensitively, joined with ", "; `None` when absent.
+/// The Content-Type of a constructed Response (see [`get_content_type`]).
 fn content_type(scenario: &Scenario) -> Option<String> {
     let mut headers: Vec<(String, String)> = scenario
         .headers
@@ -200,12 +236,195 @@ fn content_type(scenario: &Scenario) -> Option<String> {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         }
     }
+    get_content_type(&headers)
+}
+
+/// The Content-Type value Fetch's header list `get` returns: all values of
+/// the name, case-insensitively, joined with ", "; `None` when absent.
+fn get_content_type(headers: &[(String, String)]) -> Option<String> {
     let values: Vec<&str> = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.as_str())
         .collect();
     (!values.is_empty()).then(|| values.join(", "))
+}
+
+/// `fetch()` rejected: a network error, or an abort before the response.
+struct FetchRejects;
+
+/// The Response a `fetch()` resolves with, as far as the algorithm sees it.
+struct FetchedResponse {
+    headers: Vec<(String, String)>,
+    status: u16,
+    body: FetchedBody,
+}
+
+enum FetchedBody {
+    /// The module bytes, whole (decoded, if the server encoded them).
+    Bytes,
+    Null,
+    Stalls,
+    NetworkError,
+    Aborted,
+}
+
+/// Fetch, as a document on the server's first origin sees it.
+fn fetch(scenario: &Scenario, request: &FetchRequest) -> Result<FetchedResponse, FetchRejects> {
+    // "abort a fetch() call" before the response exists rejects the fetch
+    // promise with the signal's abort reason.
+    if matches!(request.abort, Some(AbortAt::BeforeCall | AbortAt::SameTurn)) {
+        return Err(FetchRejects);
+    }
+    let basic = |headers: Vec<(String, String)>| FetchedResponse {
+        headers,
+        status: 200,
+        body: FetchedBody::Bytes,
+    };
+    match request.url {
+        // Scheme fetch: the data: URL's MIME type, parsed and serialized.
+        FetchUrl::Data => {
+            let media_type = request.media_type.as_deref().unwrap_or("");
+            return Ok(basic(vec![(
+                "Content-Type".into(),
+                data_url_content_type(media_type),
+            )]));
+        }
+        // Scheme fetch: a blob: URL's Content-Type is the Blob's type, even
+        // when that is empty (an empty header, not a missing one).
+        FetchUrl::Blob => {
+            let media_type = request.media_type.as_deref().unwrap_or("");
+            return Ok(basic(vec![("Content-Type".into(), blob_type(media_type))]));
+        }
+        FetchUrl::SameOrigin | FetchUrl::CrossOrigin => {}
+    }
+    let mut cross_origin = request.url == FetchUrl::CrossOrigin;
+    if let Some(from) = request.redirected_from {
+        cross_origin |= from == FetchUrl::CrossOrigin;
+        match request.redirect {
+            RedirectMode::Error => return Err(FetchRejects),
+            // An opaque-redirect filtered response: status 0, no headers.
+            RedirectMode::Manual => {
+                return Ok(FetchedResponse {
+                    headers: vec![],
+                    status: 0,
+                    body: FetchedBody::Null,
+                })
+            }
+            RedirectMode::Follow => {}
+        }
+    }
+    let mut headers: Vec<(String, String)> = scenario
+        .headers
+        .iter()
+        .map(|(n, v)| (n.clone(), normalize(v)))
+        .collect();
+    if cross_origin {
+        match request.mode {
+            RequestMode::SameOrigin => return Err(FetchRejects),
+            // An opaque filtered response: status 0, no headers, null body.
+            RequestMode::NoCors => {
+                return Ok(FetchedResponse {
+                    headers: vec![],
+                    status: 0,
+                    body: FetchedBody::Null,
+                })
+            }
+            RequestMode::Cors => {
+                let allowed = headers.iter().any(|(n, v)| {
+                    n.eq_ignore_ascii_case("access-control-allow-origin") && v == "*"
+                });
+                if !allowed {
+                    return Err(FetchRejects);
+                }
+                // A CORS filtered response keeps the safelisted names,
+                // Content-Type among them.
+                headers.retain(|(n, _)| is_cors_safelisted_response_header(n));
+            }
+        }
+    }
+    let null_body_status = matches!(scenario.status, 101 | 103 | 204 | 205 | 304);
+    let body = match (request.served, request.abort) {
+        _ if null_body_status => FetchedBody::Null,
+        (Served::Stall, Some(AbortAt::MidBody)) => FetchedBody::Aborted,
+        (Served::Stall, _) => FetchedBody::Stalls,
+        (Served::Reset, _) => FetchedBody::NetworkError,
+        (Served::Complete | Served::Gzip, _) => FetchedBody::Bytes,
+    };
+    Ok(FetchedResponse {
+        headers,
+        status: scenario.status,
+        body,
+    })
+}
+
+fn is_cors_safelisted_response_header(name: &str) -> bool {
+    [
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+    ]
+    .iter()
+    .any(|safe| name.eq_ignore_ascii_case(safe))
+}
+
+/// The Content-Type a `data:` URL fetch gives for the media type written in
+/// the URL (`data:<media_type>;base64,...`): Fetch's data: URL processor
+/// parses it as a MIME type and serializes it, falling back to
+/// `text/plain;charset=US-ASCII`.
+pub fn data_url_content_type(media_type: &str) -> String {
+    const FALLBACK: &str = "text/plain;charset=US-ASCII";
+    let trimmed = media_type.trim_matches(|c: char| c.is_ascii_whitespace());
+    let written = if trimmed.starts_with(';') {
+        format!("text/plain{trimmed}")
+    } else {
+        trimmed.to_string()
+    };
+    parse_and_serialize_mime(&written).unwrap_or_else(|| FALLBACK.to_string())
+}
+
+/// MIME Sniffing's "parse a MIME type" then "serialize", for tokens and
+/// quoted-string-free parameter values (what data: URLs in our cases use).
+fn parse_and_serialize_mime(input: &str) -> Option<String> {
+    let is_token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let http_ws = |c: char| matches!(c, '\t' | '\n' | '\r' | ' ');
+    let input = input.trim_matches(http_ws);
+    let (essence, params) = input.split_once(';').unwrap_or((input, ""));
+    let (kind, subtype) = essence.split_once('/')?;
+    let subtype = subtype.trim_end_matches(http_ws);
+    if !is_token(kind) || !is_token(subtype) {
+        return None;
+    }
+    let mut out = format!(
+        "{}/{}",
+        kind.to_ascii_lowercase(),
+        subtype.to_ascii_lowercase()
+    );
+    let mut seen = Vec::new();
+    for param in params.split(';') {
+        let param = param.trim_start_matches(http_ws);
+        // A parameter without `=`, or with an invalid name or value, is
+        // skipped; the first of a repeated name wins.
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        let value = value.trim_end_matches(http_ws);
+        if !is_token(&name) || value.is_empty() || seen.contains(&name) {
+            continue;
+        }
+        out.push_str(&format!(";{name}={value}"));
+        seen.push(name);
+    }
+    Some(out)
 }
 
 /// Header value normalization by `Headers`: strip leading and trailing
@@ -315,5 +534,53 @@ mod tests {
         assert_eq!(run(&spaced, EMPTY, vec![]), OutcomeClass::Module);
         assert_eq!(blob_type("\tapplication/wasm"), "");
         assert_eq!(blob_type("Application/Wasm"), "application/wasm");
+    }
+
+    #[test]
+    fn data_urls_serialize_their_media_type() {
+        assert_eq!(
+            data_url_content_type("APPLICATION/WASM"),
+            "application/wasm"
+        );
+        assert_eq!(
+            data_url_content_type("application/wasm;X=Y"),
+            "application/wasm;x=Y"
+        );
+        assert_eq!(
+            data_url_content_type("application/wasm;x"),
+            "application/wasm"
+        );
+        assert_eq!(data_url_content_type(""), "text/plain;charset=US-ASCII");
+        assert_eq!(data_url_content_type(";charset=x"), "text/plain;charset=x");
+        assert_eq!(data_url_content_type("wasm"), "text/plain;charset=US-ASCII");
+    }
+
+    #[test]
+    fn fetch_decides_origin_redirect_and_abort_before_the_algorithm() {
+        let fetched = |fields: &str| {
+            let s = scenario(&format!("argument = \"fetch\"\nmodule = \"m\"\n{fields}"));
+            run(&s, EMPTY, vec![])
+        };
+        let acao = "headers = [[\"Content-Type\", \"application/wasm\"], [\"Access-Control-Allow-Origin\", \"*\"]]";
+        let cases = [
+            ("fetch = { url = \"same-origin\" }", OutcomeClass::Module),
+            ("fetch = { url = \"cross-origin\" }", OutcomeClass::PassedThrough),
+            (&format!("{acao}\nfetch = {{ url = \"cross-origin\" }}"), OutcomeClass::Module),
+            (&format!("{acao}\nfetch = {{ url = \"cross-origin\", mode = \"no-cors\" }}"), OutcomeClass::TypeError),
+            ("fetch = { url = \"same-origin\", redirected-from = \"same-origin\" }", OutcomeClass::Module),
+            ("fetch = { url = \"same-origin\", redirected-from = \"same-origin\", redirect = \"manual\" }", OutcomeClass::TypeError),
+            ("fetch = { url = \"same-origin\", redirected-from = \"cross-origin\" }", OutcomeClass::PassedThrough),
+            ("fetch = { url = \"same-origin\", abort = \"same-turn\" }", OutcomeClass::PassedThrough),
+            ("fetch = { url = \"same-origin\", served = \"stall\", served-bytes = 3 }", OutcomeClass::Pending),
+            ("fetch = { url = \"same-origin\", served = \"stall\", served-bytes = 3, abort = \"mid-body\" }", OutcomeClass::PassedThrough),
+            ("fetch = { url = \"same-origin\", served = \"reset\", served-bytes = 3 }", OutcomeClass::TypeError),
+            ("status = 204\nfetch = { url = \"same-origin\" }", OutcomeClass::CompileError),
+            ("status = 600\nfetch = { url = \"same-origin\" }", OutcomeClass::TypeError),
+            ("fetch = { url = \"blob\", media-type = \"\" }", OutcomeClass::TypeError),
+            ("fetch = { url = \"data\", media-type = \"Application/Wasm\" }", OutcomeClass::Module),
+        ];
+        for (fields, expected) in cases {
+            assert_eq!(fetched(fields), expected, "{fields}");
+        }
     }
 }

@@ -5,7 +5,9 @@
 use super::LoadedSuite;
 use crate::case::{Case, CaseOrigin, Features};
 use crate::error::Error;
-use crate::webapi::{Argument, BodyShape, Scenario, StreamEnd};
+use crate::webapi::{
+    AbortAt, Argument, BodyShape, BodyState, FetchRequest, Scenario, Served, StreamEnd,
+};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -164,10 +166,24 @@ fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), Stri
             "`value` goes with argument = \"value\" or \"value-in-promise\", and only there".into(),
         );
     }
+    if let Some(request) = &s.fetch {
+        // The server, not the scenario's stream, decides the body; the
+        // rules for constructed Responses do not apply.
+        return check_fetch(s, request, &modules[&s.module]);
+    }
+    if matches!(s.argument, Argument::Fetch | Argument::Fetched) {
+        return Err("argument = \"fetch\" or \"fetched\" needs a `fetch` table".into());
+    }
     let needs_reason = matches!(s.argument, Argument::Rejected | Argument::ThenableThrows)
         || s.stream_end == StreamEnd::Error;
     if needs_reason != s.reason.is_some() {
-        return Err("`reason` goes with a rejection, a throwing thenable or stream-end = \"error\", and only there".into());
+        return Err("`reason` goes with a rejection, a throwing thenable, stream-end = \"error\" or an abort, and only there".into());
+    }
+    if s.argument == Argument::ResponseRedirect && !REDIRECT_STATUSES.contains(&s.status) {
+        return Err(format!(
+            "Response.redirect() takes a redirect status ({REDIRECT_STATUSES:?}), not {}",
+            s.status
+        ));
     }
     if s.body != BodyShape::String && s.text.is_some()
         || s.body == BodyShape::String && s.text.is_none()
@@ -199,27 +215,123 @@ fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), Stri
             s.status
         ));
     }
-    for (name, value) in &s.headers {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
-        {
+    // `new Headers` normalizes values first, and throws on what is left.
+    check_headers(&s.headers, true, "`new Headers` would throw")
+}
+
+const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+
+/// Rules for a case whose Response comes from `fetch()`.
+fn check_fetch(s: &Scenario, request: &FetchRequest, module: &[u8]) -> Result<(), String> {
+    if !matches!(s.argument, Argument::Fetch | Argument::Fetched) {
+        return Err("a `fetch` table goes with argument = \"fetch\" or \"fetched\"".into());
+    }
+    let defaults = Scenario::byte_level();
+    if s.body != defaults.body
+        || s.chunk_type != defaults.chunk_type
+        || s.bad_chunk.is_some()
+        || s.stream_end != defaults.stream_end
+        || s.pacing != defaults.pacing
+        || s.after_call.is_some()
+        || s.text.is_some()
+        || s.blob_type.is_some()
+    {
+        return Err("a fetched body comes from the server: body, chunk-type, bad-chunk, stream-end, pacing, text, blob-type and after-call (fetch headers are immutable) do not apply".into());
+    }
+    if s.argument == Argument::Fetch && s.body_state != BodyState::Fresh {
+        return Err("body-state needs the Response itself: use argument = \"fetched\"".into());
+    }
+    if s.reason.is_some() && request.abort.is_none() {
+        return Err("`reason` with a fetch is the abort reason: it needs `abort`".into());
+    }
+    if request.url.is_server() != request.media_type.is_none() {
+        return Err("`media-type` goes with url = \"data\" or \"blob\", and only there".into());
+    }
+    if !request.url.is_server() {
+        if request.redirected_from.is_some() || request.served != Served::Complete {
+            return Err(
+                "redirects and `served` need url = \"same-origin\" or \"cross-origin\"".into(),
+            );
+        }
+        if s.status != 200 || s.headers != defaults.headers {
+            return Err("data: and blob: URLs decide their own status and headers".into());
+        }
+    }
+    if request
+        .redirected_from
+        .is_some_and(|from| !from.is_server())
+    {
+        return Err("`redirected-from` is \"same-origin\" or \"cross-origin\"".into());
+    }
+    if !REDIRECT_STATUSES.contains(&request.redirect_status) {
+        return Err(format!(
+            "redirect-status is one of {REDIRECT_STATUSES:?}, not {}",
+            request.redirect_status
+        ));
+    }
+    let partial = matches!(request.served, Served::Stall | Served::Reset);
+    // All of the announced Content-Length would be a complete body.
+    if partial && request.served_bytes >= module.len() {
+        return Err(format!(
+            "served-bytes {} must stop short of the {}-byte module",
+            request.served_bytes,
+            module.len()
+        ));
+    }
+    if !partial && request.served_bytes != 0 {
+        return Err("`served-bytes` goes with served = \"stall\" or \"reset\"".into());
+    }
+    if request.abort == Some(AbortAt::MidBody) && request.served != Served::Stall {
+        return Err(
+            "abort = \"mid-body\" needs served = \"stall\", so the body is still arriving".into(),
+        );
+    }
+    // HTTP status codes are three digits; 1xx are interim responses.
+    if !(200..=999).contains(&s.status) {
+        return Err(format!(
+            "status {} cannot be served as a final response",
+            s.status
+        ));
+    }
+    check_headers(
+        &s.headers,
+        false,
+        "the server cannot send it as a field line",
+    )
+}
+
+/// Header names must be tokens, and values free of NUL, CR, LF and
+/// characters above U+00FF (after normalization, if `normalized`).
+fn check_headers(
+    headers: &[(String, String)],
+    normalized: bool,
+    consequence: &str,
+) -> Result<(), String> {
+    for (name, value) in headers {
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
             return Err(format!(
-                "header name {name:?} is not a token: `new Headers` would throw"
+                "header name {name:?} is not a token: {consequence}"
             ));
         }
-        let normalized = crate::backend::web_api_model::normalize(value);
-        if normalized
+        let checked = if normalized {
+            crate::backend::web_api_model::normalize(value)
+        } else {
+            value.clone()
+        };
+        if checked
             .chars()
             .any(|c| matches!(c, '\0' | '\r' | '\n') || c as u32 > 0xff)
         {
             return Err(format!(
-                "header value {value:?} cannot be constructed: `new Headers` would throw"
+                "header value {value:?} cannot be constructed: {consequence}"
             ));
         }
     }
     Ok(())
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
 }
 
 #[cfg(test)]
@@ -238,6 +350,11 @@ mod tests {
             ("[[case]]\nname = \"a\"\nstep = \"2.R\"\nargument = \"rejected\"\nexpect = \"passed-through\"\n", 1, "`reason` goes with"),
             ("[[case]]\nname = \"a\"\nstep = \"2.F.7\"\nstatus = 100\nexpect = \"type-error\"\n", 1, "RangeError"),
             ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nheaders = [[\"Content-Type\", \"a\\u0000b\"]]\nexpect = \"type-error\"\n", 1, "cannot be constructed"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.R\"\nargument = \"fetch\"\nexpect = \"module\"\n", 1, "needs a `fetch` table"),
+            ("[[case]]\nname = \"a\"\nstep = \"C6\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", served = \"stall\", served-bytes = 8 }\nexpect = \"pending\"\n", 1, "must stop short of the 8-byte module"),
+            ("[[case]]\nname = \"a\"\nstep = \"C7\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", abort = \"mid-body\" }\nexpect = \"passed-through\"\n", 1, "needs served = \"stall\""),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nargument = \"fetch\"\nfetch = { url = \"data\" }\nexpect = \"module\"\n", 1, "`media-type` goes with"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", colour = 1 }\nexpect = \"module\"\n", 5, "unknown field `colour`"),
             (
                 "[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n\n[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n",
                 6,

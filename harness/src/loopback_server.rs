@@ -1,0 +1,348 @@
+//! The loopback HTTP server that `fetch()` cases talk to (and, later, the
+//! server browsers load the driver page from).
+//!
+//! It listens on two ports of 127.0.0.1: two origins, so that a case can be
+//! same-origin or cross-origin relative to the first. Each response is a
+//! [`Route`] registered under a path before the case runs; a route says
+//! exactly which status line, header lines and body bytes go out, and how
+//! the body ends (whole, stalled, cut short), which is what status, CORS,
+//! redirect, abort and network-error cases need. Every connection is
+//! closed after one response, so no state leaks between cases.
+
+use crate::webapi::{FetchUrl, Scenario, Served};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a stalled body keeps its connection open if the client never
+/// goes away: longer than any pending window, short enough to not pile up.
+const STALL_LIMIT: Duration = Duration::from_secs(600);
+
+/// What the server answers on one path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub status: u16,
+    /// Header lines, sent verbatim and in order (repeats allowed).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub end: BodyEnding,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEnding {
+    /// The whole body, with its `Content-Length`.
+    Complete,
+    /// The whole body gzip-encoded, with `Content-Encoding: gzip`.
+    Gzip,
+    /// The first `n` bytes, then silence until the client leaves.
+    Stall(usize),
+    /// The first `n` bytes, then the connection closes short of the
+    /// announced `Content-Length`.
+    Reset(usize),
+}
+
+/// Which of the two listening origins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The engine's own origin (browsers load their page from here).
+    Primary,
+    /// Another origin: the same host on another port.
+    Other,
+}
+
+pub struct LoopbackServer {
+    origins: [String; 2],
+    routes: Arc<Mutex<HashMap<String, Arc<Route>>>>,
+}
+
+impl LoopbackServer {
+    /// Binds both ports and serves from background threads for the life of
+    /// the process.
+    pub fn start() -> io::Result<LoopbackServer> {
+        let routes: Arc<Mutex<HashMap<String, Arc<Route>>>> = Arc::default();
+        let mut origins = [String::new(), String::new()];
+        for origin in &mut origins {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            *origin = format!("http://{}", listener.local_addr()?);
+            let routes = routes.clone();
+            std::thread::Builder::new()
+                .name("loopback-accept".into())
+                .spawn(move || accept(listener, routes))?;
+        }
+        Ok(LoopbackServer { origins, routes })
+    }
+
+    /// `http://127.0.0.1:PORT` of that origin.
+    pub fn origin(&self, origin: Origin) -> &str {
+        match origin {
+            Origin::Primary => &self.origins[0],
+            Origin::Other => &self.origins[1],
+        }
+    }
+
+    /// Serves `route` at `path` (on both origins) and returns the full URL
+    /// on `origin`. Registering the same path again replaces the route.
+    pub fn serve(&self, origin: Origin, path: &str, route: Route) -> String {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), Arc::new(route));
+        format!("{}{path}", self.origin(origin))
+    }
+}
+
+/// The scenario's fetch, served: registers what the loopback server must
+/// answer for `scenario` (its status, header lines and `module` bytes, and
+/// the redirect in front of them if any) and returns the URL the engine
+/// fetches. `None` for cases that fetch no server URL (`data:`, `blob:`).
+pub fn serve_scenario(
+    server: &LoopbackServer,
+    scenario: &Scenario,
+    module: &[u8],
+) -> Option<String> {
+    let request = scenario.fetch.as_ref()?;
+    let origin_of = |url: FetchUrl| match url {
+        FetchUrl::CrossOrigin => Origin::Other,
+        _ => Origin::Primary,
+    };
+    if !request.url.is_server() {
+        return None;
+    }
+    // Paths are derived from the case, so a rerun registers the same ones.
+    let key = {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(scenario)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        module.hash(&mut hasher);
+        hasher.finish()
+    };
+    let end = match request.served {
+        Served::Complete => BodyEnding::Complete,
+        Served::Gzip => BodyEnding::Gzip,
+        Served::Stall => BodyEnding::Stall(request.served_bytes),
+        Served::Reset => BodyEnding::Reset(request.served_bytes),
+    };
+    let target = server.serve(
+        origin_of(request.url),
+        &format!("/case/{key:016x}"),
+        Route {
+            status: scenario.status,
+            headers: scenario.headers.clone(),
+            body: module.to_vec(),
+            end,
+        },
+    );
+    Some(match request.redirected_from {
+        None => target,
+        Some(from) => server.serve(
+            origin_of(from),
+            &format!("/redirect/{key:016x}"),
+            Route {
+                status: request.redirect_status,
+                headers: vec![("Location".into(), target)],
+                body: vec![],
+                end: BodyEnding::Complete,
+            },
+        ),
+    })
+}
+
+fn accept(listener: TcpListener, routes: Arc<Mutex<HashMap<String, Arc<Route>>>>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let routes = routes.clone();
+        let _ = std::thread::Builder::new()
+            .name("loopback-conn".into())
+            .spawn(move || {
+                // A client that goes away mid-response is its own business.
+                let _ = handle(stream, &routes);
+            });
+    }
+}
+
+fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Arc<Route>>>) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Read (and ignore) the request headers up to the blank line.
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("");
+    let path = parts.next().unwrap_or("");
+    let route = routes.lock().unwrap().get(path).cloned();
+    let mut stream = stream;
+    let Some(route) = route else {
+        return stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nno route\n",
+        );
+    };
+    // HTTP: these statuses carry no content (and no Content-Length).
+    let no_content = matches!(route.status, 204 | 205 | 304);
+    let (body, encoded) = match route.end {
+        _ if no_content => (Vec::new(), false),
+        BodyEnding::Gzip => (gzip_stored(&route.body), true),
+        _ => (route.body.clone(), false),
+    };
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        route.status,
+        reason_phrase(route.status)
+    );
+    for (name, value) in &route.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if encoded {
+        head.push_str("Content-Encoding: gzip\r\n");
+    }
+    if !no_content {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Cache-Control: no-store\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes())?;
+    if method == "HEAD" || no_content {
+        return stream.shutdown(std::net::Shutdown::Both);
+    }
+    match route.end {
+        BodyEnding::Complete | BodyEnding::Gzip => stream.write_all(&body)?,
+        BodyEnding::Stall(n) => {
+            stream.write_all(&body[..n.min(body.len())])?;
+            stream.flush()?;
+            // Hold the connection open until the client closes it.
+            stream.set_read_timeout(Some(STALL_LIMIT))?;
+            let mut sink = [0u8; 256];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        }
+        BodyEnding::Reset(n) => {
+            stream.write_all(&body[..n.min(body.len())])?;
+            stream.flush()?;
+        }
+    }
+    stream.flush()?;
+    stream.shutdown(std::net::Shutdown::Both)
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
+}
+
+/// A gzip member holding `data` in stored (uncompressed) deflate blocks:
+/// a valid encoding that needs no compressor.
+pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut blocks = data.chunks(0xffff).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        let last = u8::from(blocks.peek().is_none());
+        let len = block.len() as u16;
+        out.push(last);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(url: &str) -> Vec<u8> {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = TcpStream::connect(host).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn routes_answer_with_their_exact_lines_on_both_origins() {
+        let server = LoopbackServer::start().unwrap();
+        assert_ne!(server.origin(Origin::Primary), server.origin(Origin::Other));
+        let route = Route {
+            status: 404,
+            headers: vec![
+                ("Content-Type".into(), "application/wasm".into()),
+                ("content-type".into(), "text/plain".into()),
+            ],
+            body: b"\0asm".to_vec(),
+            end: BodyEnding::Complete,
+        };
+        let url = server.serve(Origin::Other, "/a", route);
+        let response = String::from_utf8(get(&url)).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{response}"
+        );
+        assert!(response.contains("Content-Type: application/wasm\r\ncontent-type: text/plain\r\n"));
+        assert!(response.ends_with(
+            "Content-Length: 4\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n\0asm"
+        ));
+        let unknown = format!("{}/b", server.origin(Origin::Primary));
+        assert!(String::from_utf8(get(&unknown))
+            .unwrap()
+            .starts_with("HTTP/1.1 404"));
+    }
+
+    #[test]
+    fn a_reset_body_stops_short_of_its_length() {
+        let server = LoopbackServer::start().unwrap();
+        let route = Route {
+            status: 200,
+            headers: vec![],
+            body: b"0123456789".to_vec(),
+            end: BodyEnding::Reset(3),
+        };
+        let response = get(&server.serve(Origin::Primary, "/r", route));
+        let text = String::from_utf8(response).unwrap();
+        assert!(text.contains("Content-Length: 10\r\n"));
+        assert!(text.ends_with("\r\n\r\n012"), "{text}");
+    }
+
+    #[test]
+    fn stored_gzip_has_the_known_crc_and_layout() {
+        // CRC-32 of "123456789" is the standard check value.
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        let gz = gzip_stored(b"abc");
+        assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
+        assert_eq!(&gz[10..15], &[1, 3, 0, 0xfc, 0xff]);
+        assert_eq!(&gz[15..18], b"abc");
+        assert_eq!(gz.len(), 10 + 5 + 3 + 8);
+    }
+}
