@@ -241,6 +241,14 @@ fn check_fetch(s: &Scenario, request: &FetchRequest, module: &[u8]) -> Result<()
     if s.argument == Argument::Fetch && s.body_state != BodyState::Fresh {
         return Err("body-state needs the Response itself: use argument = \"fetched\"".into());
     }
+    if s.argument == Argument::Fetched
+        && matches!(request.abort, Some(AbortAt::BeforeCall | AbortAt::SameTurn))
+    {
+        // Before: fetch rejects before there is a Response to pass. Same
+        // turn: whether the body was already complete is a race (WPT's
+        // "asynchronously racing" test accepts either outcome).
+        return Err("abort = \"before-call\" or \"same-turn\" needs argument = \"fetch\"; with a fetched Response use \"mid-body\"".into());
+    }
     if s.reason.is_some() && request.abort.is_none() {
         return Err("`reason` with a fetch is the abort reason: it needs `abort`".into());
     }
@@ -354,6 +362,7 @@ mod tests {
             ("[[case]]\nname = \"a\"\nstep = \"C6\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", served = \"stall\", served-bytes = 8 }\nexpect = \"pending\"\n", 1, "must stop short of the 8-byte module"),
             ("[[case]]\nname = \"a\"\nstep = \"C7\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", abort = \"mid-body\" }\nexpect = \"passed-through\"\n", 1, "needs served = \"stall\""),
             ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nargument = \"fetch\"\nfetch = { url = \"data\" }\nexpect = \"module\"\n", 1, "`media-type` goes with"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.R\"\nargument = \"fetched\"\nfetch = { url = \"same-origin\", abort = \"same-turn\" }\nexpect = \"passed-through\"\n", 1, "needs argument = \"fetch\""),
             ("[[case]]\nname = \"a\"\nstep = \"2.F.5\"\nargument = \"fetch\"\nfetch = { url = \"same-origin\", colour = 1 }\nexpect = \"module\"\n", 5, "unknown field `colour`"),
             (
                 "[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n\n[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\n",
