@@ -29,7 +29,8 @@ if ! have deno || ! have bun; then
   # Not `npm ci`: the registry here has no deno packages for other
   # platforms, so the lockfile cannot list them and `npm ci` refuses it.
   # `npm install` follows the lockfile for everything it does list.
-  npm install --no-audit --no-fund --loglevel=error
+  # --no-save: the committed lockfile stays as it is.
+  npm install --no-save --no-audit --no-fund --loglevel=error
   mkdir -p bin
   link deno node_modules/@deno/linux-x64-glibc/deno node_modules/deno/deno
   link bun node_modules/@oven/bun-linux-x64/bin/bun node_modules/bun/bin/bun.exe

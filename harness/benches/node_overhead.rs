@@ -1,7 +1,7 @@
 //! End-to-end throughput of the harness on Node against a bare in-engine
 //! loop over the same work, in one run.
 //!
-//! - harness: `run_cases` on the `node` backend (process protocol, the shared
+//! - harness: a whole `Run` on the `node` backend (process protocol, the shared
 //!   driver building a Response per plan, verdicts), reduced plan set;
 //! - bare: `benches/bare-loop.mjs`, the same (module, plan) pairs compiled
 //!   with `compileStreaming` inside node, as many node processes as the
@@ -13,12 +13,12 @@
 
 use std::io::Write;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+use streamconform::backend;
 use streamconform::backend::process::base64;
-use streamconform::backend::{self, Backend};
 use streamconform::plan::format_cuts;
-use streamconform::runner::{run_cases, PlanSelection, RunConfig};
+use streamconform::reporter::summary::Summary;
+use streamconform::runner::{PlanSelection, Run, RunConfig};
 use streamconform::suites::{load, SuiteSpec};
 use streamconform::PlanSet;
 
@@ -29,15 +29,14 @@ fn main() {
         .unwrap_or(usize::MAX);
     let mut cases = load(&SuiteSpec::Spec).cases;
     cases.truncate(limit);
-    let cases = Arc::new(cases);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let backend: Arc<dyn Backend> = Arc::from(backend::by_name("node").expect("node backend"));
+    let backend = backend::by_name("node").expect("node backend");
     println!(
         "{} cases, reduced plans, node {}, {workers} workers",
         cases.len(),
-        backend.info().version
+        backend.engine.info().version
     );
-    let in_flight = backend.preferred_jobs().unwrap_or(workers);
+    let in_flight = backend.engine.preferred_jobs().unwrap_or(workers);
 
     // The same work for the bare loop, split over as many node processes.
     let dir = std::env::temp_dir().join(format!("streamconform-bench-{}", std::process::id()));
@@ -64,15 +63,18 @@ fn main() {
 
     let config = RunConfig {
         plans: PlanSelection::Set(PlanSet::Reduced),
-        jobs: in_flight,
+        jobs: Some(in_flight),
         case_timeout: Duration::from_secs(600),
     };
+    let case_count = cases.len();
+    let run = Run::new(cases, vec![backend], config);
     let (mut harness, mut bare) = (Vec::new(), Vec::new());
     for round in 0..3 {
         let start = Instant::now();
-        let results = run_cases(backend.clone(), cases.clone(), &config);
+        let mut summary = Summary::default();
+        let finished = run.execute(&mut [&mut summary]).expect("no reporter I/O");
         harness.push(start.elapsed());
-        assert_eq!(results.len(), cases.len());
+        assert_eq!(finished.cases_run, case_count);
 
         let start = Instant::now();
         let children: Vec<_> = shards

@@ -2,8 +2,9 @@
 //!
 //! Both sides see the spec suite's modules under the default plan set, on
 //! one thread each, alternating in one process so machine noise hits both:
-//! - harness: `run_cases` on the reference backend (plan generation, the
-//!   one-shot oracle, fingerprints, verdicts, the worker pool);
+//! - harness: a whole `Run` on the reference backend (plan generation, the
+//!   one-shot oracle, fingerprints, verdicts, the worker pool, events to the
+//!   summary reporter);
 //! - bare: the same (module, plan) pairs, precomputed, through a minimal
 //!   incremental wasmparser `Parser` + `Validator` loop.
 //!
@@ -12,8 +13,10 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use streamconform::backend::wasm_features;
-use streamconform::runner::{run_cases, PlanSelection, RunConfig};
+use streamconform::backend::BackendUnderTest;
+use streamconform::features::wasm_features;
+use streamconform::reporter::summary::Summary;
+use streamconform::runner::{PlanSelection, Run, RunConfig};
 use streamconform::suites::{load, SuiteSpec};
 use streamconform::{PlanSet, ReferenceBackend};
 use wasmparser::{Chunk, FuncValidatorAllocations, Parser, ValidPayload, Validator, WasmFeatures};
@@ -24,7 +27,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let cases = Arc::new(load(&SuiteSpec::Spec).cases);
+    let cases = load(&SuiteSpec::Spec).cases;
+    let case_count = cases.len();
     let pairs: Vec<(Arc<[u8]>, WasmFeatures, Vec<Vec<usize>>)> = cases
         .iter()
         .map(|c| {
@@ -39,22 +43,26 @@ fn main() {
     let plan_count: usize = pairs.iter().map(|p| p.2.len()).sum();
     println!(
         "{} modules, {} (module, plan) pairs, {} rounds, 1 thread each",
-        cases.len(),
-        plan_count,
-        rounds
+        case_count, plan_count, rounds
     );
 
     let config = RunConfig {
         plans: PlanSelection::Set(PlanSet::Default),
-        jobs: 1,
+        jobs: Some(1),
         case_timeout: Duration::from_secs(600),
     };
+    let run = Run::new(
+        cases,
+        vec![BackendUnderTest::with_web_api(ReferenceBackend)],
+        config,
+    );
     let (mut harness, mut bare) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let start = Instant::now();
-        let results = run_cases(Arc::new(ReferenceBackend), cases.clone(), &config);
+        let mut summary = Summary::default();
+        let finished = run.execute(&mut [&mut summary]).expect("no reporter I/O");
         harness.push(start.elapsed());
-        assert_eq!(results.len(), cases.len());
+        assert_eq!(finished.cases_run, case_count);
 
         let start = Instant::now();
         let mut valid = 0usize;

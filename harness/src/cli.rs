@@ -1,21 +1,21 @@
 //! The `streamconform` command line. Exit codes: 0 when nothing is
 //! unexpected, 1 when something is, 2 on a usage or input error.
 
-use crate::backend::{self, Backend, BACKEND_NAMES};
+use crate::backend::{self, BackendUnderTest, BACKEND_NAMES};
 use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
 use crate::plan::{parse_cuts, PlanName, PlanSet};
-use crate::report::{format_summary, summarize, Report, ReportedCase, SCHEMA, SCHEMA_VERSION};
-use crate::runner::{run_cases, CaseResult, PlanSelection, RunConfig};
+use crate::reporter::bless::Bless;
+use crate::reporter::json::JsonReport;
+use crate::reporter::terminal::Terminal;
+use crate::runner::{PlanSelection, Reporter, Run, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
-use crate::verdict::Status;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -64,7 +64,8 @@ struct RunArgs {
     /// Backend to run (repeatable).
     #[arg(long = "backend", default_value = "reference")]
     backends: Vec<String>,
-    /// `spec`, `streaming`, or a directory of .wast files (repeatable).
+    /// `spec`, `streaming`, `webapi`, or a directory of .wast and Web API
+    /// .toml case files (repeatable).
     #[arg(long = "suite", default_value = "spec")]
     suites: Vec<String>,
     /// Plan set: default, exhaustive, reduced, whole.
@@ -94,7 +95,7 @@ struct RunArgs {
     /// Write the JSON report here (schema: reports/SCHEMA.md).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Worker threads per backend [default: number of cores].
+    /// Worker threads per backend [default: what the backend prefers, else one per core].
     #[arg(long)]
     jobs: Option<usize>,
     /// Seconds one case may take before it is recorded as a timeout.
@@ -193,10 +194,10 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     let settle = args
         .settle_ms
         .map_or(backend::DEFAULT_SETTLE, Duration::from_millis);
-    let backends: Vec<Arc<dyn Backend>> = args
+    let backends: Vec<BackendUnderTest> = args
         .backends
         .iter()
-        .map(|n| backend::by_name_with(n, settle).map(Arc::from))
+        .map(|n| backend::by_name_with(n, settle))
         .collect::<Result<_, _>>()?;
     let mut expectations = Vec::new();
     for path in &args.expectations {
@@ -213,12 +214,17 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         };
         expectations.push(e);
     }
-    let started = Instant::now();
-    let loaded = load_all(&suites, !args.no_truncation);
-    for e in &loaded.errors {
-        eprintln!("input error: {e}");
+    if args.bless {
+        for backend in &backends {
+            let name = backend.info().name;
+            if !expectations.iter().any(|e| e.backend == name) {
+                anyhow::bail!("--bless needs an --expectations file whose `backend` is {name:?}");
+            }
+        }
     }
-    let cases = Arc::new(select(loaded.cases, args.filter.as_deref(), &args.cases));
+    let loaded = load_all(&suites, !args.no_truncation);
+    let filtered = args.filter.is_some() || !args.cases.is_empty();
+    let cases = select(loaded.cases, args.filter.as_deref(), &args.cases);
     if !args.cases.is_empty() && cases.is_empty() {
         anyhow::bail!(
             "no case has the id {:?} in suites {:?}",
@@ -226,177 +232,56 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             args.suites
         );
     }
-    let config = RunConfig {
-        plans: plans.clone(),
-        jobs: args.jobs.unwrap_or_else(|| {
-            backends
-                .iter()
-                .filter_map(|b| b.preferred_jobs())
-                .max()
-                .unwrap_or(RunConfig::default().jobs)
-        }),
-        case_timeout: Duration::from_secs(args.timeout),
-    };
-    let plan_arg = match &plans {
-        PlanSelection::Set(set) => format!("--plans {}", set.name()),
-        PlanSelection::Named(name) => format!("--plan {name}"),
-        PlanSelection::Cuts(cuts) => format!("--cuts {}", crate::plan::format_cuts(cuts)),
-    };
-
-    let mut reported = Vec::new();
-    let mut infos = Vec::new();
-    let mut not_run = Vec::new();
-    for backend in &backends {
-        let info = backend.info();
-        let results = run_cases(backend.clone(), cases.clone(), &config);
-        let mine = expectations.iter().find(|e| e.backend == info.name);
-        if let Some(e) = mine {
-            let ran: HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
-            let unfiltered = args.filter.is_none() && args.cases.is_empty();
-            if unfiltered {
-                not_run.extend(
-                    e.not_run(&ran)
-                        .into_iter()
-                        .map(|id| format!("{}: {id}", info.name)),
-                );
-            }
-        }
-        if args.bless {
-            let e = mine.cloned().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--bless needs an --expectations file whose `backend` is {:?}",
-                    info.name
-                )
-            })?;
-            let blessed = e.blessed(&results);
-            blessed.write()?;
-            eprintln!(
-                "blessed {} known failures into {}",
-                blessed.len(),
-                blessed.path.display()
-            );
-        }
-        for (case, result) in cases.iter().zip(results) {
-            reported.push(report_case(case, result, &info.name, mine, &plan_arg));
-        }
-        infos.push(info);
-    }
-
-    let summary = summarize(&reported, &loaded.not_applicable, &infos);
-    let unexpected: Vec<&ReportedCase> = reported
-        .iter()
-        .filter(|r| r.status.is_unexpected())
-        .collect();
-    for r in unexpected.iter().take(args.show_failures) {
-        let what = if r.status == Status::UnexpectedPass {
-            "UNEXPECTED PASS"
+    let run = Run {
+        cases: Arc::new(cases),
+        not_applicable: if filtered {
+            Vec::new()
         } else {
-            "FAIL"
-        };
-        println!("{what} [{}] {}", r.backend, r.id);
-        if let Some(reason) = &r.expectation_reason {
-            println!("    listed as failing: {reason}");
-        }
-        for p in r.failing_plans.iter().take(3) {
-            println!(
-                "    plan {} [{}]: {}",
-                p.plan,
-                p.failed
-                    .iter()
-                    .map(|o| o.to_string())
-                    .collect::<Vec<_>>()
-                    .join("+"),
-                p.actual
-            );
-        }
-        if let Some(why) = &r.aborted {
-            println!("    {why}");
-        }
-        if let Some(repro) = &r.repro {
-            println!("    repro: {repro}");
-        }
-    }
-    if unexpected.len() > args.show_failures {
-        println!(
-            "... and {} more unexpected results (see --report)",
-            unexpected.len() - args.show_failures
-        );
-    }
-    print!("{}", format_summary(&summary));
-    println!(
-        "{} cases x {} backend(s), plans: {plan_arg}, in {:.1}s",
-        cases.len(),
-        backends.len(),
-        started.elapsed().as_secs_f64()
-    );
-    for id in &not_run {
-        println!("note: expectation entry not in this run: {id}");
-    }
+            loaded.not_applicable
+        },
+        input_errors: loaded.errors.iter().map(ToString::to_string).collect(),
+        suites: suites.iter().map(SuiteSpec::argument).collect(),
+        backends,
+        expectations: expectations.clone(),
+        config: RunConfig {
+            plans,
+            jobs: args.jobs,
+            case_timeout: Duration::from_secs(args.timeout),
+        },
+        filtered,
+    };
 
+    // Every output is a consumer of the run's events.
+    let mut terminal = Terminal::new(std::io::stdout().lock(), args.show_failures);
+    let mut json = match &args.report {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("writing report {}", path.display()))?;
+            Some(JsonReport::new(std::io::BufWriter::new(file)))
+        }
+        None => None,
+    };
+    let mut bless = args.bless.then(|| Bless::new(expectations));
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal];
+    if let Some(json) = json.as_mut() {
+        reporters.push(json);
+    }
+    if let Some(bless) = bless.as_mut() {
+        reporters.push(bless);
+    }
+    let finished = run.execute(&mut reporters)?;
+    drop(terminal);
     if let Some(path) = &args.report {
-        let report = Report {
-            schema: SCHEMA.into(),
-            schema_version: SCHEMA_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            plans: plan_arg.clone(),
-            suites: suites.iter().map(SuiteSpec::argument).collect(),
-            backends: infos,
-            summary,
-            input_errors: loaded.errors.iter().map(ToString::to_string).collect(),
-            expectations_not_run: not_run,
-            not_applicable: loaded.not_applicable,
-            results: reported.clone(),
-        };
-        let json = serde_json::to_string(&report)?;
-        std::fs::write(path, json).with_context(|| format!("writing report {}", path.display()))?;
         println!("report: {}", path.display());
     }
-
-    Ok(if !loaded.errors.is_empty() {
-        2
-    } else if !unexpected.is_empty() && !args.bless {
-        1
-    } else {
-        0
-    })
-}
-
-fn report_case(
-    case: &Case,
-    result: CaseResult,
-    backend: &str,
-    expectations: Option<&Expectations>,
-    plan_arg: &str,
-) -> ReportedCase {
-    let reason = expectations
-        .and_then(|e| e.reason(&case.id))
-        .map(str::to_string);
-    let status = Status::from_verdict(result.verdict, reason.is_some());
-    let repro = (result.verdict == crate::verdict::Verdict::Fail).then(|| {
-        let plan = match result.failing_plans.first() {
-            Some(p) if p.plan == "cuts" => format!(" --cuts {}", crate::plan::format_cuts(&p.cuts)),
-            Some(p) => format!(" --plan '{}'", p.plan),
-            None => format!(" {plan_arg}"),
-        };
-        format!(
-            "cargo run -q --release -p streamconform -- run --backend {backend} --suite '{}' --case '{}'{plan}",
-            case.suite, case.id
-        )
-    });
-    ReportedCase {
-        id: result.id,
-        backend: backend.into(),
-        suite: case.suite.clone(),
-        group: case.group.clone(),
-        expected: result.expected,
-        verdict: result.verdict,
-        status,
-        expectation_reason: reason,
-        one_shot: result.one_shot,
-        plans_run: result.plans_run,
-        failing_plans_total: result.failing_plans_total,
-        failing_plans: result.failing_plans,
-        aborted: result.aborted,
-        repro,
+    if let Some(bless) = &bless {
+        for line in &bless.written {
+            eprintln!("{line}");
+        }
     }
+    Ok(match finished.exit_code() {
+        // Blessing records failures; it still fails on bad input.
+        1 if args.bless => 0,
+        code => code,
+    })
 }

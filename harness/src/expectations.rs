@@ -1,37 +1,104 @@
-//! Expectations files: the known failures of one backend, each with a reason.
+//! Expectations files: the known failures of one backend, each with a
+//! reason a human wrote.
 //!
 //! ```toml
-//! backend = "reference"
+//! backend = "node"
 //!
+//! # One case.
 //! [[failure]]
-//! case = "spec/proposals/threads/atomic.wast:12"
-//! reason = "wasmparser rejects ... (upstream issue ...)"
+//! case = "webapi/chunks/array-buffer-chunks"
+//! reason = "Node reads ArrayBuffer chunks as bytes; C4 requires a TypeError"
+//!
+//! # Many cases: a glob over case ids and/or the proposals the case uses.
+//! [[rule]]
+//! cases = "spec/proposals/gc/**"
+//! requires = ["gc"]
+//! reason = "Node 20's V8 implements a pre-standard GC encoding"
 //! ```
 //!
-//! Checked both ways: a listed case that passes is an unexpected pass. The
-//! file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1` under
-//! `cargo test`), never in CI.
+//! How they apply ([`Expectations::judge`], the one place):
+//! - a `[[failure]]` case is checked both ways: failing is expected,
+//!   passing is an unexpected pass (a stale entry);
+//! - a truncation case inherits its parent's `[[failure]]` entry: it may
+//!   fail, and may also pass;
+//! - a `[[rule]]` matches a case when every given condition holds: `cases`
+//!   (a glob: `*` stays within a `/` segment, `**` crosses them, `{a,b}`
+//!   alternates) and `requires` (every proposal listed is one the case's
+//!   module uses). Matching cases may fail; a rule that matched cases but
+//!   none that failed is stale and fails an unfiltered run.
+//!
+//! The file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1`
+//! under `cargo test`), never in CI.
 
+use crate::case::{Case, CaseOrigin};
 use crate::error::Error;
-use crate::runner::CaseResult;
-use crate::verdict::Verdict;
+use crate::features::KNOWN_FEATURES;
+use crate::verdict::{Status, Verdict};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default)]
 pub struct Expectations {
     pub path: PathBuf,
     pub backend: String,
-    /// case id → reason
-    failures: BTreeMap<String, String>,
+    /// case id → its entry
+    failures: BTreeMap<String, FailureEntry>,
+    rules: Vec<Rule>,
+    /// How often each entry and rule matched, for the staleness check.
+    /// Shared by clones, so libtest trials and the run count together.
+    hits: Arc<Hits>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FailureEntry {
+    reason: String,
+    line: usize,
+}
+
+/// A `[[rule]]`: many cases, one reason.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub cases: Option<String>,
+    matcher: Option<globset::GlobMatcher>,
+    pub requires: Vec<String>,
+    pub reason: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Default)]
+struct Hits {
+    entries: BTreeMap<String, AtomicUsize>,
+    rule_matched: Vec<AtomicUsize>,
+    rule_failed: Vec<AtomicUsize>,
+}
+
+/// What the expectations say of one case's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    pub status: Status,
+    /// Why the file lists the case, when it does.
+    pub reason: Option<String>,
+}
+
+/// The result of checking rules and entries after an unfiltered run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleCheck {
+    /// Rules that matched cases, none of them failing.
+    pub stale: Vec<String>,
+    /// Entries and rules that matched no case of the run.
+    pub not_run: Vec<String>,
 }
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     backend: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rule: Vec<RuleEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     failure: Vec<Entry>,
 }
 
@@ -42,8 +109,17 @@ struct Entry {
     reason: toml::Spanned<String>,
 }
 
-const FORMAT: &str =
-    "an expectations file: `backend = \"NAME\"` and `[[failure]]` tables with `case` and `reason`";
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RuleEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cases: Option<toml::Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    requires: Vec<String>,
+    reason: toml::Spanned<String>,
+}
+
+const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`";
 
 impl Expectations {
     /// An empty set for `backend`, to be filled by blessing.
@@ -51,7 +127,7 @@ impl Expectations {
         Expectations {
             path: path.to_path_buf(),
             backend: backend.to_string(),
-            failures: BTreeMap::new(),
+            ..Expectations::default()
         }
     }
 
@@ -65,6 +141,7 @@ impl Expectations {
 
     pub fn parse(text: &str, path: &Path) -> Result<Expectations, Error> {
         let at = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
+        let line = |offset: usize| crate::error::line_of_offset(text, offset);
         let file: File =
             toml::from_str(text).map_err(|e| Error::toml_parse(path, text, &e, FORMAT))?;
         let mut failures = BTreeMap::new();
@@ -79,79 +156,271 @@ impl Expectations {
                 ));
             }
             let case = entry.case.get_ref().clone();
-            if failures
-                .insert(case.clone(), entry.reason.into_inner())
-                .is_some()
-            {
+            let parsed = FailureEntry {
+                reason: entry.reason.into_inner(),
+                line: line(entry.case.span().start),
+            };
+            if failures.insert(case.clone(), parsed).is_some() {
                 return Err(at(
                     entry.case.span().start,
                     format!("case {case:?} is listed twice"),
                 ));
             }
         }
+        let mut rules = Vec::new();
+        for entry in file.rule {
+            let start = entry.reason.span().start;
+            if entry.reason.get_ref().trim().is_empty() {
+                return Err(at(
+                    start,
+                    "a rule has an empty reason; say why its cases fail".into(),
+                ));
+            }
+            if entry.cases.is_none() && entry.requires.is_empty() {
+                return Err(at(
+                    start,
+                    "a rule needs `cases` (a glob over case ids) or `requires` (proposals), or both"
+                        .into(),
+                ));
+            }
+            if let Some(unknown) = entry
+                .requires
+                .iter()
+                .find(|p| !KNOWN_FEATURES.contains(&p.as_str()))
+            {
+                return Err(at(
+                    start,
+                    format!(
+                        "unknown proposal {unknown:?} in `requires`; expected one of {}",
+                        KNOWN_FEATURES.join(", ")
+                    ),
+                ));
+            }
+            let (cases, matcher, line_no) = match entry.cases {
+                Some(glob) => {
+                    let matcher = globset::GlobBuilder::new(glob.get_ref())
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| at(glob.span().start, format!("`cases` is not a glob: {e}")))?
+                        .compile_matcher();
+                    let line_no = line(glob.span().start);
+                    (Some(glob.into_inner()), Some(matcher), line_no)
+                }
+                None => (None, None, line(start)),
+            };
+            rules.push(Rule {
+                cases,
+                matcher,
+                requires: entry.requires,
+                reason: entry.reason.into_inner(),
+                line: line_no,
+            });
+        }
+        let hits = Hits {
+            entries: failures
+                .keys()
+                .map(|k| (k.clone(), AtomicUsize::new(0)))
+                .collect(),
+            rule_matched: rules.iter().map(|_| AtomicUsize::new(0)).collect(),
+            rule_failed: rules.iter().map(|_| AtomicUsize::new(0)).collect(),
+        };
         Ok(Expectations {
             path: path.to_path_buf(),
             backend: file.backend,
             failures,
+            rules,
+            hits: Arc::new(hits),
         })
     }
 
+    /// The reason of a `[[failure]]` entry for exactly this case id.
     pub fn reason(&self, case_id: &str) -> Option<&str> {
-        self.failures.get(case_id).map(String::as_str)
+        self.failures.get(case_id).map(|e| e.reason.as_str())
     }
 
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Entries plus rules.
     pub fn len(&self) -> usize {
-        self.failures.len()
+        self.failures.len() + self.rules.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.failures.is_empty()
+        self.len() == 0
     }
 
-    /// Listed cases that this run did not produce: renamed or removed
-    /// cases, or simply filtered out.
-    pub fn not_run<'a>(&'a self, ran: &HashSet<&str>) -> Vec<&'a str> {
-        self.failures
-            .keys()
-            .map(String::as_str)
-            .filter(|id| !ran.contains(id))
-            .collect()
-    }
-
-    /// The file as it should be after `results`: failing cases listed
-    /// (keeping existing reasons), passing ones dropped, cases not in this
-    /// run kept as they were.
-    pub fn blessed(&self, results: &[CaseResult]) -> Expectations {
-        let mut failures = self.failures.clone();
-        for result in results {
-            match result.verdict {
-                Verdict::Pass => {
-                    failures.remove(&result.id);
-                }
-                Verdict::NotApplicable => {}
-                Verdict::Fail => {
-                    failures.entry(result.id.clone()).or_insert_with(|| {
-                        format!("TODO explain; blessed from: {}", result.failure_summary())
-                    });
-                }
+    /// Applies the file to one case's verdict, and counts the match for
+    /// the staleness check. The only place expectations are applied.
+    pub fn judge(&self, case: &Case, verdict: Verdict) -> Judgement {
+        let plain = |status| Judgement {
+            status,
+            reason: None,
+        };
+        match verdict {
+            Verdict::NotApplicable => return plain(Status::NotApplicable),
+            Verdict::Invalid => return plain(Status::Invalid),
+            Verdict::Pass | Verdict::Fail => {}
+        }
+        let failed = verdict == Verdict::Fail;
+        if let Some(entry) = self.failures.get(&case.id) {
+            self.count_entry(&case.id);
+            return Judgement {
+                status: Status::from_verdict(verdict, true),
+                reason: Some(entry.reason.clone()),
+            };
+        }
+        if let CaseOrigin::Truncation { parent, .. } = &case.origin {
+            if let Some(entry) = self.failures.get(parent) {
+                return Judgement {
+                    status: if failed {
+                        Status::ExpectedFailure
+                    } else {
+                        Status::Passed
+                    },
+                    reason: Some(format!("cut from {parent}: {}", entry.reason)),
+                };
             }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.matches(case) {
+                self.hits.rule_matched[i].fetch_add(1, Ordering::Relaxed);
+                if !failed {
+                    return plain(Status::Passed);
+                }
+                self.hits.rule_failed[i].fetch_add(1, Ordering::Relaxed);
+                return Judgement {
+                    status: Status::ExpectedFailure,
+                    reason: Some(rule.reason.clone()),
+                };
+            }
+        }
+        plain(Status::from_verdict(verdict, false))
+    }
+
+    fn count_entry(&self, id: &str) {
+        if let Some(n) = self.hits.entries.get(id) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// After a run that judged every case: stale rules and unmatched
+    /// entries, each named with the file and line.
+    pub fn check_rules(&self) -> RuleCheck {
+        let mut check = RuleCheck::default();
+        let file = self.path.display();
+        for (id, n) in &self.hits.entries {
+            if n.load(Ordering::Relaxed) == 0 {
+                let line = self.failures[id].line;
+                check.not_run.push(format!(
+                    "{file}:{line}: [[failure]] {id} is not in this run"
+                ));
+            }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            let matched = self.hits.rule_matched[i].load(Ordering::Relaxed);
+            let failed = self.hits.rule_failed[i].load(Ordering::Relaxed);
+            let line = rule.line;
+            if matched == 0 {
+                check.not_run.push(format!(
+                    "{file}:{line}: rule {} matched no case of this run",
+                    rule.describe()
+                ));
+            } else if failed == 0 {
+                check.stale.push(format!(
+                    "{file}:{line}: rule {} matched {matched} case(s) and none failed: remove it or narrow it",
+                    rule.describe()
+                ));
+            }
+        }
+        check
+    }
+
+    /// The file as it should be after a run: failing cases listed (keeping
+    /// existing entries and rules), entries of passing cases dropped, stale
+    /// rules dropped. New failures that share an unsupported proposal
+    /// become one proposed rule; a truncation case of a listed parent
+    /// needs nothing. New entries and rules say `TODO explain`.
+    pub fn blessed(&self, results: &[BlessInput]) -> Expectations {
+        let mut failures = self.failures.clone();
+        let mut proposed: BTreeMap<String, Vec<&BlessInput>> = BTreeMap::new();
+        let mut new_failures = Vec::new();
+        for r in results {
+            match r.verdict {
+                Verdict::Pass => {
+                    failures.remove(&r.id);
+                }
+                Verdict::NotApplicable | Verdict::Invalid => {}
+                Verdict::Fail if r.covered || failures.contains_key(&r.id) => {}
+                Verdict::Fail => match r.unsupported.first() {
+                    Some(proposal) => proposed.entry(proposal.clone()).or_default().push(r),
+                    None => new_failures.push(r),
+                },
+            }
+        }
+        let mut rules: Vec<Rule> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                self.hits.rule_matched[*i].load(Ordering::Relaxed) == 0
+                    || self.hits.rule_failed[*i].load(Ordering::Relaxed) > 0
+            })
+            .map(|(_, r)| r.clone())
+            .collect();
+        for (proposal, cases) in proposed {
+            if cases.len() == 1 {
+                new_failures.extend(cases);
+                continue;
+            }
+            rules.push(Rule {
+                cases: None,
+                matcher: None,
+                requires: vec![proposal.clone()],
+                reason: format!(
+                    "TODO explain; {} cases fail and the engine does not support proposal {proposal}, even with its switches",
+                    cases.len()
+                ),
+                line: 0,
+            });
+        }
+        for r in new_failures {
+            failures.insert(
+                r.id.clone(),
+                FailureEntry {
+                    reason: format!("TODO explain; blessed from: {}", r.summary),
+                    line: 0,
+                },
+            );
         }
         Expectations {
             path: self.path.clone(),
             backend: self.backend.clone(),
             failures,
+            rules,
+            hits: Arc::default(),
         }
     }
 
     pub fn to_toml(&self) -> String {
         let file = File {
             backend: self.backend.clone(),
+            rule: self
+                .rules
+                .iter()
+                .map(|r| RuleEntry {
+                    cases: r.cases.clone().map(|c| toml::Spanned::new(0..0, c)),
+                    requires: r.requires.clone(),
+                    reason: toml::Spanned::new(0..0, r.reason.clone()),
+                })
+                .collect(),
             failure: self
                 .failures
                 .iter()
-                .map(|(case, reason)| Entry {
+                .map(|(case, e)| Entry {
                     case: toml::Spanned::new(0..0, case.clone()),
-                    reason: toml::Spanned::new(0..0, reason.clone()),
+                    reason: toml::Spanned::new(0..0, e.reason.clone()),
                 })
                 .collect(),
         };
@@ -172,6 +441,39 @@ impl Expectations {
     }
 }
 
+impl Rule {
+    fn matches(&self, case: &Case) -> bool {
+        if self.matcher.as_ref().is_some_and(|m| !m.is_match(&case.id)) {
+            return false;
+        }
+        if self.requires.is_empty() {
+            return true;
+        }
+        let used = case.proposals_used();
+        self.requires.iter().all(|p| used.contains(p))
+    }
+
+    fn describe(&self) -> String {
+        match (&self.cases, self.requires.is_empty()) {
+            (Some(glob), true) => format!("cases = {glob:?}"),
+            (None, false) => format!("requires = {:?}", self.requires),
+            (Some(glob), false) => format!("cases = {glob:?}, requires = {:?}", self.requires),
+            (None, true) => "(matches everything)".into(),
+        }
+    }
+}
+
+/// What bless needs to know of one judged case.
+#[derive(Clone, Debug)]
+pub struct BlessInput {
+    pub id: String,
+    pub verdict: Verdict,
+    /// A rule or the parent's entry already covers this failure.
+    pub covered: bool,
+    pub unsupported: Vec<String>,
+    pub summary: String,
+}
+
 /// `--bless` is an error when the `CI` environment variable is set.
 pub fn refuse_bless_in_ci() -> Result<(), Error> {
     match std::env::var("CI") {
@@ -182,9 +484,15 @@ pub fn refuse_bless_in_ci() -> Result<(), Error> {
     }
 }
 
+/// Unused-proposal sets print in a stable order.
+pub fn proposal_list(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::Features;
     use crate::outcome::OutcomeClass;
 
     const GOOD: &str = r#"backend = "reference"
@@ -194,24 +502,122 @@ case = "spec/a.wast:1"
 reason = "because"
 "#;
 
-    fn result(id: &str, verdict: Verdict) -> CaseResult {
-        CaseResult {
+    fn case(id: &str) -> Case {
+        Case {
             id: id.into(),
-            expected: OutcomeClass::Module,
-            one_shot: None,
-            plans_run: 1,
-            failing_plans_total: 0,
-            failing_plans: vec![],
-            aborted: (verdict == Verdict::Fail).then(|| "timeout".into()),
+            suite: "spec".into(),
+            group: "g".into(),
+            origin: CaseOrigin::Directive,
+            bytes: b"\0asm\x01\0\0\0".to_vec().into(),
+            expected: OutcomeClass::Module.into(),
+            features: Arc::new(Features::baseline()),
+            scenario: None,
+        }
+    }
+
+    fn truncated(parent: &str) -> Case {
+        Case {
+            origin: CaseOrigin::Truncation {
+                parent: parent.into(),
+                len: 3,
+            },
+            ..case(&format!("{parent}/truncated@3"))
+        }
+    }
+
+    fn bless_input(id: &str, verdict: Verdict, unsupported: &[&str]) -> BlessInput {
+        BlessInput {
+            id: id.into(),
             verdict,
+            covered: false,
+            unsupported: unsupported.iter().map(|s| s.to_string()).collect(),
+            summary: "timeout".into(),
         }
     }
 
     #[test]
-    fn parses_entries() {
+    fn entries_are_checked_both_ways_and_truncations_inherit() {
         let e = Expectations::parse(GOOD, Path::new("x.toml")).unwrap();
         assert_eq!(e.backend, "reference");
-        assert_eq!(e.reason("spec/a.wast:1"), Some("because"));
+        let listed = case("spec/a.wast:1");
+        assert_eq!(
+            e.judge(&listed, Verdict::Fail).status,
+            Status::ExpectedFailure
+        );
+        assert_eq!(
+            e.judge(&listed, Verdict::Pass).status,
+            Status::UnexpectedPass
+        );
+        let child = truncated("spec/a.wast:1");
+        let j = e.judge(&child, Verdict::Fail);
+        assert_eq!(j.status, Status::ExpectedFailure);
+        assert!(j
+            .reason
+            .unwrap()
+            .starts_with("cut from spec/a.wast:1: because"));
+        assert_eq!(e.judge(&child, Verdict::Pass).status, Status::Passed);
+        assert_eq!(
+            e.judge(&case("spec/b.wast:1"), Verdict::Fail).status,
+            Status::Failed
+        );
+    }
+
+    #[test]
+    fn rules_match_by_glob_and_go_stale_when_nothing_fails() {
+        let text = r#"backend = "x"
+
+[[rule]]
+cases = "spec/proposals/gc/*.wast:*"
+reason = "no gc"
+
+[[rule]]
+cases = "webapi/**"
+reason = "never fails"
+
+[[rule]]
+cases = "nothing/**"
+reason = "not in this run"
+"#;
+        let e = Expectations::parse(text, Path::new("r.toml")).unwrap();
+        let gc = case("spec/proposals/gc/array.wast:12");
+        assert_eq!(e.judge(&gc, Verdict::Fail).status, Status::ExpectedFailure);
+        assert_eq!(e.judge(&gc, Verdict::Pass).status, Status::Passed);
+        // `*` does not cross a `/`.
+        let deeper = case("spec/proposals/gc/sub/array.wast:12");
+        assert_eq!(e.judge(&deeper, Verdict::Fail).status, Status::Failed);
+        assert_eq!(
+            e.judge(&case("webapi/body/x"), Verdict::Pass).status,
+            Status::Passed
+        );
+        let check = e.check_rules();
+        assert_eq!(check.stale.len(), 1, "{check:?}");
+        assert!(
+            check.stale[0].starts_with("r.toml:8: rule cases = \"webapi/**\""),
+            "{check:?}"
+        );
+        assert_eq!(check.not_run.len(), 1);
+        assert!(check.not_run[0].starts_with("r.toml:12:"), "{check:?}");
+    }
+
+    #[test]
+    fn requires_matches_the_proposals_a_module_uses() {
+        let text =
+            "backend = \"x\"\n[[rule]]\nrequires = [\"custom-page-sizes\"]\nreason = \"r\"\n";
+        let e = Expectations::parse(text, Path::new("r.toml")).unwrap();
+        // A memory with a custom page size of 1 byte.
+        let mut uses = case("spec/u.wast:1");
+        uses.bytes = b"\0asm\x01\0\0\0\x05\x04\x01\x08\x01\x00".to_vec().into();
+        uses.features = Arc::new(Features::from_names(["custom-page-sizes"]).unwrap());
+        let mut declares_only = case("spec/d.wast:1");
+        declares_only.features = uses.features.clone();
+        assert_eq!(
+            e.judge(&uses, Verdict::Fail).status,
+            Status::ExpectedFailure
+        );
+        assert_eq!(
+            e.judge(&declares_only, Verdict::Fail).status,
+            Status::Failed
+        );
     }
 
     #[test]
@@ -238,6 +644,21 @@ reason = "because"
                 "listed twice",
             ),
             ("backend = \n", 1, "expected an expectations file"),
+            (
+                "backend = \"r\"\n[[rule]]\nreason = \"x\"\n",
+                3,
+                "needs `cases`",
+            ),
+            (
+                "backend = \"r\"\n[[rule]]\nrequires = [\"gcc\"]\nreason = \"x\"\n",
+                4,
+                "unknown proposal \"gcc\"",
+            ),
+            (
+                "backend = \"r\"\n[[rule]]\ncases = \"a/{b\"\nreason = \"x\"\n",
+                3,
+                "not a glob",
+            ),
         ];
         for (text, line, needle) in cases {
             let err = Expectations::parse(text, Path::new("e.toml"))
@@ -249,15 +670,23 @@ reason = "because"
     }
 
     #[test]
-    fn bless_keeps_reasons_adds_failures_and_drops_passes() {
+    fn bless_keeps_reasons_adds_failures_proposes_rules_and_drops_passes() {
         let e = Expectations::parse(GOOD, Path::new("x.toml")).unwrap();
         let blessed = e.blessed(&[
-            result("spec/a.wast:1", Verdict::Pass),
-            result("spec/b.wast:2", Verdict::Fail),
+            bless_input("spec/a.wast:1", Verdict::Pass, &[]),
+            bless_input("spec/b.wast:2", Verdict::Fail, &[]),
+            bless_input("spec/gc/1", Verdict::Fail, &["gc"]),
+            bless_input("spec/gc/2", Verdict::Fail, &["gc"]),
         ]);
         assert_eq!(blessed.reason("spec/a.wast:1"), None);
-        assert!(blessed.reason("spec/b.wast:2").unwrap().contains("timeout"));
+        let reason = blessed.reason("spec/b.wast:2").unwrap();
+        assert!(reason.starts_with("TODO explain") && reason.contains("timeout"));
+        assert_eq!(blessed.rules.len(), 1);
+        assert_eq!(blessed.rules[0].requires, ["gc"]);
+        assert!(blessed.rules[0].reason.contains("2 cases"));
+        assert_eq!(blessed.reason("spec/gc/1"), None);
         let again = Expectations::parse(&blessed.to_toml(), Path::new("x.toml")).unwrap();
-        assert_eq!(again.failures, blessed.failures);
+        assert_eq!(again.failures.len(), blessed.failures.len());
+        assert_eq!(again.rules.len(), 1);
     }
 }

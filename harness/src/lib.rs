@@ -42,7 +42,8 @@
 //!
 //! Where things are: `suites` (where cases come from), `plan` (where a chunk
 //! plan is made), `backend` (the engines), `runner` (running cases),
-//! `verdict` (where an outcome is judged), `expectations`, `report`,
+//! `verdict` (where an outcome is judged), `expectations` (known failures,
+//! applied once, in `runner::conclude`), `reporter` (consumers of run events),
 //! `libtest`, `cli`, and `loopback_server` (what `fetch()` cases fetch).
 
 pub mod backend;
@@ -50,19 +51,21 @@ pub mod case;
 pub mod cli;
 pub mod error;
 pub mod expectations;
+pub mod features;
 pub mod libtest;
 pub mod loopback_server;
 pub mod outcome;
 pub mod plan;
-pub mod report;
+pub mod reporter;
 pub mod runner;
+pub mod scenario;
 pub mod suites;
 pub mod verdict;
-pub mod webapi;
 
 pub use backend::{Backend, BackendInfo, BodyEnd, ReferenceBackend, StreamingBody};
-pub use case::{Case, Features};
+pub use case::Case;
 pub use error::Error;
+pub use features::Features;
 pub use libtest::Conformance;
 pub use outcome::{Fingerprint, Outcome, OutcomeClass};
 pub use plan::{ChunkPlan, PlanSet};

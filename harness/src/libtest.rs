@@ -6,11 +6,10 @@
 //! and an expectations file that does not parse are failing trials, so
 //! nothing is skipped silently.
 
-use crate::backend::Backend;
-use crate::case::Case;
-use crate::expectations::{refuse_bless_in_ci, Expectations};
+use crate::backend::{Backend, BackendUnderTest};
+use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
-use crate::runner::{run_case_with_timeout, CaseResult, PlanSelection};
+use crate::runner::{conclude, run_case_with_timeout, CaseFinished, PlanSelection};
 use crate::suites::{file_of_case_id, load_all_matching, SuiteSpec};
 use crate::verdict::Status;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -24,7 +23,7 @@ pub const BLESS_ENV: &str = "STREAMCONFORM_BLESS";
 
 /// A conformance run of one in-process backend, as a libtest harness.
 pub struct Conformance {
-    backend: Arc<dyn Backend>,
+    backend: BackendUnderTest,
     suites: Vec<SuiteSpec>,
     plans: PlanSelection,
     expectations: Option<PathBuf>,
@@ -36,8 +35,14 @@ impl Conformance {
     /// Spec and streaming suites, default plans, truncation cases, no
     /// expectations file.
     pub fn new(backend: impl Backend + 'static) -> Conformance {
+        Conformance::for_backend(BackendUnderTest::bytes_only(backend))
+    }
+
+    /// Like [`Conformance::new`], for a backend that may also answer Web
+    /// API cases (the reference, or a JS engine).
+    pub fn for_backend(backend: BackendUnderTest) -> Conformance {
         Conformance {
-            backend: Arc::new(backend),
+            backend,
             suites: vec![SuiteSpec::Spec, SuiteSpec::Streaming],
             plans: PlanSelection::Set(PlanSet::Default),
             expectations: None,
@@ -78,7 +83,7 @@ impl Conformance {
         let mut args = Arguments::from_args();
         // Out-of-process engines want many cases in flight.
         if args.test_threads.is_none() {
-            args.test_threads = self.backend.preferred_jobs();
+            args.test_threads = self.backend.engine.preferred_jobs();
         }
         let bless = std::env::var_os(BLESS_ENV).is_some_and(|v| v != "0");
         let recorder = Arc::new(Mutex::new(Vec::new()));
@@ -100,7 +105,7 @@ impl Conformance {
             }
             if let Err(e) = bless_into(
                 expectations,
-                &self.backend.info().name,
+                &self.backend.engine.info().name,
                 &recorder.lock().unwrap(),
             ) {
                 eprintln!("streamconform: {e}");
@@ -114,24 +119,24 @@ impl Conformance {
     /// recorder, every case's raw result is also pushed there (for bless).
     pub fn trials(
         &self,
-        recorder: Option<Arc<Mutex<Vec<CaseResult>>>>,
+        recorder: Option<Arc<Mutex<Vec<BlessInput>>>>,
     ) -> (Vec<Trial>, Result<Expectations, String>) {
         self.trials_matching(recorder, None)
     }
 
     fn trials_matching(
         &self,
-        recorder: Option<Arc<Mutex<Vec<CaseResult>>>>,
+        recorder: Option<Arc<Mutex<Vec<BlessInput>>>>,
         only_file: Option<&str>,
     ) -> (Vec<Trial>, Result<Expectations, String>) {
         let mut trials = Vec::new();
         let expectations = match &self.expectations {
             None => Ok(Expectations::empty(
-                &self.backend.info().name,
+                &self.backend.engine.info().name,
                 Path::new("expectations.toml"),
             )),
             Some(path) if !path.exists() => {
-                Ok(Expectations::empty(&self.backend.info().name, path))
+                Ok(Expectations::empty(&self.backend.engine.info().name, path))
             }
             Some(path) => Expectations::load(path).map_err(|e| e.to_string()),
         };
@@ -165,43 +170,72 @@ impl Conformance {
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
             let name = case.id.clone();
             trials.push(Trial::ignorable_test(name, move || {
-                let result = run_case_with_timeout(backend, &case, &plans, timeout);
-                let outcome = judge_trial(&case, &result, &expectations);
+                let started = std::time::Instant::now();
+                let result = run_case_with_timeout(&backend, &case, &plans, timeout);
+                let backend_name = backend.engine.info().name;
+                let done = conclude(
+                    &backend,
+                    &backend_name,
+                    &case,
+                    result,
+                    &expectations,
+                    &plans,
+                    started.elapsed(),
+                );
                 if let Some(recorder) = recorder {
-                    recorder.lock().unwrap().push(result);
+                    recorder.lock().unwrap().push(BlessInput::from(&done));
                 }
-                outcome
+                judge_trial(&done, &expectations)
             }));
         }
         (trials, expectations)
     }
 }
 
-fn judge_trial(
-    case: &Case,
-    result: &CaseResult,
-    expectations: &Expectations,
-) -> Result<Completion, Failed> {
-    let reason = expectations.reason(&case.id);
-    match Status::from_verdict(result.verdict, reason.is_some()) {
+/// A concluded case as a libtest outcome.
+fn judge_trial(done: &CaseFinished<'_>, expectations: &Expectations) -> Result<Completion, Failed> {
+    let result = &done.result;
+    let plans = || {
+        result
+            .failing_plans
+            .iter()
+            .map(|p| format!("  plan {}: {}", p.plan, p.actual))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match done.status {
         Status::Passed | Status::ExpectedFailure => Ok(Completion::Completed),
-        Status::NotApplicable => Ok(Completion::ignored_with(format!("not applicable: {}", result.failure_summary()))),
-        Status::Failed => Err(format!(
-            "{}\n{}\nreplay: cargo test -- --exact '{}'   (or {BLESS_ENV}=1 to record it as a known failure)",
+        Status::NotApplicable => Ok(Completion::ignored_with(format!(
+            "not applicable: {}",
+            result.failure_summary()
+        ))),
+        Status::Failed => {
+            let unsupported = if done.unsupported.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\nthe engine lacks proposal(s) this case uses: {}",
+                    done.unsupported.join(", ")
+                )
+            };
+            Err(format!(
+                "{}\n{}{unsupported}\nreplay: cargo test -- --exact '{}'   (or {BLESS_ENV}=1 to record it as a known failure)",
+                result.failure_summary(),
+                plans(),
+                done.case.id
+            )
+            .into())
+        }
+        Status::Invalid => Err(format!(
+            "invalid case: {}\n{}\nthe case's premise did not hold, so its verdict means nothing; fix the case",
             result.failure_summary(),
-            result
-                .failing_plans
-                .iter()
-                .map(|p| format!("  plan {}: {}", p.plan, p.actual))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            case.id
+            plans()
         )
         .into()),
         Status::UnexpectedPass => Err(format!(
             "unexpected pass: {} lists this case as failing ({:?}); remove the entry or rerun with {BLESS_ENV}=1",
             expectations.path.display(),
-            reason.unwrap_or_default()
+            done.expectation.clone().unwrap_or_default()
         )
         .into()),
     }
@@ -210,7 +244,7 @@ fn judge_trial(
 fn bless_into(
     expectations: Result<Expectations, String>,
     backend: &str,
-    results: &[CaseResult],
+    results: &[BlessInput],
 ) -> Result<(), String> {
     refuse_bless_in_ci().map_err(|e| e.to_string())?;
     let blessed = expectations?.blessed(results);
@@ -305,12 +339,22 @@ mod tests {
             case.id
         );
         let listed = Expectations::parse(&text, &dir.join("e.toml")).unwrap();
-        let result = crate::runner::run_case(
-            &ReferenceBackend,
-            case,
-            &PlanSelection::Set(PlanSet::Reduced),
-        );
-        let Err(err) = judge_trial(case, &result, &listed) else {
+        let backend = BackendUnderTest::with_web_api(ReferenceBackend);
+        let plans = PlanSelection::Set(PlanSet::Reduced);
+        let judged = |expectations: &Expectations| {
+            let result = crate::runner::run_case(&backend, case, &plans);
+            let done = conclude(
+                &backend,
+                "reference",
+                case,
+                result,
+                expectations,
+                &plans,
+                Duration::ZERO,
+            );
+            judge_trial(&done, expectations)
+        };
+        let Err(err) = judged(&listed) else {
             panic!("a listed passing case must fail")
         };
         assert!(
@@ -318,6 +362,6 @@ mod tests {
             "{:?}",
             err.message()
         );
-        assert!(judge_trial(case, &result, &Expectations::default()).is_ok());
+        assert!(judged(&Expectations::default()).is_ok());
     }
 }

@@ -9,7 +9,7 @@
 //! redirect, abort and network-error cases need. Every connection is
 //! closed after one response, so no state leaks between cases.
 
-use crate::webapi::{FetchUrl, Scenario, Served};
+use crate::scenario::{FetchUrl, Scenario, Served};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};

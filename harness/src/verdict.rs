@@ -8,6 +8,7 @@
 //! An engine that lacks a proposal fails *spec* but passes *invariance*; a
 //! streaming bug fails *invariance*. Reports keep the two apart.
 
+use crate::case::Case;
 use crate::outcome::{Outcome, OutcomeClass};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -56,6 +57,9 @@ pub enum Verdict {
     /// The backend cannot run this kind of case (a bytes-only engine and a
     /// Web API case); counted as not applicable.
     NotApplicable,
+    /// The case's premise did not hold (its stream did not do what the
+    /// case describes): it tested something else. Never a pass.
+    Invalid,
 }
 
 /// How a case came out after the expectations file is applied.
@@ -69,12 +73,15 @@ pub enum Status {
     /// Passed, but the expectations file says it fails: stale entry.
     UnexpectedPass,
     NotApplicable,
+    /// The case did not test what it describes; fails the run.
+    Invalid,
 }
 
 impl Status {
     pub fn from_verdict(verdict: Verdict, expected_to_fail: bool) -> Status {
         match (verdict, expected_to_fail) {
             (Verdict::NotApplicable, _) => Status::NotApplicable,
+            (Verdict::Invalid, _) => Status::Invalid,
             (Verdict::Pass, false) => Status::Passed,
             (Verdict::Fail, false) => Status::Failed,
             (Verdict::Fail, true) => Status::ExpectedFailure,
@@ -84,7 +91,96 @@ impl Status {
 
     /// Whether this status makes the run fail.
     pub fn is_unexpected(self) -> bool {
-        matches!(self, Status::Failed | Status::UnexpectedPass)
+        matches!(
+            self,
+            Status::Failed | Status::UnexpectedPass | Status::Invalid
+        )
+    }
+}
+
+/// At most this many failing plans are recorded per case (all are counted).
+pub const MAX_RECORDED_FAILING_PLANS: usize = 16;
+
+/// One streamed plan that failed an oracle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanFailure {
+    pub plan: String,
+    pub cuts: Vec<usize>,
+    pub actual: Outcome,
+    pub failed: Vec<Oracle>,
+}
+
+/// A case's result on one backend, before expectations are applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub expected: OutcomeClass,
+    /// The backend's one-shot compile (absent when the case never got there).
+    pub one_shot: Option<Outcome>,
+    pub plans_run: usize,
+    pub failing_plans_total: usize,
+    pub failing_plans: Vec<PlanFailure>,
+    /// Why the case could not run to the end (timeout, bad plan for this body).
+    pub aborted: Option<String>,
+    pub verdict: Verdict,
+}
+
+impl CaseResult {
+    /// A result with nothing run yet; the runner fills it in.
+    pub fn start(case: &Case, plans_run: usize) -> CaseResult {
+        CaseResult {
+            id: case.id.clone(),
+            expected: case.expected(),
+            one_shot: None,
+            plans_run,
+            failing_plans_total: 0,
+            failing_plans: vec![],
+            aborted: None,
+            verdict: Verdict::Fail,
+        }
+    }
+
+    pub fn aborted(case: &Case, why: String) -> CaseResult {
+        CaseResult {
+            aborted: Some(why),
+            ..CaseResult::start(case, 0)
+        }
+    }
+
+    /// The backend cannot run this case at all, with why.
+    pub fn not_applicable(case: &Case, why: String) -> CaseResult {
+        CaseResult {
+            verdict: Verdict::NotApplicable,
+            ..CaseResult::aborted(case, why)
+        }
+    }
+
+    /// One line saying why the case failed, for test output and bless.
+    pub fn failure_summary(&self) -> String {
+        if let Some(why) = &self.aborted {
+            return why.clone();
+        }
+        match self.failing_plans.first() {
+            None if self.verdict == Verdict::NotApplicable => "not applicable".into(),
+            None => "passed".into(),
+            Some(first) => format!(
+                "expected {}, one-shot {}; {} of {} plans fail ({}), first {}: {}",
+                self.expected,
+                self.one_shot
+                    .as_ref()
+                    .map_or("-".into(), |o| o.class().to_string()),
+                self.failing_plans_total,
+                self.plans_run,
+                first
+                    .failed
+                    .iter()
+                    .map(Oracle::to_string)
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                first.plan,
+                first.actual
+            ),
+        }
     }
 }
 

@@ -72,7 +72,8 @@ fn exit_code_is_1_on_failure_and_the_repro_line_replays_it() {
     let replay = streamconform(&args, &dir);
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
     assert!(
-        text(&replay).contains("1 cases x 1 backend(s), plans: --plan whole"),
+        text(&replay).contains("1 cases x 1 backend(s) (reference wasmparser")
+            && text(&replay).contains("plans: --plan 'whole'"),
         "{}",
         text(&replay)
     );
@@ -317,11 +318,15 @@ fn the_report_follows_the_documented_schema() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let bytes = std::fs::read(dir.join("r.json")).unwrap();
     // The library's own types read it back (deny_unknown_fields on both ends).
-    let report: streamconform::report::Report = serde_json::from_slice(&bytes).unwrap();
+    let report: streamconform::reporter::json::Report = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(
         (report.schema.as_str(), report.schema_version),
-        ("streamconform-report", 1)
+        ("streamconform-report", 2)
     );
+    assert_eq!(report.run.backends[0].name, "reference");
+    assert_eq!(report.run.suites, ["suite"]);
+    assert_eq!(report.finished.cases_run, report.results.len());
+    assert_eq!(report.finished.exit_code(), 1);
     assert_eq!(report.not_applicable.len(), 1);
     let failing = report
         .results

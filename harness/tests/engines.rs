@@ -26,7 +26,7 @@ fn main() {
                 continue;
             }
         };
-        let info = backend.info();
+        let info = backend.engine.info();
         if info.version.starts_with("unavailable") {
             let message = format!("{engine} {}; run scripts/install-engines.sh", info.version);
             trials.push(Trial::test(format!("{engine}::start"), move || {
@@ -38,7 +38,7 @@ fn main() {
             "{}/../expectations/{engine}.toml",
             env!("CARGO_MANIFEST_DIR")
         );
-        let (engine_trials, _) = Conformance::new(backend)
+        let (engine_trials, _) = Conformance::for_backend(backend)
             .suites([SuiteSpec::WebApi, SuiteSpec::Spec])
             .plans(PlanSet::Reduced)
             .truncation(false)

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 use streamconform::backend::process::ProcessBackend;
-use streamconform::case::{Case, CaseOrigin, Features};
+use streamconform::backend::BackendUnderTest;
+use streamconform::case::{Case, CaseOrigin};
 use streamconform::runner::{run_cases, PlanSelection, RunConfig};
 use streamconform::verdict::Verdict;
+use streamconform::Features;
 use streamconform::{Outcome, OutcomeClass, PlanSet};
 
 /// A valid module with a custom section "x" carrying `marker`.
@@ -55,10 +57,10 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
     // One job, so the order is deterministic and each fault hits a live worker.
     let config = RunConfig {
         plans: PlanSelection::Set(PlanSet::Whole),
-        jobs: 1,
+        jobs: Some(1),
         case_timeout: Duration::from_secs(60),
     };
-    let results = run_cases(Arc::new(backend), cases, &config);
+    let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
     let verdicts: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
     assert_eq!(
         verdicts,
@@ -109,7 +111,11 @@ fn capabilities_from_the_handshake_decide_what_is_not_applicable() {
         1,
         Duration::from_millis(100),
     );
-    let result = run_case(&no_fetch, same_origin, &whole);
+    let result = run_case(
+        &BackendUnderTest::with_web_api(no_fetch),
+        same_origin,
+        &whole,
+    );
     assert_eq!(result.verdict, Verdict::NotApplicable);
     assert!(result.aborted.unwrap().contains("no `fetch` capability"));
 

@@ -3,7 +3,7 @@
 //! they are never offered as a backend to users.
 
 use super::{Backend, BackendInfo, ReferenceBackend, StreamingBody};
-use crate::case::Features;
+use crate::features::Features;
 use crate::outcome::{Fingerprint, Outcome};
 
 /// Misbehaves on purpose when a body contains one of the marker strings

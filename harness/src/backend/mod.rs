@@ -8,16 +8,17 @@
 pub mod fault_injection;
 pub mod process;
 mod reference;
-pub mod web_api_model;
 
-pub use reference::{validate_one_shot, wasm_features, ReferenceBackend};
+pub use reference::ReferenceBackend;
 
-use crate::case::Features;
 use crate::error::Error;
+use crate::features::Features;
 use crate::outcome::Outcome;
 use crate::plan::{ChunkPlan, Chunks};
-use crate::webapi::Scenario;
+use crate::scenario::BodyObservation;
+use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// How a body stream ends after its last chunk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +47,9 @@ pub struct BackendInfo {
     pub version: String,
 }
 
-/// An engine under test, in process.
+/// An engine under test at the level of bytes: the trait an engine repo
+/// implements (see the crate docs). It never sees Web API types; Web API
+/// support is the separate [`WebApiBackend`] capability.
 ///
 /// Implementations must be callable from several threads at once. A panic
 /// is caught and recorded as a crash of that compile; a compile that never
@@ -62,25 +65,13 @@ pub trait Backend: Send + Sync {
     /// (`new WebAssembly.Module(bytes)`): the invariance oracle.
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome;
 
-    /// A Web API case: `scenario` around the module bytes, with a streamed
-    /// body cut by `plan`. `None` means this backend only compiles bytes
-    /// (it has no Response objects), and the case is not applicable to it.
-    fn compile_web_api(
-        &self,
-        scenario: &Scenario,
-        module: &[u8],
-        plan: &ChunkPlan,
-    ) -> Option<Outcome> {
-        let _ = (scenario, module, plan);
-        None
-    }
-
-    /// Why this backend cannot run `scenario` at all (it is then counted as
-    /// not applicable, with this reason), or `None`. For example a runtime
-    /// without an origin has no cross-origin requests.
-    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
-        let _ = scenario;
-        None
+    /// Whether this engine cannot run `proposal` (a testsuite directory
+    /// name such as `gc`), even with its switches. A failing case whose
+    /// module uses such a proposal is labelled "unsupported proposal X" in
+    /// reports, apart from deviations; it still fails the spec oracle.
+    fn lacks(&self, proposal: &str) -> bool {
+        let _ = proposal;
+        false
     }
 
     /// How many cases the runner should keep in flight on this backend
@@ -90,30 +81,72 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// A boxed backend is a backend (so `by_name` results plug in anywhere).
-impl<B: Backend + ?Sized> Backend for Box<B> {
-    fn info(&self) -> BackendInfo {
-        (**self).info()
-    }
-    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
-        (**self).compile_streaming(body, features)
-    }
-    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        (**self).compile_one_shot(bytes, features)
-    }
+/// The Web API capability: a backend that builds real `Response` objects
+/// (or models them) around the module bytes.
+pub trait WebApiBackend: Send + Sync {
+    /// A Web API case: `scenario` around the module bytes, with a streamed
+    /// body cut by `plan`.
     fn compile_web_api(
         &self,
         scenario: &Scenario,
         module: &[u8],
         plan: &ChunkPlan,
-    ) -> Option<Outcome> {
-        (**self).compile_web_api(scenario, module, plan)
-    }
+    ) -> WebApiOutcome;
+
+    /// Why this backend cannot run `scenario` at all (it is then counted as
+    /// not applicable, with this reason), or `None`. For example a runtime
+    /// without an origin has no cross-origin requests.
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
-        (**self).not_applicable(scenario)
+        let _ = scenario;
+        None
     }
-    fn preferred_jobs(&self) -> Option<usize> {
-        (**self).preferred_jobs()
+}
+
+/// What a Web API compile gave, and what the body stream was seen doing
+/// (when the backend can observe it): the evidence for the case's premise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebApiOutcome {
+    pub outcome: Outcome,
+    pub body: Option<BodyObservation>,
+}
+
+impl From<Outcome> for WebApiOutcome {
+    fn from(outcome: Outcome) -> WebApiOutcome {
+        WebApiOutcome {
+            outcome,
+            body: None,
+        }
+    }
+}
+
+/// A backend as the runner holds it: the bytes-level engine, and its Web
+/// API capability if it has one.
+#[derive(Clone)]
+pub struct BackendUnderTest {
+    pub engine: Arc<dyn Backend>,
+    pub web_api: Option<Arc<dyn WebApiBackend>>,
+}
+
+impl BackendUnderTest {
+    /// An engine that compiles bytes only: Web API cases are not applicable.
+    pub fn bytes_only(engine: impl Backend + 'static) -> BackendUnderTest {
+        BackendUnderTest {
+            engine: Arc::new(engine),
+            web_api: None,
+        }
+    }
+
+    /// An engine with both capabilities.
+    pub fn with_web_api<B: Backend + WebApiBackend + 'static>(engine: B) -> BackendUnderTest {
+        let engine = Arc::new(engine);
+        BackendUnderTest {
+            engine: engine.clone(),
+            web_api: Some(engine),
+        }
+    }
+
+    pub fn info(&self) -> BackendInfo {
+        self.engine.info()
     }
 }
 
@@ -125,25 +158,25 @@ pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun"];
 pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
 
 /// Builds a backend by its command-line name.
-pub fn by_name(name: &str) -> Result<Box<dyn Backend>, Error> {
+pub fn by_name(name: &str) -> Result<BackendUnderTest, Error> {
     by_name_with(name, DEFAULT_SETTLE)
 }
 
 /// [`by_name`] with the pending window of out-of-process engines.
-pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<Box<dyn Backend>, Error> {
+pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<BackendUnderTest, Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let js = |program: String, args: &[&str]| -> Result<Box<dyn Backend>, Error> {
+    let js = |program: String, args: &[&str]| -> Result<BackendUnderTest, Error> {
         let mut command = vec![program];
         command.extend(args.iter().map(|a| a.to_string()));
         process::ProcessBackend::js(name, &command, workers, settle)
-            .map(|b| Box::new(b) as Box<dyn Backend>)
+            .map(BackendUnderTest::with_web_api)
             .map_err(|e| Error::UnknownBackend {
                 name: name.to_string(),
                 available: e,
             })
     };
     match name {
-        "reference" => Ok(Box::new(ReferenceBackend)),
+        "reference" => Ok(BackendUnderTest::with_web_api(ReferenceBackend)),
         "node" => js(engine_binary("node"), &[]),
         // The loopback server is the only network a case may reach.
         "deno" => js(
@@ -152,12 +185,9 @@ pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<Box<dyn B
         ),
         "bun" => js(engine_binary("bun"), &[]),
         _ => match name.strip_prefix("command:") {
-            Some(program) => Ok(Box::new(process::ProcessBackend::new(
-                name,
-                vec![program.to_string()],
-                workers,
-                settle,
-            ))),
+            Some(program) => Ok(BackendUnderTest::with_web_api(
+                process::ProcessBackend::new(name, vec![program.to_string()], workers, settle),
+            )),
             None => Err(Error::UnknownBackend {
                 name: name.to_string(),
                 available: format!("{}, command:PROGRAM", BACKEND_NAMES.join(", ")),

@@ -8,13 +8,13 @@
 //! timeout is killed (that case is a timeout, the others in flight crash),
 //! and the next request starts a fresh worker.
 
-use super::web_api_model::{stream_events, StreamEvent};
-use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
-use crate::case::Features;
+use super::{Backend, BackendInfo, BodyEnd, StreamingBody, WebApiBackend, WebApiOutcome};
+use crate::features::Features;
 use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
 use crate::plan::{format_cuts, ChunkPlan};
-use crate::webapi::Scenario;
+use crate::scenario::Scenario;
+use crate::scenario::{stream_events, BodyObservation, StreamEvent};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -62,7 +62,7 @@ pub struct ProcessBackend {
 struct Worker {
     child: Mutex<Child>,
     stdin: Mutex<ChildStdin>,
-    pending: Arc<Mutex<HashMap<u64, mpsc::Sender<Outcome>>>>,
+    pending: Arc<Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>>,
     modules_sent: Mutex<HashSet<u64>>,
     dead: Arc<AtomicBool>,
     stderr_tail: Arc<Mutex<String>>,
@@ -130,10 +130,10 @@ impl ProcessBackend {
         Ok(worker)
     }
 
-    fn request(&self, module: &[u8], mut message: serde_json::Value) -> Outcome {
+    fn request(&self, module: &[u8], mut message: serde_json::Value) -> WebApiOutcome {
         let worker = match self.worker() {
             Ok(worker) => worker,
-            Err(e) => return Outcome::Crash { message: e },
+            Err(e) => return Outcome::Crash { message: e }.into(),
         };
         let module_id = module_id(module);
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
@@ -150,18 +150,20 @@ impl ProcessBackend {
             worker.kill();
             return Outcome::Crash {
                 message: format!("worker pipe: {e}{}", worker.stderr()),
-            };
+            }
+            .into();
         }
         match rx.recv_timeout(self.settle + self.hang_grace) {
             Ok(outcome) => outcome,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 worker.pending.lock().unwrap().remove(&id);
                 worker.kill();
-                Outcome::Timeout
+                Outcome::Timeout.into()
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => Outcome::Crash {
                 message: format!("worker exited{}", worker.stderr()),
-            },
+            }
+            .into(),
         }
     }
 }
@@ -182,7 +184,7 @@ impl Worker {
         let stderr_tail = Arc::new(Mutex::new(String::new()));
         let tail = stderr_tail.clone();
         std::thread::spawn(move || keep_tail(stderr, &tail));
-        let pending: Arc<Mutex<HashMap<u64, mpsc::Sender<Outcome>>>> = Arc::default();
+        let pending: Arc<Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>> = Arc::default();
         let dead = Arc::new(AtomicBool::new(false));
         let (hello_tx, hello_rx) = mpsc::channel();
         let (pending_r, dead_r) = (pending.clone(), dead.clone());
@@ -291,6 +293,9 @@ struct Reply {
     id: u64,
     #[serde(default)]
     outcome: Option<Outcome>,
+    /// What the body stream was seen doing (see `BodyObservation`).
+    #[serde(default)]
+    body: Option<BodyObservation>,
     #[serde(default)]
     message: Option<String>,
 }
@@ -298,7 +303,7 @@ struct Reply {
 fn read_replies(
     stdout: impl Read,
     hello: mpsc::Sender<Result<Hello, String>>,
-    pending: &Mutex<HashMap<u64, mpsc::Sender<Outcome>>>,
+    pending: &Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>,
     dead: &AtomicBool,
 ) {
     let mut lines = BufReader::new(stdout).lines();
@@ -319,10 +324,11 @@ fn read_replies(
                 kind,
                 id,
                 outcome: Some(outcome),
+                body,
                 ..
             }) if kind == "result" => {
                 if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                    let _ = tx.send(outcome);
+                    let _ = tx.send(WebApiOutcome { outcome, body });
                 }
             }
             Ok(Reply { message, .. }) => eprintln!("worker said: {}", message.unwrap_or(line)),
@@ -413,29 +419,35 @@ impl Backend for ProcessBackend {
         match body.end {
             BodyEnd::Close => {}
             BodyEnd::Error => {
-                scenario.stream_end = crate::webapi::StreamEnd::Error;
-                scenario.reason = Some(crate::webapi::JsValue::Object);
+                scenario.stream_end = crate::scenario::StreamEnd::Error;
+                scenario.reason = Some(crate::scenario::JsValue::Object);
             }
-            BodyEnd::Never => scenario.stream_end = crate::webapi::StreamEnd::Never,
+            BodyEnd::Never => scenario.stream_end = crate::scenario::StreamEnd::Never,
         }
         let plan = ChunkPlan {
             name: "chunks".into(),
             cuts,
         };
-        self.compile_web_api(&scenario, &bytes, &plan)
-            .expect("process backends run scenarios")
+        self.compile_web_api(&scenario, &bytes, &plan).outcome
     }
 
     fn compile_one_shot(&self, bytes: &[u8], _features: &Features) -> Outcome {
-        self.request(bytes, json!({"type": "one-shot"}))
+        self.request(bytes, json!({"type": "one-shot"})).outcome
     }
 
+    fn preferred_jobs(&self) -> Option<usize> {
+        // Keep every worker busy with several cases in flight.
+        Some(self.slots.len() * 4)
+    }
+}
+
+impl WebApiBackend for ProcessBackend {
     fn compile_web_api(
         &self,
         scenario: &Scenario,
         module: &[u8],
         plan: &ChunkPlan,
-    ) -> Option<Outcome> {
+    ) -> WebApiOutcome {
         let events = stream_events(scenario, plan.chunk_count());
         let mut message = json!({
             "type": "case",
@@ -454,13 +466,14 @@ impl Backend for ProcessBackend {
                     }
                 }
                 Err(e) => {
-                    return Some(Outcome::Crash {
+                    return Outcome::Crash {
                         message: format!("loopback server: {e}"),
-                    })
+                    }
+                    .into()
                 }
             }
         }
-        Some(self.request(module, message))
+        self.request(module, message)
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
@@ -479,11 +492,6 @@ impl Backend for ProcessBackend {
         } else {
             None
         }
-    }
-
-    fn preferred_jobs(&self) -> Option<usize> {
-        // Keep every worker busy with several cases in flight.
-        Some(self.slots.len() * 4)
     }
 }
 

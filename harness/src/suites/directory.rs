@@ -4,8 +4,8 @@
 use super::manifest::SuiteManifest;
 use super::wast::{cases_from_wast, WastSource};
 use super::LoadedSuite;
-use crate::case::Features;
 use crate::error::Error;
+use crate::features::Features;
 use include_dir::{include_dir, Dir};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

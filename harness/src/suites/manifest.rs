@@ -1,7 +1,7 @@
 //! `suite.toml`: per-suite configuration, as data.
 
-use crate::case::{Features, SpecVersion};
 use crate::error::Error;
+use crate::features::{Features, SpecVersion};
 use serde::Deserialize;
 use std::path::Path;
 

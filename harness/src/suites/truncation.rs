@@ -47,7 +47,7 @@ pub fn derive(cases: &[Case]) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::Features;
+    use crate::features::Features;
 
     #[test]
     fn prefixes_on_section_boundaries_can_be_valid() {

@@ -12,8 +12,9 @@
 //!   → not applicable, with the reason.
 
 use super::FileCases;
-use crate::case::{Case, CaseOrigin, Features, NotApplicable};
+use crate::case::{Case, CaseOrigin, NotApplicable};
 use crate::error::{line_of_offset, Error};
+use crate::features::Features;
 use crate::outcome::OutcomeClass;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,10 +3,11 @@
 //! every other `.toml` file is a list of `[[case]]` scenarios.
 
 use super::LoadedSuite;
-use crate::case::{Case, CaseOrigin, Features};
+use crate::case::{Case, CaseOrigin};
 use crate::error::Error;
-use crate::webapi::{
-    AbortAt, Argument, BodyShape, BodyState, FetchRequest, Scenario, Served, StreamEnd,
+use crate::features::Features;
+use crate::scenario::{
+    AbortAt, Argument, BodyShape, BodyState, FetchRequest, Scenario, Served, StreamEnd, STEPS,
 };
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
@@ -15,13 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 static WEBAPI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../suites/webapi");
-
-/// The algorithm steps a case may cite (reference document §a; `a.0` is
-/// the WebIDL argument conversion at the call).
-pub const STEPS: &[&str] = &[
-    "a.0", "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
-    "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
-];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,7 +316,7 @@ fn check_headers(
             ));
         }
         let checked = if normalized {
-            crate::backend::web_api_model::normalize(value)
+            crate::scenario::normalize(value)
         } else {
             value.clone()
         };

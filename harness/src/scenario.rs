@@ -6,11 +6,19 @@
 //! (`backend/web_api_model.rs`); JS backends build the real objects.
 //!
 //! Steps cited (`step`) are those of "compile a potential WebAssembly
-//! response" and of consume body, as numbered in
-//! `shared/reference/web-api-conformance.md` §a (`2.R`, `2.F.3`, `C4`...).
+//! response" and of consume body, one of [`STEPS`]; `harness/ALGORITHM.md`
+//! explains each under a `### <id>: <title>` heading.
 
 use crate::outcome::OutcomeClass;
 use serde::{Deserialize, Serialize};
+
+/// The algorithm steps a case may cite, in the algorithm's order (`a.0` is
+/// the WebIDL argument conversion at the call). `harness/ALGORITHM.md`
+/// has one heading per id; a test keeps the two in step.
+pub const STEPS: &[&str] = &[
+    "a.0", "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
+    "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
+];
 
 /// One Web API case, as written in a suite file. Every field but `name`,
 /// `step` and `expect` has a default: a fresh `Response` with
@@ -449,5 +457,134 @@ impl Scenario {
             )
             // A served null-body status delivers no bytes at all.
             && !(self.fetch.is_some() && matches!(self.status, 204 | 205 | 304))
+    }
+}
+
+/// What the body stream does, in order. The JS driver enqueues the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The chunk at this index of the plan, typed as `chunk_type`.
+    Chunk(usize),
+    /// The `bad_chunk`.
+    BadChunk,
+    /// `controller.error(reason)`.
+    Error,
+    /// `controller.close()`.
+    Close,
+}
+
+/// The event sequence of a streamed body under a plan of `chunk_count`.
+pub fn stream_events(scenario: &Scenario, chunk_count: usize) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    if scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::First {
+        events.push(StreamEvent::BadChunk);
+    }
+    let delivered = match scenario.stream_end {
+        StreamEnd::Error => scenario
+            .error_after_chunks
+            .unwrap_or(chunk_count)
+            .min(chunk_count),
+        _ => chunk_count,
+    };
+    events.extend((0..delivered).map(StreamEvent::Chunk));
+    let all_delivered = delivered == chunk_count;
+    if all_delivered && scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::Last
+    {
+        events.push(StreamEvent::BadChunk);
+    }
+    match scenario.stream_end {
+        StreamEnd::Error => events.push(StreamEvent::Error),
+        StreamEnd::Close => events.push(StreamEvent::Close),
+        StreamEnd::Never => {}
+    }
+    events
+}
+
+/// Header value normalization by `Headers`: strip leading and trailing
+/// HTTP whitespace (tab, space, CR, LF).
+pub fn normalize(value: &str) -> String {
+    value
+        .trim_matches(|c| matches!(c, '\t' | ' ' | '\r' | '\n'))
+        .to_string()
+}
+
+/// What a backend saw a streamed body do: the evidence that a case's
+/// premise held (see [`Scenario::premise_violation`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyObservation {
+    /// Chunks (of any type) the reader took before the stream was errored
+    /// or closed. Chunks still queued when `controller.error()` runs are
+    /// discarded, never read.
+    pub read_before_end: usize,
+    /// The reader cancelled the stream: the engine stopped reading early,
+    /// which is its own behaviour, not a broken premise.
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+impl Scenario {
+    /// How many chunks the reader must have taken before the stream errors
+    /// for this case to test what it says: every event before the error, up
+    /// to and including the first chunk the reader must reject (C4). `None`
+    /// when the case claims nothing about reads (no stream error).
+    pub fn chunks_read_before_error(&self, chunk_count: usize) -> Option<usize> {
+        if !self.uses_plans() || self.stream_end != StreamEnd::Error {
+            return None;
+        }
+        let events = stream_events(self, chunk_count);
+        let before_error = events.len() - 1;
+        let first_rejected = events.iter().position(|e| match e {
+            StreamEvent::BadChunk => true,
+            StreamEvent::Chunk(_) => !self.chunk_type.is_uint8array(),
+            _ => false,
+        });
+        Some(first_rejected.map_or(before_error, |i| i + 1))
+    }
+
+    /// Why a run of this case under a plan of `chunk_count` chunks did not
+    /// test what the case describes, given what the backend `observed`.
+    pub fn premise_violation(
+        &self,
+        chunk_count: usize,
+        observed: &BodyObservation,
+    ) -> Option<String> {
+        let claimed = self.chunks_read_before_error(chunk_count)?;
+        (observed.read_before_end < claimed && !observed.cancelled).then(|| {
+            format!(
+                "the case errors its stream after {claimed} chunk(s) were read, but the reader had taken {} when the error came (queued chunks are discarded by controller.error()): the case tests something else; fix its pacing",
+                observed.read_before_end
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::STEPS;
+
+    /// Users look a case's `step` up in ALGORITHM.md: every id has exactly
+    /// one heading there, and every heading names a known id.
+    #[test]
+    fn every_step_has_one_heading_in_algorithm_md() {
+        let doc = include_str!("../ALGORITHM.md");
+        let headings: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("### "))
+            .filter_map(|h| h.split_once(": ").map(|(id, _)| id))
+            .collect();
+        for step in STEPS {
+            let n = headings.iter().filter(|h| *h == step).count();
+            assert_eq!(
+                n, 1,
+                "ALGORITHM.md needs one `### {step}: ...` heading, has {n}"
+            );
+        }
+        for h in &headings {
+            assert!(
+                STEPS.contains(h),
+                "ALGORITHM.md heading `### {h}:` is not in STEPS"
+            );
+        }
     }
 }

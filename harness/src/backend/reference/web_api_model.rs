@@ -5,9 +5,9 @@
 use crate::backend::{BodyEnd, StreamingBody};
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
-use crate::webapi::{
-    AbortAt, Argument, BodyShape, BodyState, ChunkPosition, CompileOptions, FetchRequest, FetchUrl,
-    RedirectMode, RequestMode, Scenario, Served, StreamEnd,
+use crate::scenario::{
+    normalize, stream_events, AbortAt, Argument, BodyShape, BodyState, CompileOptions,
+    FetchRequest, FetchUrl, RedirectMode, RequestMode, Scenario, Served, StreamEvent,
 };
 
 /// The outcome the spec requires for `scenario`, with the body's module
@@ -129,46 +129,6 @@ fn whole(bytes: &[u8]) -> StreamingBody<'_> {
         chunks: WHOLE.chunks(bytes),
         end: BodyEnd::Close,
     }
-}
-
-/// What the body stream does, in order. The JS driver enqueues the same.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamEvent {
-    /// The chunk at this index of the plan, typed as `chunk_type`.
-    Chunk(usize),
-    /// The `bad_chunk`.
-    BadChunk,
-    /// `controller.error(reason)`.
-    Error,
-    /// `controller.close()`.
-    Close,
-}
-
-/// The event sequence of a streamed body under a plan of `chunk_count`.
-pub fn stream_events(scenario: &Scenario, chunk_count: usize) -> Vec<StreamEvent> {
-    let mut events = Vec::new();
-    if scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::First {
-        events.push(StreamEvent::BadChunk);
-    }
-    let delivered = match scenario.stream_end {
-        StreamEnd::Error => scenario
-            .error_after_chunks
-            .unwrap_or(chunk_count)
-            .min(chunk_count),
-        _ => chunk_count,
-    };
-    events.extend((0..delivered).map(StreamEvent::Chunk));
-    let all_delivered = delivered == chunk_count;
-    if all_delivered && scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::Last
-    {
-        events.push(StreamEvent::BadChunk);
-    }
-    match scenario.stream_end {
-        StreamEnd::Error => events.push(StreamEvent::Error),
-        StreamEnd::Close => events.push(StreamEvent::Close),
-        StreamEnd::Never => {}
-    }
-    events
 }
 
 /// C3-C7: the read loop over the stream's events.
@@ -427,14 +387,6 @@ fn parse_and_serialize_mime(input: &str) -> Option<String> {
     Some(out)
 }
 
-/// Header value normalization by `Headers`: strip leading and trailing
-/// HTTP whitespace (tab, space, CR, LF).
-pub fn normalize(value: &str) -> String {
-    value
-        .trim_matches(|c| matches!(c, '\t' | ' ' | '\r' | '\n'))
-        .to_string()
-}
-
 /// The Blob constructor's `type`: lowercased, or empty if any character is
 /// outside U+0020..U+007E (File API).
 pub fn blob_type(requested: &str) -> String {
@@ -452,9 +404,9 @@ pub fn blob_type(requested: &str) -> String {
 mod tests {
     use super::*;
     use crate::backend::{Backend, ReferenceBackend};
-    use crate::case::Features;
+    use crate::features::Features;
     use crate::outcome::OutcomeClass;
-    use crate::webapi::{ChunkType, JsValue};
+    use crate::scenario::{ChunkType, JsValue};
 
     fn scenario(toml_fields: &str) -> Scenario {
         toml::from_str(&format!(

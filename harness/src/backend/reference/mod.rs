@@ -3,11 +3,13 @@
 //! first (a stream error or an open stream wins over a compile error that
 //! was already visible).
 
-use super::{Backend, BackendInfo, BodyEnd, StreamingBody};
-use crate::case::{Features, SpecVersion};
+pub mod web_api_model;
+
+use super::{Backend, BackendInfo, BodyEnd, StreamingBody, WebApiBackend, WebApiOutcome};
+use crate::features::{wasm_features, Features};
 use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
 use crate::plan::ChunkPlan;
-use crate::webapi::Scenario;
+use crate::scenario::Scenario;
 use wasmparser::{
     Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload,
     Validator, WasmFeatures,
@@ -41,18 +43,6 @@ impl Backend for ReferenceBackend {
         }
     }
 
-    fn compile_web_api(
-        &self,
-        scenario: &Scenario,
-        module: &[u8],
-        plan: &ChunkPlan,
-    ) -> Option<Outcome> {
-        let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &Features::baseline());
-        Some(super::web_api_model::evaluate(
-            scenario, module, plan, &compile,
-        ))
-    }
-
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
         // A different entry point from the streaming path on purpose:
         // `parse_all` over the complete bytes.
@@ -76,51 +66,18 @@ impl Backend for ReferenceBackend {
     }
 }
 
-/// One-shot validation, as used to derive the expected outcome of
-/// truncated prefixes.
-pub fn validate_one_shot(bytes: &[u8], features: &Features) -> bool {
-    Validator::new_with_features(wasm_features(features))
-        .validate_all(bytes)
-        .is_ok()
-}
-
-/// wasmparser's switches for a case's features (also used by the overhead
-/// benchmark's bare loop, so both sides validate the same language).
-pub fn wasm_features(features: &Features) -> WasmFeatures {
-    let mut f = match features.base {
-        SpecVersion::Wasm1 => WasmFeatures::WASM1,
-        SpecVersion::Wasm2 => WasmFeatures::WASM2,
-        SpecVersion::Wasm3 => WasmFeatures::WASM3,
-    };
-    for name in features.iter() {
-        f |= match name {
-            "bulk-memory" => WasmFeatures::BULK_MEMORY,
-            "custom-descriptors" => WasmFeatures::CUSTOM_DESCRIPTORS,
-            "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
-            "exceptions" => WasmFeatures::EXCEPTIONS,
-            "extended-const" => WasmFeatures::EXTENDED_CONST,
-            "function-references" => WasmFeatures::FUNCTION_REFERENCES,
-            "gc" => WasmFeatures::GC,
-            "legacy-exceptions" => WasmFeatures::LEGACY_EXCEPTIONS,
-            "memory64" => WasmFeatures::MEMORY64,
-            "multi-memory" => WasmFeatures::MULTI_MEMORY,
-            "multi-value" => WasmFeatures::MULTI_VALUE,
-            "mutable-global" => WasmFeatures::MUTABLE_GLOBAL,
-            "nontrapping-float-to-int-conversions" => WasmFeatures::SATURATING_FLOAT_TO_INT,
-            "reference-types" => WasmFeatures::REFERENCE_TYPES,
-            "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
-            "shared-everything-threads" => WasmFeatures::SHARED_EVERYTHING_THREADS,
-            "sign-extension-ops" => WasmFeatures::SIGN_EXTENSION,
-            "simd" => WasmFeatures::SIMD,
-            "stack-switching" => WasmFeatures::STACK_SWITCHING,
-            "tail-call" => WasmFeatures::TAIL_CALL,
-            "threads" => WasmFeatures::THREADS,
-            "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
-            // Text-format only (annotations); nothing to switch on in a decoder.
-            _ => WasmFeatures::empty(),
-        };
+impl WebApiBackend for ReferenceBackend {
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> WebApiOutcome {
+        let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &Features::baseline());
+        // The model reads every event it is given: it has no stream whose
+        // premise could fail, so it reports no observation.
+        web_api_model::evaluate(scenario, module, plan, &compile).into()
     }
-    f
 }
 
 /// Incremental decode + validate over chunks as they arrive. A compile error
@@ -359,10 +316,9 @@ mod tests {
     fn features_gate_proposals() {
         // A memory with a custom page size of 1 byte (custom-page-sizes).
         let bytes = b"\0asm\x01\0\0\0\x05\x04\x01\x08\x01\x00";
-        assert!(!validate_one_shot(bytes, &Features::baseline()));
-        assert!(validate_one_shot(
-            bytes,
-            &Features::from_names(["custom-page-sizes"]).unwrap()
-        ));
+        assert!(!Features::baseline().validates(bytes));
+        assert!(Features::from_names(["custom-page-sizes"])
+            .unwrap()
+            .validates(bytes));
     }
 }

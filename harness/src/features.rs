@@ -1,0 +1,292 @@
+//! The WebAssembly feature set a case is written against, and what it
+//! means to a validator. Data: every layer may use it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use wasmparser::{Validator, WasmFeatures};
+
+/// The WebAssembly feature set a case is written against: a spec version
+/// plus proposals by their testsuite directory names (`threads`,
+/// `custom-page-sizes`, ...). Backends map these to their own switches.
+///
+/// Older proposal directories assume the spec of their time: `threads`
+/// expects a second table to be invalid, which WebAssembly 2.0 allows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    pub base: SpecVersion,
+    #[serde(default)]
+    pub proposals: BTreeSet<String>,
+}
+
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SpecVersion {
+    Wasm1,
+    Wasm2,
+    #[default]
+    Wasm3,
+}
+
+/// The proposals a case may name.
+pub const KNOWN_FEATURES: &[&str] = &[
+    "annotations",
+    "bulk-memory",
+    "custom-descriptors",
+    "custom-page-sizes",
+    "exceptions",
+    "extended-const",
+    "function-references",
+    "gc",
+    "legacy-exceptions",
+    "memory64",
+    "multi-memory",
+    "multi-value",
+    "mutable-global",
+    "nontrapping-float-to-int-conversions",
+    "reference-types",
+    "relaxed-simd",
+    "shared-everything-threads",
+    "sign-extension-ops",
+    "simd",
+    "stack-switching",
+    "tail-call",
+    "threads",
+    "wide-arithmetic",
+];
+
+impl Features {
+    /// WebAssembly 3.0 and nothing more.
+    pub fn baseline() -> Features {
+        Features::default()
+    }
+
+    /// `base` plus proposals, rejecting names not in [`KNOWN_FEATURES`].
+    pub fn new<I, S>(base: SpecVersion, proposals: I) -> Result<Features, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut set = BTreeSet::new();
+        for name in proposals {
+            let name = name.into();
+            if !KNOWN_FEATURES.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown feature {name:?}; expected one of {}",
+                    KNOWN_FEATURES.join(", ")
+                ));
+            }
+            set.insert(name);
+        }
+        Ok(Features {
+            base,
+            proposals: set,
+        })
+    }
+
+    /// WebAssembly 3.0 plus proposals.
+    pub fn from_names<I, S>(proposals: I) -> Result<Features, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Features::new(SpecVersion::Wasm3, proposals)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.proposals.contains(name)
+    }
+
+    /// Whether a proposal is on, by its base version or by name: what an
+    /// engine backend asks to set its own switches.
+    pub fn enables(&self, name: &str) -> bool {
+        const WASM1: &[&str] = &["mutable-global"];
+        const WASM2: &[&str] = &[
+            "bulk-memory",
+            "multi-value",
+            "nontrapping-float-to-int-conversions",
+            "reference-types",
+            "sign-extension-ops",
+            "simd",
+        ];
+        const WASM3: &[&str] = &[
+            "exceptions",
+            "extended-const",
+            "function-references",
+            "gc",
+            "memory64",
+            "multi-memory",
+            "relaxed-simd",
+            "tail-call",
+            "threads",
+        ];
+        let in_base = match self.base {
+            SpecVersion::Wasm1 => WASM1.contains(&name),
+            SpecVersion::Wasm2 => WASM1.contains(&name) || WASM2.contains(&name),
+            SpecVersion::Wasm3 => {
+                WASM1.contains(&name) || WASM2.contains(&name) || WASM3.contains(&name)
+            }
+        };
+        in_base || self.contains(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.proposals.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for SpecVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SpecVersion::Wasm1 => "wasm1",
+            SpecVersion::Wasm2 => "wasm2",
+            SpecVersion::Wasm3 => "wasm3",
+        })
+    }
+}
+
+impl fmt::Display for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.base)?;
+        for name in self.iter() {
+            write!(f, "+{name}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Features {
+    /// Whether `bytes` is a valid module under these features (one-shot
+    /// validation; how truncated prefixes get their expected outcome).
+    pub fn validates(&self, bytes: &[u8]) -> bool {
+        Validator::new_with_features(wasm_features(self))
+            .validate_all(bytes)
+            .is_ok()
+    }
+}
+
+/// wasmparser's switches for a case's features (also used by the overhead
+/// benchmark's bare loop, so both sides validate the same language).
+pub fn wasm_features(features: &Features) -> WasmFeatures {
+    let mut f = match features.base {
+        SpecVersion::Wasm1 => WasmFeatures::WASM1,
+        SpecVersion::Wasm2 => WasmFeatures::WASM2,
+        SpecVersion::Wasm3 => WasmFeatures::WASM3,
+    };
+    for name in features.iter() {
+        f |= wasmparser_flag(name);
+    }
+    f
+}
+
+/// wasmparser's switch for one proposal (empty for text-only ones).
+fn wasmparser_flag(name: &str) -> WasmFeatures {
+    match name {
+        "bulk-memory" => WasmFeatures::BULK_MEMORY,
+        "custom-descriptors" => WasmFeatures::CUSTOM_DESCRIPTORS,
+        "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
+        "exceptions" => WasmFeatures::EXCEPTIONS,
+        "extended-const" => WasmFeatures::EXTENDED_CONST,
+        "function-references" => WasmFeatures::FUNCTION_REFERENCES,
+        "gc" => WasmFeatures::GC,
+        "legacy-exceptions" => WasmFeatures::LEGACY_EXCEPTIONS,
+        "memory64" => WasmFeatures::MEMORY64,
+        "multi-memory" => WasmFeatures::MULTI_MEMORY,
+        "multi-value" => WasmFeatures::MULTI_VALUE,
+        "mutable-global" => WasmFeatures::MUTABLE_GLOBAL,
+        "nontrapping-float-to-int-conversions" => WasmFeatures::SATURATING_FLOAT_TO_INT,
+        "reference-types" => WasmFeatures::REFERENCE_TYPES,
+        "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
+        "shared-everything-threads" => WasmFeatures::SHARED_EVERYTHING_THREADS,
+        "sign-extension-ops" => WasmFeatures::SIGN_EXTENSION,
+        "simd" => WasmFeatures::SIMD,
+        "stack-switching" => WasmFeatures::STACK_SWITCHING,
+        "tail-call" => WasmFeatures::TAIL_CALL,
+        "threads" => WasmFeatures::THREADS,
+        "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+        // Text-format only (annotations); nothing to switch on in a decoder.
+        _ => WasmFeatures::empty(),
+    }
+}
+
+impl Features {
+    /// The proposals a valid module actually needs: those it enables whose
+    /// removal makes it invalid. Empty for a module that is not valid under
+    /// these features (what it "uses" is then undefined). This is what an
+    /// expectations rule's `requires` and "unsupported proposal" labels
+    /// speak of: a WebAssembly 3.0 case that uses no GC type does not
+    /// need GC.
+    pub fn proposals_used(&self, bytes: &[u8]) -> BTreeSet<String> {
+        let all = wasm_features(self);
+        let valid = |f: WasmFeatures| Validator::new_with_features(f).validate_all(bytes).is_ok();
+        if !valid(all) {
+            return BTreeSet::new();
+        }
+        KNOWN_FEATURES
+            .iter()
+            .filter(|name| self.enables(name))
+            .filter(|name| {
+                let mut without = wasmparser_flag(name);
+                // GC builds on typed function references and implies them.
+                if **name == "function-references" {
+                    without |= WasmFeatures::GC;
+                }
+                !without.is_empty() && !valid(all - without)
+            })
+            .map(|name| name.to_string())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_used_are_the_ones_a_module_cannot_do_without() {
+        let f = Features::from_names(["custom-page-sizes"]).unwrap();
+        // A memory with a custom page size of 1 byte.
+        let pagesize = b"\0asm\x01\0\0\0\x05\x04\x01\x08\x01\x00";
+        assert_eq!(
+            f.proposals_used(pagesize).into_iter().collect::<Vec<_>>(),
+            ["custom-page-sizes"]
+        );
+        assert!(f.proposals_used(b"\0asm\x01\0\0\0").is_empty());
+        // (type (struct)) needs GC on a 3.0 base; invalid bytes use nothing.
+        let gc = b"\0asm\x01\0\0\0\x01\x03\x01\x5f\x00";
+        assert!(Features::baseline().proposals_used(gc).contains("gc"));
+        assert!(Features::baseline().proposals_used(b"\0asm").is_empty());
+    }
+
+    #[test]
+    fn unknown_features_are_rejected_with_the_known_list() {
+        let err = Features::from_names(["threadz"]).unwrap_err();
+        assert!(
+            err.contains("threadz") && err.contains("wide-arithmetic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn enables_counts_the_base_version() {
+        let f = Features::new(SpecVersion::Wasm1, ["threads"]).unwrap();
+        assert!(f.enables("threads") && f.enables("mutable-global"));
+        assert!(!f.enables("reference-types") && !f.enables("gc"));
+        assert!(
+            Features::baseline().enables("gc")
+                && !Features::baseline().enables("custom-page-sizes")
+        );
+    }
+
+    #[test]
+    fn features_display_against_the_baseline() {
+        assert_eq!(Features::baseline().to_string(), "wasm3");
+        let f = Features::from_names(["wide-arithmetic", "annotations"]).unwrap();
+        assert_eq!(f.to_string(), "wasm3+annotations+wide-arithmetic");
+        let f = Features::new(SpecVersion::Wasm1, ["threads"]).unwrap();
+        assert_eq!(f.to_string(), "wasm1+threads");
+    }
+}

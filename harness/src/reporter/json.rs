@@ -1,0 +1,170 @@
+//! The JSON report (schema in `reports/SCHEMA.md`), written as the run
+//! goes: each result is serialized when its event arrives and never kept,
+//! so memory does not grow with the number of cases.
+
+use super::summary::{Summary, SummaryRow};
+use crate::case::NotApplicable;
+use crate::outcome::{Outcome, OutcomeClass};
+use crate::runner::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
+use crate::verdict::{PlanFailure, Status, Verdict};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+
+pub const SCHEMA: &str = "streamconform-report";
+/// Bump on any change a consumer could notice; document it in SCHEMA.md.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The whole report, as read back (the writer streams the same shape).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema: String,
+    pub schema_version: u32,
+    pub run: RunInfo,
+    /// Files and cases that could not be read; each cost only itself.
+    pub input_errors: Vec<String>,
+    pub not_applicable: Vec<NotApplicable>,
+    pub results: Vec<ReportedCase>,
+    pub summary: Vec<SummaryRow>,
+    pub finished: RunFinished,
+}
+
+/// One (case, backend).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedCase {
+    pub id: String,
+    pub backend: String,
+    pub suite: String,
+    pub group: String,
+    pub expected: OutcomeClass,
+    pub verdict: Verdict,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expectation_reason: Option<String>,
+    /// Proposals the case's module uses that the backend lacks.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub unsupported: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub one_shot: Option<Outcome>,
+    pub plans_run: usize,
+    pub failing_plans_total: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failing_plans: Vec<PlanFailure>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub aborted: Option<String>,
+    /// A command that replays the first failing plan.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repro: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl ReportedCase {
+    pub fn from_event(done: &CaseFinished<'_>) -> ReportedCase {
+        let r = &done.result;
+        ReportedCase {
+            id: r.id.clone(),
+            backend: done.backend.to_string(),
+            suite: done.case.suite.clone(),
+            group: done.case.group.clone(),
+            expected: r.expected,
+            verdict: r.verdict,
+            status: done.status,
+            expectation_reason: done.expectation.clone(),
+            unsupported: done.unsupported.clone(),
+            one_shot: r.one_shot.clone(),
+            plans_run: r.plans_run,
+            failing_plans_total: r.failing_plans_total,
+            failing_plans: r.failing_plans.clone(),
+            aborted: r.aborted.clone(),
+            repro: done.repro.clone(),
+            duration_ms: done.duration.as_millis() as u64,
+        }
+    }
+}
+
+/// Streams the report to `out`.
+pub struct JsonReport<W: Write> {
+    out: W,
+    summary: Summary,
+    /// Load-time items, written before the first result.
+    input_errors: Vec<String>,
+    not_applicable: Vec<NotApplicable>,
+    state: State,
+}
+
+#[derive(PartialEq, Eq)]
+enum State {
+    Start,
+    Loading,
+    Results { first: bool },
+    Done,
+}
+
+impl<W: Write> JsonReport<W> {
+    pub fn new(out: W) -> JsonReport<W> {
+        JsonReport {
+            out,
+            summary: Summary::default(),
+            input_errors: Vec::new(),
+            not_applicable: Vec::new(),
+            state: State::Start,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn open_results(&mut self) -> io::Result<()> {
+        if self.state == State::Loading {
+            write!(self.out, ",\"input_errors\":")?;
+            serde_json::to_writer(&mut self.out, &self.input_errors)?;
+            write!(self.out, ",\"not_applicable\":")?;
+            serde_json::to_writer(&mut self.out, &self.not_applicable)?;
+            self.not_applicable = Vec::new();
+            write!(self.out, ",\"results\":[")?;
+            self.state = State::Results { first: true };
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Reporter for JsonReport<W> {
+    fn report(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
+        self.summary.report(event)?;
+        match event {
+            RunEvent::RunStarted(info) => {
+                write!(
+                    self.out,
+                    "{{\"schema\":\"{SCHEMA}\",\"schema_version\":{SCHEMA_VERSION},\"run\":"
+                )?;
+                serde_json::to_writer(&mut self.out, info)?;
+                self.state = State::Loading;
+            }
+            RunEvent::InputError(e) => self.input_errors.push(e.to_string()),
+            RunEvent::NotApplicable(na) => self.not_applicable.push((*na).clone()),
+            RunEvent::CaseFinished(done) => {
+                self.open_results()?;
+                if let State::Results { first } = &mut self.state {
+                    if !*first {
+                        self.out.write_all(b",")?;
+                    }
+                    *first = false;
+                }
+                serde_json::to_writer(&mut self.out, &ReportedCase::from_event(done))?;
+            }
+            RunEvent::RunFinished(finished) => {
+                self.open_results()?;
+                write!(self.out, "],\"summary\":")?;
+                serde_json::to_writer(&mut self.out, &self.summary.rows())?;
+                write!(self.out, ",\"finished\":")?;
+                serde_json::to_writer(&mut self.out, finished)?;
+                self.out.write_all(b"}\n")?;
+                self.out.flush()?;
+                self.state = State::Done;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,123 @@
+//! What a person reads during and after a CLI run: each unexpected result
+//! as it happens (with a replay line), then the summary table, then what
+//! the run concluded.
+
+use super::summary::Summary;
+use crate::runner::{Reporter, RunEvent};
+use crate::verdict::Status;
+use std::io::{self, Write};
+
+pub struct Terminal<W: Write> {
+    out: W,
+    summary: Summary,
+    /// Unexpected results printed in full; the rest are counted.
+    show_failures: usize,
+    unexpected_seen: usize,
+    backends: usize,
+}
+
+impl<W: Write> Terminal<W> {
+    pub fn new(out: W, show_failures: usize) -> Terminal<W> {
+        Terminal {
+            out,
+            summary: Summary::default(),
+            show_failures,
+            unexpected_seen: 0,
+            backends: 0,
+        }
+    }
+}
+
+impl<W: Write> Reporter for Terminal<W> {
+    fn report(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
+        self.summary.report(event)?;
+        match event {
+            RunEvent::RunStarted(info) => {
+                self.backends = info.backends.len();
+                let engines: Vec<String> = info
+                    .backends
+                    .iter()
+                    .map(|b| format!("{} {}", b.name, b.version))
+                    .collect();
+                writeln!(
+                    self.out,
+                    "streamconform {}: {} cases x {} backend(s) ({}), plans: {}",
+                    info.tool_version,
+                    info.cases,
+                    self.backends,
+                    engines.join(", "),
+                    info.plans
+                )?;
+            }
+            RunEvent::InputError(e) => writeln!(self.out, "input error: {e}")?,
+            RunEvent::NotApplicable(_) => {}
+            RunEvent::CaseFinished(done) if done.status.is_unexpected() => {
+                self.unexpected_seen += 1;
+                if self.unexpected_seen > self.show_failures {
+                    return Ok(());
+                }
+                let what = match done.status {
+                    Status::UnexpectedPass => "UNEXPECTED PASS",
+                    Status::Invalid => "INVALID CASE",
+                    _ => "FAIL",
+                };
+                writeln!(self.out, "{what} [{}] {}", done.backend, done.case.id)?;
+                if let Some(reason) = &done.expectation {
+                    writeln!(self.out, "    listed as failing: {reason}")?;
+                }
+                if !done.unsupported.is_empty() {
+                    writeln!(
+                        self.out,
+                        "    unsupported proposal {}: the backend lacks it even with its switches",
+                        done.unsupported.join(", ")
+                    )?;
+                }
+                for p in done.result.failing_plans.iter().take(3) {
+                    let oracles: Vec<String> = p.failed.iter().map(|o| o.to_string()).collect();
+                    writeln!(
+                        self.out,
+                        "    plan {} [{}]: {}",
+                        p.plan,
+                        oracles.join("+"),
+                        p.actual
+                    )?;
+                }
+                if let Some(why) = &done.result.aborted {
+                    writeln!(self.out, "    {why}")?;
+                }
+                if let Some(repro) = &done.repro {
+                    writeln!(self.out, "    repro: {repro}")?;
+                }
+            }
+            RunEvent::CaseFinished(_) => {}
+            RunEvent::RunFinished(finished) => {
+                if self.unexpected_seen > self.show_failures {
+                    writeln!(
+                        self.out,
+                        "... and {} more unexpected results (see --report)",
+                        self.unexpected_seen - self.show_failures
+                    )?;
+                }
+                write!(self.out, "{}", self.summary.table())?;
+                writeln!(
+                    self.out,
+                    "{} (case, backend) pairs on {} backend(s) in {:.1}s",
+                    finished.cases_run, self.backends, finished.elapsed_secs
+                )?;
+                for note in &finished.expectations_not_run {
+                    writeln!(self.out, "note: {note}")?;
+                }
+                for stale in &finished.stale_rules {
+                    writeln!(self.out, "STALE RULE {stale}")?;
+                }
+                if finished.cases_run == 0 {
+                    writeln!(
+                        self.out,
+                        "error: no case ran; a run with nothing to judge is not a pass"
+                    )?;
+                }
+            }
+        }
+        self.out.flush()
+    }
+}

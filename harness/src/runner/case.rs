@@ -1,0 +1,259 @@
+//! Running one case: the backend's one-shot compile, then every plan,
+//! each judged by the oracles.
+
+use super::PlanSelection;
+use crate::backend::{BackendUnderTest, BodyEnd, StreamingBody, WebApiOutcome};
+use crate::case::Case;
+use crate::outcome::Outcome;
+use crate::plan::ChunkPlan;
+use crate::verdict::{judge, CaseResult, PlanFailure, Verdict, MAX_RECORDED_FAILING_PLANS};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Plans of one case run at once on backends that prefer many jobs.
+const PLANS_IN_FLIGHT: usize = 8;
+
+/// Runs one case on this thread: the one-shot compile, then every plan.
+/// A panicking compile is recorded as a crash of that plan.
+pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelection) -> CaseResult {
+    let scenario = case.scenario.as_deref();
+    let web_api = match (scenario, &backend.web_api) {
+        (None, _) => None,
+        (Some(s), Some(web_api)) => Some((s, web_api)),
+        (Some(_), None) => {
+            return CaseResult::not_applicable(
+                case,
+                format!("backend {} runs no Web API cases", backend.info().name),
+            )
+        }
+    };
+    if let Some(why) = web_api.and_then(|(s, w)| w.not_applicable(s)) {
+        return CaseResult::not_applicable(case, why);
+    }
+    let plans = match scenario {
+        // Only a streamed body has chunk boundaries to vary.
+        Some(s) if !s.uses_plans() => Ok(vec![ChunkPlan {
+            name: "whole".into(),
+            cuts: vec![],
+        }]),
+        _ => selection.plans_for(case),
+    };
+    let plans = match plans {
+        Ok(plans) => plans,
+        Err(e) => return CaseResult::aborted(case, e.to_string()),
+    };
+    let engine = &backend.engine;
+    let one_shot = guarded(
+        || engine.compile_one_shot(&case.bytes, &case.features),
+        crash,
+    );
+    let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
+    let run_plan = |plan: &ChunkPlan| -> WebApiOutcome {
+        match web_api {
+            None => {
+                let body = StreamingBody {
+                    chunks: plan.chunks(&case.bytes),
+                    end: BodyEnd::Close,
+                };
+                guarded(|| engine.compile_streaming(body, &case.features), crash).into()
+            }
+            Some((s, web_api)) => guarded(
+                || web_api.compile_web_api(s, &case.bytes, plan),
+                |m| crash(m).into(),
+            ),
+        }
+    };
+    // Out-of-process engines answer slowly but in parallel: keep several of
+    // a case's plans in flight, so a pending window is not paid per plan.
+    let in_flight = if engine.preferred_jobs().is_some() {
+        PLANS_IN_FLIGHT
+    } else {
+        1
+    };
+    let mut outcomes = Vec::with_capacity(plans.len());
+    for group in plans.chunks(in_flight) {
+        if group.len() == 1 {
+            outcomes.push(run_plan(&group[0]));
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = group
+                    .iter()
+                    .map(|plan| scope.spawn(|| run_plan(plan)))
+                    .collect();
+                outcomes.extend(handles.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
+                }));
+            });
+        }
+    }
+    let mut result = CaseResult::start(case, plans.len());
+    for (plan, actual) in plans.into_iter().zip(outcomes) {
+        // A case whose premise did not hold tested something else: it is
+        // invalid, whatever the outcome.
+        if let (Some(s), Some(observed)) = (scenario, &actual.body) {
+            if let Some(why) = s.premise_violation(plan.chunk_count(), observed) {
+                result.verdict = Verdict::Invalid;
+                result.aborted = Some(format!("invalid case under plan {}: {why}", plan.name));
+                result.one_shot = Some(one_shot);
+                return result;
+            }
+        }
+        let failed = judge(
+            case.expected(),
+            &one_shot,
+            &actual.outcome,
+            invariance_applies,
+        );
+        if !failed.is_empty() {
+            result.failing_plans_total += 1;
+            if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
+                result.failing_plans.push(PlanFailure {
+                    plan: plan.name,
+                    cuts: plan.cuts,
+                    actual: actual.outcome,
+                    failed,
+                });
+            }
+        }
+    }
+    result.verdict = if result.failing_plans_total == 0 {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    result.one_shot = Some(one_shot);
+    result
+}
+
+/// Runs a backend call, turning a panic into `on_panic(message)`.
+fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        on_panic(message)
+    })
+}
+
+fn crash(message: String) -> Outcome {
+    Outcome::Crash { message }
+}
+
+/// Runs one case on its own thread and gives up after `timeout`. The stuck
+/// thread is abandoned: an in-process engine cannot be killed.
+pub fn run_case_with_timeout(
+    backend: &BackendUnderTest,
+    case: &Case,
+    selection: &PlanSelection,
+    timeout: Duration,
+) -> CaseResult {
+    let (tx, rx) = mpsc::channel();
+    let (backend, owned, selection) = (backend.clone(), case.clone(), selection.clone());
+    std::thread::spawn(move || {
+        let _ = tx.send(run_case(&backend, &owned, &selection));
+    });
+    rx.recv_timeout(timeout)
+        .unwrap_or_else(|_| CaseResult::aborted(case, timeout_message(timeout)))
+}
+
+pub(super) fn timeout_message(timeout: Duration) -> String {
+    format!("timeout: no result after {:.0?}", timeout)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::backend::fault_injection::{self, FaultInjectingBackend};
+    use crate::backend::ReferenceBackend;
+    use crate::case::CaseOrigin;
+    use crate::features::Features;
+    use crate::outcome::OutcomeClass;
+    use crate::plan::PlanSet;
+    use crate::verdict::Oracle;
+    use std::sync::Arc;
+
+    /// A valid module with a custom section carrying `marker`.
+    pub(crate) fn module_with(marker: &[u8]) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.push(0);
+        m.push(1 + marker.len() as u8);
+        m.push(0); // empty custom-section name
+        m.extend_from_slice(marker);
+        m
+    }
+
+    pub(crate) fn case(id: &str, bytes: Vec<u8>, expected: OutcomeClass) -> Case {
+        Case {
+            id: id.into(),
+            suite: "t".into(),
+            group: "t".into(),
+            origin: CaseOrigin::Directive,
+            bytes: bytes.into(),
+            expected: expected.into(),
+            features: Arc::new(Features::baseline()),
+            scenario: None,
+        }
+    }
+
+    #[test]
+    fn a_chunking_dependent_lie_fails_both_oracles() {
+        let mut invalid = module_with(fault_injection::LIE_WHEN_SPLIT);
+        invalid.push(0xff); // trailing junk: a CompileError
+        let c = case("lie", invalid, OutcomeClass::CompileError);
+        let result = run_case(
+            &BackendUnderTest::bytes_only(FaultInjectingBackend),
+            &c,
+            &PlanSelection::default(),
+        );
+        assert_eq!(result.verdict, Verdict::Fail);
+        let first = &result.failing_plans[0];
+        assert_eq!(first.failed, [Oracle::Spec, Oracle::Invariance]);
+        assert_ne!(
+            first.plan, "whole",
+            "the whole-body plan is not split and must pass"
+        );
+    }
+
+    #[test]
+    fn run_case_with_timeout_returns_for_a_hanging_backend() {
+        let c = case(
+            "hang",
+            module_with(fault_injection::HANG),
+            OutcomeClass::Module,
+        );
+        let r = run_case_with_timeout(
+            &BackendUnderTest::bytes_only(FaultInjectingBackend),
+            &c,
+            &PlanSelection::Set(PlanSet::Whole),
+            Duration::from_millis(200),
+        );
+        assert!(r.aborted.unwrap().starts_with("timeout"));
+    }
+
+    #[test]
+    fn explicit_cuts_and_named_plans_replay_a_single_plan() {
+        let c = case("ok", module_with(b"x"), OutcomeClass::Module);
+        let reference = BackendUnderTest::with_web_api(ReferenceBackend);
+        let r = run_case(&reference, &c, &PlanSelection::Cuts(vec![0, 3, 3, 9]));
+        assert_eq!((r.plans_run, r.verdict), (1, Verdict::Pass));
+        let r = run_case(&reference, &c, &PlanSelection::Named("split@999".into()));
+        assert!(r.aborted.unwrap().contains("past the end"));
+    }
+
+    #[test]
+    fn a_web_api_case_on_a_bytes_only_backend_is_not_applicable() {
+        let mut c = case("w", b"\0asm\x01\0\0\0".to_vec(), OutcomeClass::Module);
+        c.scenario = Some(Arc::new(crate::scenario::Scenario::byte_level()));
+        let r = run_case(
+            &BackendUnderTest::bytes_only(ReferenceBackend),
+            &c,
+            &PlanSelection::default(),
+        );
+        assert_eq!(r.verdict, Verdict::NotApplicable);
+        assert!(r.aborted.unwrap().contains("runs no Web API cases"));
+    }
+}

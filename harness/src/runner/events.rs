@@ -1,0 +1,124 @@
+//! What a run tells its consumers, as it happens.
+//!
+//! The runner emits [`RunEvent`]s in a fixed order: `RunStarted`, the
+//! load-time `InputError`s and `NotApplicable`s, one `CaseFinished` per
+//! (backend, case) in case order, then `RunFinished`. Every output (the
+//! summary table, the JSON report, bless, later JUnit, HTML, a progress
+//! bar) is a [`Reporter`]; adding one never touches the runner.
+
+use crate::backend::BackendInfo;
+use crate::case::{Case, NotApplicable};
+use crate::expectations::BlessInput;
+use crate::verdict::{CaseResult, Status};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Who ran what, where and when: the first event of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    pub tool_version: String,
+    /// RFC 3339, UTC, seconds.
+    pub started_at: String,
+    pub host: String,
+    /// The `--suite` arguments that load these suites again.
+    pub suites: Vec<String>,
+    /// The plan selection, as command-line arguments (`--plans default`).
+    pub plans: String,
+    /// Cases loaded (each runs on every backend).
+    pub cases: usize,
+    pub backends: Vec<BackendInfo>,
+}
+
+/// One case on one backend, judged and with its expectation applied.
+#[derive(Clone, Debug)]
+pub struct CaseFinished<'a> {
+    pub backend: &'a str,
+    pub case: &'a Case,
+    pub result: CaseResult,
+    pub status: Status,
+    /// Why the expectations file lists this case (entry, rule, or the
+    /// parent a truncation case inherits from), if it does.
+    pub expectation: Option<String>,
+    /// Proposals the case needs that the backend lacks even with its
+    /// switches (set only on failing cases).
+    pub unsupported: Vec<String>,
+    pub duration: Duration,
+    /// A command that replays the first failing plan.
+    pub repro: Option<String>,
+}
+
+impl From<&CaseFinished<'_>> for BlessInput {
+    fn from(done: &CaseFinished<'_>) -> BlessInput {
+        BlessInput {
+            id: done.result.id.clone(),
+            verdict: done.result.verdict,
+            covered: done.status == Status::ExpectedFailure,
+            unsupported: done.unsupported.clone(),
+            summary: done.result.failure_summary(),
+        }
+    }
+}
+
+/// The last event: what the run as a whole concluded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunFinished {
+    pub elapsed_secs: f64,
+    /// (backend, case) pairs judged.
+    pub cases_run: usize,
+    /// Failures, unexpected passes and invalid cases.
+    pub unexpected: usize,
+    /// Rules that matched cases of this run but no failing one (only
+    /// checked when no filter narrowed the run); each fails the run.
+    pub stale_rules: Vec<String>,
+    /// Expectation entries and rules that matched no case of this run.
+    pub expectations_not_run: Vec<String>,
+    pub input_errors: usize,
+}
+
+impl RunFinished {
+    /// 0: nothing unexpected; 1: a failure, unexpected pass, invalid case
+    /// or stale rule; 2: bad input, or nothing ran at all.
+    pub fn exit_code(&self) -> i32 {
+        if self.input_errors > 0 || self.cases_run == 0 {
+            2
+        } else if self.unexpected > 0 || !self.stale_rules.is_empty() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum RunEvent<'a> {
+    RunStarted(&'a RunInfo),
+    /// A file or case that could not be read; it costs only itself.
+    InputError(&'a str),
+    /// A case found but not streamable (text-only, component model):
+    /// counted for every backend, never silently dropped.
+    NotApplicable(&'a NotApplicable),
+    CaseFinished(&'a CaseFinished<'a>),
+    RunFinished(&'a RunFinished),
+}
+
+/// A consumer of run events.
+pub trait Reporter {
+    fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()>;
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The machine's host name, for run info.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

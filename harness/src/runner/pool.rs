@@ -1,0 +1,158 @@
+//! Many cases on worker threads, with a watchdog. Results are handed on in
+//! case order as soon as every earlier case is done, so consumers see a
+//! deterministic stream and nothing waits for the whole run.
+
+use super::case::{run_case, timeout_message};
+use super::RunConfig;
+use crate::backend::BackendUnderTest;
+use crate::case::Case;
+use crate::verdict::CaseResult;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Worker {
+    /// The case being run and since when.
+    busy: Arc<Mutex<Option<(usize, Instant)>>>,
+    abandoned: Arc<AtomicBool>,
+}
+
+/// Runs every case on `jobs` workers and calls `on_result(index, result,
+/// duration)` in index order. A case that outlives the timeout is recorded
+/// as such, its worker abandoned (an in-process engine cannot be killed)
+/// and replaced, and the run goes on.
+pub(super) fn run_all(
+    backend: &BackendUnderTest,
+    cases: &Arc<Vec<Case>>,
+    config: &RunConfig,
+    jobs: usize,
+    mut on_result: impl FnMut(usize, CaseResult, Duration),
+) {
+    let total = cases.len();
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<(usize, CaseResult, Duration)>();
+    let spawn = || {
+        let worker = Worker {
+            busy: Arc::new(Mutex::new(None)),
+            abandoned: Arc::new(AtomicBool::new(false)),
+        };
+        let (busy, abandoned) = (worker.busy.clone(), worker.abandoned.clone());
+        let (backend, cases, next, tx, plans) = (
+            backend.clone(),
+            cases.clone(),
+            next.clone(),
+            tx.clone(),
+            config.plans.clone(),
+        );
+        std::thread::spawn(move || loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            if index >= cases.len() || abandoned.load(Ordering::Relaxed) {
+                return;
+            }
+            let started = Instant::now();
+            *busy.lock().unwrap() = Some((index, started));
+            let result = run_case(&backend, &cases[index], &plans);
+            *busy.lock().unwrap() = None;
+            if abandoned.load(Ordering::Relaxed)
+                || tx.send((index, result, started.elapsed())).is_err()
+            {
+                return;
+            }
+        });
+        worker
+    };
+    let mut workers: Vec<Worker> = (0..jobs.max(1)).map(|_| spawn()).collect();
+    // Results that arrived before an earlier case finished.
+    let mut waiting: BTreeMap<usize, (CaseResult, Duration)> = BTreeMap::new();
+    let mut recorded = vec![false; total];
+    let mut next_to_emit = 0;
+    let tick = config.case_timeout.min(Duration::from_millis(200));
+    while next_to_emit < total {
+        if let Ok((index, result, duration)) = rx.recv_timeout(tick) {
+            if !recorded[index] {
+                recorded[index] = true;
+                waiting.insert(index, (result, duration));
+            }
+        }
+        for worker in workers.iter_mut() {
+            let stuck = match *worker.busy.lock().unwrap() {
+                Some((index, since)) if since.elapsed() > config.case_timeout => Some(index),
+                _ => None,
+            };
+            if let Some(index) = stuck.filter(|&i| !recorded[i]) {
+                recorded[index] = true;
+                waiting.insert(
+                    index,
+                    (
+                        CaseResult::aborted(&cases[index], timeout_message(config.case_timeout)),
+                        config.case_timeout,
+                    ),
+                );
+                worker.abandoned.store(true, Ordering::Relaxed);
+                *worker = spawn();
+            }
+        }
+        while let Some((result, duration)) = waiting.remove(&next_to_emit) {
+            on_result(next_to_emit, result, duration);
+            next_to_emit += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::fault_injection::{self, FaultInjectingBackend};
+    use crate::outcome::{Outcome, OutcomeClass};
+    use crate::plan::PlanSet;
+    use crate::runner::case::tests::{case, module_with};
+    use crate::runner::PlanSelection;
+    use crate::verdict::Verdict;
+
+    #[test]
+    fn a_hanging_and_a_crashing_case_cost_only_themselves_and_order_is_kept() {
+        let cases = Arc::new(vec![
+            case("ok-1", module_with(b"fine"), OutcomeClass::Module),
+            case(
+                "hang",
+                module_with(fault_injection::HANG),
+                OutcomeClass::Module,
+            ),
+            case(
+                "panic",
+                module_with(fault_injection::PANIC),
+                OutcomeClass::Module,
+            ),
+            case("ok-2", module_with(b"also fine"), OutcomeClass::Module),
+        ]);
+        let config = RunConfig {
+            plans: PlanSelection::Set(PlanSet::Reduced),
+            jobs: Some(2),
+            case_timeout: Duration::from_millis(500),
+        };
+        let mut results = Vec::new();
+        run_all(
+            &BackendUnderTest::bytes_only(FaultInjectingBackend),
+            &cases,
+            &config,
+            2,
+            |index, result, _| results.push((index, result)),
+        );
+        let order: Vec<_> = results.iter().map(|(i, r)| (*i, r.id.as_str())).collect();
+        assert_eq!(order, [(0, "ok-1"), (1, "hang"), (2, "panic"), (3, "ok-2")]);
+        assert_eq!(results[0].1.verdict, Verdict::Pass);
+        assert_eq!(results[3].1.verdict, Verdict::Pass);
+        assert!(results[1]
+            .1
+            .aborted
+            .as_deref()
+            .unwrap()
+            .starts_with("timeout"));
+        assert_eq!(results[2].1.verdict, Verdict::Fail);
+        assert!(matches!(
+            results[2].1.failing_plans[0].actual,
+            Outcome::Crash { .. }
+        ));
+    }
+}
