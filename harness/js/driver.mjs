@@ -13,36 +13,6 @@ function engineInfo() {
   return { engine: "node", version: process.versions.node };
 }
 
-// Feature probes: the smallest modules that validate only with the
-// proposal on (each checked valid by the reference backend).
-const PROBES = {
-  threads: "0061736d01000000050401030101", // (memory 1 1 shared)
-  simd: "0061736d01000000010401600000030201000a06010401017b0b", // (func (local v128))
-  memory64: "0061736d010000000503010401", // (memory i64 1)
-  "multi-memory": "0061736d0100000005050200010001", // (memory 1) (memory 1)
-  gc: "0061736d010000000103015f00", // (type (struct))
-  exceptions: "0061736d010000000104016000000d03010000", // (tag)
-  "tail-call": "0061736d01000000010401600000030201000a0601040012000b", // return_call 0
-};
-
-function hexBytes(hex) {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
-  return out;
-}
-
-function detectProposals() {
-  return Object.entries(PROBES)
-    .filter(([, hex]) => {
-      try {
-        return WebAssembly.validate(hexBytes(hex));
-      } catch {
-        return false;
-      }
-    })
-    .map(([name]) => name);
-}
-
 function send(message) {
   process.stdout.write(JSON.stringify(message) + "\n");
 }
@@ -434,4 +404,4 @@ process.on?.("unhandledRejection", () => {});
 // No document, so no origin: cross-origin cases do not apply. A browser
 // page adds "origin".
 const capabilities = typeof fetch === "function" ? ["fetch"] : [];
-send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), proposals: detectProposals(), capabilities });
+send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), capabilities });

@@ -70,6 +70,9 @@ pub struct Rule {
 
 #[derive(Debug, Default)]
 struct Hits {
+    /// Proposals used, per module (a truncation shares its parent's), so
+    /// `requires` rules validate each module once, not once per rule.
+    used: std::sync::Mutex<std::collections::HashMap<String, Arc<BTreeSet<String>>>>,
     entries: BTreeMap<String, AtomicUsize>,
     rule_matched: Vec<AtomicUsize>,
     rule_failed: Vec<AtomicUsize>,
@@ -217,6 +220,7 @@ impl Expectations {
             });
         }
         let hits = Hits {
+            used: Default::default(),
             entries: failures
                 .keys()
                 .map(|k| (k.clone(), AtomicUsize::new(0)))
@@ -283,8 +287,12 @@ impl Expectations {
                 };
             }
         }
+        let mut used = None;
         for (i, rule) in self.rules.iter().enumerate() {
-            if rule.matches(case) {
+            if rule.matches(case, || {
+                used.get_or_insert_with(|| self.proposals_used(case))
+                    .clone()
+            }) {
                 self.hits.rule_matched[i].fetch_add(1, Ordering::Relaxed);
                 if !failed {
                     return plain(Status::Passed);
@@ -297,6 +305,23 @@ impl Expectations {
             }
         }
         plain(Status::from_verdict(verdict, false))
+    }
+
+    fn proposals_used(&self, case: &Case) -> Arc<BTreeSet<String>> {
+        let key = match &case.origin {
+            CaseOrigin::Truncation { parent, .. } => parent,
+            _ => &case.id,
+        };
+        if let Some(used) = self.hits.used.lock().unwrap().get(key) {
+            return used.clone();
+        }
+        let used = Arc::new(case.proposals_used());
+        self.hits
+            .used
+            .lock()
+            .unwrap()
+            .insert(key.clone(), used.clone());
+        used
     }
 
     fn count_entry(&self, id: &str) {
@@ -442,14 +467,22 @@ impl Expectations {
 }
 
 impl Rule {
-    fn matches(&self, case: &Case) -> bool {
-        if self.matcher.as_ref().is_some_and(|m| !m.is_match(&case.id)) {
-            return false;
+    /// Whether the rule covers `case`; a truncated prefix is covered by
+    /// the rules of the case it was cut from.
+    fn matches(&self, case: &Case, used: impl FnOnce() -> Arc<BTreeSet<String>>) -> bool {
+        if let Some(glob) = &self.matcher {
+            let parent = match &case.origin {
+                CaseOrigin::Truncation { parent, .. } => Some(parent.as_str()),
+                _ => None,
+            };
+            if !glob.is_match(&case.id) && !parent.is_some_and(|p| glob.is_match(p)) {
+                return false;
+            }
         }
         if self.requires.is_empty() {
             return true;
         }
-        let used = case.proposals_used();
+        let used = used();
         self.requires.iter().all(|p| used.contains(p))
     }
 
@@ -482,11 +515,6 @@ pub fn refuse_bless_in_ci() -> Result<(), Error> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Unused-proposal sets print in a stable order.
-pub fn proposal_list(set: &BTreeSet<String>) -> String {
-    set.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -212,6 +212,94 @@ fn wasmparser_flag(name: &str) -> WasmFeatures {
     }
 }
 
+/// The smallest module that validates only with each proposal on, in the
+/// proposal's standard encoding: how a
+/// backend finds out which proposals an engine has, with and without its
+/// switches (one-shot compiles of these; the only probe table in the
+/// project, checked against wasmparser by a test).
+pub const PROBES: &[(&str, &str)] = &[
+    // (data ""), a passive segment
+    ("bulk-memory", "0061736d010000000b03010100"),
+    // a struct type with a descriptor type (rec group of two)
+    (
+        "custom-descriptors",
+        "0061736d01000000010b014e024d015f004c005f00",
+    ),
+    // (memory 0 (pagesize 1))
+    ("custom-page-sizes", "0061736d01000000050401080000"),
+    // (func try_table (no catch) end)
+    (
+        "exceptions",
+        "0061736d01000000010401600000030201000a080106001f40000b0b",
+    ),
+    // (global i32 (i32.add (i32.const 0) (i32.const 0)))
+    ("extended-const", "0061736d010000000609017f00410041006a0b"),
+    // (type (func (param (ref func))))
+    ("function-references", "0061736d010000000106016001647000"),
+    // (type (struct (field (ref null 0)))): the standard `ref null`
+    // encoding (0x63), so a pre-standard GC implementation does not pass
+    ("gc", "0061736d010000000106015f01630000"),
+    // (func try end)
+    (
+        "legacy-exceptions",
+        "0061736d01000000010401600000030201000a0701050006400b0b",
+    ),
+    // (memory i64 1)
+    ("memory64", "0061736d010000000503010401"),
+    // (memory 1) (memory 1)
+    ("multi-memory", "0061736d0100000005050200010001"),
+    // (type (func (result i32 i32)))
+    ("multi-value", "0061736d010000000106016000027f7f"),
+    // (import "" "" (global (mut i32)))
+    ("mutable-global", "0061736d010000000206010000037f01"),
+    // (func (param f32) (result i32) i32.trunc_sat_f32_s)
+    (
+        "nontrapping-float-to-int-conversions",
+        "0061736d0100000001060160017d017f030201000a080106002000fc000b",
+    ),
+    // (type (func (param externref)))
+    ("reference-types", "0061736d0100000001050160016f00"),
+    // (func (param v128) (result v128) i8x16.relaxed_swizzle)
+    (
+        "relaxed-simd",
+        "0061736d0100000001060160017b017b030201000a0b01090020002000fd80020b",
+    ),
+    // (type (shared (struct)))
+    ("shared-everything-threads", "0061736d01000000010401655f00"),
+    // (func (param i32) (result i32) i32.extend8_s)
+    (
+        "sign-extension-ops",
+        "0061736d0100000001060160017f017f030201000a070105002000c00b",
+    ),
+    // (func (local v128))
+    (
+        "simd",
+        "0061736d01000000010401600000030201000a06010401017b0b",
+    ),
+    // (type (func)) (type (cont 0))
+    ("stack-switching", "0061736d010000000106026000005d00"),
+    // (func return_call 0)
+    (
+        "tail-call",
+        "0061736d01000000010401600000030201000a0601040012000b",
+    ),
+    // (memory 1 1 shared)
+    ("threads", "0061736d01000000050401030101"),
+    // (func (param i64) (result i64 i64) i64.mul_wide_s)
+    (
+        "wide-arithmetic",
+        "0061736d0100000001070160017e027e7e030201000a0a01080020002000fc150b",
+    ),
+];
+
+/// A probe's module bytes.
+pub fn probe_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("probe hex"))
+        .collect()
+}
+
 impl Features {
     /// The proposals a valid module actually needs: those it enables whose
     /// removal makes it invalid. Empty for a module that is not valid under
@@ -259,6 +347,37 @@ mod tests {
         let gc = b"\0asm\x01\0\0\0\x01\x03\x01\x5f\x00";
         assert!(Features::baseline().proposals_used(gc).contains("gc"));
         assert!(Features::baseline().proposals_used(b"\0asm").is_empty());
+    }
+
+    /// Each probe needs its proposal: valid with every feature on, invalid
+    /// with only that proposal off.
+    #[test]
+    fn every_probe_validates_only_with_its_proposal() {
+        let all = WasmFeatures::all();
+        for (proposal, hex) in PROBES {
+            assert!(KNOWN_FEATURES.contains(proposal), "{proposal}");
+            let bytes = probe_bytes(hex);
+            let valid = |f| Validator::new_with_features(f).validate_all(&bytes);
+            assert!(valid(all).is_ok(), "{proposal}: {:?}", valid(all).err());
+            let mut without = wasmparser_flag(proposal);
+            if *proposal == "function-references" {
+                without |= WasmFeatures::GC;
+            }
+            assert!(
+                valid(all - without).is_err(),
+                "{proposal} probe is valid without it"
+            );
+        }
+        let probed: BTreeSet<&str> = PROBES.iter().map(|(p, _)| *p).collect();
+        let untestable: Vec<&&str> = KNOWN_FEATURES
+            .iter()
+            .filter(|p| !probed.contains(**p))
+            .collect();
+        assert_eq!(
+            untestable,
+            [&"annotations"],
+            "only text-format proposals lack a probe"
+        );
     }
 
     #[test]

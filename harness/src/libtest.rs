@@ -95,7 +95,17 @@ impl Conformance {
             .and_then(file_of_case_id);
         let (trials, expectations) =
             self.trials_matching(bless.then(|| recorder.clone()), only_file);
+        let unfiltered = args.filter.is_none() && args.skip.is_empty() && !args.list;
         let conclusion = libtest_mimic::run(&args, trials);
+        // Rules are checked both ways, as in a CLI run: after a run of every
+        // case, a rule that covered no failure is stale and fails the run.
+        let stale = match (&expectations, unfiltered && !bless) {
+            (Ok(e), true) => e.check_rules().stale,
+            _ => Vec::new(),
+        };
+        for rule in &stale {
+            eprintln!("streamconform: STALE RULE {rule}");
+        }
         if bless {
             if self.expectations.is_none() {
                 eprintln!(
@@ -111,6 +121,9 @@ impl Conformance {
                 eprintln!("streamconform: {e}");
                 std::process::exit(101);
             }
+        }
+        if !stale.is_empty() {
+            std::process::exit(101);
         }
         conclusion.exit()
     }

@@ -1,20 +1,49 @@
 //! The JS engines (node, deno, bun) on the Web API suite and, with the
 //! reduced plan set, the spec suite; judged against each engine's
-//! expectations file in `expectations/`, both ways.
+//! expectations file in `expectations/`, both ways: an unlisted failure,
+//! an unexpected pass, or a rule that covered no failure fails the run.
 //!
 //! `cargo test -p streamconform --test engines -- node::` runs one engine.
-//! deno and bun come from `scripts/install-engines.sh`; an engine that
-//! cannot start fails its trial with the reason, never silently.
+//! deno and bun come from `scripts/install-engines.sh`, which this test
+//! runs first (it is idempotent, and quick when they are installed); an
+//! engine that still cannot start fails its trial with the reason, never
+//! silently.
 
 use libtest_mimic::{Arguments, Trial};
+use std::process::Command;
 use streamconform::{backend, Conformance, PlanSet, SuiteSpec};
 
 const ENGINES: &[&str] = &["node", "deno", "bun"];
 
+/// Runs the project's install script; its failure becomes a failing trial.
+fn install_engines() -> Result<(), String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-engines.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{script} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = args.test_threads.or(Some(16));
+    let unfiltered = args.filter.is_none() && args.skip.is_empty() && !args.list;
     let mut trials = Vec::new();
+    if !args.list {
+        if let Err(message) = install_engines() {
+            trials.push(Trial::test("install-engines", move || Err(message.into())));
+        }
+    }
+    let mut judged_against = Vec::new();
     for engine in ENGINES {
         let backend = match backend::by_name(engine) {
             Ok(b) => b,
@@ -38,13 +67,26 @@ fn main() {
             "{}/../expectations/{engine}.toml",
             env!("CARGO_MANIFEST_DIR")
         );
-        let (engine_trials, _) = Conformance::for_backend(backend)
+        let (engine_trials, judged) = Conformance::for_backend(backend)
             .suites([SuiteSpec::WebApi, SuiteSpec::Spec])
             .plans(PlanSet::Reduced)
             .truncation(false)
             .expectations(expectations)
             .trials(None);
+        judged_against.extend(judged.ok());
         trials.extend(engine_trials.into_iter().map(|t| t.with_kind(*engine)));
     }
-    libtest_mimic::run(&args, trials).exit()
+    let conclusion = libtest_mimic::run(&args, trials);
+    let stale: Vec<String> = judged_against
+        .iter()
+        .filter(|_| unfiltered)
+        .flat_map(|e| e.check_rules().stale)
+        .collect();
+    for rule in &stale {
+        eprintln!("STALE RULE {rule}");
+    }
+    if !stale.is_empty() {
+        std::process::exit(101);
+    }
+    conclusion.exit()
 }

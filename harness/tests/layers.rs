@@ -29,6 +29,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("backend::reference", 4),
     ("backend::process", 4),
     ("backend::fault_injection", 4),
+    // Data: which engine switch turns on which proposal.
+    ("backend::switches", 1),
     ("runner", 5),
     // Consumers of run events, and the front ends.
     ("reporter", 6),

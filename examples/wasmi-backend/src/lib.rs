@@ -7,6 +7,7 @@
 //! decoder on every body the suites have, under the same verdicts as any
 //! engine.
 
+use streamconform::backend::ProposalSupport;
 use streamconform::outcome::{ExportDescriptor, ImportDescriptor};
 use streamconform::{Backend, BackendInfo, BodyEnd, Features, Fingerprint, Outcome, StreamingBody};
 use wasmi::{CompilationMode, Config, Engine, ExternType, Module};
@@ -57,6 +58,26 @@ impl Backend for WasmiBackend {
             BodyEnd::Error => Outcome::PassedThrough,
             BodyEnd::Never => Outcome::Pending,
         }
+    }
+
+    /// Proposals wasmi 2 has no `Config` switch for: failures of cases that
+    /// use them are reported as unsupported, apart from deviations.
+    fn proposal_support(&self) -> Option<ProposalSupport> {
+        Some(ProposalSupport {
+            switched_on: Default::default(),
+            lacking: [
+                "custom-descriptors",
+                "exceptions",
+                "function-references",
+                "gc",
+                "legacy-exceptions",
+                "shared-everything-threads",
+                "stack-switching",
+                "threads",
+            ]
+            .map(String::from)
+            .to_vec(),
+        })
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {

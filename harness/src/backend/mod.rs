@@ -8,6 +8,7 @@
 pub mod fault_injection;
 pub mod process;
 mod reference;
+pub mod switches;
 
 pub use reference::ReferenceBackend;
 
@@ -47,6 +48,20 @@ pub struct BackendInfo {
     pub version: String,
 }
 
+/// What an engine found out about its proposals (see
+/// [`Backend::proposal_support`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalSupport {
+    /// Proposals on only with a switch → the switch, as passed. Cases that
+    /// enable the proposal run on workers started with it.
+    #[serde(default)]
+    pub switched_on: std::collections::BTreeMap<String, String>,
+    /// Proposals the engine does not have, even with its switches.
+    #[serde(default)]
+    pub lacking: Vec<String>,
+}
+
 /// An engine under test at the level of bytes: the trait an engine repo
 /// implements (see the crate docs). It never sees Web API types; Web API
 /// support is the separate [`WebApiBackend`] capability.
@@ -65,13 +80,20 @@ pub trait Backend: Send + Sync {
     /// (`new WebAssembly.Module(bytes)`): the invariance oracle.
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome;
 
+    /// Which proposals the engine has only behind a switch, and which it
+    /// lacks even with its switches, if it knows. `None` (the default):
+    /// every proposal is taken as supported.
+    fn proposal_support(&self) -> Option<ProposalSupport> {
+        None
+    }
+
     /// Whether this engine cannot run `proposal` (a testsuite directory
     /// name such as `gc`), even with its switches. A failing case whose
     /// module uses such a proposal is labelled "unsupported proposal X" in
     /// reports, apart from deviations; it still fails the spec oracle.
     fn lacks(&self, proposal: &str) -> bool {
-        let _ = proposal;
-        false
+        self.proposal_support()
+            .is_some_and(|s| s.lacking.iter().any(|p| p == proposal))
     }
 
     /// How many cases the runner should keep in flight on this backend
@@ -168,7 +190,7 @@ pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<BackendUn
     let js = |program: String, args: &[&str]| -> Result<BackendUnderTest, Error> {
         let mut command = vec![program];
         command.extend(args.iter().map(|a| a.to_string()));
-        process::ProcessBackend::js(name, &command, workers, settle)
+        process::ProcessBackend::js(name, name, &command, workers, settle)
             .map(BackendUnderTest::with_web_api)
             .map_err(|e| Error::UnknownBackend {
                 name: name.to_string(),

@@ -8,8 +8,11 @@
 //! timeout is killed (that case is a timeout, the others in flight crash),
 //! and the next request starts a fresh worker.
 
-use super::{Backend, BackendInfo, BodyEnd, StreamingBody, WebApiBackend, WebApiOutcome};
-use crate::features::Features;
+use super::switches::{self, Switch};
+use super::{
+    Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
+};
+use crate::features::{probe_bytes, Features, PROBES};
 use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
 use crate::plan::{format_cuts, ChunkPlan};
@@ -17,7 +20,7 @@ use crate::scenario::Scenario;
 use crate::scenario::{stream_events, BodyObservation, StreamEvent};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -34,8 +37,6 @@ pub struct Hello {
     pub protocol: u32,
     pub engine: String,
     pub version: String,
-    #[serde(default)]
-    pub proposals: Vec<String>,
     /// What the worker can do beyond the core protocol: `fetch` (it runs
     /// cases that fetch from the loopback server, `data:` and `blob:`
     /// URLs), `origin` (it runs in a document with an origin, so
@@ -46,17 +47,46 @@ pub struct Hello {
 
 pub struct ProcessBackend {
     name: String,
-    command: Vec<String>,
-    slots: Vec<Mutex<Option<Arc<Worker>>>>,
-    next_slot: AtomicUsize,
+    /// The command up to where switches go (`node`, `deno run ...`), and
+    /// what follows them (the driver script).
+    program_and_args: Vec<String>,
+    script: Vec<String>,
+    /// Switches that may turn on proposals, from `switches::ENGINE_SWITCHES`.
+    candidates: Vec<(String, Switch)>,
+    workers: usize,
+    /// Worker pools by switch set; the empty set is the engine as shipped.
+    pools: Mutex<BTreeMap<Vec<Switch>, Arc<Pool>>>,
     next_request: AtomicU64,
     hello: OnceLock<Result<Hello, String>>,
+    /// Probed on first need: which candidates work, which proposals lack.
+    support: OnceLock<Detected>,
     /// How long a compile may stay unsettled before it counts as pending.
     settle: Duration,
     /// How long past `settle` before a silent worker counts as hung.
     hang_grace: Duration,
     /// Started on the first case that fetches.
     server: OnceLock<Result<LoopbackServer, String>>,
+}
+
+/// Long-lived workers started with one switch set.
+struct Pool {
+    launch: Launch,
+    slots: Vec<Mutex<Option<Arc<Worker>>>>,
+    next_slot: AtomicUsize,
+}
+
+#[derive(Clone, Debug)]
+struct Launch {
+    command: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Detected {
+    /// Proposal → the switch that turns it on (only where the engine as
+    /// shipped lacks it and the switch was seen to work).
+    switched: BTreeMap<String, Switch>,
+    lacking: Vec<String>,
 }
 
 struct Worker {
@@ -77,64 +107,178 @@ impl ProcessBackend {
     ) -> ProcessBackend {
         ProcessBackend {
             name: name.to_string(),
-            command,
-            slots: (0..workers.max(1)).map(|_| Mutex::new(None)).collect(),
-            next_slot: AtomicUsize::new(0),
+            program_and_args: command,
+            script: Vec::new(),
+            candidates: Vec::new(),
+            workers: workers.max(1),
+            pools: Mutex::new(BTreeMap::new()),
             next_request: AtomicU64::new(1),
             hello: OnceLock::new(),
+            support: OnceLock::new(),
             settle,
             hang_grace: Duration::from_secs(60),
             server: OnceLock::new(),
         }
     }
 
-    /// A JS engine running the shared driver: `program [args...] DRIVER`.
+    /// A JS engine running the shared driver: `program [args...]
+    /// [switches...] DRIVER`, with the candidate switches of `engine`.
     pub fn js(
         name: &str,
+        engine: &str,
         program_and_args: &[String],
         workers: usize,
         settle: Duration,
     ) -> Result<ProcessBackend, String> {
-        let driver = driver_path()?;
-        let mut command = program_and_args.to_vec();
-        command.push(driver);
-        Ok(ProcessBackend::new(name, command, workers, settle))
+        let mut backend = ProcessBackend::new(name, program_and_args.to_vec(), workers, settle);
+        backend.script = vec![driver_path()?];
+        backend.candidates = switches::candidates(engine);
+        Ok(backend)
     }
 
     pub fn set_hang_grace(&mut self, grace: Duration) {
         self.hang_grace = grace;
     }
 
-    /// The handshake of the first worker (started on demand).
+    fn launch(&self, set: &[Switch]) -> Launch {
+        let rendered = switches::render(set);
+        let mut command = self.program_and_args.clone();
+        command.extend(rendered.args);
+        command.extend(self.script.iter().cloned());
+        Launch {
+            command,
+            env: rendered.env,
+        }
+    }
+
+    fn pool(&self, set: Vec<Switch>) -> Arc<Pool> {
+        let mut pools = self.pools.lock().unwrap();
+        pools
+            .entry(set)
+            .or_insert_with_key(|set| {
+                Arc::new(Pool {
+                    launch: self.launch(set),
+                    slots: (0..self.workers).map(|_| Mutex::new(None)).collect(),
+                    next_slot: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// The handshake of the first worker of the engine as shipped.
     pub fn hello(&self) -> Result<Hello, String> {
         self.hello
             .get_or_init(|| {
-                Worker::spawn(&self.command).map(|(worker, hello)| {
-                    *self.slots[0].lock().unwrap() = Some(Arc::new(worker));
+                let pool = self.pool(Vec::new());
+                Worker::spawn(&pool.launch).map(|(worker, hello)| {
+                    *pool.slots[0].lock().unwrap() = Some(Arc::new(worker));
                     hello
                 })
             })
             .clone()
     }
 
-    fn worker(&self) -> Result<Arc<Worker>, String> {
+    fn worker(&self, pool: &Pool) -> Result<Arc<Worker>, String> {
         self.hello()?;
-        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut guard = self.slots[slot].lock().unwrap();
+        let slot = pool.next_slot.fetch_add(1, Ordering::Relaxed) % pool.slots.len();
+        let mut guard = pool.slots[slot].lock().unwrap();
         if let Some(worker) = guard.as_ref().filter(|w| !w.dead.load(Ordering::Relaxed)) {
             return Ok(worker.clone());
         }
-        let (worker, _) = Worker::spawn(&self.command)?;
+        let (worker, _) = Worker::spawn(&pool.launch)?;
         let worker = Arc::new(worker);
         *guard = Some(worker.clone());
         Ok(worker)
     }
 
-    fn request(&self, module: &[u8], mut message: serde_json::Value) -> WebApiOutcome {
-        let worker = match self.worker() {
-            Ok(worker) => worker,
-            Err(e) => return Outcome::Crash { message: e }.into(),
+    /// The switch set for a case with `features`: the working switches of
+    /// the proposals it enables.
+    fn switches_for(&self, features: Option<&Features>) -> Vec<Switch> {
+        let Some(features) = features else {
+            return Vec::new();
         };
+        if self.candidates.is_empty() {
+            return Vec::new();
+        }
+        let detected = self.detected();
+        let mut set: Vec<Switch> = detected
+            .switched
+            .iter()
+            .filter(|(proposal, _)| features.enables(proposal))
+            .map(|(_, switch)| *switch)
+            .collect();
+        set.sort();
+        set.dedup();
+        set
+    }
+
+    /// Probes the engine as shipped, then each candidate switch on its own
+    /// worker: a switch counts if its proposal's probe compiles with it and
+    /// did not without it. A switch the engine rejects (its worker does not
+    /// start) is simply not used.
+    fn detected(&self) -> &Detected {
+        self.support.get_or_init(|| {
+            let probe = |launch: &Launch, proposals: &[&str]| -> BTreeSet<String> {
+                let Ok((worker, _)) = Worker::spawn(launch) else {
+                    return BTreeSet::new();
+                };
+                let worker = Arc::new(worker);
+                PROBES
+                    .iter()
+                    .filter(|(p, _)| proposals.contains(p))
+                    .filter(|(_, hex)| {
+                        let outcome = self.request_on(
+                            &worker,
+                            &probe_bytes(hex),
+                            json!({"type": "one-shot"}),
+                        );
+                        matches!(outcome.outcome, Outcome::Module { .. })
+                    })
+                    .map(|(p, _)| p.to_string())
+                    .collect()
+            };
+            let all: Vec<&str> = PROBES.iter().map(|(p, _)| *p).collect();
+            let shipped = probe(&self.launch(&[]), &all);
+            if self.hello().is_err() {
+                return Detected::default();
+            }
+            let mut detected = Detected::default();
+            for (proposal, switch) in &self.candidates {
+                if shipped.contains(proposal) || detected.switched.contains_key(proposal) {
+                    continue;
+                }
+                if probe(&self.launch(&[*switch]), &[proposal.as_str()]).contains(proposal) {
+                    detected.switched.insert(proposal.clone(), *switch);
+                }
+            }
+            detected.lacking = all
+                .iter()
+                .filter(|p| !shipped.contains(**p) && !detected.switched.contains_key(**p))
+                .map(|p| p.to_string())
+                .collect();
+            detected
+        })
+    }
+
+    fn request(
+        &self,
+        features: Option<&Features>,
+        module: &[u8],
+        message: serde_json::Value,
+    ) -> WebApiOutcome {
+        let pool = self.pool(self.switches_for(features));
+        match self.worker(&pool) {
+            Ok(worker) => self.request_on(&worker, module, message),
+            Err(e) => Outcome::Crash { message: e }.into(),
+        }
+    }
+
+    fn request_on(
+        &self,
+        worker: &Arc<Worker>,
+        module: &[u8],
+        mut message: serde_json::Value,
+    ) -> WebApiOutcome {
         let module_id = module_id(module);
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         message["id"] = json!(id);
@@ -169,10 +313,11 @@ impl ProcessBackend {
 }
 
 impl Worker {
-    fn spawn(command: &[String]) -> Result<(Worker, Hello), String> {
-        let (program, args) = command.split_first().ok_or("empty command")?;
+    fn spawn(launch: &Launch) -> Result<(Worker, Hello), String> {
+        let (program, args) = launch.command.split_first().ok_or("empty command")?;
         let mut child = Command::new(program)
             .args(args)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -403,7 +548,7 @@ impl Backend for ProcessBackend {
         }
     }
 
-    fn compile_streaming(&self, body: StreamingBody<'_>, _features: &Features) -> Outcome {
+    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
         // A byte-level case is the default scenario: a fresh Response with
         // Content-Type application/wasm and the chunks as Uint8Arrays.
         let chunks: Vec<&[u8]> = body.chunks.collect();
@@ -428,22 +573,69 @@ impl Backend for ProcessBackend {
             name: "chunks".into(),
             cuts,
         };
-        self.compile_web_api(&scenario, &bytes, &plan).outcome
+        self.compile_scenario(Some(features), &scenario, &bytes, &plan)
+            .outcome
     }
 
-    fn compile_one_shot(&self, bytes: &[u8], _features: &Features) -> Outcome {
-        self.request(bytes, json!({"type": "one-shot"})).outcome
+    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+        self.request(Some(features), bytes, json!({"type": "one-shot"}))
+            .outcome
+    }
+
+    fn proposal_support(&self) -> Option<ProposalSupport> {
+        self.hello().ok()?;
+        let detected = self.detected();
+        Some(ProposalSupport {
+            switched_on: detected
+                .switched
+                .iter()
+                .map(|(p, s)| (p.clone(), s.to_string()))
+                .collect(),
+            lacking: detected.lacking.clone(),
+        })
     }
 
     fn preferred_jobs(&self) -> Option<usize> {
         // Keep every worker busy with several cases in flight.
-        Some(self.slots.len() * 4)
+        Some(self.workers * 4)
     }
 }
 
 impl WebApiBackend for ProcessBackend {
     fn compile_web_api(
         &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> WebApiOutcome {
+        // Web API cases are about the Response, not proposals: the engine
+        // as shipped.
+        self.compile_scenario(None, scenario, module, plan)
+    }
+
+    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
+        let capabilities = self.hello().ok()?.capabilities;
+        let has = |c: &str| capabilities.iter().any(|have| have == c);
+        if scenario.fetch.is_some() && !has("fetch") {
+            Some(format!(
+                "{} does not fetch (no `fetch` capability)",
+                self.name
+            ))
+        } else if scenario.needs_origin() && !has("origin") {
+            Some(format!(
+                "{} runs without an origin, so requests are never cross-origin (no `origin` capability)",
+                self.name
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl ProcessBackend {
+    fn compile_scenario(
+        &self,
+        features: Option<&Features>,
         scenario: &Scenario,
         module: &[u8],
         plan: &ChunkPlan,
@@ -473,25 +665,7 @@ impl WebApiBackend for ProcessBackend {
                 }
             }
         }
-        self.request(module, message)
-    }
-
-    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
-        let capabilities = self.hello().ok()?.capabilities;
-        let has = |c: &str| capabilities.iter().any(|have| have == c);
-        if scenario.fetch.is_some() && !has("fetch") {
-            Some(format!(
-                "{} does not fetch (no `fetch` capability)",
-                self.name
-            ))
-        } else if scenario.needs_origin() && !has("origin") {
-            Some(format!(
-                "{} runs without an origin, so requests are never cross-origin (no `origin` capability)",
-                self.name
-            ))
-        } else {
-            None
-        }
+        self.request(features, module, message)
     }
 }
 

@@ -206,6 +206,7 @@ mod tests {
             suites: vec![],
             plans: String::new(),
             cases: 2,
+            proposal_support: Default::default(),
             backends: vec![BackendInfo {
                 name: "reference".into(),
                 version: "v".into(),

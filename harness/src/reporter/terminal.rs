@@ -48,6 +48,27 @@ impl<W: Write> Reporter for Terminal<W> {
                     engines.join(", "),
                     info.plans
                 )?;
+                for (backend, support) in &info.proposal_support {
+                    let switched: Vec<String> = support
+                        .switched_on
+                        .iter()
+                        .map(|(p, s)| format!("{p} ({s})"))
+                        .collect();
+                    writeln!(
+                        self.out,
+                        "  {backend}: with switches: {}; lacks: {}",
+                        if switched.is_empty() {
+                            "none".into()
+                        } else {
+                            switched.join(", ")
+                        },
+                        if support.lacking.is_empty() {
+                            "nothing".into()
+                        } else {
+                            support.lacking.join(", ")
+                        },
+                    )?;
+                }
             }
             RunEvent::InputError(e) => writeln!(self.out, "input error: {e}")?,
             RunEvent::NotApplicable(_) => {}

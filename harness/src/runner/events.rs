@@ -6,11 +6,12 @@
 //! summary table, the JSON report, bless, later JUnit, HTML, a progress
 //! bar) is a [`Reporter`]; adding one never touches the runner.
 
-use crate::backend::BackendInfo;
+use crate::backend::{BackendInfo, ProposalSupport};
 use crate::case::{Case, NotApplicable};
 use crate::expectations::BlessInput;
 use crate::verdict::{CaseResult, Status};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Who ran what, where and when: the first event of a run.
@@ -28,6 +29,10 @@ pub struct RunInfo {
     /// Cases loaded (each runs on every backend).
     pub cases: usize,
     pub backends: Vec<BackendInfo>,
+    /// Per backend that knows: proposals it has only behind a switch (and
+    /// the switch used), and proposals it lacks even so.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub proposal_support: BTreeMap<String, ProposalSupport>,
 }
 
 /// One case on one backend, judged and with its expectation applied.

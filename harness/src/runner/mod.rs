@@ -149,6 +149,11 @@ impl Run {
             plans: self.config.plans.argument(),
             cases: self.cases.len(),
             backends: self.backends.iter().map(BackendUnderTest::info).collect(),
+            proposal_support: self
+                .backends
+                .iter()
+                .filter_map(|b| Some((b.info().name, b.engine.proposal_support()?)))
+                .collect(),
         };
         let mut emit = |event: RunEvent<'_>| -> std::io::Result<()> {
             for reporter in reporters.iter_mut() {
