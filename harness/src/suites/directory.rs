@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// The prefix of case ids for a directory given as a path: the path as
 /// written, without `./` or a trailing slash, so ids are repo-relative when
 /// run from the repo root.
-pub(super) fn id_prefix(path: &Path) -> String {
+fn id_prefix(path: &Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     let text = text.trim_start_matches("./").trim_end_matches('/');
     if text.is_empty() {
@@ -72,13 +72,19 @@ impl CaseSource for DirectorySource {
     }
 
     fn load(&self, only_file: Option<&str>) -> LoadedSuite {
-        let loaded = load_tree(&self.name, &*self.tree, only_file);
-        if only_file.is_none() && loaded.cases.is_empty() && loaded.not_applicable.is_empty() {
-            let mut loaded = loaded;
-            loaded.errors.push(Error::EmptySuite {
-                dir: self.tree.root(),
-            });
-            return loaded;
+        let mut loaded = load_tree(&self.name, &*self.tree, only_file);
+        let root = self.tree.root();
+        // A missing directory is already an error naming it.
+        let unreadable = loaded
+            .errors
+            .iter()
+            .any(|e| matches!(e, Error::Io { path, .. } if *path == root));
+        if only_file.is_none()
+            && loaded.cases.is_empty()
+            && loaded.not_applicable.is_empty()
+            && !unreadable
+        {
+            loaded.errors.push(Error::EmptySuite { dir: root });
         }
         loaded
     }
@@ -265,5 +271,12 @@ mod tests {
                 .iter()
                 .all(|c| c.id.starts_with(&format!("{name}/"))));
         }
+    }
+
+    #[test]
+    fn a_missing_directory_is_one_error_naming_it() {
+        let loaded = DirectorySource::on_disk(Path::new("no/such/suite")).load(None);
+        assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+        assert!(loaded.errors[0].to_string().starts_with("no/such/suite: "));
     }
 }

@@ -70,12 +70,7 @@ impl SuiteSpec {
 
     /// The name case ids start with.
     pub fn name(&self) -> String {
-        match self {
-            SuiteSpec::Spec => "spec".into(),
-            SuiteSpec::Streaming => "streaming".into(),
-            SuiteSpec::WebApi => "webapi".into(),
-            SuiteSpec::Directory(path) => directory::id_prefix(path),
-        }
+        self.source().name()
     }
 
     /// Where this suite's cases come from.
