@@ -35,8 +35,12 @@ pub enum Error {
     },
 
     /// A suite name that is neither built in nor an existing directory.
-    #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi` or a directory of .wast files")]
+    #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi` or a directory of .wast and Web API .toml case files")]
     UnknownSuite { name: String },
+
+    /// A suite directory in which no file yielded a case.
+    #[error("{}: no case found in this suite directory (expected .wast files or Web API .toml files with [[case]] tables)", dir.display())]
+    EmptySuite { dir: PathBuf },
 
     /// A backend name we cannot construct.
     #[error("unknown backend {name:?}; available: {available}")]

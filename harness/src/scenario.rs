@@ -47,9 +47,11 @@ pub struct Scenario {
     pub headers: Vec<(String, String)>,
     #[serde(default = "default_status")]
     pub status: u16,
-    /// The module bytes the body carries, by name in `modules.toml`.
+    /// The module bytes the body carries: a name in the suite's module
+    /// table, or the bytes themselves (see [`ModuleRef`]). The loader
+    /// resolves it into the case's bytes; backends never read it.
     #[serde(default = "default_module")]
-    pub module: String,
+    pub module: ModuleRef,
     #[serde(default)]
     pub body: BodyShape,
     /// For `body = "string"`: the text.
@@ -216,8 +218,99 @@ fn default_headers() -> Vec<(String, String)> {
 fn default_status() -> u16 {
     200
 }
-fn default_module() -> String {
-    "empty".into()
+fn default_module() -> ModuleRef {
+    ModuleRef::Named("empty".into())
+}
+
+/// Where a case's module bytes come from, as written in its file:
+///
+/// ```toml
+/// module = "large"                         # a name in the module table
+/// module = { hex = "0061736d01000000" }    # the bytes
+/// module = { file = "add.wasm" }           # relative to the case file
+/// module = { file = "add.wat" }            # .wat/.wast text is compiled
+/// module = { wat = "(module (func))" }     # text, compiled
+/// ```
+///
+/// In a module table (`modules.toml`, `[modules]` of `suite.toml`) a plain
+/// string is hex bytes rather than a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModuleRef {
+    Named(String),
+    Hex(String),
+    File(String),
+    Wat(String),
+}
+
+impl std::fmt::Display for ModuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModuleRef::Named(name) => write!(f, "{name:?}"),
+            ModuleRef::Hex(_) => f.write_str("{ hex = ... }"),
+            ModuleRef::File(path) => write!(f, "{{ file = {path:?} }}"),
+            ModuleRef::Wat(_) => f.write_str("{ wat = ... }"),
+        }
+    }
+}
+
+const MODULE_FORMS: &str =
+    "a module name, or a table with one of `hex`, `file`, `wat` (e.g. { file = \"m.wasm\" })";
+
+impl Serialize for ModuleRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (key, value) = match self {
+            ModuleRef::Named(name) => return serializer.serialize_str(name),
+            ModuleRef::Hex(v) => ("hex", v),
+            ModuleRef::File(v) => ("file", v),
+            ModuleRef::Wat(v) => ("wat", v),
+        };
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(key, value)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ModuleRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ModuleRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(MODULE_FORMS)
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ModuleRef, E> {
+                Ok(ModuleRef::Named(name.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModuleRef, A::Error> {
+                use serde::de::Error as _;
+                let mut found = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: String = map.next_value()?;
+                    let module = match key.as_str() {
+                        "hex" => ModuleRef::Hex(value),
+                        "file" => ModuleRef::File(value),
+                        "wat" => ModuleRef::Wat(value),
+                        other => {
+                            return Err(A::Error::unknown_field(other, &["hex", "file", "wat"]))
+                        }
+                    };
+                    if found.replace(module).is_some() {
+                        return Err(A::Error::custom(format!(
+                            "a module is one of `hex`, `file`, `wat`, not several (`{key}` is one too many)"
+                        )));
+                    }
+                }
+                found.ok_or_else(|| {
+                    A::Error::custom(format!("empty module table: expected {MODULE_FORMS}"))
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// What is passed to `compileStreaming`.

@@ -1,25 +1,11 @@
 //! The `streamconform` binary end to end: exit codes, bad input, reports,
 //! replay lines.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn streamconform(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamconform"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CI")
-        .output()
-        .expect("run streamconform")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{streamconform, text};
+use std::path::PathBuf;
+use std::process::Command;
 
 /// A fresh directory under the target dir, named after the test.
 fn scratch(name: &str) -> PathBuf {

@@ -1,21 +1,36 @@
-//! `.wast` directories: one given on the command line, and our own
-//! `suites/streaming/`, which is compiled in.
+//! The loader for directories of case files, used for `--suite DIR` and for
+//! the built-in `streaming` and `webapi` suites (compiled in, read through
+//! the same [`FileTree`] interface).
+//!
+//! Below the root, walked in sorted order:
+//! - `*.wast` files are `.wast` cases (`wast.rs`), ids `DIR/sub/f.wast:LINE`;
+//! - `*.toml` files are Web API case files (`webapi.rs`), ids
+//!   `DIR/sub/f/CASE-NAME`, except `suite.toml`, `modules.toml` and the
+//!   module table `suite.toml` points to;
+//! - anything else (`.wasm`, `.wat`, notes) is not a case file, but a case
+//!   can use it as its module.
+//!
+//! The optional `suite.toml` at the root (`manifest.rs`) sets the features
+//! of every case, may restrict case files to one `kind`, and may give the
+//! module table (`modules = "file.toml"` or an inline `[modules]`; else
+//! `modules.toml` at the root, if any). Names not in the suite's table are
+//! looked up in the built-in table of `suites/webapi/modules.toml`.
+//!
+//! A directory that yields no case at all is an input error naming it.
 
-use super::manifest::SuiteManifest;
+use super::manifest::{ModuleTable, SuiteKind, SuiteManifest};
+use super::tree::{join, DiskTree, EmbeddedTree, FileTree};
 use super::wast::{cases_from_wast, WastSource};
-use super::LoadedSuite;
+use super::webapi::{self, CaseFileSource, Modules, MODULES_FILE};
+use super::{CaseSource, LoadedSuite};
 use crate::error::Error;
-use crate::features::Features;
-use include_dir::{include_dir, Dir};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-static STREAMING: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../suites/streaming");
 
 /// The prefix of case ids for a directory given as a path: the path as
 /// written, without `./` or a trailing slash, so ids are repo-relative when
 /// run from the repo root.
-pub(super) fn id_prefix(path: &Path) -> String {
+fn id_prefix(path: &Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     let text = text.trim_start_matches("./").trim_end_matches('/');
     if text.is_empty() {
@@ -25,158 +40,214 @@ pub(super) fn id_prefix(path: &Path) -> String {
     }
 }
 
-struct WastFile {
-    relative: String,
-    display_path: String,
-    text: String,
+/// A directory of case files as a [`CaseSource`]: `name` starts every id.
+pub struct DirectorySource {
+    name: String,
+    tree: Box<dyn FileTree + Send>,
 }
 
-pub(super) fn load(root: &Path, only_file: Option<&str>) -> LoadedSuite {
-    let prefix = id_prefix(root);
-    let mut loaded = LoadedSuite::default();
-    let manifest_path = root.join(SuiteManifest::FILE_NAME);
-    let manifest = match std::fs::read_to_string(&manifest_path) {
-        Ok(text) => match SuiteManifest::parse(&text, &manifest_path) {
-            Ok(m) => m,
-            Err(e) => {
-                // Without its manifest we cannot know the suite's features.
-                loaded.errors.push(e);
-                return loaded;
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SuiteManifest::default(),
-        Err(source) => {
-            loaded.errors.push(Error::Io {
-                path: manifest_path,
-                source,
-            });
-            return loaded;
-        }
-    };
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-                let source = e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("walk error"));
-                loaded.errors.push(Error::Io { path, source });
-                continue;
-            }
-        };
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "wast") {
-            continue;
-        }
-        let relative = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        match std::fs::read_to_string(path) {
-            Ok(text) => files.push(WastFile {
-                relative,
-                display_path: path.display().to_string(),
-                text,
-            }),
-            Err(source) => loaded.errors.push(Error::Io {
-                path: PathBuf::from(path),
-                source,
+impl DirectorySource {
+    /// A directory on disk; ids start with the path as written.
+    pub fn on_disk(root: &Path) -> DirectorySource {
+        DirectorySource {
+            name: id_prefix(root),
+            tree: Box::new(DiskTree {
+                root: root.to_path_buf(),
             }),
         }
     }
-    loaded.extend(parse_files(
-        &prefix,
-        &files,
-        only_file,
-        Arc::new(manifest.features()),
-    ));
-    loaded
+
+    /// The built-in `suites/<name>`, compiled in.
+    pub fn builtin(name: &'static str) -> DirectorySource {
+        DirectorySource {
+            name: name.to_string(),
+            tree: Box::new(EmbeddedTree::builtin(name)),
+        }
+    }
 }
 
-pub(super) fn load_streaming(only_file: Option<&str>) -> LoadedSuite {
+impl CaseSource for DirectorySource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn load(&self, only_file: Option<&str>) -> LoadedSuite {
+        let mut loaded = load_tree(&self.name, &*self.tree, only_file);
+        let root = self.tree.root();
+        // A missing directory is already an error naming it.
+        let unreadable = loaded
+            .errors
+            .iter()
+            .any(|e| matches!(e, Error::Io { path, .. } if *path == root));
+        if only_file.is_none()
+            && loaded.cases.is_empty()
+            && loaded.not_applicable.is_empty()
+            && !unreadable
+        {
+            loaded.errors.push(Error::EmptySuite { dir: root });
+        }
+        loaded
+    }
+}
+
+/// One case file to parse.
+struct CaseFile {
+    relative: String,
+    kind: SuiteKind,
+    text: String,
+}
+
+fn read_text(tree: &dyn FileTree, relative: &str) -> Result<String, Error> {
+    let bytes = tree.read(relative)?;
+    String::from_utf8(bytes).map_err(|_| Error::InvalidToml {
+        file: tree.display(relative),
+        line: 1,
+        message: "not UTF-8".into(),
+    })
+}
+
+fn load_tree(prefix: &str, tree: &dyn FileTree, only_file: Option<&str>) -> LoadedSuite {
     let mut loaded = LoadedSuite::default();
-    let features = match STREAMING.get_file(SuiteManifest::FILE_NAME) {
-        Some(file) => {
-            let path = Path::new("suites/streaming").join(SuiteManifest::FILE_NAME);
-            match SuiteManifest::parse(file.contents_utf8().unwrap_or(""), &path) {
-                Ok(m) => m.features(),
+    let (paths, walk_errors) = tree.files();
+    loaded.errors.extend(walk_errors);
+    let manifest_text = if paths.iter().any(|p| p == SuiteManifest::FILE_NAME) {
+        match read_text(tree, SuiteManifest::FILE_NAME) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                loaded.errors.push(e);
+                return loaded;
+            }
+        }
+    } else {
+        None
+    };
+    let manifest = match &manifest_text {
+        Some(text) => {
+            match SuiteManifest::parse(text, &tree.display(SuiteManifest::FILE_NAME)) {
+                Ok(m) => m,
                 Err(e) => {
+                    // Without its manifest we cannot know the suite's features.
                     loaded.errors.push(e);
                     return loaded;
                 }
             }
         }
-        None => Features::baseline(),
+        None => SuiteManifest::default(),
+    };
+    let features = Arc::new(manifest.features());
+
+    let mut table_file = None;
+    let mut modules = Modules {
+        suite: Default::default(),
+        builtin: webapi::builtin_modules().clone(),
+    };
+    let mut table_errors = Vec::new();
+    match manifest.modules {
+        Some(ModuleTable::Inline(entries)) => {
+            let text = manifest_text.as_deref().unwrap_or_default();
+            (modules.suite, table_errors) =
+                webapi::module_table(entries, text, tree, SuiteManifest::FILE_NAME);
+        }
+        Some(ModuleTable::File(path)) => {
+            let relative = join(SuiteManifest::FILE_NAME, &path);
+            match read_text(tree, &relative) {
+                Ok(text) => {
+                    (modules.suite, table_errors) =
+                        webapi::parse_module_file(&text, tree, &relative)
+                }
+                Err(e) => table_errors.push(e),
+            }
+            table_file = Some(relative);
+        }
+        None if paths.iter().any(|p| p == MODULES_FILE) => match read_text(tree, MODULES_FILE) {
+            Ok(text) => {
+                (modules.suite, table_errors) = webapi::parse_module_file(&text, tree, MODULES_FILE)
+            }
+            Err(e) => table_errors.push(e),
+        },
+        None => {}
+    }
+
+    let file_id = |relative: &str, kind: SuiteKind| match kind {
+        SuiteKind::Wast => format!("{prefix}/{relative}"),
+        SuiteKind::Webapi => format!(
+            "{prefix}/{}",
+            relative.strip_suffix(".toml").unwrap_or(relative)
+        ),
     };
     let mut files = Vec::new();
-    collect_embedded(&STREAMING, &mut files, &mut loaded.errors);
-    files.sort_by(|a, b| a.relative.cmp(&b.relative));
-    loaded.extend(parse_files(
-        "streaming",
-        &files,
-        only_file,
-        Arc::new(features),
-    ));
-    loaded
-}
-
-fn collect_embedded(dir: &Dir<'static>, out: &mut Vec<WastFile>, errors: &mut Vec<Error>) {
-    for file in dir.files() {
-        if file.path().extension().is_some_and(|e| e == "wast") {
-            let relative = file.path().to_string_lossy().replace('\\', "/");
-            let display_path = format!("suites/streaming/{relative}");
-            match file.contents_utf8() {
-                Some(text) => out.push(WastFile {
-                    relative,
-                    display_path,
-                    text: text.to_string(),
-                }),
-                None => errors.push(Error::MalformedWast {
-                    file: display_path,
-                    line: 1,
-                    message: "not UTF-8".into(),
-                }),
+    for relative in paths {
+        let name = relative.rsplit('/').next().unwrap_or(&relative);
+        let kind = match Path::new(name).extension().and_then(|e| e.to_str()) {
+            Some("wast") => SuiteKind::Wast,
+            Some("toml")
+                if name != SuiteManifest::FILE_NAME
+                    && name != MODULES_FILE
+                    && table_file.as_deref() != Some(relative.as_str()) =>
+            {
+                SuiteKind::Webapi
             }
+            _ => continue,
+        };
+        if manifest.kind.is_some_and(|k| k != kind)
+            || only_file.is_some_and(|only| file_id(&relative, kind) != only)
+        {
+            continue;
+        }
+        match read_text(tree, &relative) {
+            Ok(text) => files.push(CaseFile {
+                relative,
+                kind,
+                text,
+            }),
+            Err(e) => loaded.errors.push(e),
         }
     }
-    for sub in dir.dirs() {
-        collect_embedded(sub, out, errors);
+    // The table's errors matter only to a suite that has Web API cases.
+    if files.iter().any(|f| f.kind == SuiteKind::Webapi) || only_file.is_none() {
+        loaded.errors.extend(table_errors);
     }
-}
 
-fn parse_files(
-    prefix: &str,
-    files: &[WastFile],
-    only_file: Option<&str>,
-    features: Arc<Features>,
-) -> LoadedSuite {
-    let id = |file: &WastFile| format!("{prefix}/{}", file.relative);
-    let files: Vec<&WastFile> = files
-        .iter()
-        .filter(|f| only_file.is_none_or(|only| id(f) == only))
-        .collect();
-    super::parse_in_parallel(&files, |file| {
-        // The first directory level below the suite is its summary group.
-        let group = match file.relative.split_once('/') {
-            Some((dir, _)) => dir,
-            None => prefix,
-        };
-        cases_from_wast(
-            &file.text,
-            &WastSource {
-                file_id: &id(file),
-                display_path: &file.display_path,
-                suite: prefix,
-                group,
-                features: features.clone(),
-            },
-        )
-    })
+    loaded.extend(super::parse_in_parallel(&files, |file| {
+        let id = file_id(&file.relative, file.kind);
+        match file.kind {
+            SuiteKind::Wast => {
+                // The first directory level below the suite is its summary group.
+                let group = match file.relative.split_once('/') {
+                    Some((dir, _)) => dir,
+                    None => prefix,
+                };
+                cases_from_wast(
+                    &file.text,
+                    &WastSource {
+                        file_id: &id,
+                        display_path: &tree.display(&file.relative).display().to_string(),
+                        suite: prefix,
+                        group,
+                        features: features.clone(),
+                    },
+                )
+                .into()
+            }
+            SuiteKind::Webapi => {
+                // Each file is its own summary group (`stream-end`).
+                let group = &id[prefix.len() + 1..];
+                webapi::cases_from_toml(
+                    &file.text,
+                    &CaseFileSource {
+                        tree,
+                        relative: &file.relative,
+                        file_id: &id,
+                        suite: prefix,
+                        group,
+                        features: features.clone(),
+                        modules: &modules,
+                    },
+                )
+            }
+        }
+    }));
+    loaded
 }
 
 #[cfg(test)]
@@ -187,5 +258,25 @@ mod tests {
     fn id_prefix_is_the_path_as_written() {
         assert_eq!(id_prefix(Path::new("./suites/mine/")), "suites/mine");
         assert_eq!(id_prefix(Path::new(".")), ".");
+    }
+
+    #[test]
+    fn the_builtin_suites_load_without_errors() {
+        for name in ["streaming", "webapi"] {
+            let loaded = DirectorySource::builtin(name).load(None);
+            assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+            assert!(!loaded.cases.is_empty(), "{name}");
+            assert!(loaded
+                .cases
+                .iter()
+                .all(|c| c.id.starts_with(&format!("{name}/"))));
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_one_error_naming_it() {
+        let loaded = DirectorySource::on_disk(Path::new("no/such/suite")).load(None);
+        assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+        assert!(loaded.errors[0].to_string().starts_with("no/such/suite: "));
     }
 }

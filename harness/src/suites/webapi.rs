@@ -1,93 +1,187 @@
-//! `suites/webapi/`: declarative Web API cases (TOML), compiled into the
-//! crate like the streaming suite. `modules.toml` names the module bytes;
-//! every other `.toml` file is a list of `[[case]]` scenarios.
+//! Web API case files: `.toml` lists of `[[case]]` scenarios (fields in
+//! `scenario.rs`), and the module tables their `module` names come from.
+//! Read by the directory loader for the built-in `suites/webapi/` and for
+//! any `--suite DIR` alike.
+//!
+//! A case's module is resolved to bytes here, so backends see bytes only:
+//! a name is looked up in the suite's module table, then in the built-in
+//! one (`suites/webapi/modules.toml`); `{ hex }`, `{ file }` (relative to
+//! the case file; `.wat`/`.wast` text is compiled) and `{ wat }` carry
+//! the module themselves.
+//!
+//! A bad case costs that case: it is an error naming the file and the line
+//! of the problem, and the file's other cases still load.
 
+use super::tree::{join, EmbeddedTree, FileTree};
 use super::LoadedSuite;
 use crate::case::{Case, CaseOrigin};
-use crate::error::Error;
+use crate::error::{line_of_offset, Error};
 use crate::features::Features;
 use crate::scenario::{
-    AbortAt, Argument, BodyShape, BodyState, FetchRequest, Scenario, Served, StreamEnd, STEPS,
+    AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, Served, StreamEnd,
+    STEPS,
 };
-use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
-static WEBAPI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../suites/webapi");
+/// name → module bytes.
+pub type ModuleBytes = BTreeMap<String, Arc<[u8]>>;
+
+/// The modules a suite's cases can name: its own table, then the built-in.
+#[derive(Default)]
+pub struct Modules {
+    pub suite: ModuleBytes,
+    pub builtin: ModuleBytes,
+}
+
+impl Modules {
+    fn get(&self, name: &str) -> Option<&Arc<[u8]>> {
+        self.suite.get(name).or_else(|| self.builtin.get(name))
+    }
+
+    fn names(&self) -> String {
+        let mut names: Vec<&str> = self.suite.keys().map(String::as_str).collect();
+        names.extend(
+            self.builtin
+                .keys()
+                .map(String::as_str)
+                .filter(|n| !self.suite.contains_key(*n)),
+        );
+        names.join(", ")
+    }
+}
+
+/// The table of the built-in Web API suite, which every suite can name
+/// modules from. Parsed once.
+pub fn builtin_modules() -> &'static ModuleBytes {
+    static TABLE: OnceLock<ModuleBytes> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let tree = EmbeddedTree::builtin("webapi");
+        let text = tree.read(MODULES_FILE).unwrap_or_default();
+        let text = String::from_utf8(text).unwrap_or_default();
+        // The built-in suite reports its own table's errors when it loads.
+        parse_module_file(&text, &tree, MODULES_FILE).0
+    })
+}
+
+/// The default name of a suite's module table.
+pub const MODULES_FILE: &str = "modules.toml";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModulesFile {
-    /// name → module bytes in hex
-    modules: BTreeMap<String, String>,
+    modules: BTreeMap<String, ModuleRef>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaseFile {
-    case: Vec<toml::Spanned<Scenario>>,
+/// A module table file (`[modules]` with name = hex, or any module form).
+pub fn parse_module_file(
+    text: &str,
+    tree: &dyn FileTree,
+    relative: &str,
+) -> (ModuleBytes, Vec<Error>) {
+    let path = tree.display(relative);
+    match toml::from_str::<ModulesFile>(text) {
+        Ok(file) => module_table(file.modules, text, tree, relative),
+        Err(e) => (
+            ModuleBytes::new(),
+            vec![Error::toml_parse(
+                &path,
+                text,
+                &e,
+                "`[modules]` with name = \"hex bytes\" or { file = \"...\" }",
+            )],
+        ),
+    }
 }
 
-pub(super) fn load(only_file: Option<&str>) -> LoadedSuite {
-    let mut loaded = LoadedSuite::default();
-    let modules = match WEBAPI.get_file("modules.toml") {
-        Some(file) => {
-            match parse_modules(file.contents_utf8().unwrap_or(""), &display("modules.toml")) {
-                Ok(m) => m,
-                Err(e) => {
-                    loaded.errors.push(e);
-                    return loaded;
-                }
+/// Resolves a table's entries (read from `relative`, whose `text` gives
+/// lines); a bad entry costs that entry. A plain string is hex here.
+pub fn module_table(
+    entries: BTreeMap<String, ModuleRef>,
+    text: &str,
+    tree: &dyn FileTree,
+    relative: &str,
+) -> (ModuleBytes, Vec<Error>) {
+    let (mut modules, mut errors) = (ModuleBytes::new(), Vec::new());
+    for (name, module) in entries {
+        let module = match module {
+            ModuleRef::Named(hex) => ModuleRef::Hex(hex),
+            other => other,
+        };
+        match module_bytes(&module, tree, relative, None) {
+            Ok(bytes) => {
+                modules.insert(name, bytes);
             }
+            Err(message) => errors.push(Error::InvalidToml {
+                file: tree.display(relative),
+                line: line_of_key(text, &name),
+                message: format!("module {name:?}: {message}"),
+            }),
         }
-        None => BTreeMap::new(),
-    };
-    let mut files: Vec<_> = WEBAPI
-        .files()
-        .filter(|f| {
-            f.path().extension().is_some_and(|e| e == "toml")
-                && f.path() != Path::new("modules.toml")
+    }
+    (modules, errors)
+}
+
+/// The line on which `key = ...` is written (1 if it cannot be found).
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            let rest = l
+                .strip_prefix(key)
+                .or_else(|| l.strip_prefix(&format!("\"{key}\"")));
+            rest.is_some_and(|r| r.trim_start().starts_with('='))
         })
-        .collect();
-    files.sort_by_key(|f| f.path());
-    for file in files {
-        let stem = file
-            .path()
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let file_id = format!("webapi/{stem}");
-        if only_file.is_some_and(|only| only != file_id) {
-            continue;
-        }
-        let path = display(&file.path().to_string_lossy());
-        match parse_cases(file.contents_utf8().unwrap_or(""), &path, &stem, &modules) {
-            Ok(cases) => loaded.cases.extend(cases),
-            Err(e) => loaded.errors.push(e),
-        }
-    }
-    loaded
+        .map_or(1, |i| i + 1)
 }
 
-fn display(relative: &str) -> PathBuf {
-    Path::new("suites/webapi").join(relative)
+/// The bytes of a module written in `file` of `tree`.
+fn module_bytes(
+    module: &ModuleRef,
+    tree: &dyn FileTree,
+    file: &str,
+    modules: Option<&Modules>,
+) -> Result<Arc<[u8]>, String> {
+    match module {
+        ModuleRef::Named(name) => {
+            let modules = modules.ok_or("a module table entry cannot name another module")?;
+            modules.get(name).cloned().ok_or_else(|| {
+                format!(
+                    "unknown module {name:?}; the module table has {} (or give the bytes: {{ hex = \"...\" }}, {{ file = \"m.wasm\" }}, {{ wat = \"(module)\" }})",
+                    modules.names()
+                )
+            })
+        }
+        ModuleRef::Hex(hex) => decode_hex(hex)
+            .map(Arc::from)
+            .ok_or_else(|| "`hex` is not hex bytes (pairs of 0-9, a-f)".to_string()),
+        ModuleRef::Wat(text) => {
+            wat_to_bytes(text).map_err(|(line, message)| format!("`wat` line {line}: {message}"))
+        }
+        ModuleRef::File(path) => {
+            let relative = join(file, path);
+            let bytes = tree.read(&relative).map_err(|e| e.to_string())?;
+            let is_text = Path::new(path)
+                .extension()
+                .is_some_and(|e| e == "wat" || e == "wast");
+            if !is_text {
+                return Ok(bytes.into());
+            }
+            let shown = tree.display(&relative).display().to_string();
+            let text = String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8"))?;
+            wat_to_bytes(&text).map_err(|(line, message)| format!("{shown}:{line}: {message}"))
+        }
+    }
 }
 
-fn parse_modules(text: &str, path: &Path) -> Result<BTreeMap<String, Arc<[u8]>>, Error> {
-    let invalid = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
-    let file: ModulesFile = toml::from_str(text)
-        .map_err(|e| Error::toml_parse(path, text, &e, "`[modules]` with name = \"hex bytes\""))?;
-    let mut modules = BTreeMap::new();
-    for (name, hex) in file.modules {
-        let offset = text.find(&hex).unwrap_or(0);
-        let bytes = decode_hex(&hex)
-            .ok_or_else(|| invalid(offset, format!("module {name:?} is not hex bytes")))?;
-        modules.insert(name, Arc::from(bytes));
-    }
-    Ok(modules)
+/// Compiles the text of one module (`(module ...)`, or its fields alone).
+fn wat_to_bytes(text: &str) -> Result<Arc<[u8]>, (usize, String)> {
+    let located = |e: wast::Error| (line_of_offset(text, e.span().offset()), e.message());
+    let buffer = wast::parser::ParseBuffer::new(text).map_err(located)?;
+    let mut wat = wast::parser::parse::<wast::Wat<'_>>(&buffer).map_err(located)?;
+    wat.encode().map(Arc::from).map_err(located)
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -101,57 +195,150 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn parse_cases(
-    text: &str,
-    path: &Path,
-    stem: &str,
-    modules: &BTreeMap<String, Arc<[u8]>>,
-) -> Result<Vec<Case>, Error> {
-    let at = |offset: usize, message: String| Error::toml_at(path, text, offset, message);
-    let file: CaseFile = toml::from_str(text)
-        .map_err(|e| Error::toml_parse(path, text, &e, "`[[case]]` tables; see src/webapi.rs"))?;
+/// Where a case file's cases go.
+pub struct CaseFileSource<'a> {
+    pub tree: &'a dyn FileTree,
+    /// The file's path in the tree.
+    pub relative: &'a str,
+    /// What every case id of the file starts with (`webapi/stream-end`).
+    pub file_id: &'a str,
+    pub suite: &'a str,
+    pub group: &'a str,
+    pub features: Arc<Features>,
+    pub modules: &'a Modules,
+}
+
+/// The file as written: each case a table, typed one by one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaseFile {
+    case: Vec<toml::Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypedCaseFile {
+    #[allow(dead_code)]
+    case: Vec<Scenario>,
+}
+
+/// Parses one Web API case file. A file that is not TOML, or has no
+/// `[[case]]` list, costs the file; a bad case costs that case.
+pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
+    let path = source.tree.display(source.relative);
+    let at = |offset: usize, message: String| Error::toml_at(&path, text, offset, message);
+    let mut loaded = LoadedSuite::default();
+    let file: RawCaseFile = match toml::from_str(text) {
+        Ok(file) => file,
+        Err(e) => {
+            loaded.errors.push(Error::toml_parse(
+                &path,
+                text,
+                &e,
+                "`[[case]]` tables; fields in harness/src/scenario.rs",
+            ));
+            return loaded;
+        }
+    };
+    let starts: Vec<usize> = file.case.iter().map(|c| c.span().start).collect();
     let mut names = HashSet::new();
-    let mut cases = Vec::new();
-    for spanned in file.case {
+    for (i, spanned) in file.case.into_iter().enumerate() {
         let offset = spanned.span().start;
-        let scenario = spanned.into_inner();
-        check(&scenario, modules)
-            .map_err(|m| at(offset, format!("case {:?}: {m}", scenario.name)))?;
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let scenario = match Scenario::deserialize(toml::Value::Table(spanned.into_inner())) {
+            Ok(scenario) => scenario,
+            Err(e) => {
+                loaded.errors.push(case_error(text, offset..end, &e, &at));
+                continue;
+            }
+        };
+        let result = module_bytes(
+            &scenario.module,
+            source.tree,
+            source.relative,
+            Some(source.modules),
+        )
+        .map_err(|m| format!("module {}: {m}", scenario.module))
+        .and_then(|bytes| check(&scenario, &bytes).map(|()| bytes));
+        let bytes = match result {
+            Ok(bytes) => bytes,
+            Err(m) => {
+                loaded
+                    .errors
+                    .push(at(offset, format!("case {:?}: {m}", scenario.name)));
+                continue;
+            }
+        };
+        if let Some(problem) = name_problem(&scenario.name) {
+            loaded.errors.push(at(offset, problem));
+            continue;
+        }
         if !names.insert(scenario.name.clone()) {
-            return Err(at(
+            loaded.errors.push(at(
                 offset,
                 format!("case name {:?} is used twice", scenario.name),
             ));
+            continue;
         }
-        let bytes = modules[&scenario.module].to_vec();
-        cases.push(Case {
-            id: format!("webapi/{stem}/{}", scenario.name),
-            suite: "webapi".into(),
-            group: stem.to_string(),
+        loaded.cases.push(Case {
+            id: format!("{}/{}", source.file_id, scenario.name),
+            suite: source.suite.to_string(),
+            group: source.group.to_string(),
             origin: CaseOrigin::WebApi,
-            bytes: bytes.into(),
+            bytes: bytes.to_vec().into(),
             expected: scenario.expect.into(),
-            features: Arc::new(Features::baseline()),
+            features: source.features.clone(),
             scenario: Some(Arc::new(scenario)),
         });
     }
-    Ok(cases)
+    loaded
+}
+
+/// Case names end case ids: they must keep them one path segment.
+fn name_problem(name: &str) -> Option<String> {
+    (name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace)).then(|| {
+        format!(
+            "case name {name:?} must be non-empty, without `/` or whitespace (it ends the case id)"
+        )
+    })
+}
+
+/// The error of a case that does not deserialize, at the line of the
+/// problem: the file is parsed again with every other case blanked out
+/// (newlines kept), so the parser's span points into this case.
+fn case_error(
+    text: &str,
+    region: std::ops::Range<usize>,
+    error: &toml::de::Error,
+    at: &dyn Fn(usize, String) -> Error,
+) -> Error {
+    let blanked: String = text
+        .char_indices()
+        .map(|(i, c)| {
+            if region.contains(&i) || c == '\n' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    if text[region.clone()].starts_with("[[") {
+        if let Err(e) = toml::from_str::<TypedCaseFile>(&blanked) {
+            if let Some(span) = e.span() {
+                return at(span.start, e.message().trim().to_string());
+            }
+        }
+    }
+    at(region.start, error.message().trim().to_string())
 }
 
 /// Rules a case must follow to describe something JS can build.
-fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), String> {
+fn check(s: &Scenario, module: &[u8]) -> Result<(), String> {
     if !STEPS.contains(&s.step.as_str()) {
         return Err(format!(
             "unknown step {:?}; expected one of {}",
             s.step,
             STEPS.join(", ")
-        ));
-    }
-    if !modules.contains_key(&s.module) {
-        return Err(format!(
-            "unknown module {:?}; modules.toml has {}",
-            s.module,
-            modules.keys().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
     let needs_value = matches!(s.argument, Argument::Value | Argument::ValueInPromise);
@@ -163,7 +350,7 @@ fn check(s: &Scenario, modules: &BTreeMap<String, Arc<[u8]>>) -> Result<(), Stri
     if let Some(request) = &s.fetch {
         // The server, not the scenario's stream, decides the body; the
         // rules for constructed Responses do not apply.
-        return check_fetch(s, request, &modules[&s.module]);
+        return check_fetch(s, request, module);
     }
     if matches!(s.argument, Argument::Fetch | Argument::Fetched) {
         return Err("argument = \"fetch\" or \"fetched\" needs a `fetch` table".into());
@@ -340,8 +527,31 @@ fn is_token_byte(b: u8) -> bool {
 mod tests {
     use super::*;
 
-    fn modules() -> BTreeMap<String, Arc<[u8]>> {
-        BTreeMap::from([("empty".to_string(), Arc::from(b"\0asm\x01\0\0\0".to_vec()))])
+    fn modules() -> Modules {
+        Modules {
+            suite: BTreeMap::from([("empty".to_string(), Arc::from(b"\0asm\x01\0\0\0".to_vec()))]),
+            builtin: ModuleBytes::new(),
+        }
+    }
+
+    /// Parses `text` as `w.toml` at the root of an (empty) on-disk tree.
+    fn parse(text: &str) -> LoadedSuite {
+        let tree = super::super::tree::DiskTree {
+            root: std::path::PathBuf::from("no-such-dir"),
+        };
+        let modules = modules();
+        cases_from_toml(
+            text,
+            &CaseFileSource {
+                tree: &tree,
+                relative: "w.toml",
+                file_id: "s/w",
+                suite: "s",
+                group: "w",
+                features: Arc::new(Features::baseline()),
+                modules: &modules,
+            },
+        )
     }
 
     #[test]
@@ -365,17 +575,59 @@ mod tests {
             ),
         ];
         for (text, line, needle) in cases {
-            let err = parse_cases(text, Path::new("w.toml"), "w", &modules())
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with(&format!("w.toml:{line}:")), "{err}");
+            let loaded = parse(text);
+            assert_eq!(loaded.errors.len(), 1, "{text}: {:?}", loaded.errors);
+            let err = loaded.errors[0].to_string();
+            assert!(
+                err.starts_with(&format!("no-such-dir/w.toml:{line}:")),
+                "{err}"
+            );
             assert!(err.contains(needle), "{err}");
         }
     }
 
     #[test]
+    fn a_bad_case_costs_itself_only() {
+        let text = "[[case]]\nname = \"good\"\nstep = \"2.R\"\nexpect = \"module\"\n\n[[case]]\nname = \"bad\"\nstep = \"2.R\"\nexpect = \"nonsense\"\n\n[[case]]\nname = \"also-good\"\nstep = \"2.R\"\nmodule = { hex = \"0061736d 01000000\" }\nexpect = \"module\"\n[case.fetch]\nurl = \"same-origin\"\n";
+        let loaded = parse(text);
+        let ids: Vec<&str> = loaded.cases.iter().map(|c| c.id.as_str()).collect();
+        // The third case's fetch table without argument = "fetch" is a rule error.
+        assert_eq!(ids, ["s/w/good"]);
+        assert_eq!(loaded.errors.len(), 2, "{:?}", loaded.errors);
+        let first = loaded.errors[0].to_string();
+        assert!(first.starts_with("no-such-dir/w.toml:9:"), "{first}");
+        assert!(first.contains("nonsense"), "{first}");
+        let second = loaded.errors[1].to_string();
+        assert!(second.starts_with("no-such-dir/w.toml:11:"), "{second}");
+    }
+
+    #[test]
+    fn modules_can_be_hex_wat_or_missing_files() {
+        let text = "[[case]]\nname = \"h\"\nstep = \"2.R\"\nmodule = { hex = \"0061736d01000000\" }\nexpect = \"module\"\n\n[[case]]\nname = \"w\"\nstep = \"2.R\"\nmodule = { wat = \"(module (func))\" }\nexpect = \"module\"\n\n[[case]]\nname = \"f\"\nstep = \"2.R\"\nmodule = { file = \"m.wasm\" }\nexpect = \"module\"\n\n[[case]]\nname = \"x\"\nstep = \"2.R\"\nmodule = { wat = \"(module (func (result i32)))\" }\nexpect = \"module\"\n\n[[case]]\nname = \"y\"\nstep = \"2.R\"\nmodule = { wat = \"(module\" }\nexpect = \"module\"\n\n[[case]]\nname = \"z\"\nstep = \"2.R\"\nmodule = { hex = \"0g\" }\nexpect = \"module\"\n\n[[case]]\nname = \"n\"\nstep = \"2.R\"\nmodule = \"nope\"\nexpect = \"module\"\n";
+        let loaded = parse(text);
+        let ids: Vec<&str> = loaded.cases.iter().map(|c| c.id.as_str()).collect();
+        // An invalid module is still bytes: the case says what it expects.
+        assert_eq!(ids, ["s/w/h", "s/w/w", "s/w/x"]);
+        assert_eq!(&*loaded.cases[0].bytes, b"\0asm\x01\0\0\0");
+        assert!(loaded.cases[1].bytes.len() > 8);
+        let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors[0].starts_with("no-such-dir/w.toml:13:")
+                && errors[0].contains("no-such-dir/m.wasm"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("`wat` line 1"), "{errors:?}");
+        assert!(errors[2].contains("not hex"), "{errors:?}");
+        assert!(
+            errors[3].contains("unknown module \"nope\"") && errors[3].contains("empty"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn the_builtin_suite_loads_with_ids_per_file() {
-        let loaded = load(None);
+        let loaded = super::super::load(&super::super::SuiteSpec::WebApi);
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         assert!(loaded.cases.len() >= 150, "{} cases", loaded.cases.len());
         assert!(loaded
