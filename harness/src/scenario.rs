@@ -568,11 +568,27 @@ pub enum StreamEvent {
     Close,
 }
 
-/// The event sequence of a streamed body under a plan of `chunk_count`.
-pub fn stream_events(scenario: &Scenario, chunk_count: usize) -> Vec<StreamEvent> {
+/// [`stream_events`] with each run of consecutive chunks as one entry:
+/// what travels to out-of-process workers (`["chunks", first, count]`), so
+/// a one-byte plan of a large module is a few events, not one per byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventRun {
+    /// Chunks `first..first + count` of the plan, in order.
+    Chunks {
+        first: usize,
+        count: usize,
+    },
+    BadChunk,
+    Error,
+    Close,
+}
+
+/// The event sequence of a streamed body under a plan of `chunk_count`,
+/// runs of chunks kept as runs (see [`stream_events`]).
+pub fn stream_event_runs(scenario: &Scenario, chunk_count: usize) -> Vec<EventRun> {
     let mut events = Vec::new();
     if scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::First {
-        events.push(StreamEvent::BadChunk);
+        events.push(EventRun::BadChunk);
     }
     let delivered = match scenario.stream_end {
         StreamEnd::Error => scenario
@@ -581,16 +597,38 @@ pub fn stream_events(scenario: &Scenario, chunk_count: usize) -> Vec<StreamEvent
             .min(chunk_count),
         _ => chunk_count,
     };
-    events.extend((0..delivered).map(StreamEvent::Chunk));
+    if delivered > 0 {
+        events.push(EventRun::Chunks {
+            first: 0,
+            count: delivered,
+        });
+    }
     let all_delivered = delivered == chunk_count;
     if all_delivered && scenario.bad_chunk.is_some() && scenario.bad_chunk_at == ChunkPosition::Last
     {
-        events.push(StreamEvent::BadChunk);
+        events.push(EventRun::BadChunk);
     }
     match scenario.stream_end {
-        StreamEnd::Error => events.push(StreamEvent::Error),
-        StreamEnd::Close => events.push(StreamEvent::Close),
+        StreamEnd::Error => events.push(EventRun::Error),
+        StreamEnd::Close => events.push(EventRun::Close),
         StreamEnd::Never => {}
+    }
+    events
+}
+
+/// The event sequence of a streamed body under a plan of `chunk_count`,
+/// one event per chunk.
+pub fn stream_events(scenario: &Scenario, chunk_count: usize) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    for run in stream_event_runs(scenario, chunk_count) {
+        match run {
+            EventRun::Chunks { first, count } => {
+                events.extend((first..first + count).map(StreamEvent::Chunk))
+            }
+            EventRun::BadChunk => events.push(StreamEvent::BadChunk),
+            EventRun::Error => events.push(StreamEvent::Error),
+            EventRun::Close => events.push(StreamEvent::Close),
+        }
     }
     events
 }
@@ -656,7 +694,42 @@ impl Scenario {
 
 #[cfg(test)]
 mod tests {
-    use super::STEPS;
+    use super::*;
+
+    /// Runs are the per-chunk events, compressed: a few entries whatever
+    /// the plan.
+    #[test]
+    fn event_runs_expand_to_the_events() {
+        let base = Scenario::byte_level();
+        let mut bad_first = base.clone();
+        bad_first.bad_chunk = Some(ChunkType::String);
+        bad_first.bad_chunk_at = ChunkPosition::First;
+        let mut bad_last_error = base.clone();
+        bad_last_error.bad_chunk = Some(ChunkType::Null);
+        bad_last_error.stream_end = StreamEnd::Error;
+        let mut error_early = bad_last_error.clone();
+        error_early.error_after_chunks = Some(2);
+        let mut never = base.clone();
+        never.stream_end = StreamEnd::Never;
+        for scenario in [base, bad_first, bad_last_error, error_early, never] {
+            for chunks in [0, 1, 2, 5, 1000] {
+                let runs = stream_event_runs(&scenario, chunks);
+                assert!(runs.len() <= 4);
+                let expanded: Vec<StreamEvent> = runs
+                    .iter()
+                    .flat_map(|run| match *run {
+                        EventRun::Chunks { first, count } => {
+                            (first..first + count).map(StreamEvent::Chunk).collect()
+                        }
+                        EventRun::BadChunk => vec![StreamEvent::BadChunk],
+                        EventRun::Error => vec![StreamEvent::Error],
+                        EventRun::Close => vec![StreamEvent::Close],
+                    })
+                    .collect();
+                assert_eq!(expanded, stream_events(&scenario, chunks));
+            }
+        }
+    }
 
     /// Users look a case's `step` up in ALGORITHM.md: every id has exactly
     /// one heading there, and every heading names a known id.

@@ -96,8 +96,8 @@ fn every_cited_edge_case_has_a_heading_in_algorithm_md() {
     let mut cited: Vec<(String, String)> = Vec::new();
     for file in &files {
         let text = fs::read_to_string(file).unwrap();
-        let doc: toml::Value = toml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let doc: toml::Value =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut sources = Vec::new();
         collect_sources(&doc, &mut sources);
         for s in sources {
@@ -109,7 +109,10 @@ fn every_cited_edge_case_has_a_heading_in_algorithm_md() {
             }
         }
     }
-    assert!(!cited.is_empty(), "no case cites an edge case; is the parser broken?");
+    assert!(
+        !cited.is_empty(),
+        "no case cites an edge case; is the parser broken?"
+    );
 
     let doc = algorithm_md();
     let headings: Vec<&str> = doc
@@ -212,7 +215,11 @@ fn nothing_points_outside_the_repository() {
         files_under(&root.join(p), &mut files);
     }
     files.sort();
-    assert!(files.len() > 10, "found only {} files to check", files.len());
+    assert!(
+        files.len() > 10,
+        "found only {} files to check",
+        files.len()
+    );
 
     let mut offenders = Vec::new();
     for file in &files {

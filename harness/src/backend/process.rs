@@ -17,9 +17,9 @@ use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
 use crate::plan::{format_cuts, ChunkPlan};
 use crate::scenario::Scenario;
-use crate::scenario::{stream_events, BodyObservation, StreamEvent};
-use serde::Deserialize;
-use serde_json::json;
+use crate::scenario::{stream_event_runs, BodyObservation, EventRun};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 const DRIVER: &str = include_str!("../../js/driver.mjs");
 
 /// The handshake a worker sends first.
@@ -227,11 +227,8 @@ impl ProcessBackend {
                     .iter()
                     .filter(|(p, _)| proposals.contains(p))
                     .filter(|(_, hex)| {
-                        let outcome = self.request_on(
-                            &worker,
-                            &probe_bytes(hex),
-                            json!({"type": "one-shot"}),
-                        );
+                        let outcome =
+                            self.request_on(&worker, &probe_bytes(hex), RequestBody::OneShot);
                         matches!(outcome.outcome, Outcome::Module { .. })
                     })
                     .map(|(p, _)| p.to_string())
@@ -264,11 +261,11 @@ impl ProcessBackend {
         &self,
         features: Option<&Features>,
         module: &[u8],
-        message: serde_json::Value,
+        body: RequestBody<'_>,
     ) -> WebApiOutcome {
         let pool = self.pool(self.switches_for(features));
         match self.worker(&pool) {
-            Ok(worker) => self.request_on(&worker, module, message),
+            Ok(worker) => self.request_on(&worker, module, body),
             Err(e) => Outcome::Crash { message: e }.into(),
         }
     }
@@ -277,13 +274,16 @@ impl ProcessBackend {
         &self,
         worker: &Arc<Worker>,
         module: &[u8],
-        mut message: serde_json::Value,
+        body: RequestBody<'_>,
     ) -> WebApiOutcome {
         let module_id = module_id(module);
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        message["id"] = json!(id);
-        message["module"] = json!(module_id);
-        message["settle_ms"] = json!(self.settle.as_millis() as u64);
+        let message = Request {
+            id,
+            module: module_id,
+            settle_ms: self.settle.as_millis() as u64,
+            body,
+        };
         let (tx, rx) = mpsc::channel();
         worker.pending.lock().unwrap().insert(id, tx);
         if let Err(e) = worker
@@ -369,7 +369,7 @@ impl Worker {
         Ok((worker, hello))
     }
 
-    fn send(&self, message: &serde_json::Value) -> std::io::Result<()> {
+    fn send(&self, message: &impl Serialize) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(message).expect("requests serialize");
         line.push(b'\n');
         let mut stdin = self.stdin.lock().unwrap();
@@ -381,7 +381,11 @@ impl Worker {
     fn send_module(&self, id: u64, bytes: &[u8]) -> std::io::Result<()> {
         let mut sent = self.modules_sent.lock().unwrap();
         if sent.insert(id) {
-            self.send(&json!({"type": "module", "module": id, "bytes": base64(bytes)}))?;
+            self.send(&ModuleRequest {
+                kind: "module",
+                module: id,
+                bytes: base64(bytes),
+            })?;
         }
         Ok(())
     }
@@ -510,16 +514,64 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn events_json(events: &[StreamEvent]) -> serde_json::Value {
-    events
-        .iter()
-        .map(|e| match e {
-            StreamEvent::Chunk(i) => json!(["chunk", i]),
-            StreamEvent::BadChunk => json!(["bad"]),
-            StreamEvent::Error => json!(["error"]),
-            StreamEvent::Close => json!(["close"]),
-        })
-        .collect()
+/// `{"type": "module", ...}`: module bytes, once per worker.
+#[derive(Serialize)]
+struct ModuleRequest {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    module: u64,
+    bytes: String,
+}
+
+/// A request about one module, serialized straight onto the wire (no
+/// intermediate JSON tree: a case's cut list can be megabytes).
+#[derive(Serialize)]
+struct Request<'a> {
+    id: u64,
+    module: u64,
+    settle_ms: u64,
+    #[serde(flatten)]
+    body: RequestBody<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+enum RequestBody<'a> {
+    OneShot,
+    Case {
+        scenario: &'a Scenario,
+        /// The plan's cut list in the compact syntax of `format_cuts`.
+        cuts: String,
+        events: Vec<WireEvent>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fetch_url: Option<String>,
+    },
+}
+
+/// The event kinds of a `case` request's `events`, as the driver names
+/// them (a test checks that `js/driver.mjs` and PROTOCOL.md know each).
+pub const EVENT_KINDS: &[&str] = &["chunks", "bad", "error", "close"];
+
+/// One entry of `events`: `["chunks", first, count]`, `["bad"]`,
+/// `["error"]` or `["close"]`.
+struct WireEvent(EventRun);
+
+impl Serialize for WireEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (kind, run) = match self.0 {
+            EventRun::Chunks { first, count } => (EVENT_KINDS[0], Some((first, count))),
+            EventRun::BadChunk => (EVENT_KINDS[1], None),
+            EventRun::Error => (EVENT_KINDS[2], None),
+            EventRun::Close => (EVENT_KINDS[3], None),
+        };
+        let mut seq = serializer.serialize_seq(Some(if run.is_some() { 3 } else { 1 }))?;
+        seq.serialize_element(kind)?;
+        if let Some((first, count)) = run {
+            seq.serialize_element(&first)?;
+            seq.serialize_element(&count)?;
+        }
+        seq.end()
+    }
 }
 
 /// Writes the embedded driver to a file once per process.
@@ -578,7 +630,7 @@ impl Backend for ProcessBackend {
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        self.request(Some(features), bytes, json!({"type": "one-shot"}))
+        self.request(Some(features), bytes, RequestBody::OneShot)
             .outcome
     }
 
@@ -640,22 +692,14 @@ impl ProcessBackend {
         module: &[u8],
         plan: &ChunkPlan,
     ) -> WebApiOutcome {
-        let events = stream_events(scenario, plan.chunk_count());
-        let mut message = json!({
-            "type": "case",
-            "scenario": scenario,
-            "cuts": format_cuts(&plan.cuts),
-            "events": events_json(&events),
-        });
+        let mut fetch_url = None;
         if scenario.fetch.is_some() {
             let server = self
                 .server
                 .get_or_init(|| LoopbackServer::start().map_err(|e| e.to_string()));
             match server {
                 Ok(server) => {
-                    if let Some(url) = serve_scenario(server, scenario, module) {
-                        message["fetch_url"] = json!(url);
-                    }
+                    fetch_url = serve_scenario(server, scenario, module);
                 }
                 Err(e) => {
                     return Outcome::Crash {
@@ -665,13 +709,80 @@ impl ProcessBackend {
                 }
             }
         }
-        self.request(features, module, message)
+        let events = stream_event_runs(scenario, plan.chunk_count())
+            .into_iter()
+            .map(WireEvent)
+            .collect();
+        let body = RequestBody::Case {
+            scenario,
+            cuts: format_cuts(&plan.cuts),
+            events,
+            fetch_url,
+        };
+        self.request(features, module, body)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The event kinds the harness sends are the ones the shared driver
+    /// handles and PROTOCOL.md documents, and every request is one line.
+    #[test]
+    fn event_kinds_agree_with_the_driver_and_the_protocol() {
+        let protocol = include_str!("../../PROTOCOL.md");
+        for kind in EVENT_KINDS {
+            assert!(
+                DRIVER.contains(&format!("\"{kind}\"")),
+                "js/driver.mjs does not handle event {kind:?}"
+            );
+            assert!(
+                protocol.contains(&format!("[\"{kind}\"")),
+                "PROTOCOL.md does not document event {kind:?}"
+            );
+        }
+        assert!(DRIVER.contains(&format!("const PROTOCOL = {PROTOCOL_VERSION};")));
+        assert!(protocol.contains(&format!("\"protocol\": {PROTOCOL_VERSION},")));
+        let mut scenario = Scenario::byte_level();
+        scenario.bad_chunk = Some(crate::scenario::ChunkType::Null);
+        let body = RequestBody::Case {
+            scenario: &scenario,
+            cuts: format_cuts(&(1..400_000).collect::<Vec<_>>()),
+            events: stream_event_runs(&scenario, 400_000)
+                .into_iter()
+                .map(WireEvent)
+                .collect(),
+            fetch_url: None,
+        };
+        let line = serde_json::to_string(&Request {
+            id: 8,
+            module: 9,
+            settle_ms: 3000,
+            body,
+        })
+        .unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["type"], "case");
+        assert_eq!(
+            (value["id"].as_u64(), value["module"].as_u64()),
+            (Some(8), Some(9))
+        );
+        assert_eq!(value["cuts"], "1..400000");
+        assert_eq!(
+            value["events"],
+            serde_json::json!([["chunks", 0, 400_000], ["bad"], ["close"]])
+        );
+        assert!(line.len() < 1000, "{} bytes", line.len());
+        let one_shot = serde_json::to_string(&Request {
+            id: 1,
+            module: 2,
+            settle_ms: 3,
+            body: RequestBody::OneShot,
+        })
+        .unwrap();
+        assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
+    }
 
     #[test]
     fn base64_matches_the_standard_alphabet() {

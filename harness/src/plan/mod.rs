@@ -99,22 +99,28 @@ impl ExactSizeIterator for Chunks<'_> {}
 /// Formats cuts compactly: runs of three or more consecutive offsets become
 /// `a..b` (half-open), everything else is listed. `parse_cuts` reads it back.
 pub fn format_cuts(cuts: &[usize]) -> String {
-    let mut parts = Vec::new();
+    use std::fmt::Write;
+    // One string written in place: a large module's plans have hundreds of
+    // thousands of cuts.
+    let mut text = String::new();
     let mut i = 0;
     while i < cuts.len() {
         let mut j = i;
         while j + 1 < cuts.len() && cuts[j + 1] == cuts[j] + 1 {
             j += 1;
         }
+        if i > 0 {
+            text.push(',');
+        }
         if j - i >= 2 {
-            parts.push(format!("{}..{}", cuts[i], cuts[j] + 1));
+            let _ = write!(text, "{}..{}", cuts[i], cuts[j] + 1);
             i = j + 1;
         } else {
-            parts.push(cuts[i].to_string());
+            let _ = write!(text, "{}", cuts[i]);
             i += 1;
         }
     }
-    parts.join(",")
+    text
 }
 
 /// Parses `0,8,8,12` or `1..100,200` (ranges are half-open). An empty string
