@@ -139,17 +139,28 @@ const QUEUE_BOUND = 8192;
 
 // `drained` is called once the last event has been applied: the pending
 // window starts there, so slow pacing is not mistaken for "pending".
-function makeStream(scenario, bytes, cuts, events, reason, drained) {
+// `observed` records what the reader did (see BodyObservation in
+// harness/src/scenario.rs): the evidence that a case's premise held.
+function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
   const pacing = scenario.pacing ?? "enqueue-all";
   const chunkType = scenario["chunk-type"] ?? "uint8array";
+  // The queue's high-water mark, to tell queued chunks from read ones.
+  let highWaterMark = 1;
   const apply = (controller, event) => {
     switch (event[0]) {
-      case "chunk": controller.enqueue(typedChunk(chunkType, chunkAt(bytes, cuts, event[1]))); break;
-      case "bad": controller.enqueue(typedChunk(scenario["bad-chunk"], new Uint8Array(0))); break;
-      case "error": controller.error(reason); break;
-      case "close": controller.close(); break;
+      case "chunk": controller.enqueue(typedChunk(chunkType, chunkAt(bytes, cuts, event[1]))); observed.enqueued++; break;
+      case "bad": controller.enqueue(typedChunk(scenario["bad-chunk"], new Uint8Array(0))); observed.enqueued++; break;
+      case "error": observe(controller); controller.error(reason); break;
+      case "close": observe(controller); controller.close(); break;
     }
   };
+  // At the stream's end: chunks still queued (the high-water mark minus
+  // desiredSize, one per chunk) were never read; `error()` discards them.
+  const observe = (controller) => {
+    const queued = Math.max(0, highWaterMark - (controller.desiredSize ?? highWaterMark));
+    observed.readBeforeEnd = observed.enqueued - queued;
+  };
+  const cancel = () => { observed.cancelled = true; };
   const total = eventCount(events);
   const pending = eachEvent(events);
   let applied = 0;
@@ -161,9 +172,11 @@ function makeStream(scenario, bytes, cuts, events, reason, drained) {
   };
   if (total === 0) drained();
   if (pacing === "pull") {
+    highWaterMark = 0;
     return new ReadableStream({
       pull(controller) { applyUpTo(controller, 1); },
-    }, { highWaterMark: 0 });
+      cancel,
+    }, { highWaterMark });
   }
   const endsInError = events.length > 0 && events[events.length - 1][0] === "error";
   if (pacing === "enqueue-all" && total > QUEUE_BOUND && !endsInError) {
@@ -174,12 +187,14 @@ function makeStream(scenario, bytes, cuts, events, reason, drained) {
     // Node's stream queue, whose dequeue (Array.prototype.shift) copies
     // the whole queue once it is large, making a 400 000-chunk body take
     // minutes (the engine's own reading, not what is under test). A body
-    // that errors keeps every chunk queued, since `error()` discarding them
-    // is what such a case tests.
+    // that errors is left as the case paced it: where its error falls
+    // relative to the queue is part of what it tests.
+    highWaterMark = 0;
     return new ReadableStream({
       start(controller) { applyUpTo(controller, QUEUE_BOUND); },
       pull(controller) { applyUpTo(controller, QUEUE_BOUND); },
-    }, { highWaterMark: 0 });
+      cancel,
+    }, { highWaterMark });
   }
   return new ReadableStream({
     async start(controller) {
@@ -192,13 +207,14 @@ function makeStream(scenario, bytes, cuts, events, reason, drained) {
       }
       drained();
     },
+    cancel,
   });
 }
 
-function makeBody(scenario, bytes, cuts, events, reason, drained) {
+function makeBody(scenario, bytes, cuts, events, reason, drained, observed) {
   if ((scenario.body ?? "stream") !== "stream") drained();
   switch (scenario.body ?? "stream") {
-    case "stream": return makeStream(scenario, bytes, cuts, events, reason, drained);
+    case "stream": return makeStream(scenario, bytes, cuts, events, reason, drained, observed);
     case "buffer": return bytes.slice().buffer;
     case "blob": return new Blob([bytes], { type: scenario["blob-type"] ?? "" });
     case "string": return scenario.text ?? "";
@@ -316,10 +332,12 @@ async function runCase(request) {
   const drainedPromise = new Promise((resolve) => { drained = resolve; });
   const fetched = scenario.fetch ? startFetch(request, bytes, reason) : null;
   let response;
+  // Filled in by a constructed stream body; reported with the outcome.
+  const observed = { enqueued: 0, readBeforeEnd: null, cancelled: false };
   if (!fetched) {
     const headers = new Headers();
     for (const [name, value] of scenario.headers ?? [["Content-Type", "application/wasm"]]) headers.append(name, value);
-    response = new Response(makeBody(scenario, bytes, cuts, request.events, reason, drained), {
+    response = new Response(makeBody(scenario, bytes, cuts, request.events, reason, drained, observed), {
       status: scenario.status ?? 200,
       headers,
     });
@@ -331,7 +349,7 @@ async function runCase(request) {
         response = await fetched.promise;
       } catch (error) {
         fetched.cleanup();
-        return { class: "other-error", name: "FetchRejected", message: `the case's fetch() rejected: ${error}` };
+        return { outcome: { class: "other-error", name: "FetchRejected", message: `the case's fetch() rejected: ${error}` } };
       }
     }
   }
@@ -387,7 +405,10 @@ async function runCase(request) {
   const outcome = await Promise.race([settled, pending]);
   clearTimeout(timer);
   fetched?.cleanup();
-  return outcome;
+  const body = observed.readBeforeEnd === null && !observed.cancelled
+    ? undefined
+    : { read_before_end: observed.readBeforeEnd ?? 0, cancelled: observed.cancelled };
+  return { outcome, body };
 }
 
 function oneShot(request) {
@@ -407,13 +428,13 @@ async function handle(request) {
     case "one-shot":
       return send({ type: "result", id: request.id, outcome: oneShot(request) });
     case "case": {
-      let outcome;
+      let result;
       try {
-        outcome = await runCase(request);
+        result = await runCase(request);
       } catch (error) {
-        outcome = { class: "crash", message: `driver: ${error && error.stack || error}` };
+        result = { outcome: { class: "crash", message: `driver: ${error && error.stack || error}` } };
       }
-      return send({ type: "result", id: request.id, outcome });
+      return send({ type: "result", id: request.id, ...result });
     }
     case "exit":
       process.exit(0);

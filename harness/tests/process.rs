@@ -131,3 +131,39 @@ fn capabilities_from_the_handshake_decide_what_is_not_applicable() {
     assert_eq!(result.verdict, Verdict::NotApplicable);
     assert!(result.aborted.unwrap().contains("no `origin` capability"));
 }
+
+/// The driver reports what the reader did; a case whose stream errors
+/// "after one chunk" but enqueues everything at once (so `error()` discards
+/// the chunk unread) did not test what it says, and is invalid, not a pass.
+#[test]
+fn a_case_whose_premise_does_not_hold_is_invalid_on_a_real_engine() {
+    use streamconform::runner::run_case;
+    use streamconform::suites::{load, SuiteSpec};
+    let dir = std::env::temp_dir().join(format!("streamconform-premise-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = |name: &str, pacing: &str| {
+        format!(
+            "[[case]]\nname = \"{name}\"\nstep = \"C7\"\nstream-end = \"error\"\nerror-after-chunks = 1\nreason = \"object\"\nmodule = \"exports\"\npacing = \"{pacing}\"\nexpect = \"passed-through\"\n\n"
+        )
+    };
+    std::fs::write(
+        dir.join("cases.toml"),
+        case("queued", "enqueue-all") + &case("read", "pull"),
+    )
+    .unwrap();
+    let loaded = load(&SuiteSpec::Directory(dir.clone()));
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let node = streamconform::backend::by_name("node").unwrap();
+    let whole = PlanSelection::Set(PlanSet::Whole);
+    let queued = run_case(&node, &loaded.cases[0], &whole);
+    assert_eq!(
+        queued.verdict,
+        Verdict::Invalid,
+        "{}",
+        queued.failure_summary()
+    );
+    assert!(queued.aborted.unwrap().contains("had taken 0"));
+    let read = run_case(&node, &loaded.cases[1], &whole);
+    assert_eq!(read.verdict, Verdict::Pass, "{}", read.failure_summary());
+    let _ = std::fs::remove_dir_all(&dir);
+}
