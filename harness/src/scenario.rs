@@ -479,7 +479,9 @@ pub struct HeaderChange {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pacing {
-    /// Every chunk enqueued in `start()`.
+    /// Every chunk enqueued in `start()`. Out-of-process workers may cap
+    /// the queue of a long body that closes (the JS driver: 8192 chunks),
+    /// enqueueing the rest as the reader drains it; see PROTOCOL.md.
     #[default]
     EnqueueAll,
     /// One chunk per `pull()`.
