@@ -16,8 +16,8 @@ use crate::features::{probe_bytes, Features, PROBES};
 use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
 use crate::plan::{format_cuts, ChunkPlan};
-use crate::scenario::Scenario;
 use crate::scenario::{stream_event_runs, BodyObservation, EventRun};
+use crate::scenario::{JsValue, Scenario, StreamEnd};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -555,13 +555,43 @@ struct Request<'a> {
 enum RequestBody<'a> {
     OneShot,
     Case {
-        scenario: &'a Scenario,
+        scenario: WireScenario<'a>,
         /// The plan's cut list in the compact syntax of `format_cuts`.
         cuts: String,
         events: Vec<WireEvent>,
         #[serde(skip_serializing_if = "Option::is_none")]
         fetch_url: Option<String>,
     },
+}
+
+/// A request's scenario. A byte-level case is the default scenario, which
+/// the driver fills in itself from an empty object (every field has its
+/// default there too): most requests of a run are byte-level plans, and
+/// their full scenario would be most of each request line.
+enum WireScenario<'a> {
+    Full(&'a Scenario),
+    ByteLevel(BodyEnd),
+}
+
+impl Serialize for WireScenario<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            WireScenario::Full(scenario) => scenario.serialize(serializer),
+            WireScenario::ByteLevel(end) => {
+                let mut map = serializer.serialize_map(None)?;
+                match end {
+                    BodyEnd::Close => {}
+                    BodyEnd::Error => {
+                        map.serialize_entry("stream-end", &StreamEnd::Error)?;
+                        map.serialize_entry("reason", &JsValue::Object)?;
+                    }
+                    BodyEnd::Never => map.serialize_entry("stream-end", &StreamEnd::Never)?,
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 /// The event kinds of a `case` request's `events`, as the driver names
@@ -632,16 +662,17 @@ impl Backend for ProcessBackend {
         match body.end {
             BodyEnd::Close => {}
             BodyEnd::Error => {
-                scenario.stream_end = crate::scenario::StreamEnd::Error;
-                scenario.reason = Some(crate::scenario::JsValue::Object);
+                scenario.stream_end = StreamEnd::Error;
+                scenario.reason = Some(JsValue::Object);
             }
-            BodyEnd::Never => scenario.stream_end = crate::scenario::StreamEnd::Never,
+            BodyEnd::Never => scenario.stream_end = StreamEnd::Never,
         }
         let plan = ChunkPlan {
             name: "chunks".into(),
             cuts,
         };
-        self.compile_scenario(Some(features), &scenario, &bytes, &plan)
+        let wire = WireScenario::ByteLevel(body.end);
+        self.compile_scenario(Some(features), &scenario, wire, &bytes, &plan)
             .outcome
     }
 
@@ -678,7 +709,7 @@ impl WebApiBackend for ProcessBackend {
     ) -> WebApiOutcome {
         // Web API cases are about the Response, not proposals: the engine
         // as shipped.
-        self.compile_scenario(None, scenario, module, plan)
+        self.compile_scenario(None, scenario, WireScenario::Full(scenario), module, plan)
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
@@ -705,6 +736,7 @@ impl ProcessBackend {
         &self,
         features: Option<&Features>,
         scenario: &Scenario,
+        wire: WireScenario<'_>,
         module: &[u8],
         plan: &ChunkPlan,
     ) -> WebApiOutcome {
@@ -730,7 +762,7 @@ impl ProcessBackend {
             .map(WireEvent)
             .collect();
         let body = RequestBody::Case {
-            scenario,
+            scenario: wire,
             cuts: format_cuts(&plan.cuts),
             events,
             fetch_url,
@@ -763,7 +795,7 @@ mod tests {
         let mut scenario = Scenario::byte_level();
         scenario.bad_chunk = Some(crate::scenario::ChunkType::Null);
         let body = RequestBody::Case {
-            scenario: &scenario,
+            scenario: WireScenario::Full(&scenario),
             cuts: format_cuts(&(1..400_000).collect::<Vec<_>>()),
             events: stream_event_runs(&scenario, 400_000)
                 .into_iter()
@@ -798,6 +830,28 @@ mod tests {
         })
         .unwrap();
         assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
+    }
+
+    /// A byte-level case travels as an empty scenario (the driver's
+    /// defaults), plus how its stream ends.
+    #[test]
+    fn byte_level_scenarios_are_sent_as_their_differences_from_the_default() {
+        let json = |end| serde_json::to_string(&WireScenario::ByteLevel(end)).unwrap();
+        assert_eq!(json(BodyEnd::Close), "{}");
+        assert_eq!(
+            json(BodyEnd::Error),
+            r#"{"stream-end":"error","reason":"object"}"#
+        );
+        assert_eq!(json(BodyEnd::Never), r#"{"stream-end":"never"}"#);
+        // The same keys and values a full scenario uses.
+        let mut full = Scenario::byte_level();
+        full.stream_end = StreamEnd::Error;
+        full.reason = Some(JsValue::Object);
+        let full = serde_json::to_value(&full).unwrap();
+        assert_eq!(
+            (&full["stream-end"], &full["reason"]),
+            (&serde_json::json!("error"), &serde_json::json!("object"))
+        );
     }
 
     #[test]
