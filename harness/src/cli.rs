@@ -124,20 +124,31 @@ pub fn main() -> i32 {
             filter,
             no_truncation,
         } => list(&suites, filter.as_deref(), !no_truncation),
-        Command::Backends => {
-            for name in BACKEND_NAMES {
-                match backend::by_name(name) {
-                    Ok(b) => println!("{:<12} {}", name, b.info().version),
-                    Err(e) => println!("{:<12} unavailable: {e}", name),
-                }
-            }
-            Ok(0)
-        }
+        Command::Backends => list_backends(),
     };
     result.unwrap_or_else(|e| {
+        // `streamconform ... | head`: the reader is gone; end quietly, as a
+        // program killed by SIGPIPE would (exit 141).
+        let closed_pipe = e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if closed_pipe {
+            return 141;
+        }
         eprintln!("error: {e:#}");
         2
     })
+}
+
+/// Writes a line to stdout, returning the error (println! panics on a
+/// closed pipe).
+fn out(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(line)?;
+    stdout.write_all(b"\n")
 }
 
 fn print_plans(file: &Path, set: &str, format: Format) -> anyhow::Result<i32> {
@@ -145,14 +156,35 @@ fn print_plans(file: &Path, set: &str, format: Format) -> anyhow::Result<i32> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let plans = set.plans(&bytes);
     match format {
-        Format::Json => println!("{}", serde_json::to_string(&plans)?),
+        Format::Json => out(format_args!("{}", serde_json::to_string(&plans)?))?,
         Format::Text => {
             for plan in plans {
-                println!("{}\t{}", plan.name, crate::plan::format_cuts(&plan.cuts));
+                out(format_args!(
+                    "{}\t{}",
+                    plan.name,
+                    crate::plan::format_cuts(&plan.cuts)
+                ))?;
             }
         }
     }
     Ok(0)
+}
+
+fn list_backends() -> anyhow::Result<i32> {
+    for name in BACKEND_NAMES {
+        match backend::by_name(name) {
+            Ok(b) => out(format_args!("{:<12} {}", name, b.info().version))?,
+            Err(e) => out(format_args!("{:<12} unavailable: {e}", name))?,
+        }
+    }
+    Ok(0)
+}
+
+/// Where a report is written until the run completes.
+fn partial_report_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
 }
 
 fn parse_suites(names: &[String]) -> Result<Vec<SuiteSpec>, Error> {
@@ -170,7 +202,7 @@ fn select(cases: Vec<Case>, filter: Option<&str>, exact: &[String]) -> Vec<Case>
 fn list(suites: &[String], filter: Option<&str>, truncation: bool) -> anyhow::Result<i32> {
     let loaded = load_all(&parse_suites(suites)?, truncation);
     for case in select(loaded.cases, filter, &[]) {
-        println!("{}\t{}", case.id, case.expected());
+        out(format_args!("{}\t{}", case.id, case.expected()))?;
     }
     for e in &loaded.errors {
         eprintln!("error: {e}");
@@ -214,6 +246,25 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         };
         expectations.push(e);
     }
+    let names: Vec<String> = backends.iter().map(|b| b.info().name).collect();
+    for (i, e) in expectations.iter().enumerate() {
+        if !names.contains(&e.backend) {
+            anyhow::bail!(
+                "{}: its backend {:?} is not in this run (backends: {}); it would apply to nothing",
+                e.path.display(),
+                e.backend,
+                names.join(", ")
+            );
+        }
+        if let Some(first) = expectations[..i].iter().find(|f| f.backend == e.backend) {
+            anyhow::bail!(
+                "{} and {} are both for backend {:?}; give one file per backend",
+                first.path.display(),
+                e.path.display(),
+                e.backend
+            );
+        }
+    }
     if args.bless {
         for backend in &backends {
             let name = backend.info().name;
@@ -231,6 +282,18 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             args.cases,
             args.suites
         );
+    }
+    // A named plan or a cut list must fit every selected case: one that
+    // does not is a usage error, not an engine failure.
+    if !matches!(plans, PlanSelection::Set(_)) {
+        for case in cases
+            .iter()
+            .filter(|c| c.scenario.as_ref().is_none_or(|s| s.uses_plans()))
+        {
+            if let Err(e) = plans.plans_for(case) {
+                anyhow::bail!("{}: {e}", case.id);
+            }
+        }
     }
     let run = Run {
         cases: Arc::new(cases),
@@ -255,8 +318,11 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut terminal = Terminal::new(std::io::stdout().lock(), args.show_failures);
     let mut json = match &args.report {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("writing report {}", path.display()))?;
+            // Created before the run: an unwritable path is an error now,
+            // not after the run.
+            let partial = partial_report_path(path);
+            let file = std::fs::File::create(&partial)
+                .with_context(|| format!("writing report {}", partial.display()))?;
             Some(JsonReport::new(std::io::BufWriter::new(file)))
         }
         None => None,
@@ -271,8 +337,19 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     let finished = run.execute(&mut reporters)?;
     drop(terminal);
-    if let Some(path) = &args.report {
-        println!("report: {}", path.display());
+    if let (Some(path), Some(json)) = (&args.report, json) {
+        // Written beside the report and renamed over it only when complete:
+        // a run that dies midway never leaves a truncated report, nor an
+        // old one that looks current.
+        let partial = json.into_inner();
+        let partial_path = partial_report_path(path);
+        partial
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&partial_path, path))
+            .with_context(|| format!("writing report {}", path.display()))?;
+        out(format_args!("report: {}", path.display()))?;
     }
     if let Some(bless) = &bless {
         for line in &bless.written {

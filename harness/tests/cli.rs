@@ -183,8 +183,10 @@ fn bad_arguments_and_files_are_usage_errors_with_a_clear_message() {
     }
 }
 
+/// A plan that does not fit a selected case is the invocation's fault:
+/// a usage error naming the case, before anything runs.
 #[test]
-fn a_split_past_the_end_of_a_body_costs_that_case_with_the_reason() {
+fn a_split_past_the_end_of_a_body_is_a_usage_error_naming_the_case() {
     let dir = scratch("split-past-end");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
     let out = streamconform(
@@ -198,9 +200,9 @@ fn a_split_past_the_end_of_a_body_costs_that_case_with_the_reason() {
         ],
         &dir,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("cut 999 is past the end"),
+        text(&out).contains("suite/a.wast:1") && text(&out).contains("cut 999 is past the end"),
         "{}",
         text(&out)
     );
@@ -328,4 +330,90 @@ fn the_report_follows_the_documented_schema() {
         .contains("--case 'suite/a.wast:2'"));
     let row = &report.summary[0];
     assert_eq!((row.failed, row.not_applicable), (1, 1));
+}
+
+/// Faults of the command line itself are usage errors (exit 2) named
+/// before anything runs, never engine failures; a closed pipe ends quietly.
+#[test]
+fn bad_invocations_are_usage_errors_before_the_run() {
+    let dir = scratch("usage");
+    std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
+    let run = |args: &[&str]| streamconform(args, &dir);
+
+    // A cut list past the end of the body, a huge range, a plan past it.
+    for plan in [
+        ["--cuts", "99999"],
+        ["--cuts", "1..99999999999"],
+        ["--plan", "split@99999"],
+    ] {
+        let out = run(&[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            plan[0],
+            plan[1],
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{plan:?}: {}", text(&out));
+        assert!(text(&out).contains("error:"), "{}", text(&out));
+    }
+
+    // An expectations file for a backend not in the run, and two for one.
+    std::fs::write(dir.join("other.toml"), "backend = \"referense\"\n").unwrap();
+    let out = run(&["run", "--suite", "suite", "--expectations", "other.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("\"referense\" is not in this run"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(dir.join("one.toml"), "backend = \"reference\"\n").unwrap();
+    std::fs::write(dir.join("two.toml"), "backend = \"reference\"\n").unwrap();
+    let out = run(&[
+        "run",
+        "--suite",
+        "suite",
+        "--expectations",
+        "one.toml",
+        "--expectations",
+        "two.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("both for backend"), "{}", text(&out));
+
+    // An unwritable report path fails before the run; a good one is only
+    // there once complete (no `.partial` left behind).
+    let out = run(&["run", "--suite", "suite", "--report", "no/such/dir/r.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        !text(&out).contains("cases x"),
+        "the run must not start: {}",
+        text(&out)
+    );
+    let out = run(&["run", "--suite", "suite", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dir.join("r.json").exists() && !dir.join("r.json.partial").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = scratch("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_streamconform"))
+        .args(["list", "--suite", "spec"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line's worth, then hang up, as `| head -1` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
 }

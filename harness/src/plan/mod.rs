@@ -123,6 +123,9 @@ pub fn format_cuts(cuts: &[usize]) -> String {
     text
 }
 
+/// The most cuts a cut list may have: a one-byte plan of a 64 MiB body.
+pub const MAX_CUTS: usize = 64 << 20;
+
 /// Parses `0,8,8,12` or `1..100,200` (ranges are half-open). An empty string
 /// is no cuts: the whole body in one chunk.
 pub fn parse_cuts(text: &str) -> Result<Vec<usize>, Error> {
@@ -143,6 +146,11 @@ pub fn parse_cuts(text: &str) -> Result<Vec<usize>, Error> {
                 .map_err(|_| invalid(format!("{part:?} is not a range")))?;
             if b < a {
                 return Err(invalid(format!("range {part:?} runs backwards")));
+            }
+            if cuts.len() + (b - a) > MAX_CUTS {
+                return Err(invalid(format!(
+                    "more than {MAX_CUTS} cuts; no body is that long"
+                )));
             }
             cuts.extend(a..b);
         } else {
