@@ -378,6 +378,8 @@ impl Expectations {
                 }
                 Verdict::NotApplicable | Verdict::Invalid => {}
                 Verdict::Fail if r.covered || failures.contains_key(&r.id) => {}
+                // A crash or timeout is never recorded as a known failure.
+                Verdict::Fail if r.crashed => {}
                 Verdict::Fail => match r.unsupported.first() {
                     Some(proposal) => proposed.entry(proposal.clone()).or_default().push(r),
                     None => new_failures.push(r),
@@ -505,6 +507,9 @@ pub struct BlessInput {
     pub covered: bool,
     pub unsupported: Vec<String>,
     pub summary: String,
+    /// The failure is a crash or a timeout: the harness's or the
+    /// machine's trouble as likely as the engine's, so never blessed.
+    pub crashed: bool,
 }
 
 /// `--bless` is an error when the `CI` environment variable is set.
@@ -559,7 +564,8 @@ reason = "because"
             verdict,
             covered: false,
             unsupported: unsupported.iter().map(|s| s.to_string()).collect(),
-            summary: "timeout".into(),
+            summary: "compile-error".into(),
+            crashed: false,
         }
     }
 
@@ -653,6 +659,20 @@ reason = "not in this run"
     }
 
     #[test]
+    fn crashes_and_timeouts_are_never_blessed() {
+        let e = Expectations::empty("x", Path::new("x.toml"));
+        let crashed = BlessInput {
+            crashed: true,
+            ..bless_input("spec/a.wast:1", Verdict::Fail, &[])
+        };
+        let failed = bless_input("spec/a.wast:2", Verdict::Fail, &[]);
+        let blessed = e.blessed(&[crashed, failed]);
+        assert_eq!(blessed.len(), 1);
+        assert!(blessed.reason("spec/a.wast:2").is_some());
+        assert!(blessed.reason("spec/a.wast:1").is_none());
+    }
+
+    #[test]
     fn errors_name_file_line_and_format() {
         let cases = [
             (
@@ -712,7 +732,7 @@ reason = "not in this run"
         ]);
         assert_eq!(blessed.reason("spec/a.wast:1"), None);
         let reason = blessed.reason("spec/b.wast:2").unwrap();
-        assert!(reason.starts_with("TODO explain") && reason.contains("timeout"));
+        assert!(reason.starts_with("TODO explain") && reason.contains("compile-error"));
         assert_eq!(blessed.rules.len(), 1);
         assert_eq!(blessed.rules[0].requires, ["gc"]);
         assert!(blessed.rules[0].reason.contains("2 cases"));

@@ -140,6 +140,18 @@ impl CaseResult {
         }
     }
 
+    /// Whether the engine crashed or timed out on this case (one-shot or a
+    /// failing plan), or the case itself ran out of time.
+    pub fn crashed(&self) -> bool {
+        let bad = |o: &Outcome| matches!(o, Outcome::Crash { .. } | Outcome::Timeout);
+        self.one_shot.as_ref().is_some_and(bad)
+            || self.failing_plans.iter().any(|p| bad(&p.actual))
+            || self
+                .aborted
+                .as_ref()
+                .is_some_and(|a| a.starts_with("timeout"))
+    }
+
     pub fn aborted(case: &Case, why: String) -> CaseResult {
         CaseResult {
             aborted: Some(why),

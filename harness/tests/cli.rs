@@ -417,3 +417,50 @@ fn a_closed_pipe_ends_the_program_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// An engine that cannot start is an environment error: said once, exit 2,
+/// no case recorded as an engine failure, and nothing blessed.
+#[test]
+fn a_missing_engine_is_a_setup_error_not_engine_failures() {
+    let dir = scratch("setup");
+    std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
+    std::fs::write(dir.join("deno.toml"), "backend = \"deno\"\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--backend",
+            "deno",
+            "--suite",
+            "suite",
+            "--report",
+            "r.json",
+        ];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_streamconform"))
+            .args(&args)
+            .current_dir(&dir)
+            .env_remove("CI")
+            .env("STREAMCONFORM_DENO", "/nonexistent/deno")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert_eq!(
+        t.matches("setup error: backend deno is unavailable")
+            .count(),
+        1,
+        "{t}"
+    );
+    assert!(!t.contains("FAIL"), "{t}");
+    let report: streamconform::reporter::json::Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert!(report.results.is_empty());
+    assert_eq!(report.finished.setup_errors.len(), 1);
+
+    let out = run(&["--expectations", "deno.toml", "--bless"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let blessed = std::fs::read_to_string(dir.join("deno.toml")).unwrap();
+    assert!(!blessed.contains("[[failure]]"), "{blessed}");
+}

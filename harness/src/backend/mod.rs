@@ -96,6 +96,14 @@ pub trait Backend: Send + Sync {
             .is_some_and(|s| s.lacking.iter().any(|p| p == proposal))
     }
 
+    /// Whether the engine can run at all (it starts, handshakes, speaks
+    /// the protocol). An `Err` is an environment error: the run reports it
+    /// once and records no case of this backend, instead of recording every
+    /// case as an engine failure.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// How many cases the runner should keep in flight on this backend
     /// (out-of-process engines want many); `None` means one per core.
     fn preferred_jobs(&self) -> Option<usize> {

@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const PROTOCOL_VERSION: u32 = 2;
 const DRIVER: &str = include_str!("../../js/driver.mjs");
@@ -57,7 +57,11 @@ pub struct ProcessBackend {
     /// Worker pools by switch set; the empty set is the engine as shipped.
     pools: Mutex<BTreeMap<Vec<Switch>, Arc<Pool>>>,
     next_request: AtomicU64,
-    hello: OnceLock<Result<Hello, String>>,
+    /// The first handshake; a failed one is retried (see `hello`).
+    hello: OnceLock<Hello>,
+    /// The last failed handshake, and when: callers within
+    /// `HELLO_RETRY_AFTER` get it back without another attempt.
+    hello_failed: Mutex<Option<(Instant, String)>>,
     /// Probed on first need: which candidates work, which proposals lack.
     support: OnceLock<Detected>,
     /// How long a compile may stay unsettled before it counts as pending.
@@ -108,6 +112,16 @@ struct Worker {
 /// measured.
 const RETIRE_AFTER: usize = 20_000;
 
+/// Pauses after each failed first handshake before the next attempt.
+const HELLO_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_millis(800),
+    Duration::ZERO,
+];
+
+/// How long a failed handshake stands before it is tried again.
+const HELLO_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 impl ProcessBackend {
     pub fn new(
         name: &str,
@@ -124,6 +138,7 @@ impl ProcessBackend {
             pools: Mutex::new(BTreeMap::new()),
             next_request: AtomicU64::new(1),
             hello: OnceLock::new(),
+            hello_failed: Mutex::new(None),
             support: OnceLock::new(),
             settle,
             hang_grace: Duration::from_secs(60),
@@ -177,15 +192,38 @@ impl ProcessBackend {
 
     /// The handshake of the first worker of the engine as shipped.
     pub fn hello(&self) -> Result<Hello, String> {
-        self.hello
-            .get_or_init(|| {
-                let pool = self.pool(Vec::new());
-                Worker::spawn(&pool.launch).map(|(worker, hello)| {
+        if let Some(hello) = self.hello.get() {
+            return Ok(hello.clone());
+        }
+        let mut failed = self.hello_failed.lock().unwrap();
+        if let Some(hello) = self.hello.get() {
+            return Ok(hello.clone());
+        }
+        if let Some((when, why)) = failed.as_ref() {
+            if when.elapsed() < HELLO_RETRY_AFTER {
+                return Err(why.clone());
+            }
+        }
+        // A worker slow to start (a cold disk, a loaded machine) gets more
+        // chances, with growing pauses, before the engine counts as
+        // unavailable.
+        let pool = self.pool(Vec::new());
+        let mut last = String::new();
+        for (attempt, pause) in HELLO_BACKOFF.iter().enumerate() {
+            match Worker::spawn(&pool.launch) {
+                Ok((worker, hello)) => {
                     *pool.slots[0].lock().unwrap() = Some(Arc::new(worker));
-                    hello
-                })
-            })
-            .clone()
+                    *failed = None;
+                    return Ok(self.hello.get_or_init(|| hello).clone());
+                }
+                Err(e) => {
+                    last = format!("{e} (attempt {} of {})", attempt + 1, HELLO_BACKOFF.len())
+                }
+            }
+            std::thread::sleep(*pause);
+        }
+        *failed = Some((Instant::now(), last.clone()));
+        Err(last)
     }
 
     fn worker(&self, pool: &Pool) -> Result<Arc<Worker>, String> {
@@ -679,6 +717,10 @@ impl Backend for ProcessBackend {
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
         self.request(Some(features), bytes, RequestBody::OneShot)
             .outcome
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        self.hello().map(|_| ())
     }
 
     fn proposal_support(&self) -> Option<ProposalSupport> {

@@ -144,6 +144,8 @@ impl<W: Write> Reporter for JsonReport<W> {
             }
             RunEvent::InputError(e) => self.input_errors.push(e.to_string()),
             RunEvent::NotApplicable(na) => self.not_applicable.push((*na).clone()),
+            // Carried in `finished.setup_errors`.
+            RunEvent::SetupError { .. } => {}
             RunEvent::CaseFinished(done) => {
                 self.open_results()?;
                 if let State::Results { first } = &mut self.state {

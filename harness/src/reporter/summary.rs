@@ -94,7 +94,7 @@ impl Reporter for Summary {
                     }
                 }
             }
-            RunEvent::InputError(_) | RunEvent::RunFinished(_) => {}
+            RunEvent::InputError(_) | RunEvent::SetupError { .. } | RunEvent::RunFinished(_) => {}
         }
         Ok(())
     }

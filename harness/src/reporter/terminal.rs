@@ -72,6 +72,7 @@ impl<W: Write> Reporter for Terminal<W> {
             }
             RunEvent::InputError(e) => writeln!(self.out, "input error: {e}")?,
             RunEvent::NotApplicable(_) => {}
+            RunEvent::SetupError { message, .. } => writeln!(self.out, "setup error: {message}")?,
             RunEvent::CaseFinished(done) if done.status.is_unexpected() => {
                 self.unexpected_seen += 1;
                 if self.unexpected_seen > self.show_failures {

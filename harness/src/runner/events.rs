@@ -61,6 +61,7 @@ impl From<&CaseFinished<'_>> for BlessInput {
             covered: done.status == Status::ExpectedFailure,
             unsupported: done.unsupported.clone(),
             summary: done.result.failure_summary(),
+            crashed: done.result.crashed(),
         }
     }
 }
@@ -80,13 +81,18 @@ pub struct RunFinished {
     /// Expectation entries and rules that matched no case of this run.
     pub expectations_not_run: Vec<String>,
     pub input_errors: usize,
+    /// Backends that could not start or speak their protocol: environment
+    /// errors, with no case recorded for them.
+    #[serde(default)]
+    pub setup_errors: Vec<String>,
 }
 
 impl RunFinished {
     /// 0: nothing unexpected; 1: a failure, unexpected pass, invalid case
-    /// or stale rule; 2: bad input, or nothing ran at all.
+    /// or stale rule; 2: bad input, a backend that could not start, or
+    /// nothing ran at all.
     pub fn exit_code(&self) -> i32 {
-        if self.input_errors > 0 || self.cases_run == 0 {
+        if self.input_errors > 0 || !self.setup_errors.is_empty() || self.cases_run == 0 {
             2
         } else if self.unexpected > 0 || !self.stale_rules.is_empty() {
             1
@@ -104,6 +110,12 @@ pub enum RunEvent<'a> {
     /// A case found but not streamable (text-only, component model):
     /// counted for every backend, never silently dropped.
     NotApplicable(&'a NotApplicable),
+    /// A backend that cannot run (its engine does not start, handshake or
+    /// speak the protocol): reported once; none of its cases run.
+    SetupError {
+        backend: &'a str,
+        message: &'a str,
+    },
     CaseFinished(&'a CaseFinished<'a>),
     RunFinished(&'a RunFinished),
 }

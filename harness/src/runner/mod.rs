@@ -174,6 +174,18 @@ impl Run {
         };
         let empty = Expectations::default();
         for (backend, info) in self.backends.iter().zip(&info.backends) {
+            if let Err(message) = backend.engine.ready() {
+                let message = format!(
+                    "backend {} is unavailable: {message}; none of its cases ran (an environment error, not an engine result)",
+                    info.name
+                );
+                emit(RunEvent::SetupError {
+                    backend: &info.name,
+                    message: &message,
+                })?;
+                finished.setup_errors.push(message);
+                continue;
+            }
             let expectations = self
                 .expectations
                 .iter()
