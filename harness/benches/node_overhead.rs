@@ -65,6 +65,7 @@ fn main() {
         plans: PlanSelection::Set(PlanSet::Reduced),
         jobs: Some(in_flight),
         case_timeout: Duration::from_secs(600),
+        ..RunConfig::default()
     };
     let case_count = cases.len();
     let run = Run::new(cases, vec![backend], config);

@@ -50,6 +50,7 @@ fn main() {
         plans: PlanSelection::Set(PlanSet::Default),
         jobs: Some(1),
         case_timeout: Duration::from_secs(600),
+        ..RunConfig::default()
     };
     let run = Run::new(
         cases,

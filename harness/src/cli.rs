@@ -9,7 +9,7 @@ use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
 use crate::reporter::terminal::Terminal;
-use crate::runner::{PlanSelection, Reporter, Run, RunConfig};
+use crate::runner::{PlanSelection, Replay, Reporter, Run, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -310,6 +310,18 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             plans,
             jobs: args.jobs,
             case_timeout: Duration::from_secs(args.timeout),
+            replay: Replay {
+                program: std::env::current_exe()
+                    .ok()
+                    .map(|p| p.display().to_string()),
+                directory: std::env::current_dir()
+                    .ok()
+                    .map(|d| d.display().to_string()),
+                options: args
+                    .settle_ms
+                    .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
+                    .unwrap_or_default(),
+            },
         },
         filtered,
     };

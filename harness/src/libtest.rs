@@ -9,7 +9,7 @@
 use crate::backend::{Backend, BackendUnderTest};
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
-use crate::runner::{conclude, run_case_with_timeout, CaseFinished, PlanSelection};
+use crate::runner::{conclude, run_case_with_timeout, CaseFinished, PlanSelection, RunConfig};
 use crate::suites::{file_of_case_id, load_all_matching, SuiteSpec};
 use crate::verdict::Status;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -178,13 +178,16 @@ impl Conformance {
             }));
         }
         for case in loaded.cases {
-            let (backend, plans, timeout) =
-                (self.backend.clone(), self.plans.clone(), self.timeout);
+            let (backend, timeout) = (self.backend.clone(), self.timeout);
+            let config = RunConfig {
+                plans: self.plans.clone(),
+                ..RunConfig::default()
+            };
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
             let name = case.id.clone();
             trials.push(Trial::ignorable_test(name, move || {
                 let started = std::time::Instant::now();
-                let result = run_case_with_timeout(&backend, &case, &plans, timeout);
+                let result = run_case_with_timeout(&backend, &case, &config.plans, timeout);
                 let backend_name = backend.engine.info().name;
                 let done = conclude(
                     &backend,
@@ -192,7 +195,7 @@ impl Conformance {
                     &case,
                     result,
                     &expectations,
-                    &plans,
+                    &config,
                     started.elapsed(),
                 );
                 if let Some(recorder) = recorder {
@@ -353,16 +356,19 @@ mod tests {
         );
         let listed = Expectations::parse(&text, &dir.join("e.toml")).unwrap();
         let backend = BackendUnderTest::with_web_api(ReferenceBackend);
-        let plans = PlanSelection::Set(PlanSet::Reduced);
+        let config = RunConfig {
+            plans: PlanSelection::Set(PlanSet::Reduced),
+            ..RunConfig::default()
+        };
         let judged = |expectations: &Expectations| {
-            let result = crate::runner::run_case(&backend, case, &plans);
+            let result = crate::runner::run_case(&backend, case, &config.plans);
             let done = conclude(
                 &backend,
                 "reference",
                 case,
                 result,
                 expectations,
-                &plans,
+                &config,
                 Duration::ZERO,
             );
             judge_trial(&done, expectations)

@@ -46,20 +46,23 @@ fn exit_code_is_1_on_failure_and_the_repro_line_replays_it() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("repro: "))
         .expect("a repro line");
-    // Replay it through the binary directly, with the arguments it prints.
-    let args: Vec<String> = repro
-        .split(" -- ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .map(|a| a.trim_matches('\'').to_string())
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let replay = streamconform(&args, &dir);
+    // The line is a shell command that works from any directory: run it
+    // from elsewhere, as printed.
+    assert!(
+        repro.starts_with("cd ") && repro.contains("streamconform run"),
+        "{repro}"
+    );
+    let elsewhere = std::env::temp_dir();
+    let replay = Command::new("sh")
+        .args(["-c", repro])
+        .current_dir(&elsewhere)
+        .env_remove("CI")
+        .output()
+        .unwrap();
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
     assert!(
         text(&replay).contains("1 cases x 1 backend(s) (reference wasmparser")
-            && text(&replay).contains("plans: --plan 'whole'"),
+            && text(&replay).contains("plans: --plan whole"),
         "{}",
         text(&replay)
     );
@@ -327,7 +330,7 @@ fn the_report_follows_the_documented_schema() {
         .repro
         .as_deref()
         .unwrap()
-        .contains("--case 'suite/a.wast:2'"));
+        .contains("--case suite/a.wast:2"));
     let row = &report.summary[0];
     assert_eq!((row.failed, row.not_applicable), (1, 1));
 }
@@ -463,4 +466,31 @@ fn a_missing_engine_is_a_setup_error_not_engine_failures() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let blessed = std::fs::read_to_string(dir.join("deno.toml")).unwrap();
     assert!(!blessed.contains("[[failure]]"), "{blessed}");
+}
+
+#[test]
+fn replay_lines_carry_the_options_that_change_outcomes() {
+    let dir = scratch("replay-options");
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}"),
+    )
+    .unwrap();
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--no-truncation",
+            "--settle-ms",
+            "5",
+        ],
+        &dir,
+    );
+    let t = text(&out);
+    let repro = t
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("repro: "))
+        .expect("a repro line");
+    assert!(repro.ends_with("--settle-ms 5"), "{repro}");
 }

@@ -59,6 +59,7 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
         plans: PlanSelection::Set(PlanSet::Whole),
         jobs: Some(1),
         case_timeout: Duration::from_secs(60),
+        ..RunConfig::default()
     };
     let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
     let verdicts: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();

@@ -67,8 +67,10 @@ impl PlanSelection {
     pub fn argument(&self) -> String {
         match self {
             PlanSelection::Set(set) => format!("--plans {}", set.name()),
-            PlanSelection::Named(name) => format!("--plan '{name}'"),
-            PlanSelection::Cuts(cuts) => format!("--cuts {}", crate::plan::format_cuts(cuts)),
+            PlanSelection::Named(name) => format!("--plan {}", shell_quote(name)),
+            PlanSelection::Cuts(cuts) => {
+                format!("--cuts {}", shell_quote(&crate::plan::format_cuts(cuts)))
+            }
         }
     }
 }
@@ -82,6 +84,34 @@ pub struct RunConfig {
     /// How long one case (its whole plan sweep) may take before it is
     /// recorded as a timeout.
     pub case_timeout: Duration,
+    /// What replay lines need beyond the case and plan.
+    pub replay: Replay,
+}
+
+/// How a failure's one-line replay command is built: it must work from any
+/// directory and carry every option that changes the outcome.
+#[derive(Clone, Debug, Default)]
+pub struct Replay {
+    /// The program (the running executable's path; `streamconform` if
+    /// unknown).
+    pub program: Option<String>,
+    /// The directory the run started in: directory suites and their ids
+    /// are relative to it, so the line changes to it first.
+    pub directory: Option<String>,
+    /// Options that change outcomes, e.g. `--settle-ms 0`.
+    pub options: Vec<String>,
+}
+
+/// `text` quoted for a POSIX shell.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 impl Default for RunConfig {
@@ -90,6 +120,7 @@ impl Default for RunConfig {
             plans: PlanSelection::default(),
             jobs: None,
             case_timeout: Duration::from_secs(120),
+            replay: Replay::default(),
         }
     }
 }
@@ -208,7 +239,7 @@ impl Run {
                         case,
                         result,
                         expectations,
-                        &self.config.plans,
+                        &self.config,
                         duration,
                     );
                     finished.cases_run += 1;
@@ -259,7 +290,7 @@ pub fn conclude<'a>(
     case: &'a Case,
     result: CaseResult,
     expectations: &Expectations,
-    plans: &PlanSelection,
+    config: &RunConfig,
     duration: Duration,
 ) -> CaseFinished<'a> {
     let judgement = expectations.judge(case, result.verdict);
@@ -274,14 +305,29 @@ pub fn conclude<'a>(
     };
     let repro = matches!(result.verdict, Verdict::Fail | Verdict::Invalid).then(|| {
         let plan = match result.failing_plans.first() {
-            Some(p) if p.plan == "cuts" => format!("--cuts {}", crate::plan::format_cuts(&p.cuts)),
-            Some(p) => format!("--plan '{}'", p.plan),
-            None => plans.argument(),
+            Some(p) if p.plan == "cuts" => {
+                format!("--cuts {}", shell_quote(&crate::plan::format_cuts(&p.cuts)))
+            }
+            Some(p) => format!("--plan {}", shell_quote(&p.plan)),
+            None => config.plans.argument(),
         };
-        format!(
-            "cargo run -q --release -p streamconform -- run --backend {backend_name} --suite '{}' --case '{}' {plan}",
-            case.suite, case.id
-        )
+        let replay = &config.replay;
+        let mut line = match &replay.directory {
+            Some(dir) => format!("cd {} && ", shell_quote(dir)),
+            None => String::new(),
+        };
+        line.push_str(&format!(
+            "{} run --backend {} --suite {} --case {} {plan}",
+            shell_quote(replay.program.as_deref().unwrap_or("streamconform")),
+            shell_quote(backend_name),
+            shell_quote(&case.suite),
+            shell_quote(&case.id),
+        ));
+        for option in &replay.options {
+            line.push(' ');
+            line.push_str(&shell_quote(option));
+        }
+        line
     });
     CaseFinished {
         backend: backend_name,
@@ -292,5 +338,20 @@ pub fn conclude<'a>(
         unsupported,
         duration,
         repro,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_arguments_are_quoted_for_a_shell() {
+        assert_eq!(shell_quote("suite/a.wast:2"), "suite/a.wast:2");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
+        // An empty cut list (one chunk) still has a value to parse.
+        assert_eq!(PlanSelection::Cuts(vec![]).argument(), "--cuts ''");
+        assert_eq!(PlanSelection::Cuts(vec![8, 8]).argument(), "--cuts 8,8");
     }
 }

@@ -151,6 +151,7 @@ mod tests {
             plans: PlanSelection::Set(PlanSet::Reduced),
             jobs: Some(2),
             case_timeout: Duration::from_millis(500),
+            ..RunConfig::default()
         };
         let mut results = Vec::new();
         run_all(
