@@ -279,3 +279,22 @@ fn suite_toml_gives_the_module_table_and_the_kind() {
         text(&out)
     );
 }
+
+/// Symlinked case files are followed; a link looping back to an ancestor
+/// is an error naming it, and costs nothing else.
+#[test]
+fn symlinked_case_files_are_followed_and_loops_are_errors() {
+    let dir = scratch("symlinks", &[("real/a.wast", b"(module)\n")]);
+    std::fs::create_dir_all(dir.join("suite")).unwrap();
+    std::os::unix::fs::symlink(dir.join("mine/real/a.wast"), dir.join("suite/linked.wast"))
+        .unwrap();
+    let out = streamconform(&["list", "--suite", "suite", "--no-truncation"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(listed_ids(&out), ["suite/linked.wast:1"]);
+
+    std::os::unix::fs::symlink(dir.join("suite"), dir.join("suite/loop")).unwrap();
+    let out = streamconform(&["list", "--suite", "suite", "--no-truncation"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("loop"), "{}", text(&out));
+    assert_eq!(listed_ids(&out), ["suite/linked.wast:1"]);
+}

@@ -41,16 +41,22 @@ impl FileTree for DiskTree {
             });
             return (files, errors);
         }
-        for entry in walkdir::WalkDir::new(&self.root).sort_by_file_name() {
+        // Symlinked files and directories are followed; walkdir reports a
+        // link that loops back to an ancestor as an error of that path.
+        for entry in walkdir::WalkDir::new(&self.root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
                     let path = e
                         .path()
                         .map_or_else(|| self.root.clone(), Path::to_path_buf);
+                    let message = e.to_string();
                     let source = e
                         .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("walk error"));
+                        .unwrap_or_else(|| std::io::Error::other(message));
                     errors.push(Error::Io { path, source });
                     continue;
                 }
