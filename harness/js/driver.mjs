@@ -464,7 +464,13 @@ process.stdin.on("data", (data) => {
   }
   if (text) partial.push(text);
 });
-process.stdin.on("end", () => { inputEnded = true; exitWhenIdle(); });
+// The harness is gone (or done): finish what is in flight, but never
+// outlive it by more than a moment, even with a compile that hangs.
+process.stdin.on("end", () => {
+  inputEnded = true;
+  exitWhenIdle();
+  setTimeout(() => process.exit(0), 2000);
+});
 process.on?.("unhandledRejection", () => {});
 
 // No document, so no origin: cross-origin cases do not apply. A browser

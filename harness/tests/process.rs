@@ -168,3 +168,38 @@ fn a_case_whose_premise_does_not_hold_is_invalid_on_a_real_engine() {
     assert_eq!(read.verdict, Verdict::Pass, "{}", read.failure_summary());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A driver whose harness has gone away (stdin closed) exits within a
+/// moment, even with a compile still pending: no worker outlives its run.
+#[test]
+fn the_driver_exits_soon_after_its_input_ends() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/driver.mjs");
+    let mut child = Command::new("node")
+        .arg(driver)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"type":"module","module":1,"bytes":"AGFzbQEAAAA="}}"#
+    )
+    .unwrap();
+    writeln!(
+        stdin,
+        r#"{{"type":"case","id":1,"module":1,"settle_ms":600000,"scenario":{{"argument":"never-settles"}},"cuts":"","events":[["chunks",0,1],["close"]]}}"#
+    )
+    .unwrap();
+    drop(stdin);
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the driver outlived its input"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
