@@ -34,18 +34,33 @@ fn case(id: &str, marker: &[u8]) -> Case {
     }
 }
 
-#[test]
-fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
+/// The named test double, one worker.
+fn faulty_backend() -> ProcessBackend {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/fault-injecting-worker.mjs"
     );
-    let mut backend = ProcessBackend::new(
+    ProcessBackend::new(
         "faulty",
         vec!["node".into(), fixture.into()],
         1,
         Duration::from_millis(100),
-    );
+    )
+}
+
+/// One job, so the order is deterministic and each fault hits a live worker.
+fn one_job() -> RunConfig {
+    RunConfig {
+        plans: PlanSelection::Set(PlanSet::Whole),
+        jobs: Some(1),
+        case_timeout: Duration::from_secs(60),
+        ..RunConfig::default()
+    }
+}
+
+#[test]
+fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
+    let mut backend = faulty_backend();
     backend.set_hang_grace(Duration::from_secs(2));
     let cases = Arc::new(vec![
         case("ok-before", b"fine"),
@@ -54,13 +69,7 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
         case("hangs", b"fault:hang"),
         case("ok-after", b"still fine"),
     ]);
-    // One job, so the order is deterministic and each fault hits a live worker.
-    let config = RunConfig {
-        plans: PlanSelection::Set(PlanSet::Whole),
-        jobs: Some(1),
-        case_timeout: Duration::from_secs(60),
-        ..RunConfig::default()
-    };
+    let config = one_job();
     let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
     let verdicts: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
     assert_eq!(
@@ -102,16 +111,8 @@ fn capabilities_from_the_handshake_decide_what_is_not_applicable() {
     let cross_origin = case("webapi/fetch/cross-origin-cors");
     let whole = PlanSelection::Set(PlanSet::Whole);
 
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/fault-injecting-worker.mjs"
-    );
-    let no_fetch = ProcessBackend::new(
-        "no-fetch",
-        vec!["node".into(), fixture.into()],
-        1,
-        Duration::from_millis(100),
-    );
+    // The test double's handshake lists no capabilities.
+    let no_fetch = faulty_backend();
     let result = run_case(
         &BackendUnderTest::with_web_api(no_fetch),
         same_origin,
@@ -201,5 +202,53 @@ fn the_driver_exits_soon_after_its_input_ends() {
             "the driver outlived its input"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A worker that breaks the protocol (garbage, a reply to a request not in
+/// flight, bytes that are not UTF-8) is given up on at once: its case ends
+/// as a crash naming the offending line, quickly, and no reply lands on
+/// another case.
+#[test]
+fn protocol_faults_cost_only_their_case_and_are_named() {
+    let backend = faulty_backend();
+    let cases = Arc::new(vec![
+        case("ok-before", b"fine"),
+        case("garbage", b"fault:garbage"),
+        case("wrong-id", b"fault:wrong-id"),
+        case("not-utf8", b"fault:not-utf8"),
+        case("ok-after", b"still fine"),
+    ]);
+    let config = one_job();
+    let started = std::time::Instant::now();
+    let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
+    // Given up on at once, not after the 60 s hang grace.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let verdicts: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("ok-before", Verdict::Pass),
+            ("garbage", Verdict::Fail),
+            ("wrong-id", Verdict::Fail),
+            ("not-utf8", Verdict::Fail),
+            ("ok-after", Verdict::Pass),
+        ]
+    );
+    for (r, what) in results[1..4]
+        .iter()
+        .zip(["not protocol", "not in flight", "not UTF-8"])
+    {
+        let Some(Outcome::Crash { message }) = &r.one_shot else {
+            panic!("{}: {:?}", r.id, r.one_shot)
+        };
+        assert!(
+            message.contains("broke the protocol") && message.contains(what),
+            "{message}"
+        );
     }
 }

@@ -99,6 +99,8 @@ struct Worker {
     pending: Arc<Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>>,
     modules_sent: Mutex<HashSet<u64>>,
     dead: Arc<AtomicBool>,
+    /// Why the worker was given up on, if it broke the protocol.
+    fault: Arc<Mutex<Option<String>>>,
     stderr_tail: Arc<Mutex<String>>,
     /// Requests handed to this worker so far (see [`RETIRE_AFTER`]).
     requests: AtomicUsize,
@@ -111,6 +113,9 @@ struct Worker {
 /// the JS heap); a fresh process bounds that without touching what is
 /// measured.
 const RETIRE_AFTER: usize = 20_000;
+
+/// How often a request lost with its worker is run again on a fresh one.
+const RETRIES_AFTER_WORKER_LOSS: usize = 1;
 
 /// Pauses after each failed first handshake before the next attempt.
 const HELLO_BACKOFF: [Duration; 3] = [
@@ -281,7 +286,7 @@ impl ProcessBackend {
                     .filter(|(p, _)| proposals.contains(p))
                     .filter(|(_, hex)| {
                         let outcome =
-                            self.request_on(&worker, &probe_bytes(hex), RequestBody::OneShot);
+                            self.request_on(&worker, &probe_bytes(hex), &RequestBody::OneShot);
                         matches!(outcome.outcome, Outcome::Module { .. })
                     })
                     .map(|(p, _)| p.to_string())
@@ -317,9 +322,23 @@ impl ProcessBackend {
         body: RequestBody<'_>,
     ) -> WebApiOutcome {
         let pool = self.pool(self.switches_for(features));
-        match self.worker(&pool) {
-            Ok(worker) => self.request_on(&worker, module, body),
-            Err(e) => Outcome::Crash { message: e }.into(),
+        let mut attempt = 0;
+        loop {
+            let worker = match self.worker(&pool) {
+                Ok(worker) => worker,
+                Err(e) => return Outcome::Crash { message: e }.into(),
+            };
+            let outcome = self.request_on(&worker, module, &body);
+            // A worker that died or broke the protocol takes every request
+            // it had in flight with it; each is run again once on a fresh
+            // worker, so only the one that really crashes the engine ends
+            // as a crash.
+            let lost = matches!(outcome.outcome, Outcome::Crash { .. })
+                && worker.dead.load(Ordering::Relaxed);
+            if !lost || attempt == RETRIES_AFTER_WORKER_LOSS {
+                return outcome;
+            }
+            attempt += 1;
         }
     }
 
@@ -327,7 +346,7 @@ impl ProcessBackend {
         &self,
         worker: &Arc<Worker>,
         module: &[u8],
-        body: RequestBody<'_>,
+        body: &RequestBody<'_>,
     ) -> WebApiOutcome {
         let module_id = module_id(module);
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
@@ -357,10 +376,21 @@ impl ProcessBackend {
                 worker.kill();
                 Outcome::Timeout.into()
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => Outcome::Crash {
-                message: format!("worker exited{}", worker.stderr()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let fault = worker.fault.lock().unwrap().clone();
+                if fault.is_some() {
+                    worker.kill();
+                }
+                Outcome::Crash {
+                    message: match fault {
+                        Some(why) => format!("{why}{}", worker.stderr()),
+                        None => {
+                            format!("worker exited{}", worker.exit_status(),) + &worker.stderr()
+                        }
+                    },
+                }
+                .into()
             }
-            .into(),
         }
     }
 }
@@ -385,8 +415,9 @@ impl Worker {
         let pending: Arc<Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>> = Arc::default();
         let dead = Arc::new(AtomicBool::new(false));
         let (hello_tx, hello_rx) = mpsc::channel();
-        let (pending_r, dead_r) = (pending.clone(), dead.clone());
-        std::thread::spawn(move || read_replies(stdout, hello_tx, &pending_r, &dead_r));
+        let fault: Arc<Mutex<Option<String>>> = Arc::default();
+        let (pending_r, dead_r, fault_r) = (pending.clone(), dead.clone(), fault.clone());
+        std::thread::spawn(move || read_replies(stdout, hello_tx, &pending_r, &dead_r, &fault_r));
         let hello = match hello_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(hello)) => hello,
             Ok(Err(e)) => {
@@ -417,6 +448,7 @@ impl Worker {
             pending,
             modules_sent: Mutex::new(HashSet::new()),
             dead,
+            fault,
             stderr_tail,
             requests: AtomicUsize::new(0),
         };
@@ -447,6 +479,19 @@ impl Worker {
     fn kill(&self) {
         self.dead.store(true, Ordering::Relaxed);
         let _ = self.child.lock().unwrap().kill();
+    }
+
+    /// `: exit status N` or `: killed by signal N`, once the process ended.
+    fn exit_status(&self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        match self.child.lock().unwrap().try_wait() {
+            Ok(Some(status)) => match (status.code(), status.signal()) {
+                (Some(code), _) => format!(" (exit status {code})"),
+                (None, Some(signal)) => format!(" (killed by signal {signal})"),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
     }
 
     fn stderr(&self) -> String {
@@ -508,10 +553,14 @@ fn read_replies(
     hello: mpsc::Sender<Result<Hello, String>>,
     pending: &Mutex<HashMap<u64, mpsc::Sender<WebApiOutcome>>>,
     dead: &AtomicBool,
+    fault: &Mutex<Option<String>>,
 ) {
-    let mut lines = BufReader::new(stdout).lines();
+    // Lines as bytes: a line that is not UTF-8 is a protocol error of the
+    // worker, not a reason to stop reading silently.
+    let mut lines = BufReader::new(stdout).split(b'\n');
     match lines.next() {
         Some(Ok(line)) => {
+            let line = String::from_utf8_lossy(&line);
             let _ = hello.send(
                 serde_json::from_str::<Hello>(&line).map_err(|e| format!("{e}: {line:.200}")),
             );
@@ -522,23 +571,44 @@ fn read_replies(
     }
     for line in lines {
         let Ok(line) = line else { break };
-        match serde_json::from_str::<Reply>(&line) {
-            Ok(Reply {
-                kind,
-                id,
-                outcome: Some(outcome),
-                body,
-                ..
-            }) if kind == "result" => {
-                if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                    let _ = tx.send(WebApiOutcome { outcome, body });
+        let broken = match String::from_utf8(line) {
+            Err(e) => Some(format!(
+                "a line that is not UTF-8: {:.200}",
+                String::from_utf8_lossy(e.as_bytes())
+            )),
+            Ok(line) => match serde_json::from_str::<Reply>(&line) {
+                Ok(Reply {
+                    kind,
+                    id,
+                    outcome: Some(outcome),
+                    body,
+                    ..
+                }) if kind == "result" => match pending.lock().unwrap().remove(&id) {
+                    Some(tx) => {
+                        let _ = tx.send(WebApiOutcome { outcome, body });
+                        None
+                    }
+                    // A reply to nothing in flight: whatever it answers, the
+                    // worker's replies can no longer be trusted to be ours.
+                    None => Some(format!(
+                        "a reply to request {id}, which is not in flight: {line:.200}"
+                    )),
+                },
+                Ok(Reply { kind, message, .. }) if kind == "error" => {
+                    Some(format!("an error: {}", message.unwrap_or(line)))
                 }
-            }
-            Ok(Reply { message, .. }) => eprintln!("worker said: {}", message.unwrap_or(line)),
-            Err(e) => eprintln!("worker sent a line that is not protocol ({e}): {line:.200}"),
+                Ok(_) => Some(format!("a line the protocol does not know: {line:.200}")),
+                Err(e) => Some(format!("a line that is not protocol ({e}): {line:.200}")),
+            },
+        };
+        if let Some(why) = broken {
+            // Recycled at once: its in-flight requests fail now (and are
+            // retried on a fresh worker), rather than after timeouts.
+            *fault.lock().unwrap() = Some(format!("the worker broke the protocol, sending {why}"));
+            break;
         }
     }
-    // The worker is gone: everything in flight on it crashed with it.
+    // The worker is gone or unusable: everything in flight on it ends now.
     dead.store(true, Ordering::Relaxed);
     pending.lock().unwrap().clear();
 }
@@ -585,7 +655,7 @@ struct Request<'a> {
     module: u64,
     settle_ms: u64,
     #[serde(flatten)]
-    body: RequestBody<'a>,
+    body: &'a RequestBody<'a>,
 }
 
 #[derive(Serialize)]
@@ -849,7 +919,7 @@ mod tests {
             id: 8,
             module: 9,
             settle_ms: 3000,
-            body,
+            body: &body,
         })
         .unwrap();
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -868,7 +938,7 @@ mod tests {
             id: 1,
             module: 2,
             settle_ms: 3,
-            body: RequestBody::OneShot,
+            body: &RequestBody::OneShot,
         })
         .unwrap();
         assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
