@@ -8,18 +8,34 @@
 //! the body ends (whole, stalled, cut short), which is what status, CORS,
 //! redirect, abort and network-error cases need. Every connection is
 //! closed after one response, so no state leaks between cases.
+//!
+//! Any local process can connect, so routes live under an unguessable
+//! per-run prefix, requests are read only up to fixed sizes, idle
+//! connections are dropped, and the connections served at once are
+//! bounded.
 
 use crate::scenario::{FetchUrl, Scenario, Served};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a stalled body keeps its connection open if the client never
 /// goes away: longer than any pending window, short enough to not pile up.
 const STALL_LIMIT: Duration = Duration::from_secs(600);
+
+/// How long a connection may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest request line, and the most header bytes, read.
+const MAX_REQUEST_LINE: u64 = 8 * 1024;
+const MAX_HEADER_BYTES: u64 = 64 * 1024;
+
+/// Connections served at once; more are answered 503 and closed.
+const MAX_CONNECTIONS: usize = 256;
 
 /// What the server answers on one path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +71,19 @@ pub enum Origin {
 
 pub struct LoopbackServer {
     origins: [String; 2],
+    /// Starts every route's path: `/run-<128 random bits>`.
+    prefix: String,
     routes: Arc<Mutex<HashMap<String, Arc<Route>>>>,
+}
+
+/// 128 bits no other local process can guess. std's `RandomState` keys
+/// come from the OS's randomness; two of them, hashing distinct inputs,
+/// give the bits without a dependency for one string per run.
+fn unguessable() -> String {
+    use std::hash::BuildHasher;
+    let a = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    let b = std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
+    format!("{a:016x}{b:016x}")
 }
 
 impl LoopbackServer {
@@ -63,16 +91,21 @@ impl LoopbackServer {
     /// the process.
     pub fn start() -> io::Result<LoopbackServer> {
         let routes: Arc<Mutex<HashMap<String, Arc<Route>>>> = Arc::default();
+        let live = Arc::new(AtomicUsize::new(0));
         let mut origins = [String::new(), String::new()];
         for origin in &mut origins {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             *origin = format!("http://{}", listener.local_addr()?);
-            let routes = routes.clone();
+            let (routes, live) = (routes.clone(), live.clone());
             std::thread::Builder::new()
                 .name("loopback-accept".into())
-                .spawn(move || accept(listener, routes))?;
+                .spawn(move || accept(listener, routes, live))?;
         }
-        Ok(LoopbackServer { origins, routes })
+        Ok(LoopbackServer {
+            origins,
+            prefix: format!("/run-{}", unguessable()),
+            routes,
+        })
     }
 
     /// `http://127.0.0.1:PORT` of that origin.
@@ -86,10 +119,11 @@ impl LoopbackServer {
     /// Serves `route` at `path` (on both origins) and returns the full URL
     /// on `origin`. Registering the same path again replaces the route.
     pub fn serve(&self, origin: Origin, path: &str, route: Route) -> String {
+        let path = format!("{}{path}", self.prefix);
         self.routes
             .lock()
             .unwrap()
-            .insert(path.to_string(), Arc::new(route));
+            .insert(path.clone(), Arc::new(route));
         format!("{}{path}", self.origin(origin))
     }
 }
@@ -151,28 +185,66 @@ pub fn serve_scenario(
     })
 }
 
-fn accept(listener: TcpListener, routes: Arc<Mutex<HashMap<String, Arc<Route>>>>) {
+fn accept(
+    listener: TcpListener,
+    routes: Arc<Mutex<HashMap<String, Arc<Route>>>>,
+    live: Arc<AtomicUsize>,
+) {
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let routes = routes.clone();
-        let _ = std::thread::Builder::new()
+        let Ok(mut stream) = stream else { continue };
+        if live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            live.fetch_sub(1, Ordering::SeqCst);
+            let _ = stream.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            continue;
+        }
+        let (routes, slot) = (routes.clone(), live.clone());
+        let spawned = std::thread::Builder::new()
             .name("loopback-conn".into())
             .spawn(move || {
                 // A client that goes away mid-response is its own business.
                 let _ = handle(stream, &routes);
+                slot.fetch_sub(1, Ordering::SeqCst);
             });
+        if spawned.is_err() {
+            // The thread never ran (the stream went with it, closed), so
+            // its slot is given back here.
+            live.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
+/// Reads one line of at most `limit` bytes; `None` if it is longer (or the
+/// connection ends first).
+fn read_limited_line(reader: &mut impl BufRead, limit: u64) -> io::Result<Option<String>> {
+    let mut line = String::new();
+    reader.take(limit).read_line(&mut line)?;
+    Ok(line.ends_with('\n').then_some(line))
+}
+
 fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Arc<Route>>>) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+    let too_large = |mut stream: &TcpStream, what: &str| {
+        stream.write_all(
+            format!(
+                "HTTP/1.1 431 {what} Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let Some(request_line) = read_limited_line(&mut reader, MAX_REQUEST_LINE)? else {
+        return too_large(&stream, "Request Line");
+    };
     // Read (and ignore) the request headers up to the blank line.
+    let mut header_bytes = 0;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+        let Some(line) = read_limited_line(&mut reader, MAX_HEADER_BYTES - header_bytes)? else {
+            return too_large(&stream, "Request Header Fields");
+        };
+        header_bytes += line.len() as u64;
+        if line == "\r\n" || line == "\n" {
             break;
         }
     }
@@ -333,6 +405,58 @@ mod tests {
         let text = String::from_utf8(response).unwrap();
         assert!(text.contains("Content-Length: 10\r\n"));
         assert!(text.ends_with("\r\n\r\n012"), "{text}");
+    }
+
+    /// Other local processes: a path without the run's prefix finds
+    /// nothing; an oversized request line is refused without reading it
+    /// all; connections beyond the bound are turned away.
+    #[test]
+    fn the_server_only_answers_this_run_within_limits() {
+        let server = LoopbackServer::start().unwrap();
+        let url = server.serve(
+            Origin::Primary,
+            "/case/1",
+            Route {
+                status: 200,
+                headers: vec![],
+                body: b"ok".to_vec(),
+                end: BodyEnding::Complete,
+            },
+        );
+        assert!(url.contains("/run-") && url.len() > 50, "{url}");
+        assert!(get(&url).starts_with(b"HTTP/1.1 200"));
+        let guessed = format!("{}/case/1", server.origin(Origin::Primary));
+        assert!(get(&guessed).starts_with(b"HTTP/1.1 404"));
+
+        let host = server
+            .origin(Origin::Primary)
+            .strip_prefix("http://")
+            .unwrap();
+        let mut stream = TcpStream::connect(host).unwrap();
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(1 << 20));
+        let _ = stream.write_all(long.as_bytes());
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        assert!(
+            response.starts_with(b"HTTP/1.1 431"),
+            "{:?}",
+            String::from_utf8_lossy(&response)
+        );
+
+        let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+            .map(|_| TcpStream::connect(host).unwrap())
+            .collect();
+        // Let the server take them all in before the one too many.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut extra = TcpStream::connect(host).unwrap();
+        let mut response = Vec::new();
+        extra.read_to_end(&mut response).unwrap();
+        assert!(
+            response.starts_with(b"HTTP/1.1 503"),
+            "{:?}",
+            String::from_utf8_lossy(&response)
+        );
+        drop(idle);
     }
 
     #[test]
