@@ -213,8 +213,9 @@ pub fn load_sources(
         all.extend(source.load(only_file));
     }
     if with_truncation {
-        let derived = truncation::derive(&all.cases);
+        let (derived, thinned) = truncation::derive(&all.cases);
         all.cases.extend(derived);
+        all.not_applicable.extend(thinned);
     }
     all
 }
