@@ -180,6 +180,24 @@ fn list_backends() -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// A flag the first SIGINT sets: the run starts no more cases, finishes and
+/// reports the started ones, and exits 130. A second SIGINT exits at once.
+fn stop_on_interrupt() -> Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("interrupted: finishing the cases already started (interrupt again to quit now)");
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: no SIGINT handler ({e}); an interrupt ends the run without a report");
+    }
+    stop
+}
+
 /// Where a report is written until the run completes.
 fn partial_report_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -211,6 +229,8 @@ fn list(suites: &[String], filter: Option<&str>, truncation: bool) -> anyhow::Re
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    // First, so an interrupt while loading is handled like one mid-run.
+    let stop = stop_on_interrupt();
     if args.bless {
         refuse_bless_in_ci()?;
     }
@@ -322,6 +342,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
                     .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
                     .unwrap_or_default(),
             },
+            stop,
         },
         filtered,
     };

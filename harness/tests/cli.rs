@@ -494,3 +494,40 @@ fn replay_lines_carry_the_options_that_change_outcomes() {
         .expect("a repro line");
     assert!(repro.ends_with("--settle-ms 5"), "{repro}");
 }
+
+/// SIGINT mid-run: no case starts after it, the started ones finish, and
+/// the report is complete JSON marked interrupted; exit 130.
+#[test]
+fn an_interrupted_run_reports_what_finished_and_exits_130() {
+    let dir = scratch("interrupt");
+    let child = Command::new(env!("CARGO_BIN_EXE_streamconform"))
+        .args(["run", "--suite", "spec", "--report", "r.json"])
+        .current_dir(&dir)
+        .env_remove("CI")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it load the suite and run some cases.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: streamconform::reporter::json::Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert!(report.finished.interrupted);
+    assert!(
+        !report.results.is_empty(),
+        "some cases finished before the interrupt"
+    );
+    assert!(
+        report.results.len() < report.run.cases,
+        "the run stopped early"
+    );
+    assert_eq!(report.results.len(), report.finished.cases_run);
+}

@@ -39,6 +39,11 @@ impl Reporter for Bless {
                     seen.push(BlessInput::from(*done));
                 }
             }
+            RunEvent::RunFinished(finished) if finished.interrupted => {
+                self.written.push(
+                    "not blessed: the run was interrupted, so its results are partial".into(),
+                );
+            }
             RunEvent::RunFinished(_) => {
                 for (e, seen) in self.files.values() {
                     let blessed = e.blessed(seen);

@@ -132,6 +132,12 @@ impl<W: Write> Reporter for Terminal<W> {
                 for stale in &finished.stale_rules {
                     writeln!(self.out, "STALE RULE {stale}")?;
                 }
+                if finished.interrupted {
+                    writeln!(
+                        self.out,
+                        "interrupted: the results above are those of the cases that finished"
+                    )?;
+                }
                 if finished.cases_run == 0 {
                     writeln!(
                         self.out,

@@ -85,14 +85,20 @@ pub struct RunFinished {
     /// errors, with no case recorded for them.
     #[serde(default)]
     pub setup_errors: Vec<String>,
+    /// The run was stopped (SIGINT) before every case ran; the results are
+    /// those of the cases that finished.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl RunFinished {
     /// 0: nothing unexpected; 1: a failure, unexpected pass, invalid case
     /// or stale rule; 2: bad input, a backend that could not start, or
-    /// nothing ran at all.
+    /// nothing ran at all; 130: interrupted.
     pub fn exit_code(&self) -> i32 {
-        if self.input_errors > 0 || !self.setup_errors.is_empty() || self.cases_run == 0 {
+        if self.interrupted {
+            130
+        } else if self.input_errors > 0 || !self.setup_errors.is_empty() || self.cases_run == 0 {
             2
         } else if self.unexpected > 0 || !self.stale_rules.is_empty() {
             1

@@ -86,6 +86,9 @@ pub struct RunConfig {
     pub case_timeout: Duration,
     /// What replay lines need beyond the case and plan.
     pub replay: Replay,
+    /// Set (by a SIGINT handler, say) to stop: no case starts after it,
+    /// started ones finish and are reported, and the run ends interrupted.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -121,6 +124,7 @@ impl Default for RunConfig {
             jobs: None,
             case_timeout: Duration::from_secs(120),
             replay: Replay::default(),
+            stop: Arc::default(),
         }
     }
 }
@@ -205,6 +209,10 @@ impl Run {
         };
         let empty = Expectations::default();
         for (backend, info) in self.backends.iter().zip(&info.backends) {
+            if self.config.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                finished.interrupted = true;
+                break;
+            }
             if let Err(message) = backend.engine.ready() {
                 let message = format!(
                     "backend {} is unavailable: {message}; none of its cases ran (an environment error, not an engine result)",
@@ -251,6 +259,10 @@ impl Run {
             );
             if let Some(e) = failed_emit {
                 return Err(e);
+            }
+            if self.config.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                finished.interrupted = true;
+                break;
             }
             if !self.filtered && !expectations.path.as_os_str().is_empty() {
                 let check = expectations.check_rules();

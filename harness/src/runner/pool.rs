@@ -45,7 +45,12 @@ pub(super) fn run_all(
             tx.clone(),
             config.plans.clone(),
         );
+        let stop = config.stop.clone();
         std::thread::spawn(move || loop {
+            // Once stopped, start nothing new; what runs, finishes.
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             let index = next.fetch_add(1, Ordering::Relaxed);
             if index >= cases.len() || abandoned.load(Ordering::Relaxed) {
                 return;
@@ -69,7 +74,15 @@ pub(super) fn run_all(
     let mut next_to_emit = 0;
     let tick = config.case_timeout.min(Duration::from_millis(200));
     let mut last_check = Instant::now();
-    while next_to_emit < total {
+    // Stopped: only the cases already started are waited for.
+    let limit = || {
+        if config.stop.load(Ordering::SeqCst) {
+            next.load(Ordering::SeqCst).min(total)
+        } else {
+            total
+        }
+    };
+    while next_to_emit < limit() {
         let mut record = |(index, result, duration): (usize, CaseResult, Duration)| {
             if !recorded[index] {
                 recorded[index] = true;
