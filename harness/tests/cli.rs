@@ -501,15 +501,29 @@ fn replay_lines_carry_the_options_that_change_outcomes() {
 fn an_interrupted_run_reports_what_finished_and_exits_130() {
     let dir = scratch("interrupt");
     let child = Command::new(env!("CARGO_BIN_EXE_streamconform"))
-        .args(["run", "--suite", "spec", "--report", "r.json"])
+        .args([
+            "run",
+            "--suite",
+            "spec",
+            "--plans",
+            "exhaustive",
+            "--report",
+            "r.json",
+        ])
         .current_dir(&dir)
         .env_remove("CI")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it load the suite and run some cases.
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    // Interrupt once results are being written (every two-chunk split of
+    // every module takes far longer than the run gets).
+    let partial = dir.join("r.json.partial");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) < 64 * 1024 {
+        assert!(started.elapsed().as_secs() < 120, "no results written");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
