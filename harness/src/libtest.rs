@@ -95,17 +95,8 @@ impl Conformance {
             .and_then(file_of_case_id);
         let (trials, expectations) =
             self.trials_matching(bless.then(|| recorder.clone()), only_file);
-        let unfiltered = args.filter.is_none() && args.skip.is_empty() && !args.list;
         let conclusion = libtest_mimic::run(&args, trials);
-        // Rules are checked both ways, as in a CLI run: after a run of every
-        // case, a rule that covered no failure is stale and fails the run.
-        let stale = match (&expectations, unfiltered && !bless) {
-            (Ok(e), true) => e.check_rules().stale,
-            _ => Vec::new(),
-        };
-        for rule in &stale {
-            eprintln!("streamconform: STALE RULE {rule}");
-        }
+        let stale = !bless && report_stale_rules(&args, expectations.as_ref().ok());
         if bless {
             if self.expectations.is_none() {
                 eprintln!(
@@ -122,7 +113,7 @@ impl Conformance {
                 std::process::exit(101);
             }
         }
-        if !stale.is_empty() {
+        if stale {
             std::process::exit(101);
         }
         conclusion.exit()
@@ -255,6 +246,24 @@ fn judge_trial(done: &CaseFinished<'_>, expectations: &Expectations) -> Result<C
         )
         .into()),
     }
+}
+
+/// Rules are checked both ways, as in a CLI run: after a run of every case
+/// (no filter, no skip), a rule that covered no failure is stale. Prints
+/// each and says whether there was any (the caller then fails the run).
+pub fn report_stale_rules<'a>(
+    args: &Arguments,
+    expectations: impl IntoIterator<Item = &'a Expectations>,
+) -> bool {
+    if args.filter.is_some() || !args.skip.is_empty() || args.list {
+        return false;
+    }
+    let mut any = false;
+    for rule in expectations.into_iter().flat_map(|e| e.check_rules().stale) {
+        eprintln!("streamconform: STALE RULE {rule}");
+        any = true;
+    }
+    any
 }
 
 fn bless_into(

@@ -110,6 +110,10 @@ pub struct PlanFailure {
     pub failed: Vec<Oracle>,
 }
 
+/// How `aborted` begins when a case ran out of time (see
+/// `runner::case::timeout_message`).
+pub const TIMEOUT_PREFIX: &str = "timeout:";
+
 /// A case's result on one backend, before expectations are applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {

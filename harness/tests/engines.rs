@@ -36,7 +36,6 @@ fn install_engines() -> Result<(), String> {
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = args.test_threads.or(Some(16));
-    let unfiltered = args.filter.is_none() && args.skip.is_empty() && !args.list;
     let mut trials = Vec::new();
     if !args.list {
         if let Err(message) = install_engines() {
@@ -77,15 +76,7 @@ fn main() {
         trials.extend(engine_trials.into_iter().map(|t| t.with_kind(*engine)));
     }
     let conclusion = libtest_mimic::run(&args, trials);
-    let stale: Vec<String> = judged_against
-        .iter()
-        .filter(|_| unfiltered)
-        .flat_map(|e| e.check_rules().stale)
-        .collect();
-    for rule in &stale {
-        eprintln!("STALE RULE {rule}");
-    }
-    if !stale.is_empty() {
+    if streamconform::libtest::report_stale_rules(&args, &judged_against) {
         std::process::exit(101);
     }
     conclusion.exit()

@@ -6,7 +6,9 @@ use crate::backend::{BackendUnderTest, BodyEnd, StreamingBody, WebApiOutcome};
 use crate::case::Case;
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
-use crate::verdict::{judge, CaseResult, PlanFailure, Verdict, MAX_RECORDED_FAILING_PLANS};
+use crate::verdict::{
+    judge, CaseResult, PlanFailure, Verdict, MAX_RECORDED_FAILING_PLANS, TIMEOUT_PREFIX,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -161,7 +163,7 @@ pub fn run_case_with_timeout(
 }
 
 pub(super) fn timeout_message(timeout: Duration) -> String {
-    format!("timeout: no result after {:.0?}", timeout)
+    format!("{TIMEOUT_PREFIX} no result after {:.0?}", timeout)
 }
 
 #[cfg(test)]

@@ -316,11 +316,10 @@ pub fn conclude<'a>(
         Vec::new()
     };
     let repro = matches!(result.verdict, Verdict::Fail | Verdict::Invalid).then(|| {
+        // The first failing plan, selected again as its own arguments.
         let plan = match result.failing_plans.first() {
-            Some(p) if p.plan == "cuts" => {
-                format!("--cuts {}", shell_quote(&crate::plan::format_cuts(&p.cuts)))
-            }
-            Some(p) => format!("--plan {}", shell_quote(&p.plan)),
+            Some(p) if p.plan == "cuts" => PlanSelection::Cuts(p.cuts.clone()).argument(),
+            Some(p) => PlanSelection::Named(p.plan.clone()).argument(),
             None => config.plans.argument(),
         };
         let replay = &config.replay;
