@@ -15,7 +15,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use streamconform::backend;
-use streamconform::backend::process::base64;
+use base64::Engine as _;
 use streamconform::plan::format_cuts;
 use streamconform::reporter::summary::Summary;
 use streamconform::runner::{PlanSelection, Run, RunConfig};
@@ -54,7 +54,7 @@ fn main() {
             .iter()
             .map(|p| format_cuts(&p.cuts))
             .collect();
-        let line = serde_json::json!({"b": base64(&case.bytes), "p": plans});
+        let line = serde_json::json!({"b": base64::engine::general_purpose::STANDARD.encode(&case.bytes[..]), "p": plans});
         writeln!(files[i % workers], "{line}").unwrap();
     }
     drop(files);

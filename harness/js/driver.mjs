@@ -4,7 +4,7 @@
 // which all three runtimes provide.
 import process from "node:process";
 
-const PROTOCOL = 2;
+const PROTOCOL = 3;
 const modules = new Map(); // module id -> Uint8Array
 
 function engineInfo() {
@@ -421,6 +421,9 @@ function oneShot(request) {
 }
 
 async function handle(request) {
+  // The harness times a request from here, not from when it was sent: a
+  // request queued behind a slow compile is not hung.
+  if (request.type === "one-shot" || request.type === "case") send({ type: "started", id: request.id });
   switch (request.type) {
     case "module":
       modules.set(request.module, decodeBase64(request.bytes));

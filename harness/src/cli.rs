@@ -80,6 +80,10 @@ struct RunArgs {
     /// Milliseconds a JS compile may stay unsettled before it counts as pending.
     #[arg(long)]
     settle_ms: Option<u64>,
+    /// Seconds a worker may stay silent on a request it has taken, beyond
+    /// the pending window, before it is killed as hung.
+    #[arg(long, default_value_t = crate::backend::DEFAULT_HANG_GRACE.as_secs())]
+    hang_timeout: u64,
     /// Only cases whose id contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -243,13 +247,16 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
         (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
     };
-    let settle = args
-        .settle_ms
-        .map_or(backend::DEFAULT_SETTLE, Duration::from_millis);
+    let timing = backend::WorkerTiming {
+        settle: args
+            .settle_ms
+            .map_or(backend::DEFAULT_SETTLE, Duration::from_millis),
+        hang_grace: Duration::from_secs(args.hang_timeout),
+    };
     let backends: Vec<BackendUnderTest> = args
         .backends
         .iter()
-        .map(|n| backend::by_name_with(n, settle))
+        .map(|n| backend::by_name_with(n, timing))
         .collect::<Result<_, _>>()?;
     let mut expectations = Vec::new();
     for path in &args.expectations {

@@ -187,19 +187,45 @@ pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun"];
 /// How long a JS compile may stay unsettled before it is reported pending.
 pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
 
-/// Builds a backend by its command-line name.
-pub fn by_name(name: &str) -> Result<BackendUnderTest, Error> {
-    by_name_with(name, DEFAULT_SETTLE)
+/// How long a worker may stay silent on a request it took, beyond the
+/// pending window, before it counts as hung.
+pub const DEFAULT_HANG_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The clocks of out-of-process engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerTiming {
+    /// The pending window (`--settle-ms`).
+    pub settle: std::time::Duration,
+    /// Silence past the pending window that makes a worker hung
+    /// (`--hang-timeout`).
+    pub hang_grace: std::time::Duration,
 }
 
-/// [`by_name`] with the pending window of out-of-process engines.
-pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<BackendUnderTest, Error> {
+impl Default for WorkerTiming {
+    fn default() -> Self {
+        WorkerTiming {
+            settle: DEFAULT_SETTLE,
+            hang_grace: DEFAULT_HANG_GRACE,
+        }
+    }
+}
+
+/// Builds a backend by its command-line name.
+pub fn by_name(name: &str) -> Result<BackendUnderTest, Error> {
+    by_name_with(name, WorkerTiming::default())
+}
+
+/// [`by_name`] with the clocks of out-of-process engines.
+pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest, Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let js = |program: String, args: &[&str]| -> Result<BackendUnderTest, Error> {
         let mut command = vec![program];
         command.extend(args.iter().map(|a| a.to_string()));
-        process::ProcessBackend::js(name, name, &command, workers, settle)
-            .map(BackendUnderTest::with_web_api)
+        process::ProcessBackend::js(name, name, &command, workers, timing.settle)
+            .map(|mut backend| {
+                backend.set_hang_grace(timing.hang_grace);
+                BackendUnderTest::with_web_api(backend)
+            })
             .map_err(|e| Error::UnknownBackend {
                 name: name.to_string(),
                 available: e,
@@ -215,9 +241,16 @@ pub fn by_name_with(name: &str, settle: std::time::Duration) -> Result<BackendUn
         ),
         "bun" => js(engine_binary("bun"), &[]),
         _ => match name.strip_prefix("command:") {
-            Some(program) => Ok(BackendUnderTest::with_web_api(
-                process::ProcessBackend::new(name, vec![program.to_string()], workers, settle),
-            )),
+            Some(program) => {
+                let mut backend = process::ProcessBackend::new(
+                    name,
+                    vec![program.to_string()],
+                    workers,
+                    timing.settle,
+                );
+                backend.set_hang_grace(timing.hang_grace);
+                Ok(BackendUnderTest::with_web_api(backend))
+            }
             None => Err(Error::UnknownBackend {
                 name: name.to_string(),
                 available: format!("{}, command:PROGRAM", BACKEND_NAMES.join(", ")),

@@ -12,6 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// After a stop, how long cases already started get to finish; the rest
+/// are left unreported (a resumed run runs them).
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 struct Worker {
     /// The case being run and since when.
     busy: Arc<Mutex<Option<(usize, Instant)>>>,
@@ -19,7 +23,8 @@ struct Worker {
 }
 
 /// Runs every case on `jobs` workers and calls `on_result(index, result,
-/// duration)` in index order. A case that outlives the timeout is recorded
+/// duration)` in index order. Once `config.stop` is set, no case starts,
+/// and started ones get [`STOP_GRACE`] to finish. A case that outlives the timeout is recorded
 /// as such, its worker abandoned (an in-process engine cannot be killed)
 /// and replaced, and the run goes on.
 pub(super) fn run_all(
@@ -82,7 +87,13 @@ pub(super) fn run_all(
             total
         }
     };
+    let mut stopped_at: Option<Instant> = None;
     while next_to_emit < limit() {
+        if config.stop.load(Ordering::SeqCst)
+            && stopped_at.get_or_insert_with(Instant::now).elapsed() > STOP_GRACE
+        {
+            break;
+        }
         let mut record = |(index, result, duration): (usize, CaseResult, Duration)| {
             if !recorded[index] {
                 recorded[index] = true;
@@ -131,6 +142,16 @@ pub(super) fn run_all(
             on_result(next_to_emit, result, duration);
             next_to_emit += 1;
         }
+    }
+    // Stopped with cases still running: what did finish is reported, in
+    // order, with gaps where the unfinished ones are.
+    while let Ok((index, result, duration)) = rx.try_recv() {
+        if !recorded[index] {
+            waiting.insert(index, (result, duration));
+        }
+    }
+    for (index, (result, duration)) in waiting {
+        on_result(index, result, duration);
     }
 }
 

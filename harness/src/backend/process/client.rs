@@ -1,0 +1,256 @@
+//! The protocol client: one worker's requests and replies over a
+//! transport. It checks every reply against what is in flight, times each
+//! request from the moment the worker took it, and gives a worker that
+//! breaks the protocol up at once.
+
+use super::launcher::Launch;
+use super::protocol::{Hello, ModuleRequest, Reply, Request};
+use super::transport::{Received, StdioTransport, Transport};
+use crate::backend::WebApiOutcome;
+use crate::outcome::Outcome;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a worker may take to say hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One worker, many requests in flight.
+pub struct Worker {
+    transport: Box<dyn Transport>,
+    shared: Arc<Shared>,
+    modules_sent: Mutex<HashSet<u64>>,
+    /// Requests handed to this worker so far (its pool retires it).
+    pub requests: AtomicUsize,
+}
+
+/// What the reader side and the requesting threads share.
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<HashMap<u64, mpsc::Sender<Progress>>>,
+    dead: AtomicBool,
+    /// Why the worker was given up on, if it broke the protocol.
+    fault: Mutex<Option<String>>,
+}
+
+enum Progress {
+    Started,
+    Finished(WebApiOutcome),
+}
+
+/// How long a request may take: `settle` (the pending window the worker
+/// applies itself) plus `hang_grace`, counted from when the worker took
+/// the request, not from when it was sent (a request queued behind a slow
+/// one is not hung). A request the worker has not taken within the same
+/// span means the worker has stopped reading.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    pub settle: Duration,
+    pub hang_grace: Duration,
+}
+
+/// Why a request ended without an outcome of its own: its worker is gone
+/// (exited, killed, broke the protocol, stopped reading). The request did
+/// not run to an answer, so it may be run again on a fresh worker.
+#[derive(Debug)]
+pub struct Lost(pub String);
+
+impl Worker {
+    /// Starts a worker process and waits for its hello.
+    pub fn start(launch: &Launch) -> Result<(Worker, Hello), String> {
+        let shared = Arc::new(Shared::default());
+        let (hello_tx, hello_rx) = mpsc::channel();
+        let receiver = shared.clone();
+        let mut hello_tx = Some(hello_tx);
+        let transport = StdioTransport::start(launch, move |received| {
+            receiver.receive(received, &mut hello_tx)
+        })?;
+        let program = launch.program();
+        let hello = match hello_rx.recv_timeout(HELLO_TIMEOUT) {
+            Ok(Ok(hello)) => hello,
+            Ok(Err(e)) => {
+                transport.kill();
+                return Err(format!("{program}: {e}{}", transport.end_report()));
+            }
+            Err(_) => {
+                transport.kill();
+                return Err(format!(
+                    "{program}: no handshake within {} s{}",
+                    HELLO_TIMEOUT.as_secs(),
+                    transport.end_report()
+                ));
+            }
+        };
+        let worker = Worker {
+            transport: Box::new(transport),
+            shared,
+            modules_sent: Mutex::new(HashSet::new()),
+            requests: AtomicUsize::new(0),
+        };
+        Ok((worker, hello))
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.shared.dead.load(Ordering::SeqCst)
+    }
+
+    pub fn kill(&self) {
+        self.shared.dead.store(true, Ordering::SeqCst);
+        self.transport.kill();
+    }
+
+    /// Sends `request` (with its module first, once per worker) and waits
+    /// for its outcome. A request the worker took and never answered is a
+    /// timeout (the worker is killed); one lost with its worker is `Lost`.
+    pub fn request(
+        &self,
+        module: (u64, &[u8]),
+        request: &Request<'_>,
+        deadlines: Deadlines,
+    ) -> Result<WebApiOutcome, Lost> {
+        let (tx, rx) = mpsc::channel();
+        self.shared
+            .pending
+            .lock()
+            .unwrap()
+            .insert(request.id, tx);
+        if self.is_dead() {
+            // Died between being handed out and now: its reader may have
+            // emptied `pending` before this request was added.
+            self.shared.pending.lock().unwrap().remove(&request.id);
+            return Err(self.lost());
+        }
+        if let Err(e) = self
+            .send_module(module.0, module.1)
+            .and_then(|()| self.send(request))
+        {
+            self.shared.pending.lock().unwrap().remove(&request.id);
+            self.kill();
+            return Err(Lost(format!("worker pipe: {e}{}", self.transport.end_report())));
+        }
+        let limit = deadlines.settle + deadlines.hang_grace;
+        let mut deadline = Instant::now() + limit;
+        let mut started = false;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Progress::Started) => {
+                    started = true;
+                    deadline = Instant::now() + limit;
+                }
+                Ok(Progress::Finished(outcome)) => return Ok(outcome),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.shared.pending.lock().unwrap().remove(&request.id);
+                    self.kill();
+                    return if started {
+                        Ok(Outcome::Timeout.into())
+                    } else {
+                        Err(Lost(format!(
+                            "the worker did not take the request within {} s",
+                            limit.as_secs()
+                        )))
+                    };
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(self.lost()),
+            }
+        }
+    }
+
+    /// Why this worker's requests were lost: its protocol fault, or how
+    /// its process ended and its stderr tail.
+    fn lost(&self) -> Lost {
+        let fault = self.shared.fault.lock().unwrap().clone();
+        let end = self.transport.end_report();
+        Lost(match fault {
+            Some(why) => format!("{why}{end}"),
+            None => format!("worker exited{end}"),
+        })
+    }
+
+    fn send(&self, message: &impl Serialize) -> std::io::Result<()> {
+        let line = serde_json::to_vec(message).expect("requests serialize");
+        self.transport.send(&line)
+    }
+
+    /// Module bytes go to each worker once; requests refer to them by id.
+    fn send_module(&self, id: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let mut sent = self.modules_sent.lock().unwrap();
+        if sent.insert(id) {
+            self.send(&ModuleRequest::new(id, bytes))?;
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Everything the worker writes, in order: its hello first, then
+    /// replies, each checked against what is in flight.
+    fn receive(
+        &self,
+        received: Received,
+        hello: &mut Option<mpsc::Sender<Result<Hello, String>>>,
+    ) {
+        let line = match received {
+            Received::Line(line) => line,
+            Received::Closed => {
+                if let Some(hello) = hello.take() {
+                    let _ = hello.send(Err("closed before the handshake".into()));
+                }
+                return self.end();
+            }
+        };
+        if let Some(hello) = hello.take() {
+            let _ = hello.send(Hello::parse(&line));
+            return;
+        }
+        if self.dead.load(Ordering::SeqCst) {
+            return;
+        }
+        let broken = match Reply::parse(&line) {
+            Err(why) => Some(why),
+            Ok(reply) => {
+                let mut pending = self.pending.lock().unwrap();
+                match reply {
+                    Reply::Started { id } => match pending.get(&id) {
+                        Some(tx) => {
+                            let _ = tx.send(Progress::Started);
+                            None
+                        }
+                        None => Some(not_in_flight(id, &line)),
+                    },
+                    Reply::Result { id, outcome } => match pending.remove(&id) {
+                        Some(tx) => {
+                            let _ = tx.send(Progress::Finished(outcome));
+                            None
+                        }
+                        // A reply to nothing in flight: whatever it answers,
+                        // the worker's replies can no longer be trusted.
+                        None => Some(not_in_flight(id, &line)),
+                    },
+                }
+            }
+        };
+        if let Some(why) = broken {
+            // Given up on at once: its in-flight requests are lost now (and
+            // run again on a fresh worker) rather than after timeouts.
+            *self.fault.lock().unwrap() =
+                Some(format!("the worker broke the protocol, sending {why}"));
+            self.end();
+        }
+    }
+
+    /// The worker is gone or unusable: everything in flight on it ends now.
+    fn end(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.pending.lock().unwrap().clear();
+    }
+}
+
+fn not_in_flight(id: u64, line: &[u8]) -> String {
+    format!(
+        "a reply to request {id}, which is not in flight: {:.200}",
+        String::from_utf8_lossy(line)
+    )
+}
