@@ -5,14 +5,15 @@ use crate::backend::{self, BackendUnderTest, BACKEND_NAMES};
 use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
+use crate::journal::{self, Journal, JournalWriter};
 use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
 use crate::reporter::terminal::Terminal;
-use crate::runner::{PlanSelection, Replay, Reporter, Run, RunConfig};
+use crate::runner::{shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,13 +112,91 @@ struct RunArgs {
     /// How many failing cases to print in detail.
     #[arg(long, default_value_t = 30)]
     show_failures: usize,
+    /// Continue an interrupted run from its journal (`FILE.journal` beside
+    /// its `--report FILE`): with the options it recorded, running only the
+    /// cases it lacks. Only --jobs and --show-failures may go with it.
+    #[arg(long, value_name = "JOURNAL")]
+    resume: Option<PathBuf>,
+}
+
+/// Options that may go with `--resume`: they change neither which cases
+/// run nor how they come out.
+const RESUME_MAY_OVERRIDE: [&str; 2] = ["jobs", "show-failures"];
+
+impl RunArgs {
+    /// The arguments that make this run again, every option explicit and in
+    /// a fixed order: what a journal records.
+    fn to_args(&self) -> Vec<String> {
+        // Named one by one, so a new option cannot be left out unnoticed.
+        let RunArgs {
+            backends,
+            suites,
+            plans,
+            plan,
+            cuts,
+            settle_ms,
+            hang_timeout,
+            filter,
+            cases,
+            expectations,
+            bless,
+            report,
+            jobs,
+            timeout,
+            no_truncation,
+            show_failures,
+            resume: _,
+        } = self;
+        let mut args = Vec::new();
+        let mut option = |name: &str, value: String| args.extend([format!("--{name}"), value]);
+        backends.iter().for_each(|b| option("backend", b.clone()));
+        suites.iter().for_each(|s| option("suite", s.clone()));
+        option("plans", plans.clone());
+        plan.iter().for_each(|p| option("plan", p.clone()));
+        cuts.iter().for_each(|c| option("cuts", c.clone()));
+        settle_ms
+            .iter()
+            .for_each(|ms| option("settle-ms", ms.to_string()));
+        option("hang-timeout", hang_timeout.to_string());
+        filter.iter().for_each(|f| option("filter", f.clone()));
+        cases.iter().for_each(|c| option("case", c.clone()));
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        expectations
+            .iter()
+            .for_each(|e| option("expectations", path(e)));
+        report.iter().for_each(|r| option("report", path(r)));
+        jobs.iter().for_each(|j| option("jobs", j.to_string()));
+        option("timeout", timeout.to_string());
+        option("show-failures", show_failures.to_string());
+        for (flag, set) in [("--bless", *bless), ("--no-truncation", *no_truncation)] {
+            if set {
+                args.push(flag.to_string());
+            }
+        }
+        args
+    }
+}
+
+/// Parses the arguments a journal recorded.
+#[derive(Parser, Debug)]
+#[command(name = "streamconform run")]
+struct RecordedRun {
+    #[command(flatten)]
+    args: RunArgs,
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => {
+            let given = matches
+                .subcommand_matches("run")
+                .map(given_options)
+                .unwrap_or_default();
+            run(args, &given)
+        }
         Command::Plans {
             file,
             plans,
@@ -202,11 +281,88 @@ fn stop_on_interrupt() -> Arc<std::sync::atomic::AtomicBool> {
     stop
 }
 
-/// Where a report is written until the run completes.
-fn partial_report_path(path: &Path) -> std::path::PathBuf {
+/// The long names of the options given on the command line (not those
+/// left at their defaults), e.g. `suite`.
+fn given_options(matches: &clap::ArgMatches) -> Vec<String> {
+    let command = Cli::command();
+    let run = command.find_subcommand("run").expect("the run subcommand");
+    run.get_arguments()
+        .filter(|a| {
+            matches.value_source(a.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect()
+}
+
+/// A file beside `path`: its name with `suffix` added. The report is
+/// written to `FILE.partial` until the run completes; `FILE.journal`
+/// keeps the results as they finish.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
+    name.push(suffix);
     path.with_file_name(name)
+}
+
+/// The command that continues the run `journal` recorded, from anywhere.
+fn resume_command(program: Option<&str>, journal: &Path) -> String {
+    let journal = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
+    format!(
+        "{} run --resume {}",
+        shell_quote(program.unwrap_or("streamconform")),
+        shell_quote(&journal.to_string_lossy())
+    )
+}
+
+/// `run --resume JOURNAL`: the journal and the arguments it recorded, in
+/// the directory the run began in (its relative paths are relative to
+/// it), with `--jobs` and `--show-failures` taken from `given` if there.
+fn resume(path: &Path, args: &RunArgs, given: &[String]) -> anyhow::Result<(RunArgs, Journal)> {
+    let others: Vec<String> = given
+        .iter()
+        .filter(|o| *o != "resume" && !RESUME_MAY_OVERRIDE.contains(&o.as_str()))
+        .map(|o| format!("--{o}"))
+        .collect();
+    if !others.is_empty() {
+        anyhow::bail!(
+            "--resume runs with the options its journal recorded; only --{} may go with it, not {}",
+            RESUME_MAY_OVERRIDE.join(" and --"),
+            others.join(", ")
+        );
+    }
+    let path = std::path::absolute(path).with_context(|| format!("reading {}", path.display()))?;
+    let journal = journal::read(&path)?;
+    let invalid = |message: String| Error::InvalidJournal {
+        file: path.clone(),
+        line: 1,
+        message,
+    };
+    std::env::set_current_dir(&journal.header.directory).map_err(|e| {
+        invalid(format!(
+            "the directory the run began in, {}: {e}",
+            journal.header.directory.display()
+        ))
+    })?;
+    let recorded = RecordedRun::try_parse_from(
+        std::iter::once("streamconform run".to_string()).chain(journal.header.args.clone()),
+    )
+    .map_err(|e| {
+        invalid(format!(
+            "its arguments do not parse: {}",
+            e.render().to_string().trim()
+        ))
+    })?;
+    let mut recorded = recorded.args;
+    if recorded.report.is_none() || recorded.resume.is_some() {
+        return Err(invalid("its arguments lack --report or have --resume".into()).into());
+    }
+    if given.iter().any(|o| o == "jobs") {
+        recorded.jobs = args.jobs;
+    }
+    if given.iter().any(|o| o == "show-failures") {
+        recorded.show_failures = args.show_failures;
+    }
+    Ok((recorded, journal))
 }
 
 fn parse_suites(names: &[String]) -> Result<Vec<SuiteSpec>, Error> {
@@ -232,9 +388,16 @@ fn list(suites: &[String], filter: Option<&str>, truncation: bool) -> anyhow::Re
     Ok(if loaded.errors.is_empty() { 0 } else { 2 })
 }
 
-fn run(args: RunArgs) -> anyhow::Result<i32> {
+fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
     // First, so an interrupt while loading is handled like one mid-run.
     let stop = stop_on_interrupt();
+    let (args, resumed) = match &args.resume {
+        Some(path) => {
+            let (recorded, journal) = resume(path, &args, given)?;
+            (recorded, Some(journal))
+        }
+        None => (args, None),
+    };
     if args.bless {
         refuse_bless_in_ci()?;
     }
@@ -352,23 +515,81 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             stop,
         },
         filtered,
+        earlier: resumed
+            .as_ref()
+            .map(|journal| journal.results.clone())
+            .unwrap_or_default(),
     };
+    if let Some(journal) = &resumed {
+        let unmatched = run.unmatched_earlier_results();
+        if !unmatched.is_empty() {
+            anyhow::bail!(
+                "{}: {} journaled results are of cases not in this run's suites (they changed since): {}{}; delete the journal and run afresh",
+                journal.path.display(),
+                unmatched.len(),
+                unmatched[..unmatched.len().min(10)].join(", "),
+                if unmatched.len() > 10 { ", ..." } else { "" }
+            );
+        }
+    }
 
-    // Every output is a consumer of the run's events.
-    let mut terminal = Terminal::new(std::io::stdout().lock(), args.show_failures);
+    let program = run.config.replay.program.as_deref();
+    // Checked before the run, like the report path: the journal of a run
+    // that did not finish is not replaced.
+    let new_journal = match (&resumed, &args.report) {
+        (None, Some(report)) => {
+            let path = beside(report, ".journal");
+            if path.exists() {
+                anyhow::bail!(
+                    "{}: the journal of a run that did not finish; continue it with `{}`, or delete it to start afresh",
+                    path.display(),
+                    resume_command(program, &path)
+                );
+            }
+            Some(path)
+        }
+        _ => None,
+    };
     let mut json = match &args.report {
         Some(path) => {
             // Created before the run: an unwritable path is an error now,
             // not after the run.
-            let partial = partial_report_path(path);
+            let partial = beside(path, ".partial");
             let file = std::fs::File::create(&partial)
                 .with_context(|| format!("writing report {}", partial.display()))?;
             Some(JsonReport::new(std::io::BufWriter::new(file)))
         }
         None => None,
     };
+    // Results are kept as they finish, to resume an interrupted run with.
+    let mut journal = match (&resumed, new_journal) {
+        (Some(journal), _) => {
+            let writer = JournalWriter::append(journal)
+                .with_context(|| format!("appending to {}", journal.path.display()))?;
+            out(format_args!(
+                "resuming {}: {} results replayed, the rest runs",
+                journal.path.display(),
+                journal.results.len()
+            ))?;
+            Some((writer, journal.path.clone()))
+        }
+        (None, Some(path)) => {
+            let header = journal::Header::new(std::env::current_dir()?, args.to_args());
+            let writer = JournalWriter::create(&path, &header)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Some((writer, path))
+        }
+        (None, None) => None,
+    };
+    // Every output is a consumer of the run's events.
+    let mut terminal = Terminal::new(std::io::stdout().lock(), args.show_failures);
     let mut bless = args.bless.then(|| Bless::new(expectations));
-    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal];
+    // The journal first: a result is kept before anything else sees it.
+    let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
+    if let Some((writer, _)) = journal.as_mut() {
+        reporters.push(writer);
+    }
+    reporters.push(&mut terminal);
     if let Some(json) = json.as_mut() {
         reporters.push(json);
     }
@@ -382,7 +603,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         // a run that dies midway never leaves a truncated report, nor an
         // old one that looks current.
         let partial = json.into_inner();
-        let partial_path = partial_report_path(path);
+        let partial_path = beside(path, ".partial");
         partial
             .into_inner()
             .map_err(|e| e.into_error())
@@ -390,6 +611,15 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             .and_then(|()| std::fs::rename(&partial_path, path))
             .with_context(|| format!("writing report {}", path.display()))?;
         out(format_args!("report: {}", path.display()))?;
+    }
+    if let Some((writer, path)) = journal {
+        drop(writer);
+        if finished.interrupted {
+            out(format_args!("resume: {}", resume_command(program, &path)))?;
+        } else {
+            // The report is complete: nothing is left to resume.
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
     }
     if let Some(bless) = &bless {
         for line in &bless.written {
@@ -401,4 +631,45 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         1 if args.bless => 0,
         code => code,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[String]) -> RunArgs {
+        RecordedRun::try_parse_from(std::iter::once("run".to_string()).chain(args.iter().cloned()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn recorded_arguments_make_the_same_run_again() {
+        let given: Vec<String> = "--backend node --backend deno --suite spec --suite mine \
+            --plans reduced --plan split@9 --settle-ms 5 --filter binary --case spec/x.wast:1 \
+            --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
+            --show-failures 2"
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let recorded = parse(&given).to_args();
+        assert_eq!(
+            format!("{:?}", parse(&recorded)),
+            format!("{:?}", parse(&given))
+        );
+        assert_eq!(
+            parse(&recorded).to_args(),
+            recorded,
+            "normalized once and for all"
+        );
+        // Defaults are written out.
+        let defaults = parse(&["--report".into(), "r.json".into()]).to_args();
+        assert!(
+            defaults.windows(2).any(|w| w == ["--backend", "reference"])
+                && defaults.windows(2).any(|w| w == ["--plans", "default"]),
+            "{defaults:?}"
+        );
+        let cuts = parse(&["--cuts".into(), "8,9".into()]).to_args();
+        assert!(cuts.windows(2).any(|w| w == ["--cuts", "8,9"]), "{cuts:?}");
+    }
 }

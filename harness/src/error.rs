@@ -34,6 +34,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A run journal (`run --resume`) that does not parse or belongs to
+    /// another version of the tool.
+    #[error("{file}:{line}: {message}")]
+    InvalidJournal {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+
     /// A suite name that is neither built in nor an existing directory.
     #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi` or a directory of .wast and Web API .toml case files")]
     UnknownSuite { name: String },

@@ -44,7 +44,8 @@
 //! plan is made), `backend` (the engines), `runner` (running cases),
 //! `verdict` (where an outcome is judged), `expectations` (known failures,
 //! applied once, in `runner::conclude`), `reporter` (consumers of run events),
-//! `libtest`, `cli`, and `loopback_server` (what `fetch()` cases fetch).
+//! `journal` (results kept as they finish, for `run --resume`), `libtest`,
+//! `cli`, and `loopback_server` (what `fetch()` cases fetch).
 
 pub mod backend;
 pub mod case;
@@ -52,6 +53,7 @@ pub mod cli;
 pub mod error;
 pub mod expectations;
 pub mod features;
+pub mod journal;
 pub mod libtest;
 pub mod loopback_server;
 pub mod outcome;

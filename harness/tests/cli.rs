@@ -19,6 +19,9 @@ const VALID: &str = "(module (func (export \"f\")))\n";
 /// A plain `module` directive whose bytes are malformed: the suite itself is
 /// wrong about it, so every backend "fails" it. Used to get exit code 1.
 const WRONG_EXPECTATION: &str = "(module binary \"\\00asm\" \"\\01\\00\\00\\00\" \"\\0b\")\n";
+/// Expectations that list that failure, as `suite/a.wast:2`.
+const XFAIL_A2: &str =
+    "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:2\"\nreason = \"the suite is wrong on purpose\"\n";
 
 #[test]
 fn exit_code_is_0_when_nothing_is_unexpected() {
@@ -76,8 +79,7 @@ fn expectations_turn_a_failure_into_xfail_and_an_unexpected_pass_into_a_failure(
         format!("{VALID}{WRONG_EXPECTATION}"),
     )
     .unwrap();
-    let xfail = "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:2\"\nreason = \"the suite is wrong on purpose\"\n";
-    std::fs::write(dir.join("e.toml"), xfail).unwrap();
+    std::fs::write(dir.join("e.toml"), XFAIL_A2).unwrap();
     let out = streamconform(
         &[
             "run",
@@ -495,13 +497,47 @@ fn replay_lines_carry_the_options_that_change_outcomes() {
     assert!(repro.ends_with("--settle-ms 5"), "{repro}");
 }
 
+/// Runs the binary in `dir` and sends it SIGINT once `ready()` holds
+/// (polled; it must within two minutes).
+fn run_interrupted(
+    args: &[&str],
+    dir: &std::path::Path,
+    ready: impl Fn() -> bool,
+) -> std::process::Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_streamconform"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "not ready to interrupt: {args:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().unwrap()
+}
+
 /// SIGINT mid-run: no case starts after it, the started ones finish, and
 /// the report is complete JSON marked interrupted; exit 130.
 #[test]
 fn an_interrupted_run_reports_what_finished_and_exits_130() {
     let dir = scratch("interrupt");
-    let child = Command::new(env!("CARGO_BIN_EXE_streamconform"))
-        .args([
+    // Interrupt once results are being written (every two-chunk split of
+    // every module takes far longer than the run gets).
+    let partial = dir.join("r.json.partial");
+    let out = run_interrupted(
+        &[
             "run",
             "--suite",
             "spec",
@@ -509,27 +545,10 @@ fn an_interrupted_run_reports_what_finished_and_exits_130() {
             "exhaustive",
             "--report",
             "r.json",
-        ])
-        .current_dir(&dir)
-        .env_remove("CI")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Interrupt once results are being written (every two-chunk split of
-    // every module takes far longer than the run gets).
-    let partial = dir.join("r.json.partial");
-    let started = std::time::Instant::now();
-    while std::fs::metadata(&partial).map_or(0, |m| m.len()) < 64 * 1024 {
-        assert!(started.elapsed().as_secs() < 120, "no results written");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
+        ],
+        &dir,
+        || std::fs::metadata(&partial).map_or(0, |m| m.len()) >= 64 * 1024,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let report: streamconform::reporter::json::Report =
@@ -544,4 +563,264 @@ fn an_interrupted_run_reports_what_finished_and_exits_130() {
         "the run stopped early"
     );
     assert_eq!(report.results.len(), report.finished.cases_run);
+}
+
+/// A report as JSON without what differs between two runs of the same
+/// cases: when it started and how long things took.
+fn report_without_timings(path: &std::path::Path) -> serde_json::Value {
+    let mut report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    report["run"].as_object_mut().unwrap().remove("started_at");
+    report["finished"]
+        .as_object_mut()
+        .unwrap()
+        .remove("elapsed_secs");
+    for result in report["results"].as_array_mut().unwrap() {
+        result.as_object_mut().unwrap().remove("duration_ms");
+    }
+    report
+}
+
+/// SIGINT mid-run keeps the journal and says how to resume; the resumed
+/// run runs the rest and writes the report an uninterrupted run writes.
+#[test]
+fn an_interrupted_run_resumed_gives_the_report_of_an_uninterrupted_run() {
+    let dir = scratch("resume");
+    // A listed failure comes first, so it is journaled before the
+    // interrupt and its expectation is applied again when replayed.
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        format!("{VALID}{WRONG_EXPECTATION}"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("e.toml"), XFAIL_A2).unwrap();
+    let args = [
+        "run",
+        "--suite",
+        "suite",
+        "--suite",
+        "streaming",
+        "--expectations",
+        "e.toml",
+        "--report",
+        "r.json",
+    ];
+    let journal = dir.join("r.json.journal");
+
+    let whole = streamconform(&args, &dir);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    assert!(!journal.exists(), "a completed run leaves no journal");
+    let expected = report_without_timings(&dir.join("r.json"));
+    let total = expected["results"].as_array().unwrap().len();
+    assert!(total > 1000, "{total} results: too few to interrupt midway");
+    std::fs::remove_file(dir.join("r.json")).unwrap();
+
+    // Interrupt once a few dozen results are journaled: early in a run of
+    // thousands, so it cannot have finished by then.
+    let journaled =
+        || std::fs::read(&journal).map_or(0, |j| j.iter().filter(|&&b| b == b'\n').count());
+    let out = run_interrupted(&args, &dir, || journaled() >= 40);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let interrupted = report_without_timings(&dir.join("r.json"));
+    let done = interrupted["results"].as_array().unwrap().len();
+    assert!(
+        interrupted["finished"]["interrupted"] == true && done < total,
+        "{done} of {total}"
+    );
+    let kept = std::fs::read_to_string(&journal).expect("the journal is kept");
+    assert!(
+        kept.contains("\"id\":\"suite/a.wast:2\""),
+        "the listed failure is replayed"
+    );
+    assert_eq!(
+        kept.lines().count(),
+        1 + done,
+        "a header, then a line per result"
+    );
+
+    // The printed command resumes from any directory.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let resume = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("resume: "))
+        .unwrap_or_else(|| panic!("no resume line in {stdout}"));
+    let resumed = Command::new("sh")
+        .args(["-c", resume])
+        .current_dir(std::env::temp_dir())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert!(
+        text(&resumed).contains(&format!("{done} results replayed")),
+        "{}",
+        text(&resumed)
+    );
+    assert!(!journal.exists(), "a completed run leaves no journal");
+    let report = report_without_timings(&dir.join("r.json"));
+    let results = |r: &serde_json::Value| r["results"].as_array().unwrap().clone();
+    let ids = |r: &serde_json::Value| -> Vec<String> {
+        results(r).iter().map(|c| c["id"].to_string()).collect()
+    };
+    assert_eq!(
+        ids(&report),
+        ids(&expected),
+        "the same cases, in the same order"
+    );
+    for (got, want) in results(&report).iter().zip(results(&expected).iter()) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(report, expected);
+    let listed = results(&report)
+        .into_iter()
+        .find(|r| r["id"] == "suite/a.wast:2")
+        .unwrap();
+    assert_eq!(listed["status"], "expected-failure");
+}
+
+/// The journal of an interrupted run with `--suite suite --no-truncation`,
+/// written by hand: its header, then `lines`.
+fn write_journal(dir: &std::path::Path, lines: &str) {
+    use streamconform::journal::Header;
+    let args = ["--suite", "suite", "--no-truncation", "--report", "r.json"];
+    let header = Header::new(dir.to_path_buf(), args.map(String::from).to_vec());
+    let header = serde_json::to_string(&header).unwrap();
+    std::fs::write(dir.join("r.json.journal"), format!("{header}\n{lines}")).unwrap();
+}
+
+/// A journal line as a run writes it: the raw result of `id`, passed
+/// under a single plan (a real run of it has many).
+fn journal_line(id: &str) -> String {
+    use std::borrow::Cow;
+    use streamconform::journal::Entry;
+    use streamconform::verdict::{CaseResult, Verdict};
+    let entry = Entry {
+        backend: Cow::Borrowed("reference"),
+        duration_ms: 1,
+        result: Cow::Owned(CaseResult {
+            id: id.into(),
+            expected: streamconform::OutcomeClass::Module,
+            one_shot: None,
+            plans_run: 1,
+            failing_plans_total: 0,
+            failing_plans: vec![],
+            aborted: None,
+            verdict: Verdict::Pass,
+        }),
+    };
+    serde_json::to_string(&entry).unwrap() + "\n"
+}
+
+/// A run killed while writing a line leaves it cut off: that case runs
+/// again; the whole lines are replayed, not run.
+#[test]
+fn a_resumed_run_replays_journaled_results_and_reruns_a_cut_off_last_line() {
+    let dir = scratch("resume-cut-off");
+    std::fs::write(dir.join("suite/a.wast"), VALID.repeat(3)).unwrap();
+    let cut_off = journal_line("suite/a.wast:2");
+    write_journal(
+        &dir,
+        &format!(
+            "{}{}",
+            journal_line("suite/a.wast:1"),
+            &cut_off[..cut_off.len() / 2]
+        ),
+    );
+    // --jobs changes nothing a case comes to, so it may be given.
+    let out = streamconform(&["run", "--resume", "r.json.journal", "--jobs", "1"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("1 results replayed"), "{}", text(&out));
+    assert!(!dir.join("r.json.journal").exists());
+    let report: streamconform::reporter::json::Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    let plans_run: Vec<(&str, usize)> = report
+        .results
+        .iter()
+        .map(|r| (r.id.as_str(), r.plans_run))
+        .collect();
+    assert_eq!(plans_run.len(), 3, "{plans_run:?}");
+    assert_eq!(
+        plans_run[0],
+        ("suite/a.wast:1", 1),
+        "replayed from the journal"
+    );
+    assert!(
+        plans_run[1..].iter().all(|(_, n)| *n > 1),
+        "run: {plans_run:?}"
+    );
+    assert_eq!(report.finished.cases_run, 3);
+}
+
+/// A journal that cannot be resumed as it is, and options that would
+/// change what it recorded, are input errors before anything runs.
+#[test]
+fn bad_journals_are_input_errors_naming_the_file_and_line() {
+    let dir = scratch("resume-bad");
+    std::fs::write(dir.join("suite/a.wast"), VALID.repeat(2)).unwrap();
+    let resume = || streamconform(&["run", "--resume", "r.json.journal"], &dir);
+    let expect_error = |out: std::process::Output, needle: &str| {
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(
+            text(&out).contains(needle),
+            "expected {needle:?} in {}",
+            text(&out)
+        );
+        assert!(
+            !text(&out).contains("cases x"),
+            "the run must not start: {}",
+            text(&out)
+        );
+    };
+
+    std::fs::write(
+        dir.join("r.json.journal"),
+        "{\"schema\":\"streamconform-jour\n",
+    )
+    .unwrap();
+    expect_error(
+        resume(),
+        "r.json.journal:1: not a streamconform-journal header",
+    );
+
+    write_journal(&dir, "");
+    let journal = std::fs::read_to_string(dir.join("r.json.journal")).unwrap();
+    let version = format!("\"tool_version\":\"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(journal.contains(&version), "{journal}");
+    std::fs::write(
+        dir.join("r.json.journal"),
+        journal.replace(&version, "\"tool_version\":\"0.0.1\""),
+    )
+    .unwrap();
+    expect_error(resume(), "r.json.journal:1: written by streamconform 0.0.1");
+
+    write_journal(
+        &dir,
+        &format!(
+            "{}{{\"backend\":\n{}",
+            journal_line("suite/a.wast:1"),
+            journal_line("suite/a.wast:2")
+        ),
+    );
+    expect_error(resume(), "r.json.journal:3: not a journaled result");
+
+    write_journal(&dir, &journal_line("suite/gone.wast:1"));
+    expect_error(resume(), "suite/gone.wast:1 (reference)");
+
+    write_journal(&dir, "");
+    expect_error(
+        streamconform(
+            &["run", "--resume", "r.json.journal", "--suite", "spec"],
+            &dir,
+        ),
+        "only --jobs and --show-failures may go with it, not --suite",
+    );
+    // A fresh run does not replace the journal of one that did not finish.
+    expect_error(
+        streamconform(&["run", "--suite", "suite", "--report", "r.json"], &dir),
+        "run --resume",
+    );
+    let out = resume();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -35,6 +35,8 @@ const LAYERS: &[(&str, u8)] = &[
     // Consumers of run events, and the front ends.
     ("reporter", 6),
     ("libtest", 6),
+    // A reporter that keeps results as they finish, and its reader.
+    ("journal", 6),
     ("cli", 7),
 ];
 

@@ -240,6 +240,7 @@ mod tests {
                 unsupported,
                 duration: Duration::ZERO,
                 repro: None,
+                replayed: false,
             };
             summary.report(&RunEvent::CaseFinished(&done)).unwrap();
         }

@@ -51,6 +51,9 @@ pub struct CaseFinished<'a> {
     pub duration: Duration,
     /// A command that replays the first failing plan.
     pub repro: Option<String>,
+    /// Taken from an earlier run of the same options (`run --resume`),
+    /// not run again.
+    pub replayed: bool,
 }
 
 impl From<&CaseFinished<'_>> for BlessInput {

@@ -22,6 +22,8 @@ use crate::error::Error;
 use crate::expectations::Expectations;
 use crate::plan::{plan_by_name, ChunkPlan, PlanSet};
 use crate::verdict::{CaseResult, Verdict};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,6 +156,40 @@ pub struct Run {
     /// A filter narrowed the cases: rules are not checked for staleness
     /// and unlisted entries are not reported.
     pub filtered: bool,
+    /// Results an earlier run of the same cases already has (a resumed
+    /// run): replayed in their place, not run again.
+    pub earlier: EarlierResults,
+}
+
+/// Raw results (before expectations) of (backend, case) pairs that an
+/// earlier, interrupted run of the same options finished, with how long
+/// each took.
+#[derive(Clone, Debug, Default)]
+pub struct EarlierResults {
+    /// backend name → case id → result.
+    by_backend: HashMap<String, HashMap<String, (CaseResult, Duration)>>,
+}
+
+impl EarlierResults {
+    /// Records a result; a later one for the same pair replaces it.
+    pub fn insert(&mut self, backend: &str, result: CaseResult, duration: Duration) {
+        self.by_backend
+            .entry(backend.to_string())
+            .or_default()
+            .insert(result.id.clone(), (result, duration));
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_backend.values().map(HashMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, backend: &str, case_id: &str) -> Option<&(CaseResult, Duration)> {
+        self.by_backend.get(backend)?.get(case_id)
+    }
 }
 
 impl Run {
@@ -169,7 +205,27 @@ impl Run {
             expectations: Vec::new(),
             config,
             filtered: false,
+            earlier: EarlierResults::default(),
         }
+    }
+
+    /// Earlier results that match no (backend, case) of this run, as
+    /// `case id (backend)`, sorted: the suites or backends changed since.
+    pub fn unmatched_earlier_results(&self) -> Vec<String> {
+        let backends: Vec<String> = self.backends.iter().map(|b| b.info().name).collect();
+        let cases: std::collections::HashSet<&str> =
+            self.cases.iter().map(|c| c.id.as_str()).collect();
+        let mut unmatched = Vec::new();
+        for (backend, results) in &self.earlier.by_backend {
+            let known = backends.contains(backend);
+            for id in results.keys() {
+                if !known || !cases.contains(id.as_str()) {
+                    unmatched.push(format!("{id} ({backend})"));
+                }
+            }
+        }
+        unmatched.sort();
+        unmatched
     }
 
     /// Runs every backend over every case, emitting events to `reporters`
@@ -208,61 +264,84 @@ impl Run {
             ..RunFinished::default()
         };
         let empty = Expectations::default();
+        let stopped = || self.config.stop.load(Ordering::SeqCst);
         for (backend, info) in self.backends.iter().zip(&info.backends) {
-            if self.config.stop.load(std::sync::atomic::Ordering::SeqCst) {
-                finished.interrupted = true;
-                break;
+            // What an earlier run has is replayed; the rest is to run.
+            let mut replays = Vec::new();
+            let mut to_run = Vec::new();
+            for (index, case) in self.cases.iter().enumerate() {
+                match self.earlier.get(&info.name, &case.id) {
+                    Some((result, duration)) => replays.push((index, result.clone(), *duration)),
+                    None => to_run.push(index),
+                }
             }
-            if let Err(message) = backend.engine.ready() {
-                let message = format!(
-                    "backend {} is unavailable: {message}; none of its cases ran (an environment error, not an engine result)",
-                    info.name
-                );
-                emit(RunEvent::SetupError {
-                    backend: &info.name,
-                    message: &message,
-                })?;
-                finished.setup_errors.push(message);
-                continue;
+            if !to_run.is_empty() && !stopped() {
+                if let Err(message) = backend.engine.ready() {
+                    let message = format!(
+                        "backend {} is unavailable: {message}; none of its cases ran (an environment error, not an engine result)",
+                        info.name
+                    );
+                    emit(RunEvent::SetupError {
+                        backend: &info.name,
+                        message: &message,
+                    })?;
+                    finished.setup_errors.push(message);
+                    continue;
+                }
             }
             let expectations = self
                 .expectations
                 .iter()
                 .find(|e| e.backend == info.name)
                 .unwrap_or(&empty);
+            // Every result, run or replayed, ends here, in case order.
+            let mut finish = |index: usize, result, duration, replayed| {
+                let mut done = conclude(
+                    backend,
+                    &info.name,
+                    &self.cases[index],
+                    result,
+                    expectations,
+                    &self.config,
+                    duration,
+                );
+                done.replayed = replayed;
+                finished.cases_run += 1;
+                finished.unexpected += usize::from(done.status.is_unexpected());
+                emit(RunEvent::CaseFinished(&done))
+            };
+            let mut replays = replays.into_iter().peekable();
             let mut failed_emit = None;
-            pool::run_all(
-                backend,
-                &self.cases,
-                &self.config,
-                self.config.jobs_for(backend),
-                |index, result, duration| {
-                    if failed_emit.is_some() {
-                        return;
-                    }
-                    let case = &self.cases[index];
-                    let done = conclude(
-                        backend,
-                        &info.name,
-                        case,
-                        result,
-                        expectations,
-                        &self.config,
-                        duration,
-                    );
-                    finished.cases_run += 1;
-                    finished.unexpected += usize::from(done.status.is_unexpected());
-                    if let Err(e) = emit(RunEvent::CaseFinished(&done)) {
-                        failed_emit = Some(e);
-                    }
-                },
-            );
+            if !to_run.is_empty() && !stopped() {
+                pool::run_all(
+                    backend,
+                    &self.cases,
+                    &to_run,
+                    &self.config,
+                    self.config.jobs_for(backend),
+                    |index, result, duration| {
+                        while let Some((i, r, d)) = replays.next_if(|r| r.0 < index) {
+                            if failed_emit.is_none() {
+                                failed_emit = finish(i, r, d, true).err();
+                            }
+                        }
+                        if failed_emit.is_none() {
+                            failed_emit = finish(index, result, duration, false).err();
+                        }
+                    },
+                );
+            }
             if let Some(e) = failed_emit {
                 return Err(e);
             }
-            if self.config.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            // Those after the last case run (all of them, if none ran).
+            for (index, result, duration) in replays {
+                finish(index, result, duration, true)?;
+            }
+            if stopped() {
+                // Later backends only replay what they have.
                 finished.interrupted = true;
-                break;
+                continue;
             }
             if !self.filtered && !expectations.path.as_os_str().is_empty() {
                 let check = expectations.check_rules();
@@ -284,9 +363,11 @@ pub fn run_cases(
     config: &RunConfig,
 ) -> Vec<CaseResult> {
     let mut results = Vec::with_capacity(cases.len());
+    let all: Vec<usize> = (0..cases.len()).collect();
     pool::run_all(
         backend,
         cases,
+        &all,
         config,
         config.jobs_for(backend),
         |_, r, _| results.push(r),
@@ -349,12 +430,137 @@ pub fn conclude<'a>(
         unsupported,
         duration,
         repro,
+        replayed: false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::fault_injection::{self, FaultInjectingBackend};
+    use crate::backend::ReferenceBackend;
+    use crate::outcome::OutcomeClass;
+    use crate::runner::case::tests::{case, module_with};
+
+    /// (backend, case id, replayed, aborted) of every finished case.
+    #[derive(Default)]
+    struct Seen(Vec<(String, String, bool, Option<String>)>);
+
+    impl Reporter for Seen {
+        fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
+            if let RunEvent::CaseFinished(done) = event {
+                let (backend, id) = (done.backend.to_string(), done.case.id.clone());
+                self.0
+                    .push((backend, id, done.replayed, done.result.aborted.clone()));
+            }
+            Ok(())
+        }
+    }
+
+    /// Cases a, b, c on the reference backend, then on one that hangs on
+    /// b, with earlier results (aborted "journaled") for `earlier`.
+    fn run_with_earlier(earlier: &[(&str, &str)]) -> Run {
+        let cases = vec![
+            case("a", module_with(b"fine"), OutcomeClass::Module),
+            case(
+                "b",
+                module_with(fault_injection::HANG),
+                OutcomeClass::Module,
+            ),
+            case("c", module_with(b"fine"), OutcomeClass::Module),
+        ];
+        let mut run = Run::new(
+            cases.clone(),
+            vec![
+                BackendUnderTest::bytes_only(ReferenceBackend),
+                BackendUnderTest::bytes_only(FaultInjectingBackend),
+            ],
+            RunConfig {
+                plans: PlanSelection::Set(PlanSet::Whole),
+                jobs: Some(1),
+                ..RunConfig::default()
+            },
+        );
+        for (backend, id) in earlier {
+            let case = cases.iter().find(|c| c.id == *id).unwrap();
+            let result = CaseResult::aborted(case, "journaled".into());
+            run.earlier
+                .insert(backend, result, Duration::from_millis(3));
+        }
+        run
+    }
+
+    fn seen(run: &Run) -> (Vec<String>, RunFinished) {
+        let mut seen = Seen::default();
+        let finished = run.execute(&mut [&mut seen]).unwrap();
+        let lines = seen.0.iter().map(|(backend, id, replayed, aborted)| {
+            let how = if *replayed { "replayed" } else { "run" };
+            format!("{backend} {id} {how} {}", aborted.as_deref().unwrap_or("-"))
+        });
+        (lines.collect(), finished)
+    }
+
+    #[test]
+    fn earlier_results_are_replayed_in_case_order_and_not_run_again() {
+        let f = "fault-injecting";
+        let run = run_with_earlier(&[
+            ("reference", "a"),
+            ("reference", "c"),
+            (f, "a"),
+            (f, "b"),
+            (f, "c"),
+        ]);
+        assert!(run.unmatched_earlier_results().is_empty());
+        let (seen, finished) = seen(&run);
+        assert_eq!(
+            seen,
+            [
+                "reference a replayed journaled",
+                "reference b run -",
+                "reference c replayed journaled",
+                "fault-injecting a replayed journaled",
+                // Run again, it would hang.
+                "fault-injecting b replayed journaled",
+                "fault-injecting c replayed journaled",
+            ]
+        );
+        assert_eq!((finished.cases_run, finished.interrupted), (6, false));
+    }
+
+    #[test]
+    fn a_stopped_run_still_replays_the_earlier_results_of_every_backend() {
+        let run = run_with_earlier(&[("reference", "c"), ("fault-injecting", "b")]);
+        run.config.stop.store(true, Ordering::SeqCst);
+        let (seen, finished) = seen(&run);
+        assert_eq!(
+            seen,
+            [
+                "reference c replayed journaled",
+                "fault-injecting b replayed journaled"
+            ]
+        );
+        assert_eq!((finished.cases_run, finished.interrupted), (2, true));
+    }
+
+    #[test]
+    fn earlier_results_of_unknown_cases_or_backends_are_named() {
+        let mut run = run_with_earlier(&[("reference", "a")]);
+        let gone = case("gone", module_with(b"x"), OutcomeClass::Module);
+        run.earlier.insert(
+            "reference",
+            CaseResult::aborted(&gone, String::new()),
+            Duration::ZERO,
+        );
+        run.earlier.insert(
+            "other",
+            CaseResult::aborted(&gone, String::new()),
+            Duration::ZERO,
+        );
+        assert_eq!(
+            run.unmatched_earlier_results(),
+            ["gone (other)", "gone (reference)"]
+        );
+    }
 
     #[test]
     fn replay_arguments_are_quoted_for_a_shell() {

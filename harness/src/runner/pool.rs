@@ -22,19 +22,23 @@ struct Worker {
     abandoned: Arc<AtomicBool>,
 }
 
-/// Runs every case on `jobs` workers and calls `on_result(index, result,
-/// duration)` in index order. Once `config.stop` is set, no case starts,
-/// and started ones get [`STOP_GRACE`] to finish. A case that outlives the timeout is recorded
+/// Runs the cases at `indices` (into `cases`, ascending) on `jobs` workers
+/// and calls `on_result(index, result, duration)` in that order. Once
+/// `config.stop` is set, no case starts, and started ones get
+/// [`STOP_GRACE`] to finish. A case that outlives the timeout is recorded
 /// as such, its worker abandoned (an in-process engine cannot be killed)
 /// and replaced, and the run goes on.
 pub(super) fn run_all(
     backend: &BackendUnderTest,
     cases: &Arc<Vec<Case>>,
+    indices: &[usize],
     config: &RunConfig,
     jobs: usize,
     mut on_result: impl FnMut(usize, CaseResult, Duration),
 ) {
-    let total = cases.len();
+    // Below, a case is known by its position in `indices`.
+    let indices: Arc<[usize]> = indices.into();
+    let total = indices.len();
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<(usize, CaseResult, Duration)>();
     let spawn = || {
@@ -43,9 +47,10 @@ pub(super) fn run_all(
             abandoned: Arc::new(AtomicBool::new(false)),
         };
         let (busy, abandoned) = (worker.busy.clone(), worker.abandoned.clone());
-        let (backend, cases, next, tx, plans) = (
+        let (backend, cases, indices, next, tx, plans) = (
             backend.clone(),
             cases.clone(),
+            indices.clone(),
             next.clone(),
             tx.clone(),
             config.plans.clone(),
@@ -57,12 +62,12 @@ pub(super) fn run_all(
                 return;
             }
             let index = next.fetch_add(1, Ordering::Relaxed);
-            if index >= cases.len() || abandoned.load(Ordering::Relaxed) {
+            if index >= indices.len() || abandoned.load(Ordering::Relaxed) {
                 return;
             }
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
-            let result = run_case(&backend, &cases[index], &plans);
+            let result = run_case(&backend, &cases[indices[index]], &plans);
             *busy.lock().unwrap() = None;
             if abandoned.load(Ordering::Relaxed)
                 || tx.send((index, result, started.elapsed())).is_err()
@@ -127,7 +132,7 @@ pub(super) fn run_all(
                         index,
                         (
                             CaseResult::aborted(
-                                &cases[index],
+                                &cases[indices[index]],
                                 timeout_message(config.case_timeout),
                             ),
                             config.case_timeout,
@@ -139,19 +144,19 @@ pub(super) fn run_all(
             }
         }
         while let Some((result, duration)) = waiting.remove(&next_to_emit) {
-            on_result(next_to_emit, result, duration);
+            on_result(indices[next_to_emit], result, duration);
             next_to_emit += 1;
         }
     }
     // Stopped with cases still running: what did finish is reported, in
     // order, with gaps where the unfinished ones are.
-    while let Ok((index, result, duration)) = rx.try_recv() {
-        if !recorded[index] {
-            waiting.insert(index, (result, duration));
+    while let Ok((position, result, duration)) = rx.try_recv() {
+        if !recorded[position] {
+            waiting.insert(position, (result, duration));
         }
     }
-    for (index, (result, duration)) in waiting {
-        on_result(index, result, duration);
+    for (position, (result, duration)) in waiting {
+        on_result(indices[position], result, duration);
     }
 }
 
@@ -191,6 +196,7 @@ mod tests {
         run_all(
             &BackendUnderTest::bytes_only(FaultInjectingBackend),
             &cases,
+            &[0, 1, 2, 3],
             &config,
             2,
             |index, result, _| results.push((index, result)),

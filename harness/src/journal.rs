@@ -1,0 +1,275 @@
+//! The journal of a run with `--report FILE`: `FILE.journal`, one JSON
+//! line per finished (backend, case), appended as each finishes, so that a
+//! run that is interrupted or killed loses at most the line being written
+//! and can be resumed (`run --resume`). The format is in reports/SCHEMA.md.
+//!
+//! Results are journaled raw, before expectations: a resumed run replays
+//! them through `runner::conclude` like results it runs itself.
+
+use crate::error::Error;
+use crate::runner::{EarlierResults, Reporter, RunEvent};
+use crate::verdict::CaseResult;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SCHEMA: &str = "streamconform-journal";
+/// Bump on any change a reader could notice; document it in SCHEMA.md.
+pub const SCHEMA_VERSION: u32 = 1;
+const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The first line: which run the results belong to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub schema: String,
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// Where the run ran: relative paths in `args` are relative to it.
+    pub directory: PathBuf,
+    /// The arguments after `run`, every option explicit.
+    pub args: Vec<String>,
+}
+
+impl Header {
+    pub fn new(directory: PathBuf, args: Vec<String>) -> Header {
+        Header {
+            schema: SCHEMA.into(),
+            schema_version: SCHEMA_VERSION,
+            tool_version: TOOL_VERSION.into(),
+            directory,
+            args,
+        }
+    }
+}
+
+/// Every later line: one (backend, case) result, before expectations.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry<'a> {
+    pub backend: Cow<'a, str>,
+    pub duration_ms: u64,
+    pub result: Cow<'a, CaseResult>,
+}
+
+/// A journal as read back.
+#[derive(Debug)]
+pub struct Journal {
+    pub path: PathBuf,
+    pub header: Header,
+    pub results: EarlierResults,
+    /// Bytes up to the end of the last whole line: a cut-off last line
+    /// (the run was killed while writing it) is dropped before appending.
+    pub complete_len: u64,
+}
+
+/// Reads a journal. A last line without its newline is ignored; any other
+/// line that does not parse, and a header of another tool version, is an
+/// error naming the file and line.
+pub fn read(path: &Path) -> Result<Journal, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |line: usize, message: String| Error::InvalidJournal {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let complete_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete_len == 0 {
+        return Err(invalid(
+            1,
+            "no header line (an empty or cut-off journal)".into(),
+        ));
+    }
+    // Whole lines only, numbered from 1.
+    let mut lines = bytes[..complete_len - 1].split(|&b| b == b'\n').zip(1..);
+    let (first, _) = lines.next().expect("split yields at least one piece");
+    let header: Header = serde_json::from_slice(first).map_err(|e| {
+        invalid(
+            1,
+            format!("not a {SCHEMA} header ({e}); expected {{\"schema\":\"{SCHEMA}\",...}}"),
+        )
+    })?;
+    if header.schema != SCHEMA || header.schema_version != SCHEMA_VERSION {
+        return Err(invalid(
+            1,
+            format!(
+                "schema {:?} version {}; this tool reads {SCHEMA:?} version {SCHEMA_VERSION}",
+                header.schema, header.schema_version
+            ),
+        ));
+    }
+    if header.tool_version != TOOL_VERSION {
+        return Err(invalid(
+            1,
+            format!(
+                "written by streamconform {}, this is {TOOL_VERSION}; a run resumes only with the version that began it",
+                header.tool_version
+            ),
+        ));
+    }
+    let mut results = EarlierResults::default();
+    for (text, line) in lines {
+        let entry: Entry<'_> = serde_json::from_slice(text)
+            .map_err(|e| invalid(line, format!("not a journaled result: {e}")))?;
+        results.insert(
+            &entry.backend,
+            entry.result.into_owned(),
+            Duration::from_millis(entry.duration_ms),
+        );
+    }
+    Ok(Journal {
+        path: path.to_path_buf(),
+        header,
+        results,
+        complete_len: complete_len as u64,
+    })
+}
+
+/// Appends each result a run finishes (not those it replays) to the
+/// journal, one line per write, so a kill cuts at most that line.
+pub struct JournalWriter {
+    file: File,
+}
+
+impl JournalWriter {
+    /// A new journal with its header. An existing one is never replaced:
+    /// it belongs to a run that did not finish.
+    pub fn create(path: &Path, header: &Header) -> io::Result<JournalWriter> {
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let mut writer = JournalWriter { file };
+        writer.write_line(header)?;
+        Ok(writer)
+    }
+
+    /// Continues a journal after its last whole line.
+    pub fn append(journal: &Journal) -> io::Result<JournalWriter> {
+        let file = OpenOptions::new().append(true).open(&journal.path)?;
+        file.set_len(journal.complete_len)?;
+        Ok(JournalWriter { file })
+    }
+
+    fn write_line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        // One write per line, straight to the file (no buffer to lose).
+        self.file.write_all(&line)
+    }
+}
+
+impl Reporter for JournalWriter {
+    fn report(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
+        match event {
+            RunEvent::CaseFinished(done) if !done.replayed => self.write_line(&Entry {
+                backend: Cow::Borrowed(done.backend),
+                duration_ms: done.duration.as_millis() as u64,
+                result: Cow::Borrowed(&done.result),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::OutcomeClass;
+    use crate::verdict::Verdict;
+
+    fn result(id: &str) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            expected: OutcomeClass::Module,
+            one_shot: None,
+            plans_run: 3,
+            failing_plans_total: 0,
+            failing_plans: vec![],
+            aborted: None,
+            verdict: Verdict::Pass,
+        }
+    }
+
+    fn entry(id: &str) -> Entry<'static> {
+        Entry {
+            backend: "reference".into(),
+            duration_ms: 7,
+            result: Cow::Owned(result(id)),
+        }
+    }
+
+    fn entry_line(id: &str) -> String {
+        serde_json::to_string(&entry(id)).unwrap() + "\n"
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("streamconform-journal-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("r.json.journal")
+    }
+
+    #[test]
+    fn a_cut_off_last_line_is_dropped_and_appending_goes_on_after_the_last_whole_one() {
+        let path = scratch("cut-off");
+        let header = Header::new("/somewhere".into(), vec!["--suite".into(), "s".into()]);
+        drop(JournalWriter::create(&path, &header).unwrap());
+        let whole = entry_line("s/a.wast:1");
+        let cut = &entry_line("s/a.wast:2")[..20];
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap() + &whole + cut,
+        )
+        .unwrap();
+        let journal = read(&path).unwrap();
+        assert_eq!(journal.header, header);
+        assert_eq!(journal.results.len(), 1);
+
+        let mut writer = JournalWriter::append(&journal).unwrap();
+        writer.write_line(&entry("s/a.wast:3")).unwrap();
+        let again = read(&path).unwrap();
+        assert_eq!(
+            again.results.len(),
+            2,
+            "{}",
+            std::fs::read_to_string(&path).unwrap()
+        );
+        assert!(
+            JournalWriter::create(&path, &header).is_err(),
+            "an existing journal is kept"
+        );
+    }
+
+    #[test]
+    fn a_bad_line_names_the_file_and_line() {
+        let path = scratch("bad-line");
+        let header = serde_json::to_string(&Header::new("/d".into(), vec![])).unwrap();
+        let cases = [
+            (
+                format!("{header}\n{}{{\"backend\":1}}\n", entry_line("a")),
+                ":3: not a journaled result",
+            ),
+            (
+                "{\"schema\":\"streamconform-journal\"\n".to_string(),
+                ":1: not a streamconform-journal header",
+            ),
+            (
+                header.replace(TOOL_VERSION, "0.0.0-old") + "\n",
+                ":1: written by streamconform 0.0.0-old",
+            ),
+            (header.clone(), ":1: no header line"),
+        ];
+        for (text, needle) in cases {
+            std::fs::write(&path, &text).unwrap();
+            let message = read(&path).unwrap_err().to_string();
+            assert!(
+                message.starts_with(&path.display().to_string()) && message.contains(needle),
+                "{text:?}: {message}"
+            );
+        }
+    }
+}
