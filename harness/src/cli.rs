@@ -9,6 +9,7 @@ use crate::journal::{self, Journal, JournalWriter};
 use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
+use crate::reporter::ToFile;
 use crate::reporter::terminal::Terminal;
 use crate::runner::{shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig};
 use crate::suites::{load_all, SuiteSpec};
@@ -557,7 +558,10 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             let partial = beside(path, ".partial");
             let file = std::fs::File::create(&partial)
                 .with_context(|| format!("writing report {}", partial.display()))?;
-            Some(JsonReport::new(std::io::BufWriter::new(file)))
+            Some(ToFile {
+                path: partial,
+                inner: JsonReport::new(std::io::BufWriter::new(file)),
+            })
         }
         None => None,
     };
@@ -571,13 +575,25 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
                 journal.path.display(),
                 journal.results.len()
             ))?;
-            Some((writer, journal.path.clone()))
+            Some((
+                ToFile {
+                    path: journal.path.clone(),
+                    inner: writer,
+                },
+                journal.path.clone(),
+            ))
         }
         (None, Some(path)) => {
             let header = journal::Header::new(std::env::current_dir()?, args.to_args());
             let writer = JournalWriter::create(&path, &header)
                 .with_context(|| format!("writing {}", path.display()))?;
-            Some((writer, path))
+            Some((
+                ToFile {
+                    path: path.clone(),
+                    inner: writer,
+                },
+                path,
+            ))
         }
         (None, None) => None,
     };
@@ -602,7 +618,7 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         // Written beside the report and renamed over it only when complete:
         // a run that dies midway never leaves a truncated report, nor an
         // old one that looks current.
-        let partial = json.into_inner();
+        let partial = json.inner.into_inner();
         let partial_path = beside(path, ".partial");
         partial
             .into_inner()

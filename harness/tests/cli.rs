@@ -824,3 +824,33 @@ fn bad_journals_are_input_errors_naming_the_file_and_line() {
     let out = resume();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// A disk that fills up mid-run (simulated with a file size limit, which
+/// fails writes the same way): the run stops with an error naming the file,
+/// and the previous report is left as it was, never truncated.
+#[test]
+fn a_full_disk_stops_the_run_naming_the_file_and_keeps_the_old_report() {
+    let dir = scratch("full-disk");
+    std::fs::write(dir.join("r.json"), "the previous report\n").unwrap();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            // Ignore SIGXFSZ so the limit fails writes (EFBIG) instead of
+            // killing the process; 64 blocks of 512 bytes.
+            r#"trap "" XFSZ; ulimit -f 64; exec "$0" "$@""#,
+            env!("CARGO_BIN_EXE_streamconform"),
+        ])
+        .args(["run", "--suite", "streaming", "--report", "r.json"])
+        .current_dir(&dir)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("error: writing r.json."), "{t}");
+    assert!(t.contains("File too large"), "{t}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r.json")).unwrap(),
+        "the previous report\n"
+    );
+}

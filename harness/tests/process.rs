@@ -36,16 +36,48 @@ fn case(id: &str, marker: &[u8]) -> Case {
 
 /// The named test double, one worker.
 fn faulty_backend() -> ProcessBackend {
+    faulty_backend_with(&[])
+}
+
+/// The test double with command-line options (see the fixture).
+fn faulty_backend_with(options: &[String]) -> ProcessBackend {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/fault-injecting-worker.mjs"
     );
-    ProcessBackend::new(
-        "faulty",
-        vec!["node".into(), fixture.into()],
-        1,
-        Duration::from_millis(100),
-    )
+    let mut command = vec!["node".to_string(), fixture.to_string()];
+    command.extend(options.iter().cloned());
+    ProcessBackend::new("faulty", command, 1, Duration::from_millis(100))
+}
+
+/// A handshake that is not protocol, or of another protocol version, makes
+/// the backend unavailable (a setup error, never engine failures); one
+/// missed only by the first worker is retried, and the backend works.
+#[test]
+fn bad_handshakes_are_setup_errors_and_a_missed_one_is_retried() {
+    use streamconform::backend::Backend;
+    let garbage = faulty_backend_with(&["--hello=garbage".into()]);
+    let error = garbage.ready().unwrap_err();
+    assert!(error.contains("bad handshake") && error.contains("Welcome"), "{error}");
+    assert!(error.contains("attempt 3 of 3"), "{error}");
+    let old = faulty_backend_with(&["--hello=old-protocol".into()]);
+    let error = old.ready().unwrap_err();
+    assert!(error.contains("speaks protocol 2"), "{error}");
+
+    let counter = std::env::temp_dir().join(format!(
+        "streamconform-hello-counter-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&counter);
+    let once = faulty_backend_with(&[
+        "--hello=garbage".into(),
+        "--hello-times=1".into(),
+        format!("--counter={}", counter.display()),
+    ]);
+    assert_eq!(once.ready(), Ok(()));
+    let starts = std::fs::read_to_string(&counter).unwrap().lines().count();
+    assert_eq!(starts, 2, "one failed start, one good");
+    let _ = std::fs::remove_file(&counter);
 }
 
 /// One job, so the order is deterministic and each fault hits a live worker.

@@ -10,3 +10,21 @@ pub mod bless;
 pub mod json;
 pub mod summary;
 pub mod terminal;
+
+use crate::runner::{Reporter, RunEvent};
+use std::path::PathBuf;
+
+/// A reporter that writes to a file: its errors (a full disk, say) name
+/// the file.
+pub struct ToFile<R> {
+    pub path: PathBuf,
+    pub inner: R,
+}
+
+impl<R: Reporter> Reporter for ToFile<R> {
+    fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
+        self.inner.report(event).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display()))
+        })
+    }
+}
