@@ -49,10 +49,15 @@ impl Body {
 
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Body {
-        let len = bytes.len();
+        Body::from(Arc::<[u8]>::from(bytes))
+    }
+}
+
+impl From<Arc<[u8]>> for Body {
+    fn from(buffer: Arc<[u8]>) -> Body {
         Body {
-            buffer: bytes.into(),
-            len,
+            len: buffer.len(),
+            buffer,
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::reporter::json::JsonReport;
 use crate::reporter::ToFile;
 use crate::reporter::terminal::Terminal;
 use crate::runner::{shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig};
-use crate::suites::{load_all, SuiteSpec};
+use crate::suites::truncation::DEFAULT_MAX_TRUNCATIONS_PER_MODULE;
+use crate::suites::{load_all, Limits, SuiteSpec, DEFAULT_MAX_MODULE_BYTES};
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ enum Command {
         filter: Option<String>,
         #[arg(long)]
         no_truncation: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// List the available backends with their versions.
     Backends,
@@ -59,6 +62,49 @@ enum Command {
 enum Format {
     Text,
     Json,
+}
+
+/// What one module may cost a run (`run` and `list`).
+#[derive(clap::Args, Debug)]
+struct LimitArgs {
+    /// A module longer than this many bytes is an input error naming its file
+    /// and line; it costs its case only.
+    #[arg(long, default_value_t = DEFAULT_MAX_MODULE_BYTES)]
+    max_module_bytes: usize,
+    /// At most this many truncation cases per module, evenly spaced; the
+    /// offsets left out are counted as not applicable.
+    #[arg(long, default_value_t = DEFAULT_MAX_TRUNCATIONS_PER_MODULE)]
+    max_truncations_per_module: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_module_bytes: self.max_module_bytes,
+            max_truncations_per_module: self.max_truncations_per_module,
+        }
+    }
+
+    /// The options a replay line needs: with other limits, a case may not
+    /// exist (a module over the default size, a truncation offset the
+    /// default cap leaves out).
+    fn replay_options(&self) -> Vec<String> {
+        let default = Limits::default();
+        let mut options = Vec::new();
+        if self.max_module_bytes != default.max_module_bytes {
+            options.extend([
+                "--max-module-bytes".into(),
+                self.max_module_bytes.to_string(),
+            ]);
+        }
+        if self.max_truncations_per_module != default.max_truncations_per_module {
+            options.extend([
+                "--max-truncations-per-module".into(),
+                self.max_truncations_per_module.to_string(),
+            ]);
+        }
+        options
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -118,6 +164,8 @@ struct RunArgs {
     /// cases it lacks. Only --jobs and --show-failures may go with it.
     #[arg(long, value_name = "JOURNAL")]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Options that may go with `--resume`: they change neither which cases
@@ -147,6 +195,11 @@ impl RunArgs {
             no_truncation,
             show_failures,
             resume: _,
+            limits:
+                LimitArgs {
+                    max_module_bytes,
+                    max_truncations_per_module,
+                },
         } = self;
         let mut args = Vec::new();
         let mut option = |name: &str, value: String| args.extend([format!("--{name}"), value]);
@@ -169,6 +222,11 @@ impl RunArgs {
         jobs.iter().for_each(|j| option("jobs", j.to_string()));
         option("timeout", timeout.to_string());
         option("show-failures", show_failures.to_string());
+        option("max-module-bytes", max_module_bytes.to_string());
+        option(
+            "max-truncations-per-module",
+            max_truncations_per_module.to_string(),
+        );
         for (flag, set) in [("--bless", *bless), ("--no-truncation", *no_truncation)] {
             if set {
                 args.push(flag.to_string());
@@ -207,7 +265,8 @@ pub fn main() -> i32 {
             suites,
             filter,
             no_truncation,
-        } => list(&suites, filter.as_deref(), !no_truncation),
+            limits,
+        } => list(&suites, filter.as_deref(), !no_truncation, &limits.limits()),
         Command::Backends => list_backends(),
     };
     result.unwrap_or_else(|e| {
@@ -378,8 +437,13 @@ fn select(cases: Vec<Case>, filter: Option<&str>, exact: &[String]) -> Vec<Case>
         .collect()
 }
 
-fn list(suites: &[String], filter: Option<&str>, truncation: bool) -> anyhow::Result<i32> {
-    let loaded = load_all(&parse_suites(suites)?, truncation);
+fn list(
+    suites: &[String],
+    filter: Option<&str>,
+    truncation: bool,
+    limits: &Limits,
+) -> anyhow::Result<i32> {
+    let loaded = load_all(&parse_suites(suites)?, truncation, limits);
     for case in select(loaded.cases, filter, &[]) {
         out(format_args!("{}\t{}", case.id, case.expected()))?;
     }
@@ -464,7 +528,7 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             }
         }
     }
-    let loaded = load_all(&suites, !args.no_truncation);
+    let loaded = load_all(&suites, !args.no_truncation, &args.limits.limits());
     let filtered = args.filter.is_some() || !args.cases.is_empty();
     let cases = select(loaded.cases, args.filter.as_deref(), &args.cases);
     if !args.cases.is_empty() && cases.is_empty() {
@@ -511,7 +575,10 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
                 options: args
                     .settle_ms
                     .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(args.limits.replay_options())
+                    .collect(),
             },
             stop,
         },

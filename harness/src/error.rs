@@ -17,6 +17,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A module longer than `--max-module-bytes`: it costs its case.
+    #[error("{file}:{line}: the module is {len} bytes, over the limit of {limit} (--max-module-bytes); its case is not run")]
+    ModuleTooLarge {
+        file: String,
+        line: usize,
+        len: usize,
+        limit: usize,
+    },
+
     /// A plan or plan-set name we do not know.
     #[error("unknown plan {name:?}; expected {expected}")]
     UnknownPlan { name: String, expected: String },

@@ -10,7 +10,7 @@ use crate::backend::{Backend, BackendUnderTest};
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
 use crate::runner::{conclude, run_case_with_timeout, CaseFinished, PlanSelection, RunConfig};
-use crate::suites::{file_of_case_id, load_all_matching, SuiteSpec};
+use crate::suites::{file_of_case_id, load_all_matching, Limits, SuiteSpec};
 use crate::verdict::Status;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,7 @@ pub struct Conformance {
     plans: PlanSelection,
     expectations: Option<PathBuf>,
     truncation: bool,
+    limits: Limits,
     timeout: Duration,
 }
 
@@ -47,6 +48,7 @@ impl Conformance {
             plans: PlanSelection::Set(PlanSet::Default),
             expectations: None,
             truncation: true,
+            limits: Limits::default(),
             timeout: Duration::from_secs(120),
         }
     }
@@ -70,6 +72,12 @@ impl Conformance {
 
     pub fn truncation(mut self, enabled: bool) -> Self {
         self.truncation = enabled;
+        self
+    }
+
+    /// The largest module and the most truncation cases per module.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -154,7 +162,7 @@ impl Conformance {
                 Arc::new(Expectations::default())
             }
         };
-        let loaded = load_all_matching(&self.suites, self.truncation, only_file);
+        let loaded = load_all_matching(&self.suites, self.truncation, only_file, &self.limits);
         for error in loaded.errors {
             let message = error.to_string();
             trials.push(Trial::test(
@@ -357,7 +365,11 @@ mod tests {
     #[test]
     fn a_listed_case_that_passes_fails_its_trial() {
         let dir = suite_dir("stale", &[("a.wast", "(module)\n")]);
-        let loaded = crate::suites::load_all(&[SuiteSpec::Directory(dir.clone())], false);
+        let loaded = crate::suites::load_all(
+            &[SuiteSpec::Directory(dir.clone())],
+            false,
+            &Limits::default(),
+        );
         let case = &loaded.cases[0];
         let text = format!(
             "backend = \"reference\"\n[[failure]]\ncase = \"{}\"\nreason = \"r\"\n",

@@ -23,6 +23,14 @@ const WRONG_EXPECTATION: &str = "(module binary \"\\00asm\" \"\\01\\00\\00\\00\"
 const XFAIL_A2: &str =
     "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:2\"\nreason = \"the suite is wrong on purpose\"\n";
 
+/// The command of the first `repro:` line in a run's output.
+fn first_repro_line(output: &str) -> &str {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("repro: "))
+        .expect("a repro line")
+}
+
 #[test]
 fn exit_code_is_0_when_nothing_is_unexpected() {
     let dir = scratch("exit0");
@@ -45,10 +53,7 @@ fn exit_code_is_1_on_failure_and_the_repro_line_replays_it() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("FAIL [reference] suite/a.wast:2"), "{t}");
-    let repro = t
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("repro: "))
-        .expect("a repro line");
+    let repro = first_repro_line(&t);
     // The line is a shell command that works from any directory: run it
     // from elsewhere, as printed.
     assert!(
@@ -493,23 +498,27 @@ fn replay_lines_carry_the_options_that_change_outcomes() {
         format!("{VALID}{WRONG_EXPECTATION}"),
     )
     .unwrap();
-    let out = streamconform(
-        &[
-            "run",
-            "--suite",
-            "suite",
-            "--no-truncation",
-            "--settle-ms",
-            "5",
-        ],
-        &dir,
-    );
-    let t = text(&out);
-    let repro = t
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("repro: "))
-        .expect("a repro line");
-    assert!(repro.ends_with("--settle-ms 5"), "{repro}");
+    // Limits other than the defaults decide which cases exist.
+    for (options, ending) in [
+        (
+            &["--no-truncation", "--settle-ms", "5"][..],
+            "--settle-ms 5",
+        ),
+        (
+            &[
+                "--max-module-bytes",
+                "1000",
+                "--max-truncations-per-module",
+                "3",
+            ],
+            "--max-module-bytes 1000 --max-truncations-per-module 3",
+        ),
+    ] {
+        let out = streamconform(&[&["run", "--suite", "suite"][..], options].concat(), &dir);
+        let t = text(&out);
+        let repro = first_repro_line(&t);
+        assert!(repro.ends_with(ending), "{repro}");
+    }
 }
 
 /// Runs the binary in `dir` and sends it SIGINT once `ready()` holds

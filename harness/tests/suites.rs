@@ -1,6 +1,7 @@
 //! `--suite DIR` with a user's own suite: Web API `.toml` case files with
 //! their modules in any form, `.wast` files beside them, bad cases, and
-//! empty directories, through the `streamconform` binary.
+//! empty directories, through the `streamconform` binary; and the limits on
+//! what one module may cost (size, derived cases, copies of its bytes).
 
 mod common;
 
@@ -297,4 +298,193 @@ fn symlinked_case_files_are_followed_and_loops_are_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("loop"), "{}", text(&out));
     assert_eq!(listed_ids(&out), ["suite/linked.wast:1"]);
+}
+
+/// `leb128(n)`, unsigned.
+fn leb(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        out.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+/// A valid module of `n` functions of 26 `nop`s each (29 bytes per
+/// function): about three structural offsets per function.
+fn many_functions(n: usize) -> Vec<u8> {
+    let mut m = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0".to_vec();
+    let section = |id: u8, payload: Vec<u8>, m: &mut Vec<u8>| {
+        m.push(id);
+        leb(payload.len(), m);
+        m.extend(payload);
+    };
+    let mut funcs = Vec::new();
+    leb(n, &mut funcs);
+    funcs.resize(funcs.len() + n, 0);
+    section(3, funcs, &mut m);
+    let mut code = Vec::new();
+    leb(n, &mut code);
+    for _ in 0..n {
+        code.extend([28, 0]);
+        code.extend([1; 26]);
+        code.push(0x0b);
+    }
+    section(10, code, &mut m);
+    m
+}
+
+/// `(module binary "...")` for `bytes`, on one line.
+fn binary_directive(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut text = String::from("(module binary \"");
+    for b in bytes {
+        let _ = write!(text, "\\{b:02x}");
+    }
+    text.push_str("\")\n");
+    text
+}
+
+#[test]
+fn a_module_over_the_size_limit_is_an_input_error_that_costs_its_case_only() {
+    let wast = format!(
+        "(module (func (export \"f\")))\n{}(module)\n",
+        binary_directive(&many_functions(100))
+    );
+    let dir = scratch("module-too-large", &[("a.wast", wast.as_bytes())]);
+    let len = many_functions(100).len();
+    let args = ["--suite", "mine", "--max-module-bytes", "1000"];
+    let out = streamconform(&[&["run"][..], &args].concat(), &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains(&format!(
+            "input error: mine/a.wast:2: the module is {len} bytes, over the limit of 1000 (--max-module-bytes)"
+        )),
+        "{t}"
+    );
+    // The file's other cases ran, and passed.
+    assert!(
+        t.contains("reference  mine   mine                2       2"),
+        "{t}"
+    );
+    let listed = streamconform(&[&["list"][..], &args, &["--no-truncation"]].concat(), &dir);
+    assert_eq!(listed.status.code(), Some(2), "{}", text(&listed));
+    assert_eq!(listed_ids(&listed), ["mine/a.wast:1", "mine/a.wast:3"]);
+    // Within the default limit, the module is a case like any other.
+    let listed = streamconform(&["list", "--suite", "mine", "--no-truncation"], &dir);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    assert_eq!(listed_ids(&listed).len(), 3);
+}
+
+#[test]
+fn a_huge_module_yields_a_bounded_thinned_set_and_says_so() {
+    use std::sync::Arc;
+    use streamconform::case::{Case, CaseOrigin};
+    use streamconform::suites::truncation::{
+        derive, truncation_id, DEFAULT_MAX_TRUNCATIONS_PER_MODULE,
+    };
+    use streamconform::{Features, OutcomeClass};
+    let parent = Case {
+        id: "s/big.wast:1".into(),
+        suite: "s".into(),
+        group: "g".into(),
+        origin: CaseOrigin::Directive,
+        bytes: many_functions(5000).into(),
+        expected: OutcomeClass::Module.into(),
+        features: Arc::new(Features::baseline()),
+        scenario: None,
+    };
+    let parents = std::slice::from_ref(&parent);
+    let (derived, thinned) = derive(parents, DEFAULT_MAX_TRUNCATIONS_PER_MODULE);
+    assert_eq!(derived.len(), DEFAULT_MAX_TRUNCATIONS_PER_MODULE);
+    assert!(derived[0].id.ends_with("@0"), "{}", derived[0].id);
+    assert_eq!(thinned.len(), 1);
+    assert_eq!(thinned[0].id, "s/big.wast:1/truncated@*");
+    assert!(
+        thinned[0].reason.contains("not derived"),
+        "{}",
+        thinned[0].reason
+    );
+    // Any cap, down to none; from two on, the first and last offset.
+    let last = parent.bytes.len() - 1;
+    for cap in [0, 1, 2, 10] {
+        let (derived, thinned) = derive(parents, cap);
+        assert_eq!(derived.len(), cap);
+        assert!(thinned[0]
+            .reason
+            .ends_with(&format!("at most {cap} per module")));
+        if cap >= 2 {
+            assert_eq!(derived.last().unwrap().id, truncation_id(&parent.id, last));
+        }
+    }
+}
+
+#[test]
+fn the_truncation_cap_sets_how_many_cases_one_module_yields() {
+    let wast = binary_directive(&many_functions(40));
+    let dir = scratch("truncation-cap", &[("a.wast", wast.as_bytes())]);
+    let truncated = |out: &Output| {
+        listed_ids(out)
+            .iter()
+            .filter(|id| id.contains("/truncated@"))
+            .count()
+    };
+    let all = streamconform(&["list", "--suite", "mine"], &dir);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all));
+    let total = truncated(&all);
+    assert!(total > 100, "{total} offsets");
+    let capped = ["--suite", "mine", "--max-truncations-per-module", "7"];
+    let out = streamconform(&[&["list"][..], &capped].concat(), &dir);
+    assert_eq!(truncated(&out), 7, "{}", text(&out));
+    // The rest is counted as not applicable, with the count.
+    let out = streamconform(
+        &[
+            &["run"][..],
+            &capped,
+            &["--plans", "whole", "--report", "r.json"],
+        ]
+        .concat(),
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let not_applicable = report["not_applicable"].as_array().unwrap();
+    assert_eq!(not_applicable.len(), 1, "{not_applicable:?}");
+    assert_eq!(
+        not_applicable[0]["reason"],
+        format!(
+            "{} of {total} truncation offsets not derived: at most 7 per module",
+            total - 7
+        )
+    );
+}
+
+/// A 3 MB module's derived cases are views of its one buffer: loading it
+/// costs one copy of the module, however many cases it yields.
+#[test]
+fn the_cases_derived_from_a_large_module_share_its_bytes() {
+    use streamconform::suites::{load_all, Limits, SuiteSpec};
+    let module = many_functions(105_000);
+    assert!(module.len() > 3_000_000, "{}", module.len());
+    let dir = scratch(
+        "large-module-shared",
+        &[("big.wast", binary_directive(&module).as_bytes())],
+    );
+    let limits = Limits::default();
+    let loaded = load_all(&[SuiteSpec::Directory(dir.join("mine"))], true, &limits);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(loaded.cases.len(), 1 + limits.max_truncations_per_module);
+    let parent = &loaded.cases[0];
+    assert_eq!(&*parent.bytes, &module[..]);
+    for case in &loaded.cases[1..] {
+        assert!(
+            std::ptr::eq(case.bytes.whole_buffer(), parent.bytes.whole_buffer()),
+            "{} has its own copy",
+            case.id
+        );
+    }
 }

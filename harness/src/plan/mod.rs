@@ -8,12 +8,14 @@
 //! - `structure.rs` finds the structural offsets of a module (section ids,
 //!   LEB bytes, function boundaries...), tolerating malformed bytes.
 //! - `sets.rs` makes the named plan sets (`default`, `exhaustive`, ...) and
-//!   rebuilds any plan from its name, which is how failures are replayed.
+//!   rebuilds any plan from its name, which is how failures are replayed. A
+//!   run takes a case's plans one at a time (`LazyPlans`): a plan of a large
+//!   body holds up to 16 bytes per body byte, so only plans in flight exist.
 
 mod sets;
 pub mod structure;
 
-pub use sets::{plan_by_name, PlanName, PlanSet, PLAN_NAME_FORMS};
+pub use sets::{plan_by_name, LazyPlans, PlanName, PlanSet, PLAN_NAME_FORMS};
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,6 @@
 use super::structure::structural_offsets;
 use super::ChunkPlan;
 use crate::error::Error;
-use std::collections::HashSet;
 
 /// Fixed chunk sizes: the segment sizes engines and hosts use internally.
 const FIXED_SIZES: &[usize] = &[
@@ -71,43 +70,143 @@ impl PlanSet {
         }
     }
 
-    /// The set's plans for `body`; plans whose cut lists coincide with an
-    /// earlier one (say `fixed-100` on a 60-byte body) are dropped.
+    /// The set's plans for `body`, all at once; plans whose cut lists
+    /// coincide with an earlier one (say `fixed-100` on a 60-byte body) are
+    /// dropped. A run takes them one at a time instead ([`PlanSet::lazy`]).
     pub fn plans(self, body: &[u8]) -> Vec<ChunkPlan> {
+        self.lazy(body).collect()
+    }
+
+    /// The same plans as [`PlanSet::plans`], in the same order, each built
+    /// only when it is taken.
+    pub fn lazy(self, body: &[u8]) -> LazyPlans {
+        use PlanName::*;
         let n = body.len();
-        let mut plans = vec![whole()];
-        match self {
-            PlanSet::Whole => {}
-            PlanSet::Truncation => plans.extend([tail_bytes(n), split(n), random(0, n)]),
-            PlanSet::Reduced => {
-                plans.push(one_byte(n));
-                plans.push(empty_interleaved(n));
-                plans.push(fixed(7, n));
-                plans.push(random(0, n));
-            }
-            PlanSet::Default | PlanSet::Exhaustive => {
-                plans.push(one_byte(n));
-                plans.push(tail_bytes(n));
-                plans.extend(structural_offsets(body).into_iter().map(split));
-                if self == PlanSet::Exhaustive {
-                    plans.extend((0..=n).map(split));
-                }
-                plans.push(empty_interleaved(n));
-                plans.extend(FIXED_SIZES.iter().map(|&size| fixed(size, n)));
-                plans.extend((0..RANDOM_PLANS).map(|seed| random(seed, n)));
+        let (before_splits, splits, after_splits): (Vec<PlanName>, Vec<usize>, Vec<PlanName>) =
+            match self {
+                PlanSet::Whole => (vec![Whole], vec![], vec![]),
+                PlanSet::Truncation => (vec![Whole, TailBytes], vec![n], vec![Random(0)]),
+                PlanSet::Reduced => (
+                    vec![Whole, OneByte, EmptyInterleaved, Fixed(7), Random(0)],
+                    vec![],
+                    vec![],
+                ),
+                PlanSet::Default | PlanSet::Exhaustive => (
+                    vec![Whole, OneByte, TailBytes],
+                    structural_offsets(body),
+                    std::iter::once(EmptyInterleaved)
+                        .chain(FIXED_SIZES.iter().map(|&size| Fixed(size)))
+                        .chain((0..RANDOM_PLANS).map(Random))
+                        .collect(),
+                ),
+            };
+        LazyPlans {
+            n,
+            before_splits: before_splits.into_iter(),
+            splits,
+            next_split: 0,
+            every_split: (self == PlanSet::Exhaustive).then_some(0),
+            after_splits: after_splits.into_iter(),
+            given: Vec::new(),
+            given_single_cuts: Vec::new(),
+        }
+    }
+}
+
+/// A set's plans for one body, each built when it is taken: a large body's
+/// cut lists (`one-byte` has `n - 1` cuts, `empty-interleaved` `2n`) are
+/// never all in memory at once, and a module with hundreds of thousands of
+/// structural offsets keeps them as offsets, not as plans.
+///
+/// In set order: named plans, two-chunk splits at the structural offsets
+/// (then, for `exhaustive`, at every other offset), named plans. A plan
+/// whose cut list equals an earlier one is skipped, as in [`PlanSet::plans`].
+#[derive(Debug)]
+pub struct LazyPlans {
+    n: usize,
+    before_splits: std::vec::IntoIter<PlanName>,
+    /// Sorted and de-duplicated.
+    splits: Vec<usize>,
+    next_split: usize,
+    /// `exhaustive`: the next offset of `0..=n` to split at.
+    every_split: Option<usize>,
+    after_splits: std::vec::IntoIter<PlanName>,
+    /// The named plans given so far, by a hash and the length of their
+    /// cut list (splits are compared by offset, so they cost no entry).
+    given: Vec<(u64, usize, PlanName)>,
+    /// The cut of each named plan given so far that has exactly one.
+    given_single_cuts: Vec<usize>,
+}
+
+impl LazyPlans {
+    /// Whether a split at `k` was given already: by a named plan with that
+    /// one cut, or, once the splits are past, by a split.
+    fn split_given(&self, k: usize, splits_past: bool) -> bool {
+        let by_split =
+            splits_past && (self.every_split.is_some() || self.splits.binary_search(&k).is_ok());
+        by_split || self.given_single_cuts.contains(&k)
+    }
+
+    /// A named plan, unless its cut list was given already.
+    fn named(&mut self, name: PlanName, splits_past: bool) -> Option<ChunkPlan> {
+        let plan = name.plan(self.n);
+        if let [k] = plan.cuts[..] {
+            if self.split_given(k, splits_past) {
+                return None;
             }
         }
-        // Borrowed slices: cloning every cut list (one-byte alone is n long)
-        // cost more than the check itself.
-        let mut seen: HashSet<&[usize]> = HashSet::with_capacity(plans.len());
-        let keep: Vec<bool> = plans
+        let (hash, len, n) = (cuts_hash(&plan.cuts), plan.cuts.len(), self.n);
+        // A matching hash is checked against the plan itself, so a
+        // collision never drops a plan.
+        let repeated = self
+            .given
             .iter()
-            .map(|p| seen.insert(p.cuts.as_slice()))
-            .collect();
-        drop(seen);
-        let mut keep = keep.into_iter();
-        plans.retain(|_| keep.next().unwrap_or(false));
-        plans
+            .any(|&(h, l, earlier)| (h, l) == (hash, len) && earlier.plan(n).cuts == plan.cuts);
+        if repeated {
+            return None;
+        }
+        self.given.push((hash, len, name));
+        if let [k] = plan.cuts[..] {
+            self.given_single_cuts.push(k);
+        }
+        Some(plan)
+    }
+}
+
+fn cuts_hash(cuts: &[usize]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    cuts.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Iterator for LazyPlans {
+    type Item = ChunkPlan;
+
+    fn next(&mut self) -> Option<ChunkPlan> {
+        while let Some(name) = self.before_splits.next() {
+            if let Some(plan) = self.named(name, false) {
+                return Some(plan);
+            }
+        }
+        while let Some(&k) = self.splits.get(self.next_split) {
+            self.next_split += 1;
+            if !self.split_given(k, false) {
+                return Some(split(k));
+            }
+        }
+        while let Some(k) = self.every_split.filter(|&k| k <= self.n) {
+            self.every_split = Some(k + 1);
+            if self.splits.binary_search(&k).is_err() && !self.split_given(k, false) {
+                return Some(split(k));
+            }
+        }
+        while let Some(name) = self.after_splits.next() {
+            if let Some(plan) = self.named(name, true) {
+                return Some(plan);
+            }
+        }
+        None
     }
 }
 
@@ -155,15 +254,23 @@ impl PlanName {
 
     /// The plan for a body of `n` bytes; only a split past the end fails.
     pub fn build(self, n: usize) -> Result<ChunkPlan, Error> {
-        Ok(match self {
+        match self {
+            PlanName::Split(k) => ChunkPlan::from_cuts(format!("split@{k}"), vec![k], n),
+            other => Ok(other.plan(n)),
+        }
+    }
+
+    /// [`PlanName::build`] for a name known to fit (the sets' own plans).
+    fn plan(self, n: usize) -> ChunkPlan {
+        match self {
             PlanName::Whole => whole(),
             PlanName::OneByte => one_byte(n),
             PlanName::EmptyInterleaved => empty_interleaved(n),
             PlanName::TailBytes => tail_bytes(n),
-            PlanName::Split(k) => return ChunkPlan::from_cuts(format!("split@{k}"), vec![k], n),
+            PlanName::Split(k) => split(k),
             PlanName::Fixed(size) => fixed(size, n),
             PlanName::Random(seed) => random(seed, n),
-        })
+        }
     }
 }
 
@@ -255,6 +362,58 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// The sets as they were built before plans were taken lazily: every
+    /// plan at once, then duplicates of an earlier cut list dropped.
+    fn eager(set: PlanSet, body: &[u8]) -> Vec<ChunkPlan> {
+        let n = body.len();
+        let mut plans = vec![whole()];
+        match set {
+            PlanSet::Whole => {}
+            PlanSet::Truncation => plans.extend([tail_bytes(n), split(n), random(0, n)]),
+            PlanSet::Reduced => {
+                plans.extend([one_byte(n), empty_interleaved(n), fixed(7, n), random(0, n)])
+            }
+            PlanSet::Default | PlanSet::Exhaustive => {
+                plans.push(one_byte(n));
+                plans.push(tail_bytes(n));
+                plans.extend(structural_offsets(body).into_iter().map(split));
+                if set == PlanSet::Exhaustive {
+                    plans.extend((0..=n).map(split));
+                }
+                plans.push(empty_interleaved(n));
+                plans.extend(FIXED_SIZES.iter().map(|&size| fixed(size, n)));
+                plans.extend((0..RANDOM_PLANS).map(|seed| random(seed, n)));
+            }
+        }
+        let mut seen = HashSet::new();
+        plans.retain(|p| seen.insert(p.cuts.clone()));
+        plans
+    }
+
+    #[test]
+    fn lazy_sets_give_the_eager_plans_in_the_same_order() {
+        let mut bodies: Vec<Vec<u8>> = (0..=40).map(|n| MODULE.repeat(2)[..n].to_vec()).collect();
+        bodies.push(MODULE.to_vec());
+        // Sizes where fixed plans have one cut and coincide with splits.
+        bodies.extend([130_000, 70_000].map(|n| {
+            let mut m = MODULE.to_vec();
+            m.resize(n, 0);
+            m
+        }));
+        for body in &bodies {
+            for &name in PlanSet::NAMES {
+                let set = PlanSet::parse(name).unwrap();
+                assert_eq!(
+                    set.lazy(body).collect::<Vec<_>>(),
+                    eager(set, body),
+                    "{name} on {} bytes",
+                    body.len()
+                );
+            }
+        }
+    }
 
     const MODULE: &[u8] =
         b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a\x04\x01\x02\0\x0b";

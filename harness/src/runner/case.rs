@@ -1,7 +1,7 @@
 //! Running one case: the backend's one-shot compile, then every plan,
 //! each judged by the oracles.
 
-use super::PlanSelection;
+use super::{CasePlans, PlanSelection};
 use crate::backend::{BackendUnderTest, BodyEnd, StreamingBody, WebApiOutcome};
 use crate::case::Case;
 use crate::outcome::Outcome;
@@ -35,13 +35,13 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     }
     let plans = match scenario {
         // Only a streamed body has chunk boundaries to vary.
-        Some(s) if !s.uses_plans() => Ok(vec![ChunkPlan {
+        Some(s) if !s.uses_plans() => Ok(Box::new(std::iter::once(ChunkPlan {
             name: "whole".into(),
             cuts: vec![],
-        }]),
+        })) as CasePlans),
         _ => selection.plans_for(case),
     };
-    let plans = match plans {
+    let mut plans = match plans {
         Ok(plans) => plans,
         Err(e) => return CaseResult::aborted(case, e.to_string()),
     };
@@ -73,50 +73,56 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     } else {
         1
     };
-    let mut outcomes = Vec::with_capacity(plans.len());
-    for group in plans.chunks(in_flight) {
-        if group.len() == 1 {
-            outcomes.push(run_plan(&group[0]));
-        } else {
-            std::thread::scope(|scope| {
+    let mut result = CaseResult::start(case, 0);
+    // A group of plans at a time: a large body's cut lists are built only
+    // when they run and dropped after.
+    loop {
+        let group: Vec<ChunkPlan> = plans.by_ref().take(in_flight).collect();
+        let outcomes: Vec<WebApiOutcome> = match group.as_slice() {
+            [] => break,
+            [plan] => vec![run_plan(plan)],
+            _ => std::thread::scope(|scope| {
                 let handles: Vec<_> = group
                     .iter()
                     .map(|plan| scope.spawn(|| run_plan(plan)))
                     .collect();
-                outcomes.extend(handles.into_iter().map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
-                }));
-            });
-        }
-    }
-    let mut result = CaseResult::start(case, plans.len());
-    for (plan, actual) in plans.into_iter().zip(outcomes) {
-        // A case whose premise did not hold tested something else: it is
-        // invalid, whatever the outcome.
-        if let (Some(s), Some(observed)) = (scenario, &actual.body) {
-            if let Some(why) = s.premise_violation(plan.chunk_count(), observed) {
-                result.verdict = Verdict::Invalid;
-                result.aborted = Some(format!("invalid case under plan {}: {why}", plan.name));
-                result.one_shot = Some(one_shot);
-                return result;
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
+                    })
+                    .collect()
+            }),
+        };
+        result.plans_run += group.len();
+        for (plan, actual) in group.into_iter().zip(outcomes) {
+            // A case whose premise did not hold tested something else: it
+            // is invalid, whatever the outcome.
+            if let (Some(s), Some(observed)) = (scenario, &actual.body) {
+                if let Some(why) = s.premise_violation(plan.chunk_count(), observed) {
+                    result.verdict = Verdict::Invalid;
+                    result.aborted = Some(format!("invalid case under plan {}: {why}", plan.name));
+                    result.one_shot = Some(one_shot);
+                    return result;
+                }
             }
-        }
-        let failed = judge(
-            case.expected(),
-            &one_shot,
-            &actual.outcome,
-            invariance_applies,
-        );
-        if !failed.is_empty() {
-            result.failing_plans_total += 1;
-            if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
-                result.failing_plans.push(PlanFailure {
-                    plan: plan.name,
-                    cuts: plan.cuts,
-                    actual: actual.outcome,
-                    failed,
-                });
+            let failed = judge(
+                case.expected(),
+                &one_shot,
+                &actual.outcome,
+                invariance_applies,
+            );
+            if !failed.is_empty() {
+                result.failing_plans_total += 1;
+                if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
+                    result.failing_plans.push(PlanFailure {
+                        plan: plan.name,
+                        cuts: plan.cuts,
+                        actual: actual.outcome,
+                        failed,
+                    });
+                }
             }
         }
     }

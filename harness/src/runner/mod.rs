@@ -27,6 +27,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A case's plans, in order, each built when it is taken.
+pub type CasePlans = Box<dyn Iterator<Item = ChunkPlan> + Send>;
+
 /// Which plans each case runs under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlanSelection {
@@ -44,9 +47,10 @@ impl Default for PlanSelection {
 }
 
 impl PlanSelection {
-    /// The plans for one case. Truncated prefixes take a lighter set: the
-    /// question they ask is how the stream ends, not where it is cut.
-    pub fn plans_for(&self, case: &Case) -> Result<Vec<ChunkPlan>, Error> {
+    /// The plans for one case, built as they are taken (see
+    /// [`crate::plan::LazyPlans`]). Truncated prefixes take a lighter set:
+    /// the question they ask is how the stream ends, not where it is cut.
+    pub fn plans_for(&self, case: &Case) -> Result<CasePlans, Error> {
         match self {
             PlanSelection::Set(set) => {
                 let set = match (set, case.is_truncation()) {
@@ -54,14 +58,16 @@ impl PlanSelection {
                     (PlanSet::Exhaustive, true) => PlanSet::Reduced,
                     (set, _) => *set,
                 };
-                Ok(set.plans(&case.bytes))
+                Ok(Box::new(set.lazy(&case.bytes)))
             }
-            PlanSelection::Named(name) => Ok(vec![plan_by_name(name, &case.bytes)?]),
-            PlanSelection::Cuts(cuts) => Ok(vec![ChunkPlan::from_cuts(
+            PlanSelection::Named(name) => {
+                Ok(Box::new(std::iter::once(plan_by_name(name, &case.bytes)?)))
+            }
+            PlanSelection::Cuts(cuts) => Ok(Box::new(std::iter::once(ChunkPlan::from_cuts(
                 "cuts",
                 cuts.clone(),
                 case.bytes.len(),
-            )?]),
+            )?))),
         }
     }
 

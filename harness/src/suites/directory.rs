@@ -22,7 +22,7 @@ use super::manifest::{ModuleTable, SuiteKind, SuiteManifest};
 use super::tree::{join, DiskTree, EmbeddedTree, FileTree};
 use super::wast::{cases_from_wast, WastSource};
 use super::webapi::{self, CaseFileSource, Modules, MODULES_FILE};
-use super::{CaseSource, LoadedSuite};
+use super::{CaseSource, Limits, LoadedSuite};
 use crate::error::Error;
 use std::path::Path;
 use std::sync::Arc;
@@ -71,8 +71,8 @@ impl CaseSource for DirectorySource {
         self.name.clone()
     }
 
-    fn load(&self, only_file: Option<&str>) -> LoadedSuite {
-        let mut loaded = load_tree(&self.name, &*self.tree, only_file);
+    fn load(&self, only_file: Option<&str>, limits: &Limits) -> LoadedSuite {
+        let mut loaded = load_tree(&self.name, &*self.tree, only_file, limits.max_module_bytes);
         let root = self.tree.root();
         // A missing directory is already an error naming it.
         let unreadable = loaded
@@ -106,7 +106,12 @@ fn read_text(tree: &dyn FileTree, relative: &str) -> Result<String, Error> {
     })
 }
 
-fn load_tree(prefix: &str, tree: &dyn FileTree, only_file: Option<&str>) -> LoadedSuite {
+fn load_tree(
+    prefix: &str,
+    tree: &dyn FileTree,
+    only_file: Option<&str>,
+    max_module_bytes: usize,
+) -> LoadedSuite {
     let mut loaded = LoadedSuite::default();
     let (paths, walk_errors) = tree.files();
     loaded.errors.extend(walk_errors);
@@ -225,6 +230,7 @@ fn load_tree(prefix: &str, tree: &dyn FileTree, only_file: Option<&str>) -> Load
                         suite: prefix,
                         group,
                         features: features.clone(),
+                        max_module_bytes,
                     },
                 )
                 .into()
@@ -242,6 +248,7 @@ fn load_tree(prefix: &str, tree: &dyn FileTree, only_file: Option<&str>) -> Load
                         group,
                         features: features.clone(),
                         modules: &modules,
+                        max_module_bytes,
                     },
                 )
             }
@@ -263,7 +270,7 @@ mod tests {
     #[test]
     fn the_builtin_suites_load_without_errors() {
         for name in ["streaming", "webapi"] {
-            let loaded = DirectorySource::builtin(name).load(None);
+            let loaded = DirectorySource::builtin(name).load(None, &Limits::default());
             assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
             assert!(!loaded.cases.is_empty(), "{name}");
             assert!(loaded
@@ -275,7 +282,8 @@ mod tests {
 
     #[test]
     fn a_missing_directory_is_one_error_naming_it() {
-        let loaded = DirectorySource::on_disk(Path::new("no/such/suite")).load(None);
+        let loaded =
+            DirectorySource::on_disk(Path::new("no/such/suite")).load(None, &Limits::default());
         assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
         assert!(loaded.errors[0].to_string().starts_with("no/such/suite: "));
     }

@@ -12,7 +12,9 @@
 //!
 //! `.wast` text goes through one directive mapping (`wast.rs`), `.toml`
 //! case files through `webapi.rs`. Cases derived from them (truncated
-//! prefixes) live in `truncation.rs`.
+//! prefixes) live in `truncation.rs`. [`Limits`] bound what one module may
+//! cost: its size (a longer one is an input error for its case) and how
+//! many truncation cases it yields; derived cases share its bytes.
 
 mod directory;
 mod manifest;
@@ -39,8 +41,36 @@ pub trait CaseSource: Send + Sync {
     fn name(&self) -> String;
     /// The directive cases (not derived truncation cases). With
     /// `only_file`, just the cases of the file with that id (see
-    /// [`file_of_case_id`]), which may be none.
-    fn load(&self, only_file: Option<&str>) -> LoadedSuite;
+    /// [`file_of_case_id`]), which may be none. A module over
+    /// `limits.max_module_bytes` is an error naming its file and line.
+    fn load(&self, only_file: Option<&str>, limits: &Limits) -> LoadedSuite;
+}
+
+/// The largest module a case may have by default: 40 times the largest
+/// module of the built-in suites (400 KB), yet small enough for one case to
+/// stay affordable: each plan in flight holds up to 16 bytes per body byte
+/// (`empty-interleaved`, 256 MiB at this size) and every plan parses the
+/// whole body again.
+pub const DEFAULT_MAX_MODULE_BYTES: usize = 16 << 20;
+
+/// Bounds on what one module may cost a run (`--max-module-bytes`,
+/// `--max-truncations-per-module`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// A longer module is an input error that costs its case only.
+    pub max_module_bytes: usize,
+    /// At most this many truncation cases are derived from one module (see
+    /// [`truncation::derive`]).
+    pub max_truncations_per_module: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            max_truncations_per_module: truncation::DEFAULT_MAX_TRUNCATIONS_PER_MODULE,
+        }
+    }
 }
 
 /// A suite named on the command line or in a test harness.
@@ -98,15 +128,8 @@ impl fmt::Display for SuiteSpec {
     }
 }
 
-/// The cases and not-applicable entries of one file.
-#[derive(Debug, Default)]
-pub struct FileCases {
-    pub cases: Vec<Case>,
-    pub not_applicable: Vec<NotApplicable>,
-}
-
-/// Everything a suite yielded, including the files that could not be read:
-/// a malformed file costs that file, not the run.
+/// Everything a suite (or one file) yielded, including what could not be
+/// read: a malformed file costs that file, a bad case that case, not the run.
 #[derive(Debug, Default)]
 pub struct LoadedSuite {
     pub cases: Vec<Case>,
@@ -114,19 +137,13 @@ pub struct LoadedSuite {
     pub errors: Vec<Error>,
 }
 
-impl From<Result<FileCases, Error>> for LoadedSuite {
-    fn from(result: Result<FileCases, Error>) -> LoadedSuite {
-        match result {
-            Ok(file) => LoadedSuite {
-                cases: file.cases,
-                not_applicable: file.not_applicable,
-                errors: Vec::new(),
-            },
-            Err(e) => LoadedSuite {
-                errors: vec![e],
-                ..LoadedSuite::default()
-            },
-        }
+/// A file's cases, or the one error that cost the whole file.
+impl From<Result<LoadedSuite, Error>> for LoadedSuite {
+    fn from(result: Result<LoadedSuite, Error>) -> LoadedSuite {
+        result.unwrap_or_else(|e| LoadedSuite {
+            errors: vec![e],
+            ..LoadedSuite::default()
+        })
     }
 }
 
@@ -138,7 +155,8 @@ impl LoadedSuite {
     }
 }
 
-/// Loads a suite's directive cases (not the derived truncation cases).
+/// Loads a suite's directive cases (not the derived truncation cases),
+/// within the default [`Limits`].
 pub fn load(spec: &SuiteSpec) -> LoadedSuite {
     load_matching(spec, None)
 }
@@ -147,7 +165,7 @@ pub fn load(spec: &SuiteSpec) -> LoadedSuite {
 /// (`spec/wasm-latest/binary.wast`): a test runner that starts one process
 /// per case (nextest) then pays for one file, not the whole suite.
 pub fn load_matching(spec: &SuiteSpec, only_file: Option<&str>) -> LoadedSuite {
-    spec.source().load(only_file)
+    spec.source().load(only_file, &Limits::default())
 }
 
 /// The file part of a case id: `spec/x.wast` for `spec/x.wast:12/truncated@3`,
@@ -187,8 +205,8 @@ fn parse_in_parallel<T: Sync>(
 }
 
 /// Loads the suites in order and, if asked, adds their truncation cases.
-pub fn load_all(specs: &[SuiteSpec], with_truncation: bool) -> LoadedSuite {
-    load_all_matching(specs, with_truncation, None)
+pub fn load_all(specs: &[SuiteSpec], with_truncation: bool, limits: &Limits) -> LoadedSuite {
+    load_all_matching(specs, with_truncation, None, limits)
 }
 
 /// [`load_all`] restricted to one file id (see [`load_matching`]).
@@ -196,9 +214,10 @@ pub fn load_all_matching(
     specs: &[SuiteSpec],
     with_truncation: bool,
     only_file: Option<&str>,
+    limits: &Limits,
 ) -> LoadedSuite {
     let sources: Vec<Box<dyn CaseSource>> = specs.iter().map(SuiteSpec::source).collect();
-    load_sources(&sources, with_truncation, only_file)
+    load_sources(&sources, with_truncation, only_file, limits)
 }
 
 /// Loads any case sources in order (a generator included) and, if asked,
@@ -207,13 +226,14 @@ pub fn load_sources(
     sources: &[Box<dyn CaseSource>],
     with_truncation: bool,
     only_file: Option<&str>,
+    limits: &Limits,
 ) -> LoadedSuite {
     let mut all = LoadedSuite::default();
     for source in sources {
-        all.extend(source.load(only_file));
+        all.extend(source.load(only_file, limits));
     }
     if with_truncation {
-        let (derived, thinned) = truncation::derive(&all.cases);
+        let (derived, thinned) = truncation::derive(&all.cases, limits.max_truncations_per_module);
         all.cases.extend(derived);
         all.not_applicable.extend(thinned);
     }

