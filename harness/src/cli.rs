@@ -572,11 +572,19 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
                 directory: std::env::current_dir()
                     .ok()
                     .map(|d| d.display().to_string()),
+                // What decides pending and timeout outcomes, and which
+                // cases exist.
                 options: args
                     .settle_ms
                     .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
                     .unwrap_or_default()
                     .into_iter()
+                    .chain(
+                        (args.hang_timeout != crate::backend::DEFAULT_HANG_GRACE.as_secs())
+                            .then(|| ["--hang-timeout".into(), args.hang_timeout.to_string()])
+                            .into_iter()
+                            .flatten(),
+                    )
                     .chain(args.limits.replay_options())
                     .collect(),
             },

@@ -501,8 +501,8 @@ fn replay_lines_carry_the_options_that_change_outcomes() {
     // Limits other than the defaults decide which cases exist.
     for (options, ending) in [
         (
-            &["--no-truncation", "--settle-ms", "5"][..],
-            "--settle-ms 5",
+            &["--no-truncation", "--settle-ms", "5", "--hang-timeout", "7"][..],
+            "--settle-ms 5 --hang-timeout 7",
         ),
         (
             &[
