@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# Installs the JS engines under test that the machine does not have: deno
-# and bun, pinned in engines/package.json + package-lock.json, from the npm
-# registry (their packages ship the Linux binaries). Idempotent: does
-# nothing when the pinned versions are already in engines/bin/.
-# node is the machine's own `node`.
+# Installs the engines under test that the machine does not have.
+#   js        deno and bun, pinned in engines/package.json + package-lock.json,
+#             from the npm registry (their packages ship the Linux binaries);
+#             node is the machine's own `node`.
+#   browsers  Debian's chromium and firefox-esr, with apt (needs root or sudo).
+#   all       both (the default).
+# Idempotent: does nothing for what is already installed.
 set -euo pipefail
+what=${1:-all}
+case "$what" in js|browsers|all) ;; *) echo "usage: $0 [js|browsers|all]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/../engines"
+
+install_browsers() {
+  if command -v chromium >/dev/null && command -v firefox-esr >/dev/null; then
+    return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "install-engines: installing browsers needs root or sudo" >&2; return 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium firefox-esr >/dev/null
+}
+
+if [ "$what" != js ]; then
+  install_browsers
+  echo "$(chromium --version), $(firefox-esr --version)"
+  [ "$what" = browsers ] && exit 0
+fi
 
 want() { node -p "require('./package.json').dependencies['$1']"; }
 have() { [ -x "bin/$1" ] && "bin/$1" --version 2>/dev/null | grep -q "$(want "$1")"; }
