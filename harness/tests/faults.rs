@@ -112,10 +112,9 @@ fn judged(case: &ReportedCase) -> String {
 fn a_hundred_injected_worker_faults_lose_and_misattribute_nothing() {
     let dir = scratch("faults");
     let clock = Instant::now();
-    let clean = streaming_run(&dir, "clean.json", &[])
-        .args(["--hang-timeout", "2"])
-        .output()
-        .unwrap();
+    // The clean run keeps the default hang timeout: nothing hangs in it,
+    // and a loaded machine must not turn a slow compile into a timeout.
+    let clean = streaming_run(&dir, "clean.json", &[]).output().unwrap();
     let clean_secs = clock.elapsed().as_secs_f64();
     assert_eq!(
         clean.status.code(),
