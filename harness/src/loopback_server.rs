@@ -1,5 +1,5 @@
-//! The loopback HTTP server that `fetch()` cases talk to (and, later, the
-//! server browsers load the driver page from).
+//! The loopback HTTP server that `fetch()` cases talk to, and that browsers
+//! load their driver page from and talk back to (over a WebSocket channel).
 //!
 //! It listens on two ports of 127.0.0.1: two origins, so that a case can be
 //! same-origin or cross-origin relative to the first. Each response is a
@@ -7,7 +7,10 @@
 //! exactly which status line, header lines and body bytes go out, and how
 //! the body ends (whole, stalled, cut short), which is what status, CORS,
 //! redirect, abort and network-error cases need. Every connection is
-//! closed after one response, so no state leaks between cases.
+//! closed after one response, so no state leaks between cases. A channel
+//! is a path where a WebSocket upgrade is accepted and the connection
+//! handed to whoever opened the channel (a browser backend, one connection
+//! per page).
 //!
 //! Any local process can connect, so routes live under an unguessable
 //! per-run prefix, requests are read only up to fixed sizes, idle
@@ -20,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// How long a stalled body keeps its connection open if the client never
@@ -73,7 +76,17 @@ pub struct LoopbackServer {
     origins: [String; 2],
     /// Starts every route's path: `/run-<128 random bits>`.
     prefix: String,
-    routes: Arc<Mutex<HashMap<String, Arc<Route>>>>,
+    tables: Arc<Tables>,
+}
+
+/// A WebSocket connection accepted on a channel.
+pub type ChannelConnection = tungstenite::WebSocket<TcpStream>;
+
+/// What the server answers, by full path.
+#[derive(Default)]
+struct Tables {
+    routes: Mutex<HashMap<String, Arc<Route>>>,
+    channels: Mutex<HashMap<String, mpsc::Sender<ChannelConnection>>>,
 }
 
 /// 128 bits no other local process can guess. std's `RandomState` keys
@@ -90,21 +103,21 @@ impl LoopbackServer {
     /// Binds both ports and serves from background threads for the life of
     /// the process.
     pub fn start() -> io::Result<LoopbackServer> {
-        let routes: Arc<Mutex<HashMap<String, Arc<Route>>>> = Arc::default();
+        let tables: Arc<Tables> = Arc::default();
         let live = Arc::new(AtomicUsize::new(0));
         let mut origins = [String::new(), String::new()];
         for origin in &mut origins {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             *origin = format!("http://{}", listener.local_addr()?);
-            let (routes, live) = (routes.clone(), live.clone());
+            let (tables, live) = (tables.clone(), live.clone());
             std::thread::Builder::new()
                 .name("loopback-accept".into())
-                .spawn(move || accept(listener, routes, live))?;
+                .spawn(move || accept(listener, tables, live))?;
         }
         Ok(LoopbackServer {
             origins,
             prefix: format!("/run-{}", unguessable()),
-            routes,
+            tables,
         })
     }
 
@@ -120,11 +133,27 @@ impl LoopbackServer {
     /// on `origin`. Registering the same path again replaces the route.
     pub fn serve(&self, origin: Origin, path: &str, route: Route) -> String {
         let path = format!("{}{path}", self.prefix);
-        self.routes
+        self.tables
+            .routes
             .lock()
             .unwrap()
             .insert(path.clone(), Arc::new(route));
         format!("{}{path}", self.origin(origin))
+    }
+
+    /// Accepts WebSocket connections at `path` on the primary origin:
+    /// returns the `ws://` URL and where the connections arrive. Only a
+    /// client that knows the run's prefix can reach it.
+    pub fn open_channel(&self, path: &str) -> (String, mpsc::Receiver<ChannelConnection>) {
+        let path = format!("{}{path}", self.prefix);
+        let (tx, rx) = mpsc::channel();
+        self.tables
+            .channels
+            .lock()
+            .unwrap()
+            .insert(path.clone(), tx);
+        let origin = self.origin(Origin::Primary).replacen("http://", "ws://", 1);
+        (format!("{origin}{path}"), rx)
     }
 }
 
@@ -185,11 +214,7 @@ pub fn serve_scenario(
     })
 }
 
-fn accept(
-    listener: TcpListener,
-    routes: Arc<Mutex<HashMap<String, Arc<Route>>>>,
-    live: Arc<AtomicUsize>,
-) {
+fn accept(listener: TcpListener, tables: Arc<Tables>, live: Arc<AtomicUsize>) {
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
         if live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
@@ -199,12 +224,12 @@ fn accept(
             );
             continue;
         }
-        let (routes, slot) = (routes.clone(), live.clone());
+        let (tables, slot) = (tables.clone(), live.clone());
         let spawned = std::thread::Builder::new()
             .name("loopback-conn".into())
             .spawn(move || {
                 // A client that goes away mid-response is its own business.
-                let _ = handle(stream, &routes);
+                let _ = handle(stream, &tables);
                 slot.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -223,7 +248,7 @@ fn read_limited_line(reader: &mut impl BufRead, limit: u64) -> io::Result<Option
     Ok(line.ends_with('\n').then_some(line))
 }
 
-fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Arc<Route>>>) -> io::Result<()> {
+fn handle(stream: TcpStream, tables: &Tables) -> io::Result<()> {
     stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let too_large = |mut stream: &TcpStream, what: &str| {
@@ -237,8 +262,10 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Arc<Route>>>) -> io:
     let Some(request_line) = read_limited_line(&mut reader, MAX_REQUEST_LINE)? else {
         return too_large(&stream, "Request Line");
     };
-    // Read (and ignore) the request headers up to the blank line.
+    // Read the request headers up to the blank line; only a WebSocket
+    // upgrade's key matters.
     let mut header_bytes = 0;
+    let mut websocket_key = None;
     loop {
         let Some(line) = read_limited_line(&mut reader, MAX_HEADER_BYTES - header_bytes)? else {
             return too_large(&stream, "Request Header Fields");
@@ -247,11 +274,20 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Arc<Route>>>) -> io:
         if line == "\r\n" || line == "\n" {
             break;
         }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("sec-websocket-key") {
+                websocket_key = Some(value.trim().to_string());
+            }
+        }
     }
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("");
     let path = parts.next().unwrap_or("");
-    let route = routes.lock().unwrap().get(path).cloned();
+    let channel = tables.channels.lock().unwrap().get(path).cloned();
+    if let (Some(channel), Some(key)) = (channel, websocket_key) {
+        return hand_over(stream, &key, &channel);
+    }
+    let route = tables.routes.lock().unwrap().get(path).cloned();
     let mut stream = stream;
     let Some(route) = route else {
         return stream.write_all(
@@ -315,6 +351,29 @@ fn reason_phrase(status: u16) -> &'static str {
         500 => "Internal Server Error",
         _ => "Status",
     }
+}
+
+/// Completes a WebSocket upgrade and hands the connection to the channel's
+/// owner. The handshake is three header lines; the framing after it is
+/// tungstenite's.
+fn hand_over(
+    mut stream: TcpStream,
+    key: &str,
+    channel: &mpsc::Sender<ChannelConnection>,
+) -> io::Result<()> {
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    stream.write_all(
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .as_bytes(),
+    )?;
+    // The page speaks for as long as it runs; no request timeout now.
+    stream.set_read_timeout(None)?;
+    let socket = tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, None);
+    // Nobody listening any more: the connection just closes.
+    let _ = channel.send(socket);
+    Ok(())
 }
 
 /// `data` as one gzip member (what `Content-Encoding: gzip` means).
@@ -433,6 +492,28 @@ mod tests {
             String::from_utf8_lossy(&response)
         );
         drop(idle);
+    }
+
+    #[test]
+    fn a_channel_hands_over_websocket_connections_under_the_run_prefix_only() {
+        use tungstenite::Message;
+        let server = LoopbackServer::start().unwrap();
+        let (url, connections) = server.open_channel("/channel");
+        assert!(url.starts_with("ws://127.0.0.1:") && url.contains("/run-"), "{url}");
+        let (mut client, _) = tungstenite::connect(url.as_str()).unwrap();
+        client.send(Message::text("hello from the page")).unwrap();
+        let mut page = connections
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the connection is handed over");
+        assert_eq!(
+            page.read().unwrap(),
+            Message::text("hello from the page")
+        );
+        page.send(Message::text("a request")).unwrap();
+        assert_eq!(client.read().unwrap(), Message::text("a request"));
+        // Without the run's prefix there is no channel.
+        let guessed = url.replacen(&server.prefix, "", 1);
+        assert!(tungstenite::connect(guessed.as_str()).is_err());
     }
 
     #[test]

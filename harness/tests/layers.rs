@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("loopback_server", 2),
     ("backend::reference", 4),
     ("backend::process", 4),
+    ("backend::browser", 4),
     ("backend::fault_injection", 4),
     // Data: which engine switch turns on which proposal.
     ("backend::switches", 1),

@@ -5,6 +5,7 @@
 //! `reference.rs` is ours, built on wasmparser. Out-of-process engines (JS
 //! runtimes, browsers) plug in behind the same trait.
 
+pub mod browser;
 pub mod fault_injection;
 pub mod process;
 mod reference;

@@ -18,7 +18,7 @@
 //! worker; one the worker took and never answered is a timeout.
 
 mod client;
-mod launcher;
+pub(crate) mod launcher;
 mod pool;
 pub mod protocol;
 mod transport;

@@ -1,0 +1,102 @@
+//! Real browsers (Debian's chromium and firefox-esr, installed by
+//! `scripts/install-engines.sh browsers`) start headless with a fresh
+//! profile, load a page from the loopback server and talk back over the
+//! run's WebSocket channel, reporting the version `--version` gives; killed,
+//! a browser leaves no process of its group behind.
+
+use std::process::Command;
+use std::time::Duration;
+use streamconform::backend::browser::launcher::{Browser, BrowserKind};
+use streamconform::loopback_server::{BodyEnding, LoopbackServer, Origin, Route};
+use tungstenite::Message;
+
+fn install_browsers() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-engines.sh");
+    let out = Command::new("bash")
+        .args([script, "browsers"])
+        .output()
+        .expect("run the install script");
+    assert!(
+        out.status.success(),
+        "{script} browsers failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Processes whose process group is `group` (zombies aside).
+fn group_members(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // After the command name: state, ppid, pgrp.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string() {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+#[test]
+fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
+    install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    for &kind in BrowserKind::ALL {
+        let version = kind.version().unwrap();
+        let (channel, connections) = server.open_channel(&format!("/channel/{}", kind.name()));
+        let page = format!(
+            "<!doctype html><script>\n\
+             const socket = new WebSocket({channel:?});\n\
+             socket.onopen = () => socket.send(JSON.stringify({{ agent: navigator.userAgent, origin: location.origin }}));\n\
+             </script>"
+        );
+        let url = server.serve(
+            Origin::Primary,
+            &format!("/page/{}.html", kind.name()),
+            Route {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: page.into_bytes(),
+                end: BodyEnding::Complete,
+            },
+        );
+        let browser = Browser::open(kind, &url).unwrap();
+        let mut socket = connections
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
+        let Message::Text(hello) = socket.read().unwrap() else {
+            panic!("not a text message")
+        };
+        let hello: serde_json::Value = serde_json::from_str(&hello).unwrap();
+        let agent = hello["agent"].as_str().unwrap();
+        // "Chromium 156.0.8078.79 built on ..." -> "156.";
+        // "Mozilla Firefox 153.7.0esr" -> "153.".
+        let major = version
+            .split_whitespace()
+            .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .and_then(|v| v.split('.').next())
+            .unwrap();
+        let expected = match kind {
+            BrowserKind::Chromium => format!("HeadlessChrome/{major}."),
+            BrowserKind::Firefox => format!("Firefox/{major}."),
+        };
+        assert!(agent.contains(&expected), "{agent} vs {version}");
+        assert_eq!(hello["origin"], server.origin(Origin::Primary));
+
+        let group = browser.process_id();
+        assert!(!group_members(group).is_empty());
+        browser.kill();
+        drop(browser);
+        assert_eq!(group_members(group), Vec::<u32>::new(), "{}", kind.name());
+    }
+}
