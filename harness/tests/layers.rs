@@ -29,6 +29,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("backend::reference", 4),
     ("backend::process", 4),
     ("backend::browser", 4),
+    // Starting processes that cannot outlive the harness: std only.
+    ("backend::launcher", 1),
     ("backend::fault_injection", 4),
     // Data: which engine switch turns on which proposal.
     ("backend::switches", 1),

@@ -6,6 +6,7 @@
 //! runtimes, browsers) plug in behind the same trait.
 
 pub mod browser;
+pub mod launcher;
 pub mod fault_injection;
 pub mod process;
 mod reference;

@@ -2,7 +2,7 @@
 //! process group and dying with the harness (the process launcher's
 //! guarantees), and finding out its version.
 
-use crate::backend::process::launcher::{Launch, WorkerProcess};
+use crate::backend::launcher::{Launch, WorkerProcess};
 use std::process::Command;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! request from the moment the worker took it, and gives a worker that
 //! breaks the protocol up at once.
 
-use super::launcher::Launch;
+use crate::backend::launcher::Launch;
 use super::protocol::{Hello, ModuleRequest, Reply, Request};
 use super::transport::{Received, StdioTransport, Transport};
 use crate::backend::WebApiOutcome;

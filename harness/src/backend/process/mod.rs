@@ -3,8 +3,8 @@
 //! driver, `harness/js/driver.mjs`, compiled into this crate.
 //!
 //! The pieces, as a browser backend will reuse them:
-//! - `launcher.rs` starts worker processes (own process group, dying with
-//!   the harness);
+//! - `../launcher.rs` starts worker processes (own process group, dying
+//!   with the harness; browsers start the same way);
 //! - `transport.rs` moves lines to and from one worker (stdio);
 //! - `protocol.rs` is the wire vocabulary, shared with the JS driver;
 //! - `client.rs` is the protocol client: requests in flight on a worker,
@@ -18,7 +18,6 @@
 //! worker; one the worker took and never answered is a timeout.
 
 mod client;
-pub(crate) mod launcher;
 mod pool;
 pub mod protocol;
 mod transport;
@@ -26,7 +25,7 @@ mod transport;
 pub use protocol::{Hello, PROTOCOL_VERSION};
 
 use self::client::{Deadlines, Worker};
-use self::launcher::Launch;
+use crate::backend::launcher::Launch;
 use self::pool::Pool;
 use self::protocol::{module_id, Request, RequestBody, WireEvent, WireScenario};
 use super::switches::{self, Switch};

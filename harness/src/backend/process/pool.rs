@@ -2,7 +2,7 @@
 //! replaced when they die and retired when they have served enough.
 
 use super::client::Worker;
-use super::launcher::Launch;
+use crate::backend::launcher::Launch;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -6,7 +6,7 @@
 //! end it. The stdio transport is the one process workers use; a browser
 //! page will have its own over the loopback server.
 
-use super::launcher::{Launch, WorkerProcess};
+use crate::backend::launcher::{Launch, WorkerProcess};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
