@@ -20,6 +20,19 @@ pub const STEPS: &[&str] = &[
     "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
 ];
 
+/// Defines an enum and `ALL`, its variants in declaration order. Tests
+/// that must cover every value a case can take (the wire round trip in
+/// `tests/wire.rs`) enumerate `ALL`, so a new variant is covered as soon as
+/// it exists, with no list to keep.
+macro_rules! enumerated {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])* pub enum $name { $($(#[$variant_meta])* $variant),* }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+        }
+    };
+}
+
 /// One Web API case, as written in a suite file. Every field but `name`,
 /// `step` and `expect` has a default: a fresh `Response` with
 /// `Content-Type: application/wasm`, status 200, and the module streamed as
@@ -125,17 +138,19 @@ pub struct FetchRequest {
     pub abort: Option<AbortAt>,
 }
 
-/// Where a request goes. The harness's loopback server listens on two
-/// ports: the first is the engine's own origin, the second another origin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FetchUrl {
-    SameOrigin,
-    CrossOrigin,
-    /// `data:<media-type>;base64,<module>`.
-    Data,
-    /// `URL.createObjectURL(new Blob([module], {type: media-type}))`.
-    Blob,
+enumerated! {
+    /// Where a request goes. The harness's loopback server listens on two
+    /// ports: the first is the engine's own origin, the second another origin.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum FetchUrl {
+        SameOrigin,
+        CrossOrigin,
+        /// `data:<media-type>;base64,<module>`.
+        Data,
+        /// `URL.createObjectURL(new Blob([module], {type: media-type}))`.
+        Blob,
+    }
 }
 
 impl FetchUrl {
@@ -144,72 +159,82 @@ impl FetchUrl {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RequestMode {
-    #[default]
-    Cors,
-    NoCors,
-    SameOrigin,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum RequestMode {
+        #[default]
+        Cors,
+        NoCors,
+        SameOrigin,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RedirectMode {
-    #[default]
-    Follow,
-    Manual,
-    Error,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum RedirectMode {
+        #[default]
+        Follow,
+        Manual,
+        Error,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Served {
-    /// The whole body, with its `Content-Length`.
-    #[default]
-    Complete,
-    /// `served-bytes` of the body, then nothing more, ever.
-    Stall,
-    /// `served-bytes` of the body, then the connection closes short of
-    /// its `Content-Length`: a network error after the headers.
-    Reset,
-    /// The whole body, gzip-encoded (`Content-Encoding: gzip`).
-    Gzip,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Served {
+        /// The whole body, with its `Content-Length`.
+        #[default]
+        Complete,
+        /// `served-bytes` of the body, then nothing more, ever.
+        Stall,
+        /// `served-bytes` of the body, then the connection closes short of
+        /// its `Content-Length`: a network error after the headers.
+        Reset,
+        /// The whole body, gzip-encoded (`Content-Encoding: gzip`).
+        Gzip,
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AbortAt {
-    /// Aborted before `fetch()` is called.
-    BeforeCall,
-    /// Aborted in the same turn, right after `compileStreaming` is called.
-    SameTurn,
-    /// Aborted while the body is arriving (the server stalls, so the
-    /// abort always finds the body mid-stream).
-    MidBody,
+enumerated! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum AbortAt {
+        /// Aborted before `fetch()` is called.
+        BeforeCall,
+        /// Aborted in the same turn, right after `compileStreaming` is called.
+        SameTurn,
+        /// Aborted while the body is arriving (the server stalls, so the
+        /// abort always finds the body mid-stream).
+        MidBody,
+    }
 }
 
 fn default_redirect_status() -> u16 {
     302
 }
 
-/// Values of the `options` argument a case can pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CompileOptions {
-    /// `{}`.
-    Empty,
-    /// `null`: the same as `{}`.
-    Null,
-    /// `5`: not an object, a TypeError at the call (WebIDL conversion).
-    Number,
-    /// `{builtins: 5}`: not iterable, a TypeError at the call.
-    BuiltinsNotIterable,
-    /// `{builtins: ["nope"]}`: unknown builtin sets are ignored.
-    BuiltinsUnknown,
-    /// `{builtins: ["js-string", "js-string"]}`: a CompileError once the
-    /// body is read and valid.
-    BuiltinsDuplicate,
+enumerated! {
+    /// Values of the `options` argument a case can pass.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum CompileOptions {
+        /// `{}`.
+        Empty,
+        /// `null`: the same as `{}`.
+        Null,
+        /// `5`: not an object, a TypeError at the call (WebIDL conversion).
+        Number,
+        /// `{builtins: 5}`: not iterable, a TypeError at the call.
+        BuiltinsNotIterable,
+        /// `{builtins: ["nope"]}`: unknown builtin sets are ignored.
+        BuiltinsUnknown,
+        /// `{builtins: ["js-string", "js-string"]}`: a CompileError once the
+        /// body is read and valid.
+        BuiltinsDuplicate,
+    }
 }
 
 fn default_headers() -> Vec<(String, String)> {
@@ -313,104 +338,112 @@ impl<'de> Deserialize<'de> for ModuleRef {
     }
 }
 
-/// What is passed to `compileStreaming`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Argument {
-    /// The Response itself (WebIDL converts it to a promise).
-    #[default]
-    Response,
-    /// `Promise.resolve(response)`.
-    Promise,
-    /// A promise that resolves with the response after a timer.
-    LatePromise,
-    /// `{ then(resolve) { resolve(response) } }`.
-    Thenable,
-    /// `Promise.reject(reason)`.
-    Rejected,
-    /// A thenable whose `then` throws `reason`.
-    ThenableThrows,
-    /// A promise that never settles.
-    NeverSettles,
-    /// A non-Response `value`, directly.
-    Value,
-    /// `Promise.resolve(value)` for a non-Response `value`.
-    ValueInPromise,
-    /// `fetch(url, init)`, the promise itself, as `fetch` describes.
-    Fetch,
-    /// The Response `await fetch(url, init)` gave.
-    Fetched,
-    /// `Response.error()`: type error, status 0, no headers.
-    ResponseError,
-    /// `Response.redirect(url, status)`: only a `Location` header.
-    ResponseRedirect,
+enumerated! {
+    /// What is passed to `compileStreaming`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Argument {
+        /// The Response itself (WebIDL converts it to a promise).
+        #[default]
+        Response,
+        /// `Promise.resolve(response)`.
+        Promise,
+        /// A promise that resolves with the response after a timer.
+        LatePromise,
+        /// `{ then(resolve) { resolve(response) } }`.
+        Thenable,
+        /// `Promise.reject(reason)`.
+        Rejected,
+        /// A thenable whose `then` throws `reason`.
+        ThenableThrows,
+        /// A promise that never settles.
+        NeverSettles,
+        /// A non-Response `value`, directly.
+        Value,
+        /// `Promise.resolve(value)` for a non-Response `value`.
+        ValueInPromise,
+        /// `fetch(url, init)`, the promise itself, as `fetch` describes.
+        Fetch,
+        /// The Response `await fetch(url, init)` gave.
+        Fetched,
+        /// `Response.error()`: type error, status 0, no headers.
+        ResponseError,
+        /// `Response.redirect(url, status)`: only a `Location` header.
+        ResponseRedirect,
+    }
 }
 
-/// JS values a case can pass, reject with, or error a stream with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JsValue {
-    Undefined,
-    Null,
-    True,
-    String,
-    Symbol,
-    Zero,
-    Float,
-    Nan,
-    /// `{}` (as a rejection reason: a fresh object, compared by identity).
-    Object,
-    /// A `TypeError` instance: identity must still be kept.
-    TypeErrorInstance,
-    /// The `Response` interface object.
-    ResponseConstructor,
-    /// `Response.prototype`.
-    ResponsePrototype,
-    /// `Object.create(Response.prototype)`: not a platform object.
-    ResponseLike,
+enumerated! {
+    /// JS values a case can pass, reject with, or error a stream with.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum JsValue {
+        Undefined,
+        Null,
+        True,
+        String,
+        Symbol,
+        Zero,
+        Float,
+        Nan,
+        /// `{}` (as a rejection reason: a fresh object, compared by identity).
+        Object,
+        /// A `TypeError` instance: identity must still be kept.
+        TypeErrorInstance,
+        /// The `Response` interface object.
+        ResponseConstructor,
+        /// `Response.prototype`.
+        ResponsePrototype,
+        /// `Object.create(Response.prototype)`: not a platform object.
+        ResponseLike,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BodyShape {
-    /// A `ReadableStream` delivering the module in the plan's chunks.
-    #[default]
-    Stream,
-    /// The module bytes as an `ArrayBuffer` body.
-    Buffer,
-    /// The module bytes in a `Blob` (with `blob_type`).
-    Blob,
-    /// A string body (`text`); its bytes are UTF-8.
-    String,
-    /// `new Response(null)`.
-    Null,
-    /// `new Response("")`.
-    EmptyString,
-    /// A `FormData` with a Blob and the string "Hello" (multipart bytes).
-    FormData,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum BodyShape {
+        /// A `ReadableStream` delivering the module in the plan's chunks.
+        #[default]
+        Stream,
+        /// The module bytes as an `ArrayBuffer` body.
+        Buffer,
+        /// The module bytes in a `Blob` (with `blob_type`).
+        Blob,
+        /// A string body (`text`); its bytes are UTF-8.
+        String,
+        /// `new Response(null)`.
+        Null,
+        /// `new Response("")`.
+        EmptyString,
+        /// A `FormData` with a Blob and the string "Hello" (multipart bytes).
+        FormData,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChunkType {
-    #[default]
-    Uint8array,
-    /// A `Uint8Array` view with a non-zero `byteOffset` into a larger buffer.
-    Uint8arrayOffset,
-    /// A `Uint8Array` subclass instance.
-    Uint8arraySubclass,
-    ArrayBuffer,
-    DataView,
-    Int8array,
-    Uint8clampedArray,
-    Uint16array,
-    Float64array,
-    String,
-    Number,
-    Null,
-    Undefined,
-    Object,
-    Array,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum ChunkType {
+        #[default]
+        Uint8array,
+        /// A `Uint8Array` view with a non-zero `byteOffset` into a larger buffer.
+        Uint8arrayOffset,
+        /// A `Uint8Array` subclass instance.
+        Uint8arraySubclass,
+        ArrayBuffer,
+        DataView,
+        Int8array,
+        Uint8clampedArray,
+        Uint16array,
+        Float64array,
+        String,
+        Number,
+        Null,
+        Undefined,
+        Object,
+        Array,
+    }
 }
 
 impl ChunkType {
@@ -423,47 +456,53 @@ impl ChunkType {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChunkPosition {
-    /// Before the first chunk of the plan.
-    First,
-    /// After every chunk of the plan, before the stream ends.
-    #[default]
-    Last,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum ChunkPosition {
+        /// Before the first chunk of the plan.
+        First,
+        /// After every chunk of the plan, before the stream ends.
+        #[default]
+        Last,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StreamEnd {
-    #[default]
-    Close,
-    /// `controller.error(reason)` after `error_after_chunks` chunks.
-    Error,
-    /// The stream stays open.
-    Never,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum StreamEnd {
+        #[default]
+        Close,
+        /// `controller.error(reason)` after `error_after_chunks` chunks.
+        Error,
+        /// The stream stays open.
+        Never,
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BodyState {
-    #[default]
-    Fresh,
-    /// `body.getReader()` before the call, never read.
-    Locked,
-    /// Read once and released before the call.
-    Disturbed,
-    /// `body.cancel()` before the call.
-    Cancelled,
-    /// `arrayBuffer()` awaited before the call.
-    ConsumedBefore,
-    /// `arrayBuffer()` called synchronously right after the call.
-    ConsumedAfter,
-    /// `body.getReader()` synchronously right after the call.
-    LockedAfter,
-    /// `compileStreaming(r)` called twice in the same turn; the case is the
-    /// second call, which finds the body locked by the first.
-    CalledTwice,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum BodyState {
+        #[default]
+        Fresh,
+        /// `body.getReader()` before the call, never read.
+        Locked,
+        /// Read once and released before the call.
+        Disturbed,
+        /// `body.cancel()` before the call.
+        Cancelled,
+        /// `arrayBuffer()` awaited before the call.
+        ConsumedBefore,
+        /// `arrayBuffer()` called synchronously right after the call.
+        ConsumedAfter,
+        /// `body.getReader()` synchronously right after the call.
+        LockedAfter,
+        /// `compileStreaming(r)` called twice in the same turn; the case is the
+        /// second call, which finds the body locked by the first.
+        CalledTwice,
+    }
 }
 
 /// A header change made synchronously after the call, before its reaction.
@@ -476,20 +515,22 @@ pub struct HeaderChange {
     pub delete: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Pacing {
-    /// Every chunk enqueued in `start()`. Out-of-process workers may cap
-    /// the queue of a long body that closes (the JS driver: 8192 chunks),
-    /// enqueueing the rest as the reader drains it; see PROTOCOL.md.
-    #[default]
-    EnqueueAll,
-    /// One chunk per `pull()`.
-    Pull,
-    /// A macrotask (timer) between chunks.
-    Macrotask,
-    /// Every chunk at once, then a pause before `close()`.
-    PauseBeforeClose,
+enumerated! {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Pacing {
+        /// Every chunk enqueued in `start()`. Out-of-process workers may cap
+        /// the queue of a long body that closes (the JS driver: 8192 chunks),
+        /// enqueueing the rest as the reader drains it; see PROTOCOL.md.
+        #[default]
+        EnqueueAll,
+        /// One chunk per `pull()`.
+        Pull,
+        /// A macrotask (timer) between chunks.
+        Macrotask,
+        /// Every chunk at once, then a pause before `close()`.
+        PauseBeforeClose,
+    }
 }
 
 impl Scenario {

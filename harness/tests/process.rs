@@ -208,7 +208,7 @@ fn a_case_whose_premise_does_not_hold_is_invalid_on_a_real_engine() {
 fn the_driver_exits_soon_after_its_input_ends() {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/driver.mjs");
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/stdio.mjs");
     let mut child = Command::new("node")
         .arg(driver)
         .stdin(Stdio::piped())
@@ -223,7 +223,7 @@ fn the_driver_exits_soon_after_its_input_ends() {
     .unwrap();
     writeln!(
         stdin,
-        r#"{{"type":"case","id":1,"module":1,"settle_ms":600000,"scenario":{{"argument":"never-settles"}},"cuts":"","events":[["chunks",0,1],["close"]]}}"#
+        r#"{{"type":"case","id":1,"module":1,"settle_ms":600000,"scenario":{{"argument":"never-settles"}},"cuts":[],"events":[["chunks",0,1],["close"]]}}"#
     )
     .unwrap();
     drop(stdin);

@@ -12,7 +12,7 @@
 /// How one switch is passed to the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Switch {
-    /// A V8 flag given to node directly (`node --flag driver.mjs`).
+    /// A V8 flag given to node directly (`node --flag stdio.mjs`).
     NodeV8(&'static str),
     /// A V8 flag given to deno through `--v8-flags=a,b`.
     DenoV8(&'static str),

@@ -98,6 +98,35 @@ impl<'a> Iterator for Chunks<'a> {
 
 impl ExactSizeIterator for Chunks<'_> {}
 
+/// One entry of a compacted cut list: an offset, or a run of three or more
+/// consecutive offsets `start..end` (half-open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutRun {
+    Offset(usize),
+    Range(usize, usize),
+}
+
+/// `cuts` compacted into runs, in order: what `format_cuts` writes and what
+/// travels to process workers (a one-byte plan of a large module is one
+/// range, not hundreds of thousands of offsets).
+pub fn cut_runs(cuts: &[usize]) -> impl Iterator<Item = CutRun> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let first = *cuts.get(i)?;
+        let mut j = i;
+        while j + 1 < cuts.len() && cuts[j + 1] == cuts[j] + 1 {
+            j += 1;
+        }
+        if j - i >= 2 {
+            i = j + 1;
+            Some(CutRun::Range(first, cuts[j] + 1))
+        } else {
+            i += 1;
+            Some(CutRun::Offset(first))
+        }
+    })
+}
+
 /// Formats cuts compactly: runs of three or more consecutive offsets become
 /// `a..b` (half-open), everything else is listed. `parse_cuts` reads it back.
 pub fn format_cuts(cuts: &[usize]) -> String {
@@ -105,22 +134,14 @@ pub fn format_cuts(cuts: &[usize]) -> String {
     // One string written in place: a large module's plans have hundreds of
     // thousands of cuts.
     let mut text = String::new();
-    let mut i = 0;
-    while i < cuts.len() {
-        let mut j = i;
-        while j + 1 < cuts.len() && cuts[j + 1] == cuts[j] + 1 {
-            j += 1;
-        }
-        if i > 0 {
+    for run in cut_runs(cuts) {
+        if !text.is_empty() {
             text.push(',');
         }
-        if j - i >= 2 {
-            let _ = write!(text, "{}..{}", cuts[i], cuts[j] + 1);
-            i = j + 1;
-        } else {
-            let _ = write!(text, "{}", cuts[i]);
-            i += 1;
-        }
+        let _ = match run {
+            CutRun::Offset(offset) => write!(text, "{offset}"),
+            CutRun::Range(start, end) => write!(text, "{start}..{end}"),
+        };
     }
     text
 }

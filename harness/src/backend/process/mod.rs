@@ -1,6 +1,7 @@
 //! Out-of-process backends: any executable that speaks the streamconform
 //! process protocol (`harness/PROTOCOL.md`). The JS engines run one shared
-//! driver, `harness/js/driver.mjs`, compiled into this crate.
+//! driver compiled into this crate: `harness/js/driver-core.mjs` (the
+//! protocol, web-platform APIs only) under `harness/js/stdio.mjs`.
 //!
 //! The pieces, as a browser backend will reuse them:
 //! - `../launcher.rs` starts worker processes (own process group, dying
@@ -27,7 +28,7 @@ pub use protocol::{Hello, PROTOCOL_VERSION};
 use self::client::{Deadlines, Worker};
 use crate::backend::launcher::Launch;
 use self::pool::Pool;
-use self::protocol::{module_id, Request, RequestBody, WireEvent, WireScenario};
+use self::protocol::{module_id, Request, RequestBody, WireCuts, WireEvent, WireScenario};
 use super::switches::{self, Switch};
 use super::{
     Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
@@ -35,7 +36,7 @@ use super::{
 use crate::features::{probe_bytes, Features, PROBES};
 use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::outcome::Outcome;
-use crate::plan::{format_cuts, ChunkPlan};
+use crate::plan::ChunkPlan;
 use crate::scenario::stream_event_runs;
 use crate::scenario::{JsValue, Scenario, StreamEnd};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,7 +44,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const DRIVER: &str = include_str!("../../../js/driver.mjs");
+/// The protocol's semantics, web-platform APIs only (browsers will load it
+/// too).
+const DRIVER_CORE: &str = include_str!("../../../js/driver-core.mjs");
+/// The transport node, deno and bun run: the core on stdin and stdout.
+const STDIO_TRANSPORT: &str = include_str!("../../../js/stdio.mjs");
 
 pub struct ProcessBackend {
     name: String,
@@ -318,7 +323,13 @@ impl ProcessBackend {
             }
             let worker = match pool.worker() {
                 Ok(worker) => worker,
-                Err(e) => return Outcome::Crash { message: e }.into(),
+                // A fresh worker that did not start (its engine answered
+                // the first hello, so this one is bad luck, not a broken
+                // setup): tried again, within the same bound.
+                Err(why) => {
+                    lost.push(why);
+                    continue;
+                }
             };
             match self.request_on(&worker, module, body) {
                 Ok(outcome) => return outcome,
@@ -349,16 +360,31 @@ impl ProcessBackend {
     }
 }
 
-/// Writes the embedded driver to a file once per process.
+/// Writes the embedded driver, core and stdio transport side by side, to
+/// a directory named by their contents, once per process; the command runs
+/// the transport. Each file is written under a temporary name and renamed,
+/// so a worker of another run never imports a half-written one.
 fn driver_path() -> Result<String, String> {
     static PATH: OnceLock<Result<String, String>> = OnceLock::new();
     PATH.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!(
-            "streamconform-driver-{:016x}.mjs",
-            module_id(DRIVER.as_bytes())
+        let dir = std::env::temp_dir().join(format!(
+            "streamconform-driver-{:016x}",
+            module_id(format!("{DRIVER_CORE}\0{STDIO_TRANSPORT}").as_bytes())
         ));
-        std::fs::write(&path, DRIVER).map_err(|e| format!("writing {}: {e}", path.display()))?;
-        Ok(path.display().to_string())
+        let write = |name: &str, text: &str| -> std::io::Result<std::path::PathBuf> {
+            let path = dir.join(name);
+            let partial = dir.join(format!("{name}.{}.partial", std::process::id()));
+            std::fs::write(&partial, text)?;
+            std::fs::rename(&partial, &path)?;
+            Ok(path)
+        };
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| write("driver-core.mjs", DRIVER_CORE))
+            .and_then(|_| write("stdio.mjs", STDIO_TRANSPORT));
+        match written {
+            Ok(path) => Ok(path.display().to_string()),
+            Err(e) => Err(format!("writing the driver to {}: {e}", dir.display())),
+        }
     })
     .clone()
 }
@@ -400,8 +426,7 @@ impl Backend for ProcessBackend {
             name: "chunks".into(),
             cuts,
         };
-        let wire = WireScenario::ByteLevel(body.end);
-        self.compile_scenario(Some(features), &scenario, wire, &bytes, &plan)
+        self.compile_scenario(Some(features), &scenario, &bytes, &plan)
             .outcome
     }
 
@@ -442,7 +467,7 @@ impl WebApiBackend for ProcessBackend {
     ) -> WebApiOutcome {
         // Web API cases are about the Response, not proposals: the engine
         // as shipped.
-        self.compile_scenario(None, scenario, WireScenario::Full(scenario), module, plan)
+        self.compile_scenario(None, scenario, module, plan)
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
@@ -469,7 +494,6 @@ impl ProcessBackend {
         &self,
         features: Option<&Features>,
         scenario: &Scenario,
-        wire: WireScenario<'_>,
         module: &[u8],
         plan: &ChunkPlan,
     ) -> WebApiOutcome {
@@ -495,10 +519,9 @@ impl ProcessBackend {
             .map(WireEvent)
             .collect();
         let body = RequestBody::Case {
-            scenario: wire,
-            cuts: format_cuts(&plan.cuts),
+            scenario: Box::new(WireScenario::new(scenario, fetch_url)),
+            cuts: WireCuts(&plan.cuts),
             events,
-            fetch_url,
         };
         self.request(features, module, body)
     }

@@ -2,15 +2,20 @@
 //! harness sends and what a worker may answer, as types. Everything that
 //! crosses the wire is serialized or parsed here and nowhere else.
 
-use crate::backend::{BodyEnd, WebApiOutcome};
+use crate::backend::WebApiOutcome;
 use crate::outcome::Outcome;
-use crate::scenario::{BodyObservation, EventRun, JsValue, Scenario, StreamEnd};
+use crate::plan::{cut_runs, CutRun};
+use crate::scenario::{
+    AbortAt, Argument, BodyObservation, BodyShape, BodyState, ChunkType, CompileOptions, EventRun,
+    FetchUrl, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
+};
 use base64::Engine as _;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
 
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]
@@ -111,7 +116,7 @@ impl ModuleRequest {
 }
 
 /// A request about one module, serialized straight onto the wire (no
-/// intermediate JSON tree: a case's cut list can be megabytes).
+/// intermediate JSON tree: a case's cut list can be long).
 #[derive(Serialize)]
 pub struct Request<'a> {
     pub id: u64,
@@ -126,46 +131,150 @@ pub struct Request<'a> {
 pub enum RequestBody<'a> {
     OneShot,
     Case {
-        scenario: WireScenario<'a>,
-        /// The plan's cut list in the compact syntax of `format_cuts`.
-        cuts: String,
+        /// Boxed: the largest part of a request by far, built once per request.
+        scenario: Box<WireScenario<'a>>,
+        cuts: WireCuts<'a>,
         events: Vec<WireEvent>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        fetch_url: Option<String>,
     },
 }
 
-/// A request's scenario. A byte-level case is the default scenario, which
-/// the driver fills in itself from an empty object (every field has its
-/// default there too): most requests of a run are byte-level plans, and
-/// their full scenario would be most of each request line.
-pub enum WireScenario<'a> {
-    Full(&'a Scenario),
-    ByteLevel(BodyEnd),
+/// What a worker needs of a case's scenario to build its argument and
+/// Response: the wire's own type, so the case files' schema (`Scenario`)
+/// and the protocol evolve separately. Only what differs from the default
+/// (a fresh Response, `Content-Type: application/wasm`, status 200, the
+/// module streamed as `Uint8Array` chunks) is sent, and a worker fills in
+/// the rest: most requests of a run are byte-level plans, for which this
+/// is `{}`. What the harness decides itself (the body's events, what the
+/// loopback server answers, the expected outcome) does not travel here.
+/// Leaf values are named as in the case files.
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct WireScenario<'a> {
+    #[serde(skip_serializing_if = "is_default")]
+    argument: Argument,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<JsValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<JsValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<&'a [(String, String)]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "is_default")]
+    body: BodyShape,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blob_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_default")]
+    chunk_type: ChunkType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bad_chunk: Option<ChunkType>,
+    #[serde(skip_serializing_if = "is_default")]
+    pacing: Pacing,
+    #[serde(skip_serializing_if = "is_default")]
+    body_state: BodyState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_call: Option<WireHeaderChange<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<CompileOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch: Option<WireFetch<'a>>,
 }
 
-impl Serialize for WireScenario<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            WireScenario::Full(scenario) => scenario.serialize(serializer),
-            WireScenario::ByteLevel(end) => {
-                let mut map = serializer.serialize_map(None)?;
-                match end {
-                    BodyEnd::Close => {}
-                    BodyEnd::Error => {
-                        map.serialize_entry("stream-end", &StreamEnd::Error)?;
-                        map.serialize_entry("reason", &JsValue::Object)?;
-                    }
-                    BodyEnd::Never => map.serialize_entry("stream-end", &StreamEnd::Never)?,
-                }
-                map.end()
-            }
+/// `after-call`: `{"set": [name, value]}` and/or `{"delete": name}`.
+#[derive(Serialize)]
+pub struct WireHeaderChange<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set: Option<(&'a str, &'a str)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete: Option<&'a str>,
+}
+
+/// `fetch`: the request a case makes. `target` is `same-origin` or
+/// `cross-origin` (then `url` is the loopback server URL the harness
+/// registered the answer under), `data` or `blob` (the worker builds the
+/// URL of the module itself, typed `media-type`).
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct WireFetch<'a> {
+    target: FetchUrl,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_default")]
+    mode: RequestMode,
+    #[serde(skip_serializing_if = "is_default")]
+    redirect: RedirectMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abort: Option<AbortAt>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+impl<'a> WireScenario<'a> {
+    /// `scenario` as it travels; `server_url` is where the loopback server
+    /// answers its fetch, if it fetches from the server.
+    pub fn new(scenario: &'a Scenario, server_url: Option<String>) -> WireScenario<'a> {
+        static DEFAULT: LazyLock<Scenario> = LazyLock::new(Scenario::byte_level);
+        let default = &*DEFAULT;
+        WireScenario {
+            argument: scenario.argument,
+            value: scenario.value,
+            reason: scenario.reason,
+            headers: (scenario.headers != default.headers).then_some(&scenario.headers[..]),
+            status: (scenario.status != default.status).then_some(scenario.status),
+            body: scenario.body,
+            text: scenario.text.as_deref(),
+            blob_type: scenario.blob_type.as_deref(),
+            chunk_type: scenario.chunk_type,
+            bad_chunk: scenario.bad_chunk,
+            pacing: scenario.pacing,
+            body_state: scenario.body_state,
+            after_call: scenario.after_call.as_ref().map(|change| WireHeaderChange {
+                set: change
+                    .set
+                    .as_ref()
+                    .map(|(name, value)| (name.as_str(), value.as_str())),
+                delete: change.delete.as_deref(),
+            }),
+            options: scenario.options,
+            fetch: scenario.fetch.as_ref().map(|fetch| WireFetch {
+                target: fetch.url,
+                url: server_url,
+                media_type: fetch.media_type.as_deref(),
+                mode: fetch.mode,
+                redirect: fetch.redirect,
+                abort: fetch.abort,
+            }),
         }
     }
 }
 
+/// A plan's cut list as a JSON array of offsets and half-open ranges
+/// `[start, end]` (every offset `start..end-1`): `[8, 9, [10, 400000]]`.
+/// Runs as `format_cuts` compacts them, so a one-byte plan of a 400 KB
+/// module is one range; the worker never needs them expanded.
+pub struct WireCuts<'a>(pub &'a [usize]);
+
+impl Serialize for WireCuts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for run in cut_runs(self.0) {
+            match run {
+                CutRun::Offset(offset) => seq.serialize_element(&offset)?,
+                CutRun::Range(start, end) => seq.serialize_element(&[start, end])?,
+            }
+        }
+        seq.end()
+    }
+}
+
 /// The event kinds of a `case` request's `events`, as the driver names
-/// them (a test checks that `js/driver.mjs` and PROTOCOL.md know each).
+/// them (a test checks that `js/driver-core.mjs` and PROTOCOL.md know each).
 pub const EVENT_KINDS: &[&str] = &["chunks", "bad", "error", "close"];
 
 /// The reply types a worker sends after its hello (checked the same way).
@@ -203,10 +312,9 @@ pub fn module_id(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::format_cuts;
     use crate::scenario::stream_event_runs;
 
-    const DRIVER: &str = super::super::DRIVER;
+    const DRIVER: &str = super::super::DRIVER_CORE;
 
     /// The event and reply kinds the harness knows are the ones the shared
     /// driver uses and PROTOCOL.md documents, and every request is one line.
@@ -216,7 +324,7 @@ mod tests {
         for kind in EVENT_KINDS {
             assert!(
                 DRIVER.contains(&format!("\"{kind}\"")),
-                "js/driver.mjs does not handle event {kind:?}"
+                "js/driver-core.mjs does not handle event {kind:?}"
             );
             assert!(
                 protocol.contains(&format!("[\"{kind}\"")),
@@ -226,25 +334,25 @@ mod tests {
         for kind in REPLY_KINDS {
             assert!(
                 DRIVER.contains(&format!("type: \"{kind}\"")),
-                "js/driver.mjs does not send {kind:?}"
+                "js/driver-core.mjs does not send {kind:?}"
             );
             assert!(
                 protocol.contains(&format!("{{\"type\": \"{kind}\"")),
                 "PROTOCOL.md does not document reply {kind:?}"
             );
         }
-        assert!(DRIVER.contains(&format!("const PROTOCOL = {PROTOCOL_VERSION};")));
+        assert!(DRIVER.contains(&format!("export const PROTOCOL = {PROTOCOL_VERSION};")));
         assert!(protocol.contains(&format!("\"protocol\": {PROTOCOL_VERSION},")));
         let mut scenario = Scenario::byte_level();
-        scenario.bad_chunk = Some(crate::scenario::ChunkType::Null);
+        scenario.bad_chunk = Some(ChunkType::Null);
+        let cuts: Vec<usize> = (1..400_000).collect();
         let body = RequestBody::Case {
-            scenario: WireScenario::Full(&scenario),
-            cuts: format_cuts(&(1..400_000).collect::<Vec<_>>()),
+            scenario: Box::new(WireScenario::new(&scenario, None)),
+            cuts: WireCuts(&cuts),
             events: stream_event_runs(&scenario, 400_000)
                 .into_iter()
                 .map(WireEvent)
                 .collect(),
-            fetch_url: None,
         };
         let line = serde_json::to_string(&Request {
             id: 8,
@@ -259,7 +367,8 @@ mod tests {
             (value["id"].as_u64(), value["module"].as_u64()),
             (Some(8), Some(9))
         );
-        assert_eq!(value["cuts"], "1..400000");
+        assert_eq!(value["cuts"], serde_json::json!([[1, 400_000]]));
+        assert_eq!(value["scenario"], serde_json::json!({"bad-chunk": "null"}));
         assert_eq!(
             value["events"],
             serde_json::json!([["chunks", 0, 400_000], ["bad"], ["close"]])
@@ -275,26 +384,81 @@ mod tests {
         assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
     }
 
+    /// Every key a wire scenario can carry is one the driver reads (a
+    /// renamed field would otherwise be silently ignored, its default used).
+    #[test]
+    fn every_wire_scenario_field_is_read_by_the_driver() {
+        use crate::scenario::{AbortAt, FetchRequest, HeaderChange};
+        let mut scenario = Scenario::byte_level();
+        scenario.argument = Argument::Value;
+        scenario.value = Some(JsValue::Null);
+        scenario.reason = Some(JsValue::Null);
+        scenario.headers.clear();
+        scenario.status = 201;
+        scenario.body = BodyShape::Blob;
+        scenario.text = Some(String::new());
+        scenario.blob_type = Some(String::new());
+        scenario.chunk_type = ChunkType::Null;
+        scenario.bad_chunk = Some(ChunkType::Null);
+        scenario.pacing = Pacing::Pull;
+        scenario.body_state = BodyState::Locked;
+        scenario.after_call = Some(HeaderChange {
+            set: Some((String::new(), String::new())),
+            delete: Some(String::new()),
+        });
+        scenario.options = Some(CompileOptions::Null);
+        scenario.fetch = Some(FetchRequest {
+            url: FetchUrl::SameOrigin,
+            mode: RequestMode::NoCors,
+            redirect: RedirectMode::Manual,
+            redirected_from: None,
+            redirect_status: 302,
+            media_type: Some(String::new()),
+            served: Default::default(),
+            served_bytes: 0,
+            abort: Some(AbortAt::SameTurn),
+        });
+        let wire = serde_json::to_value(WireScenario::new(&scenario, Some("u".into()))).unwrap();
+        let mut keys = Vec::new();
+        for (key, value) in wire.as_object().unwrap() {
+            keys.push(key.clone());
+            if let Some(nested) = value.as_object() {
+                keys.extend(nested.keys().cloned());
+            }
+        }
+        assert_eq!(keys.len(), 15 + 2 + 6, "{keys:?}");
+        for key in keys {
+            assert!(
+                DRIVER.contains(&format!("[\"{key}\"]")) || DRIVER.contains(&format!(".{key}")),
+                "js/driver-core.mjs never reads scenario key {key:?}"
+            );
+        }
+    }
+
+    /// Cut lists travel as offsets and half-open ranges, runs compacted as
+    /// `format_cuts` compacts them.
+    #[test]
+    fn cuts_travel_as_offsets_and_ranges() {
+        let json = |cuts: &[usize]| serde_json::to_value(WireCuts(cuts)).unwrap();
+        assert_eq!(json(&[]), serde_json::json!([]));
+        assert_eq!(json(&[8, 8, 9]), serde_json::json!([8, 8, 9]));
+        assert_eq!(
+            json(&[1, 2, 3, 4, 9, 10, 20]),
+            serde_json::json!([[1, 5], 9, 10, 20])
+        );
+    }
+
     /// A byte-level case travels as an empty scenario (the driver's
-    /// defaults), plus how its stream ends.
+    /// defaults), plus the reason its stream errors with; how the stream
+    /// ends is in its events.
     #[test]
     fn byte_level_scenarios_are_sent_as_their_differences_from_the_default() {
-        let json = |end| serde_json::to_string(&WireScenario::ByteLevel(end)).unwrap();
-        assert_eq!(json(BodyEnd::Close), "{}");
-        assert_eq!(
-            json(BodyEnd::Error),
-            r#"{"stream-end":"error","reason":"object"}"#
-        );
-        assert_eq!(json(BodyEnd::Never), r#"{"stream-end":"never"}"#);
-        // The same keys and values a full scenario uses.
-        let mut full = Scenario::byte_level();
-        full.stream_end = StreamEnd::Error;
-        full.reason = Some(JsValue::Object);
-        let full = serde_json::to_value(&full).unwrap();
-        assert_eq!(
-            (&full["stream-end"], &full["reason"]),
-            (&serde_json::json!("error"), &serde_json::json!("object"))
-        );
+        let mut scenario = Scenario::byte_level();
+        let json = |s: &Scenario| serde_json::to_string(&WireScenario::new(s, None)).unwrap();
+        assert_eq!(json(&scenario), "{}");
+        scenario.stream_end = crate::scenario::StreamEnd::Error;
+        scenario.reason = Some(JsValue::Object);
+        assert_eq!(json(&scenario), r#"{"reason":"object"}"#);
     }
 
     #[test]

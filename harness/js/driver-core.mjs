@@ -1,51 +1,70 @@
-// streamconform JS driver: speaks the process protocol (harness/PROTOCOL.md)
-// on stdin/stdout. One file for every JS engine (Node, Deno, Bun; browsers
-// later): it only uses web-platform APIs plus `node:process` for stdio,
-// which all three runtimes provide.
-import process from "node:process";
+// streamconform driver core: the process protocol's semantics
+// (harness/PROTOCOL.md), from a parsed request to its replies. Web-platform
+// APIs only, so the same module runs under node, deno and bun (stdio.mjs)
+// and in a browser page; a transport supplies `send` and `exit` and feeds
+// `handle` the requests.
 
-const PROTOCOL = 3;
-const modules = new Map(); // module id -> Uint8Array
+export const PROTOCOL = 4;
 
-function engineInfo() {
-  if (typeof Deno !== "undefined") return { engine: "deno", version: Deno.version.deno };
-  if (typeof Bun !== "undefined") return { engine: "bun", version: Bun.version };
-  return { engine: "node", version: process.versions.node };
-}
-
-function send(message) {
-  process.stdout.write(JSON.stringify(message) + "\n");
+// A value the harness sent that this driver has no case for: the Rust
+// enums and these switches disagree (the wire round-trip test catches it).
+function unknown(what, value) {
+  throw new Error(`unknown ${what} ${JSON.stringify(value)}`);
 }
 
 function decodeBase64(text) {
-  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(text, "base64"));
   const raw = atob(text);
   const out = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
   return out;
 }
 
-// "1..4,9,9" -> [1,2,3,9,9]
-function parseCuts(text) {
-  const cuts = [];
-  if (!text) return cuts;
-  for (const part of text.split(",")) {
-    const range = part.split("..");
-    if (range.length === 2) {
-      for (let k = Number(range[0]); k < Number(range[1]); k++) cuts.push(k);
-    } else {
-      cuts.push(Number(part));
-    }
-  }
-  return cuts;
+function encodeBase64(bytes) {
+  // In slices: String.fromCharCode takes its bytes as arguments.
+  let raw = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) raw += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(raw);
 }
 
-// Chunk `i` of `bytes` cut at `cuts`, made when it is enqueued: a one-byte
-// plan of a large module is hundreds of thousands of chunks, never all
-// held at once.
-function chunkAt(bytes, cuts, i) {
-  const start = i === 0 ? 0 : cuts[i - 1];
-  return bytes.subarray(start, i < cuts.length ? cuts[i] : bytes.length);
+// A cut list as it travels: offsets and half-open ranges `[a, b]` (every
+// offset a..b-1), e.g. [8, 9, [10, 400000]]. Cut `k` is found without
+// expanding the ranges: by the entry last used (chunks are taken in
+// order), else by binary search over the entries' first cut indices.
+class Cuts {
+  constructor(entries = []) {
+    this.starts = []; // offset of each entry's first cut
+    this.firsts = []; // index of each entry's first cut
+    this.length = 0;
+    for (const entry of entries) {
+      const [a, b] = typeof entry === "number" ? [entry, entry + 1] : entry;
+      if (b <= a) continue;
+      this.starts.push(a);
+      this.firsts.push(this.length);
+      this.length += b - a;
+    }
+    this.firsts.push(this.length);
+    this.last = 0;
+  }
+
+  at(k) {
+    let j = this.last;
+    if (!(this.firsts[j] <= k && k < this.firsts[j + 1])) {
+      let lo = 0, hi = this.starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.firsts[mid] <= k) lo = mid; else hi = mid - 1;
+      }
+      j = this.last = lo;
+    }
+    return this.starts[j] + (k - this.firsts[j]);
+  }
+
+  // Chunk `i` of `bytes`, made when it is enqueued: a one-byte plan of a
+  // large module is hundreds of thousands of chunks, never all held at once.
+  chunk(bytes, i) {
+    const start = i === 0 ? 0 : this.at(i - 1);
+    return bytes.subarray(start, i < this.length ? this.at(i) : bytes.length);
+  }
 }
 
 // The body's events one at a time, each `["chunks", first, count]` run
@@ -60,37 +79,48 @@ function* eachEvent(events) {
   }
 }
 
-// How many events the body delivers in all.
+// How many events the body delivers in all; checked before the stream
+// starts, where an unknown kind crashes the case rather than the stream.
 function eventCount(events) {
-  return events.reduce((n, event) => n + (event[0] === "chunks" ? event[2] : 1), 0);
+  let count = 0;
+  for (const event of events) {
+    switch (event[0]) {
+      case "chunks": count += event[2]; break;
+      case "bad": case "error": case "close": count++; break;
+      default: unknown("event", event[0]);
+    }
+  }
+  return count;
 }
 
 class Uint8Subclass extends Uint8Array {}
 
-function typedChunk(type, bytes) {
-  const copy = () => bytes.slice();
+// How chunks of `type` are made from their bytes. Resolved before the
+// stream starts: an unknown type thrown inside the stream would only error
+// the stream (an outcome), not crash the case.
+function chunkMaker(type) {
   switch (type) {
-    case "uint8array": return copy();
-    case "uint8array-offset": {
+    case "uint8array": return (bytes) => bytes.slice();
+    case "uint8array-offset": return (bytes) => {
       const big = new Uint8Array(bytes.length + 16);
       big.fill(0xee);
       big.set(bytes, 7);
       return big.subarray(7, 7 + bytes.length);
-    }
-    case "uint8array-subclass": { const c = new Uint8Subclass(bytes.length); c.set(bytes); return c; }
-    case "array-buffer": return copy().buffer;
-    case "data-view": return new DataView(copy().buffer);
-    case "int8array": return new Int8Array(copy().buffer);
-    case "uint8clamped-array": return new Uint8ClampedArray(copy().buffer);
-    case "uint16array": return new Uint16Array(Math.ceil(bytes.length / 2));
-    case "float64array": return new Float64Array(Math.ceil(bytes.length / 8));
-    case "string": return "\0asm";
-    case "number": return 0;
-    case "null": return null;
-    case "undefined": return undefined;
-    case "object": return {};
-    case "array": return [0, 97, 115, 109];
-    default: throw new Error(`unknown chunk type ${type}`);
+    };
+    case "uint8array-subclass": return (bytes) => { const c = new Uint8Subclass(bytes.length); c.set(bytes); return c; };
+    case "array-buffer": return (bytes) => bytes.slice().buffer;
+    case "data-view": return (bytes) => new DataView(bytes.slice().buffer);
+    case "int8array": return (bytes) => new Int8Array(bytes.slice().buffer);
+    case "uint8clamped-array": return (bytes) => new Uint8ClampedArray(bytes.slice().buffer);
+    case "uint16array": return (bytes) => new Uint16Array(Math.ceil(bytes.length / 2));
+    case "float64array": return (bytes) => new Float64Array(Math.ceil(bytes.length / 8));
+    case "string": return () => "\0asm";
+    case "number": return () => 0;
+    case "null": return () => null;
+    case "undefined": return () => undefined;
+    case "object": return () => ({});
+    case "array": return () => [0, 97, 115, 109];
+    default: unknown("chunk type", type);
   }
 }
 
@@ -109,7 +139,7 @@ function jsValue(name) {
     case "response-constructor": return Response;
     case "response-prototype": return Response.prototype;
     case "response-like": return Object.create(Response.prototype);
-    default: throw new Error(`unknown value ${name}`);
+    default: unknown("value", name);
   }
 }
 
@@ -121,7 +151,7 @@ function compileOptions(name) {
     case "builtins-not-iterable": return { builtins: 5 };
     case "builtins-unknown": return { builtins: ["nope"] };
     case "builtins-duplicate": return { builtins: ["js-string", "js-string"] };
-    default: throw new Error(`unknown options ${name}`);
+    default: unknown("options", name);
   }
 }
 
@@ -143,13 +173,14 @@ const QUEUE_BOUND = 8192;
 // harness/src/scenario.rs): the evidence that a case's premise held.
 function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
   const pacing = scenario.pacing ?? "enqueue-all";
-  const chunkType = scenario["chunk-type"] ?? "uint8array";
+  const chunk = chunkMaker(scenario["chunk-type"] ?? "uint8array");
+  const badChunk = scenario["bad-chunk"] === undefined ? null : chunkMaker(scenario["bad-chunk"]);
   // The queue's high-water mark, to tell queued chunks from read ones.
   let highWaterMark = 1;
   const apply = (controller, event) => {
     switch (event[0]) {
-      case "chunk": controller.enqueue(typedChunk(chunkType, chunkAt(bytes, cuts, event[1]))); observed.enqueued++; break;
-      case "bad": controller.enqueue(typedChunk(scenario["bad-chunk"], new Uint8Array(0))); observed.enqueued++; break;
+      case "chunk": controller.enqueue(chunk(cuts.chunk(bytes, event[1]))); observed.enqueued++; break;
+      case "bad": controller.enqueue(badChunk(new Uint8Array(0))); observed.enqueued++; break;
       case "error": observe(controller); controller.error(reason); break;
       case "close": observe(controller); controller.close(); break;
     }
@@ -171,30 +202,34 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
     return applied === total;
   };
   if (total === 0) drained();
-  if (pacing === "pull") {
-    highWaterMark = 0;
-    return new ReadableStream({
-      pull(controller) { applyUpTo(controller, 1); },
-      cancel,
-    }, { highWaterMark });
-  }
   const endsInError = events.length > 0 && events[events.length - 1][0] === "error";
-  if (pacing === "enqueue-all" && total > QUEUE_BOUND && !endsInError) {
-    // Everything in start(), but no more than QUEUE_BOUND chunks queued at
-    // a time: the next ones are enqueued when the reader has taken them
-    // all and waits for more. The reader sees the same chunks in the same
-    // order without waiting on anything but the queue; what is avoided is
-    // Node's stream queue, whose dequeue (Array.prototype.shift) copies
-    // the whole queue once it is large, making a 400 000-chunk body take
-    // minutes (the engine's own reading, not what is under test). A body
-    // that errors is left as the case paced it: where its error falls
-    // relative to the queue is part of what it tests.
-    highWaterMark = 0;
-    return new ReadableStream({
-      start(controller) { applyUpTo(controller, QUEUE_BOUND); },
-      pull(controller) { applyUpTo(controller, QUEUE_BOUND); },
-      cancel,
-    }, { highWaterMark });
+  switch (pacing) {
+    case "pull":
+      highWaterMark = 0;
+      return new ReadableStream({
+        pull(controller) { applyUpTo(controller, 1); },
+        cancel,
+      }, { highWaterMark });
+    case "enqueue-all":
+      if (total <= QUEUE_BOUND || endsInError) break;
+      // Everything in start(), but no more than QUEUE_BOUND chunks queued
+      // at a time: the next ones are enqueued when the reader has taken
+      // them all and waits for more. The reader sees the same chunks in
+      // the same order without waiting on anything but the queue; what is
+      // avoided is Node's stream queue, whose dequeue
+      // (Array.prototype.shift) copies the whole queue once it is large,
+      // making a 400 000-chunk body take minutes (the engine's own
+      // reading, not what is under test). A body that errors is left as
+      // the case paced it: where its error falls relative to the queue is
+      // part of what it tests.
+      highWaterMark = 0;
+      return new ReadableStream({
+        start(controller) { applyUpTo(controller, QUEUE_BOUND); },
+        pull(controller) { applyUpTo(controller, QUEUE_BOUND); },
+        cancel,
+      }, { highWaterMark });
+    case "macrotask": case "pause-before-close": break;
+    default: unknown("pacing", pacing);
   }
   return new ReadableStream({
     async start(controller) {
@@ -212,8 +247,9 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
 }
 
 function makeBody(scenario, bytes, cuts, events, reason, drained, observed) {
-  if ((scenario.body ?? "stream") !== "stream") drained();
-  switch (scenario.body ?? "stream") {
+  const shape = scenario.body ?? "stream";
+  if (shape !== "stream") drained();
+  switch (shape) {
     case "stream": return makeStream(scenario, bytes, cuts, events, reason, drained, observed);
     case "buffer": return bytes.slice().buffer;
     case "blob": return new Blob([bytes], { type: scenario["blob-type"] ?? "" });
@@ -226,7 +262,7 @@ function makeBody(scenario, bytes, cuts, events, reason, drained, observed) {
       form.append("text", "Hello");
       return form;
     }
-    default: throw new Error(`unknown body ${scenario.body}`);
+    default: unknown("body", shape);
   }
 }
 
@@ -268,6 +304,8 @@ function fingerprint(module, bytes) {
   };
 }
 
+const NO_REASON = Symbol("no reason");
+
 // `given` lists the objects the case handed out: a rejection reason, a
 // stream error, an abort reason, or fetch's own rejection.
 function classifyError(error, given) {
@@ -279,43 +317,44 @@ function classifyError(error, given) {
   return { class: "other-error", name, message };
 }
 
-const NO_REASON = Symbol("no reason");
-
-function encodeBase64(bytes) {
-  if (typeof Buffer !== "undefined") return Buffer.from(bytes).toString("base64");
-  let raw = "";
-  for (const b of bytes) raw += String.fromCharCode(b);
-  return btoa(raw);
-}
+const REQUEST_MODES = ["cors", "no-cors", "same-origin"];
+const REDIRECT_MODES = ["follow", "manual", "error"];
 
 // A case's fetch(): the URL (the harness's loopback server, or a data: or
 // blob: URL of the module), the request init, and the abort controller.
-function startFetch(request, bytes, reason) {
-  const spec = request.scenario.fetch;
+function startFetch(spec, bytes, reason) {
   const controller = new AbortController();
   const abortReason = reason === NO_REASON ? undefined : reason;
-  let url = request.fetch_url;
+  let url;
   let revoke = () => {};
-  if (spec.url === "data") {
-    url = `data:${spec["media-type"] ?? ""};base64,${encodeBase64(bytes)}`;
-  } else if (spec.url === "blob") {
-    url = URL.createObjectURL(new Blob([bytes], { type: spec["media-type"] ?? "" }));
-    revoke = () => URL.revokeObjectURL(url);
+  switch (spec.target) {
+    case "same-origin": case "cross-origin": url = spec.url; break;
+    case "data": url = `data:${spec["media-type"] ?? ""};base64,${encodeBase64(bytes)}`; break;
+    case "blob":
+      url = URL.createObjectURL(new Blob([bytes], { type: spec["media-type"] ?? "" }));
+      revoke = () => URL.revokeObjectURL(url);
+      break;
+    default: unknown("fetch target", spec.target);
   }
-  if (spec.abort === "before-call") controller.abort(abortReason);
+  const mode = spec.mode ?? "cors";
+  const redirect = spec.redirect ?? "follow";
+  if (!REQUEST_MODES.includes(mode)) unknown("request mode", mode);
+  if (!REDIRECT_MODES.includes(redirect)) unknown("redirect mode", redirect);
+  const abort = spec.abort ?? "never";
+  switch (abort) {
+    case "never": case "same-turn": case "mid-body": break;
+    case "before-call": controller.abort(abortReason); break;
+    default: unknown("abort", abort);
+  }
   const state = { fetchError: NO_REASON };
-  const promise = fetch(url, {
-    signal: controller.signal,
-    mode: spec.mode ?? "cors",
-    redirect: spec.redirect ?? "follow",
-  });
+  const promise = fetch(url, { signal: controller.signal, mode, redirect });
   promise.catch((error) => { state.fetchError = error; });
   return {
     promise,
     afterCall() {
-      if (spec.abort === "same-turn") controller.abort(abortReason);
+      if (abort === "same-turn") controller.abort(abortReason);
       // The server stalls mid-body, so the abort finds the body streaming.
-      if (spec.abort === "mid-body") setTimeout(() => controller.abort(abortReason), 50);
+      if (abort === "mid-body") setTimeout(() => controller.abort(abortReason), 50);
     },
     given: () => [state.fetchError, controller.signal.aborted ? controller.signal.reason : NO_REASON],
     // Frees a stalled connection once the outcome is known.
@@ -323,14 +362,33 @@ function startFetch(request, bytes, reason) {
   };
 }
 
-async function runCase(request) {
+function makeArgument(scenario, response, reason, fetched) {
+  const argument = scenario.argument ?? "response";
+  switch (argument) {
+    case "response": return response;
+    case "promise": return Promise.resolve(response);
+    case "late-promise": return new Promise((resolve) => setTimeout(() => resolve(response), 5));
+    case "thenable": return { then(resolve) { resolve(response); } };
+    case "rejected": { const rejected = Promise.reject(reason); rejected.catch(() => {}); return rejected; }
+    case "thenable-throws": return { then() { throw reason; } };
+    case "never-settles": return new Promise(() => {});
+    case "value": return jsValue(scenario.value);
+    case "value-in-promise": return Promise.resolve(jsValue(scenario.value));
+    case "fetch": return fetched.promise;
+    case "fetched": return response;
+    case "response-error": return Response.error();
+    case "response-redirect": return Response.redirect("http://127.0.0.1/", scenario.status);
+    default: unknown("argument", argument);
+  }
+}
+
+async function runCase(request, bytes) {
   const scenario = request.scenario;
-  const bytes = modules.get(request.module);
-  const cuts = parseCuts(request.cuts);
+  const cuts = new Cuts(request.cuts);
   const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
   let drained;
   const drainedPromise = new Promise((resolve) => { drained = resolve; });
-  const fetched = scenario.fetch ? startFetch(request, bytes, reason) : null;
+  const fetched = scenario.fetch ? startFetch(scenario.fetch, bytes, reason) : null;
   let response;
   // Filled in by a constructed stream body; reported with the outcome.
   const observed = { enqueued: 0, readBeforeEnd: null, cancelled: false };
@@ -353,41 +411,28 @@ async function runCase(request) {
       }
     }
   }
-  switch (scenario["body-state"] ?? "fresh") {
+  // Before the call; the `-after` states and `called-twice` come in
+  // compileStreaming's own turn (below).
+  const bodyState = scenario["body-state"] ?? "fresh";
+  switch (bodyState) {
+    case "fresh": case "consumed-after": case "locked-after": case "called-twice": break;
     case "locked": response.body.getReader(); break;
     case "disturbed": { const reader = response.body.getReader(); await reader.read(); reader.releaseLock(); break; }
     case "cancelled": await response.body.cancel(); break;
     case "consumed-before": await response.arrayBuffer().catch(() => {}); break;
+    default: unknown("body state", bodyState);
   }
-  let argument;
-  switch (scenario.argument ?? "response") {
-    case "response": argument = response; break;
-    case "promise": argument = Promise.resolve(response); break;
-    case "late-promise": argument = new Promise((resolve) => setTimeout(() => resolve(response), 5)); break;
-    case "thenable": argument = { then(resolve) { resolve(response); } }; break;
-    case "rejected": argument = Promise.reject(reason); argument.catch(() => {}); break;
-    case "thenable-throws": argument = { then() { throw reason; } }; break;
-    case "never-settles": argument = new Promise(() => {}); break;
-    case "value": argument = jsValue(scenario.value); break;
-    case "value-in-promise": argument = Promise.resolve(jsValue(scenario.value)); break;
-    case "fetch": argument = fetched.promise; break;
-    case "fetched": argument = response; break;
-    case "response-error": argument = Response.error(); break;
-    case "response-redirect": argument = Response.redirect("http://127.0.0.1/", scenario.status); break;
-    default: throw new Error(`unknown argument ${scenario.argument}`);
-  }
+  const argument = makeArgument(scenario, response, reason, fetched);
   const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
-  if (scenario["body-state"] === "called-twice") {
+  if (bodyState === "called-twice") {
     // The first call locks the body in its reaction; the case is the second.
     WebAssembly.compileStreaming(argument, ...optionsArgs).catch(() => {});
   }
   const promise = WebAssembly.compileStreaming(argument, ...optionsArgs);
   fetched?.afterCall();
   // Same turn, after the call and before its reaction runs.
-  switch (scenario["body-state"]) {
-    case "consumed-after": response.arrayBuffer().catch(() => {}); break;
-    case "locked-after": response.body.getReader(); break;
-  }
+  if (bodyState === "consumed-after") response.arrayBuffer().catch(() => {});
+  if (bodyState === "locked-after") response.body.getReader();
   const change = scenario["after-call"];
   if (change?.set) response.headers.set(change.set[0], change.set[1]);
   if (change?.delete) response.headers.delete(change.delete);
@@ -411,8 +456,7 @@ async function runCase(request) {
   return { outcome, body };
 }
 
-function oneShot(request) {
-  const bytes = modules.get(request.module);
+function oneShot(bytes) {
   try {
     return { class: "module", fingerprint: fingerprint(new WebAssembly.Module(bytes), bytes) };
   } catch (error) {
@@ -420,63 +464,40 @@ function oneShot(request) {
   }
 }
 
-async function handle(request) {
-  // The harness times a request from here, not from when it was sent: a
-  // request queued behind a slow compile is not hung.
-  if (request.type === "one-shot" || request.type === "case") send({ type: "started", id: request.id });
-  switch (request.type) {
-    case "module":
-      modules.set(request.module, decodeBase64(request.bytes));
-      return;
-    case "one-shot":
-      return send({ type: "result", id: request.id, outcome: oneShot(request) });
-    case "case": {
-      let result;
-      try {
-        result = await runCase(request);
-      } catch (error) {
-        result = { outcome: { class: "crash", message: `driver: ${error && error.stack || error}` } };
+// A protocol worker's state and semantics. `send(message)` writes one reply;
+// `exit()` ends the worker (an `exit` request); `capabilities` are the
+// hello's (see PROTOCOL.md).
+export function createDriver({ send, exit, engine, version, capabilities }) {
+  const modules = new Map(); // module id -> Uint8Array
+  return {
+    hello() {
+      send({ type: "hello", protocol: PROTOCOL, engine, version, capabilities });
+    },
+    // Handles one parsed request; settles when its replies are sent.
+    async handle(request) {
+      // The harness times a request from here, not from when it was sent: a
+      // request queued behind a slow compile is not hung.
+      if (request.type === "one-shot" || request.type === "case") send({ type: "started", id: request.id });
+      switch (request.type) {
+        case "module":
+          modules.set(request.module, decodeBase64(request.bytes));
+          return;
+        case "one-shot":
+          return send({ type: "result", id: request.id, outcome: oneShot(modules.get(request.module)) });
+        case "case": {
+          let result;
+          try {
+            result = await runCase(request, modules.get(request.module));
+          } catch (error) {
+            result = { outcome: { class: "crash", message: `driver: ${error && error.stack || error}` } };
+          }
+          return send({ type: "result", id: request.id, ...result });
+        }
+        case "exit":
+          return exit();
+        default:
+          send({ type: "error", message: `unknown request type ${request.type}` });
       }
-      return send({ type: "result", id: request.id, ...result });
-    }
-    case "exit":
-      process.exit(0);
-    default:
-      send({ type: "error", message: `unknown request type ${request.type}` });
-  }
+    },
+  };
 }
-
-// The pieces of a line not yet complete: a request line can be megabytes,
-// so each piece is searched for a newline once and joined once.
-let partial = [];
-let inFlight = 0;
-let inputEnded = false;
-const exitWhenIdle = () => { if (inputEnded && inFlight === 0) process.exit(0); };
-process.stdin.setEncoding?.("utf8");
-process.stdin.on("data", (data) => {
-  let text = typeof data === "string" ? data : new TextDecoder().decode(data);
-  let newline;
-  while ((newline = text.indexOf("\n")) >= 0) {
-    partial.push(text.slice(0, newline));
-    text = text.slice(newline + 1);
-    const line = partial.join("");
-    partial = [];
-    if (!line.trim()) continue;
-    inFlight++;
-    handle(JSON.parse(line)).finally(() => { inFlight--; exitWhenIdle(); });
-  }
-  if (text) partial.push(text);
-});
-// The harness is gone (or done): finish what is in flight, but never
-// outlive it by more than a moment, even with a compile that hangs.
-process.stdin.on("end", () => {
-  inputEnded = true;
-  exitWhenIdle();
-  setTimeout(() => process.exit(0), 2000);
-});
-process.on?.("unhandledRejection", () => {});
-
-// No document, so no origin: cross-origin cases do not apply. A browser
-// page adds "origin".
-const capabilities = typeof fetch === "function" ? ["fetch"] : [];
-send({ type: "hello", protocol: PROTOCOL, ...engineInfo(), capabilities });
