@@ -122,6 +122,30 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
     assert_eq!(results[3].one_shot, Some(Outcome::Timeout));
 }
 
+/// The hang timer of a request starts when the worker takes it: requests
+/// queued behind slow ones (each well within the limit, together far
+/// beyond it) are not taken for hung, and nothing is killed or rerun.
+#[test]
+fn requests_queued_behind_slow_ones_are_not_hung() {
+    // Limit: 100 ms settle + 400 ms grace; six requests of 300 ms each on
+    // one worker, all in flight at once: the last is taken after 1.5 s.
+    let mut backend = faulty_backend();
+    backend.set_hang_grace(Duration::from_millis(400));
+    let cases = Arc::new(
+        (0..6)
+            .map(|i| case(&format!("slow-{i}"), format!("fault:slow {i}").as_bytes()))
+            .collect::<Vec<_>>(),
+    );
+    let config = RunConfig {
+        jobs: Some(6),
+        ..one_job()
+    };
+    let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.id, r.failure_summary());
+    }
+}
+
 /// Cases a worker cannot run are counted not applicable, with the reason
 /// its handshake gives: no `fetch` capability (the test double), or no
 /// origin (node has `fetch` but no document origin, so cross-origin does

@@ -29,22 +29,30 @@ pub struct Worker {
 /// What the reader side and the requesting threads share.
 #[derive(Default)]
 struct Shared {
-    pending: Mutex<HashMap<u64, mpsc::Sender<Progress>>>,
+    pending: Mutex<HashMap<u64, InFlight>>,
     dead: AtomicBool,
     /// Why the worker was given up on, if it broke the protocol.
     fault: Mutex<Option<String>>,
+    /// When the worker last wrote a line: a worker busy with a queue of
+    /// slow requests still speaks; one silent for a whole request's time
+    /// has stopped reading.
+    last_heard: Mutex<Option<Instant>>,
 }
 
-enum Progress {
-    Started,
-    Finished(WebApiOutcome),
+/// A request sent and not yet answered.
+struct InFlight {
+    reply: mpsc::Sender<WebApiOutcome>,
+    /// When the worker said it took the request. Noted, not sent to the
+    /// waiting thread: waking it for every `started` would cost a context
+    /// switch per request; it looks here only when its wait runs out.
+    started: Option<Instant>,
 }
 
 /// How long a request may take: `settle` (the pending window the worker
 /// applies itself) plus `hang_grace`, counted from when the worker took
 /// the request, not from when it was sent (a request queued behind a slow
-/// one is not hung). A request the worker has not taken within the same
-/// span means the worker has stopped reading.
+/// one is not hung). A request not yet taken waits as long as the worker
+/// keeps speaking; a worker silent for the whole span has stopped reading.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadlines {
     pub settle: Duration,
@@ -110,12 +118,14 @@ impl Worker {
         request: &Request<'_>,
         deadlines: Deadlines,
     ) -> Result<WebApiOutcome, Lost> {
-        let (tx, rx) = mpsc::channel();
-        self.shared
-            .pending
-            .lock()
-            .unwrap()
-            .insert(request.id, tx);
+        let (reply, rx) = mpsc::channel();
+        self.shared.pending.lock().unwrap().insert(
+            request.id,
+            InFlight {
+                reply,
+                started: None,
+            },
+        );
         if self.is_dead() {
             // Died between being handed out and now: its reader may have
             // emptied `pending` before this request was added.
@@ -132,30 +142,51 @@ impl Worker {
         }
         let limit = deadlines.settle + deadlines.hang_grace;
         let mut deadline = Instant::now() + limit;
-        let mut started = false;
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
-                Ok(Progress::Started) => {
-                    started = true;
-                    deadline = Instant::now() + limit;
-                }
-                Ok(Progress::Finished(outcome)) => return Ok(outcome),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.shared.pending.lock().unwrap().remove(&request.id);
-                    self.kill();
-                    return if started {
-                        Ok(Outcome::Timeout.into())
-                    } else {
-                        Err(Lost(format!(
-                            "the worker did not take the request within {} s",
-                            limit.as_secs()
-                        )))
-                    };
-                }
+                Ok(outcome) => return Ok(outcome),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(self.lost()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let started = {
+                        let pending = self.shared.pending.lock().unwrap();
+                        pending.get(&request.id).map(|r| r.started)
+                    };
+                    match started {
+                        // Answered or lost just now: the channel says which.
+                        None => continue,
+                        // Its clock runs from when the worker took it.
+                        Some(Some(at)) => {
+                            if at + limit > Instant::now() {
+                                deadline = at + limit;
+                                continue;
+                            }
+                            self.give_up(request.id);
+                            return Ok(Outcome::Timeout.into());
+                        }
+                        // Not taken yet: wait on while the worker works
+                        // through what came before it.
+                        Some(None) => {
+                            if let Some(heard) = self.shared.heard_within(limit) {
+                                deadline = heard + limit;
+                                continue;
+                            }
+                            self.give_up(request.id);
+                            return Err(Lost(format!(
+                                "the worker said nothing for {} s and did not take the request",
+                                limit.as_secs_f64()
+                            )));
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Ends a request that ran out of time, and its worker with it.
+    fn give_up(&self, id: u64) {
+        self.shared.pending.lock().unwrap().remove(&id);
+        self.kill();
     }
 
     /// Why this worker's requests were lost: its protocol fault, or how
@@ -185,6 +216,12 @@ impl Worker {
 }
 
 impl Shared {
+    /// When the worker last spoke, if within `span` of now.
+    fn heard_within(&self, span: Duration) -> Option<Instant> {
+        let heard = (*self.last_heard.lock().unwrap())?;
+        (heard + span > Instant::now()).then_some(heard)
+    }
+
     /// Everything the worker writes, in order: its hello first, then
     /// replies, each checked against what is in flight.
     fn receive(
@@ -201,6 +238,7 @@ impl Shared {
                 return self.end();
             }
         };
+        *self.last_heard.lock().unwrap() = Some(Instant::now());
         if let Some(hello) = hello.take() {
             let _ = hello.send(Hello::parse(&line));
             return;
@@ -213,16 +251,16 @@ impl Shared {
             Ok(reply) => {
                 let mut pending = self.pending.lock().unwrap();
                 match reply {
-                    Reply::Started { id } => match pending.get(&id) {
-                        Some(tx) => {
-                            let _ = tx.send(Progress::Started);
+                    Reply::Started { id } => match pending.get_mut(&id) {
+                        Some(in_flight) => {
+                            in_flight.started = Some(Instant::now());
                             None
                         }
                         None => Some(not_in_flight(id, &line)),
                     },
                     Reply::Result { id, outcome } => match pending.remove(&id) {
-                        Some(tx) => {
-                            let _ = tx.send(Progress::Finished(outcome));
+                        Some(in_flight) => {
+                            let _ = in_flight.reply.send(outcome);
                             None
                         }
                         // A reply to nothing in flight: whatever it answers,
