@@ -282,7 +282,9 @@ fn handle(stream: TcpStream, tables: &Tables) -> io::Result<()> {
     }
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("");
+    // Routes are paths; a query (the driver page's) does not choose one.
     let path = parts.next().unwrap_or("");
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
     let channel = tables.channels.lock().unwrap().get(path).cloned();
     if let (Some(channel), Some(key)) = (channel, websocket_key) {
         return hand_over(stream, &key, &channel);

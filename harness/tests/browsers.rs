@@ -100,3 +100,95 @@ fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
         assert_eq!(group_members(group), Vec::<u32>::new(), "{}", kind.name());
     }
 }
+
+/// The driver page (the shared driver core behind the page transport)
+/// speaks the process protocol over its channel in each browser: a hello
+/// of this protocol version naming the browser and its `origin`
+/// capability, then a one-shot and a streamed compile, each `started` then
+/// answered.
+#[test]
+fn the_driver_page_speaks_the_protocol_in_each_browser() {
+    use streamconform::backend::browser::page::serve_driver_page;
+    use streamconform::backend::process::protocol::{
+        Hello, ModuleRequest, Reply, Request, RequestBody, WireCuts, WireEvent, WireScenario,
+        PROTOCOL_VERSION,
+    };
+    use streamconform::scenario::{stream_event_runs, Scenario};
+    use streamconform::Outcome;
+    install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    let module = b"\0asm\x01\0\0\0\0\x05\x04name";
+    for &kind in BrowserKind::ALL {
+        let (url, connections) = serve_driver_page(&server, kind.name());
+        let browser = Browser::open(kind, &url).unwrap();
+        let mut socket = connections
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
+        let mut next = || match socket.read().unwrap() {
+            Message::Text(text) => text.as_bytes().to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let hello = Hello::parse(&next()).unwrap();
+        assert_eq!(hello.protocol, PROTOCOL_VERSION);
+        assert_eq!(hello.engine, kind.name());
+        // Chromium's page knows its full version (client hints); Firefox
+        // tells content only its major version ("153.0"), so the backend
+        // will take Firefox's from `--version`.
+        let installed = kind.version().unwrap();
+        let page_knows = match kind {
+            BrowserKind::Chromium => hello.version.clone(),
+            BrowserKind::Firefox => hello.version.split('.').next().unwrap().to_string() + ".",
+        };
+        assert!(
+            installed.contains(&page_knows),
+            "{} vs {installed}",
+            hello.version
+        );
+        assert!(hello.capabilities.iter().any(|c| c == "origin"));
+
+        let scenario = Scenario::byte_level();
+        let streamed = RequestBody::Case {
+            scenario: Box::new(WireScenario::new(&scenario, None)),
+            cuts: WireCuts(&[4, 9]),
+            events: stream_event_runs(&scenario, 3)
+                .into_iter()
+                .map(WireEvent)
+                .collect(),
+        };
+        let mut send = |text: String| socket.send(Message::text(text)).unwrap();
+        send(serde_json::to_string(&ModuleRequest::new(1, module)).unwrap());
+        for (id, body) in [(7, &RequestBody::OneShot), (8, &streamed)] {
+            let request = Request {
+                id,
+                module: 1,
+                settle_ms: 1000,
+                body,
+            };
+            send(serde_json::to_string(&request).unwrap());
+        }
+        let mut next = || match socket.read().unwrap() {
+            Message::Text(text) => Reply::parse(text.as_bytes()).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let mut started = Vec::new();
+        let mut answered = Vec::new();
+        while answered.len() < 2 {
+            match next() {
+                Reply::Started { id } => started.push(id),
+                Reply::Result { id, outcome } => {
+                    assert!(started.contains(&id), "{id} answered before started");
+                    assert!(
+                        matches!(outcome.outcome, Outcome::Module { .. }),
+                        "{}: {id}: {:?}",
+                        kind.name(),
+                        outcome.outcome
+                    );
+                    answered.push(id);
+                }
+            }
+        }
+        answered.sort();
+        assert_eq!(answered, [7, 8]);
+        browser.kill();
+    }
+}

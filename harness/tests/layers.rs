@@ -31,6 +31,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("backend::browser", 4),
     // Starting processes that cannot outlive the harness: std only.
     ("backend::launcher", 1),
+    // The embedded JS driver: text only.
+    ("backend::js", 0),
     ("backend::fault_injection", 4),
     // Data: which engine switch turns on which proposal.
     ("backend::switches", 1),

@@ -8,6 +8,7 @@
 pub mod browser;
 pub mod launcher;
 pub mod fault_injection;
+pub mod js;
 pub mod process;
 mod reference;
 pub mod switches;

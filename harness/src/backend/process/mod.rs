@@ -44,11 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The protocol's semantics, web-platform APIs only (browsers will load it
-/// too).
-const DRIVER_CORE: &str = include_str!("../../../js/driver-core.mjs");
-/// The transport node, deno and bun run: the core on stdin and stdout.
-const STDIO_TRANSPORT: &str = include_str!("../../../js/stdio.mjs");
+use crate::backend::js::{DRIVER_CORE, STDIO_TRANSPORT};
 
 pub struct ProcessBackend {
     name: String,

@@ -314,7 +314,7 @@ mod tests {
     use super::*;
     use crate::scenario::stream_event_runs;
 
-    const DRIVER: &str = super::super::DRIVER_CORE;
+    const DRIVER: &str = crate::backend::js::DRIVER_CORE;
 
     /// The event and reply kinds the harness knows are the ones the shared
     /// driver uses and PROTOCOL.md documents, and every request is one line.
