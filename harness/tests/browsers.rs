@@ -109,7 +109,7 @@ fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
 #[test]
 fn the_driver_page_speaks_the_protocol_in_each_browser() {
     use streamconform::backend::browser::page::serve_driver_page;
-    use streamconform::backend::process::protocol::{
+    use streamconform::backend::worker::protocol::{
         Hello, ModuleRequest, Reply, Request, RequestBody, WireCuts, WireEvent, WireScenario,
         PROTOCOL_VERSION,
     };
@@ -191,4 +191,74 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
         assert_eq!(answered, [7, 8]);
         browser.kill();
     }
+}
+
+/// The same protocol client that drives process workers drives a browser
+/// page over the WebSocket transport: a one-shot and a streamed compile on
+/// a Chromium page, answered; killing the browser loses what is in flight
+/// (the channel closes) instead of hanging.
+#[test]
+fn the_protocol_client_drives_a_browser_page() {
+    use streamconform::backend::browser::page::serve_driver_page;
+    use streamconform::backend::worker::client::{Deadlines, Worker};
+    use streamconform::backend::worker::protocol::{
+        Request, RequestBody, WireCuts, WireEvent, WireScenario,
+    };
+    use streamconform::backend::worker::transport::{Transport, WebSocketTransport};
+    use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
+    use streamconform::Outcome;
+    install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    let (url, connections) = serve_driver_page(&server, "client");
+    let browser = Browser::open(BrowserKind::Chromium, &url).unwrap();
+    let socket = connections
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the page connects back");
+    let (worker, hello) = Worker::connect("chromium", |receive| {
+        WebSocketTransport::start(socket, receive).map(|t| Box::new(t) as Box<dyn Transport>)
+    })
+    .unwrap();
+    assert_eq!(hello.engine, "chromium");
+    let deadlines = Deadlines {
+        settle: Duration::from_millis(1000),
+        hang_grace: Duration::from_secs(20),
+    };
+    let module: &[u8] = b"\0asm\x01\0\0\0\0\x05\x04name";
+    let request = |id, body| Request {
+        id,
+        module: 1,
+        settle_ms: 1000,
+        body,
+    };
+    let one_shot = worker
+        .request((1, module), &request(1, &RequestBody::OneShot), deadlines)
+        .unwrap();
+    assert!(matches!(one_shot.outcome, Outcome::Module { .. }), "{one_shot:?}");
+
+    // A stream that errors with the page's own object after its chunks.
+    let mut errors = Scenario::byte_level();
+    errors.stream_end = StreamEnd::Error;
+    errors.reason = Some(JsValue::Object);
+    let body = RequestBody::Case {
+        scenario: Box::new(WireScenario::new(&errors, None)),
+        cuts: WireCuts(&[4]),
+        events: stream_event_runs(&errors, 2)
+            .into_iter()
+            .map(WireEvent)
+            .collect(),
+    };
+    let streamed = worker
+        .request((1, module), &request(2, &body), deadlines)
+        .unwrap();
+    // Whatever Chromium makes of it (the spec passes the error through;
+    // Chromium has been seen to reject with a TypeError), it answers.
+    assert!(
+        !matches!(streamed.outcome, Outcome::Crash { .. } | Outcome::Timeout),
+        "{streamed:?}"
+    );
+    println!("chromium, a stream that errors: {:?}", streamed.outcome);
+
+    browser.kill();
+    let lost = worker.request((1, module), &request(3, &RequestBody::OneShot), deadlines);
+    assert!(lost.is_err(), "{lost:?}");
 }

@@ -27,8 +27,10 @@ const LAYERS: &[(&str, u8)] = &[
     // Backends at the edge: data and the backend traits only.
     ("loopback_server", 2),
     ("backend::reference", 4),
-    ("backend::process", 4),
-    ("backend::browser", 4),
+    // Any protocol worker: transports, wire vocabulary, client, pool.
+    ("backend::worker", 4),
+    ("backend::process", 5),
+    ("backend::browser", 5),
     // Starting processes that cannot outlive the harness: std only.
     ("backend::launcher", 1),
     // The embedded JS driver: text only.

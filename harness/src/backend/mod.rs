@@ -12,6 +12,7 @@ pub mod js;
 pub mod process;
 mod reference;
 pub mod switches;
+pub mod worker;
 
 pub use reference::ReferenceBackend;
 

@@ -3,14 +3,11 @@
 //! driver compiled into this crate: `harness/js/driver-core.mjs` (the
 //! protocol, web-platform APIs only) under `harness/js/stdio.mjs`.
 //!
-//! The pieces, as a browser backend will reuse them:
+//! The pieces, shared with browser backends:
 //! - `../launcher.rs` starts worker processes (own process group, dying
 //!   with the harness; browsers start the same way);
-//! - `transport.rs` moves lines to and from one worker (stdio);
-//! - `protocol.rs` is the wire vocabulary, shared with the JS driver;
-//! - `client.rs` is the protocol client: requests in flight on a worker,
-//!   replies checked against them, hang timers;
-//! - `pool.rs` keeps long-lived workers per switch set;
+//! - `../worker/` is any worker: its transport (stdio, WebSocket), the
+//!   wire vocabulary, the protocol client and the pool;
 //! - this file is the backend: handshake, proposal detection, retries.
 //!
 //! Workers are long-lived, one per core by default, each with many cases
@@ -18,17 +15,14 @@
 //! protocol, or was killed because a neighbour hung) runs again on a fresh
 //! worker; one the worker took and never answered is a timeout.
 
-mod client;
-mod pool;
-pub mod protocol;
-mod transport;
+pub use crate::backend::worker::protocol::{Hello, PROTOCOL_VERSION};
 
-pub use protocol::{Hello, PROTOCOL_VERSION};
-
-use self::client::{Deadlines, Worker};
+use crate::backend::worker::client::{self, Deadlines, Worker};
 use crate::backend::launcher::Launch;
-use self::pool::Pool;
-use self::protocol::{module_id, Request, RequestBody, WireCuts, WireEvent, WireScenario};
+use crate::backend::worker::pool::Pool;
+use crate::backend::worker::protocol::{
+    module_id, Request, RequestBody, WireCuts, WireEvent, WireScenario,
+};
 use super::switches::{self, Switch};
 use super::{
     Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,

@@ -4,8 +4,8 @@
 //! breaks the protocol up at once.
 
 use crate::backend::launcher::Launch;
-use super::protocol::{Hello, ModuleRequest, Reply, Request};
-use super::transport::{Received, StdioTransport, Transport};
+use crate::backend::worker::protocol::{Hello, ModuleRequest, Reply, Request};
+use crate::backend::worker::transport::{Received, StdioTransport, Transport};
 use crate::backend::WebApiOutcome;
 use crate::outcome::Outcome;
 use serde::Serialize;
@@ -68,31 +68,42 @@ pub struct Lost(pub String);
 impl Worker {
     /// Starts a worker process and waits for its hello.
     pub fn start(launch: &Launch) -> Result<(Worker, Hello), String> {
+        Worker::connect(launch.program(), |receive| {
+            StdioTransport::start(launch, receive).map(|t| Box::new(t) as Box<dyn Transport>)
+        })
+    }
+
+    /// A worker over any transport: `open` is given where received lines
+    /// go and returns the transport; then the worker's hello is awaited.
+    /// `name` labels errors (the program, the browser).
+    pub fn connect(
+        name: &str,
+        open: impl FnOnce(Box<dyn FnMut(Received) + Send>) -> Result<Box<dyn Transport>, String>,
+    ) -> Result<(Worker, Hello), String> {
         let shared = Arc::new(Shared::default());
         let (hello_tx, hello_rx) = mpsc::channel();
         let receiver = shared.clone();
         let mut hello_tx = Some(hello_tx);
-        let transport = StdioTransport::start(launch, move |received| {
+        let transport = open(Box::new(move |received| {
             receiver.receive(received, &mut hello_tx)
-        })?;
-        let program = launch.program();
+        }))?;
         let hello = match hello_rx.recv_timeout(HELLO_TIMEOUT) {
             Ok(Ok(hello)) => hello,
             Ok(Err(e)) => {
                 transport.kill();
-                return Err(format!("{program}: {e}{}", transport.end_report()));
+                return Err(format!("{name}: {e}{}", transport.end_report()));
             }
             Err(_) => {
                 transport.kill();
                 return Err(format!(
-                    "{program}: no handshake within {} s{}",
+                    "{name}: no handshake within {} s{}",
                     HELLO_TIMEOUT.as_secs(),
                     transport.end_report()
                 ));
             }
         };
         let worker = Worker {
-            transport: Box::new(transport),
+            transport,
             shared,
             modules_sent: Mutex::new(HashSet::new()),
             requests: AtomicUsize::new(0),

@@ -3,8 +3,8 @@
 //! A transport knows nothing of what the lines mean (that is the protocol
 //! client's business): it sends lines, hands every received line to a
 //! callback as bytes, says when the peer is gone and how it ended, and can
-//! end it. The stdio transport is the one process workers use; a browser
-//! page will have its own over the loopback server.
+//! end it. Process workers speak on stdio; browser pages on a WebSocket
+//! channel of the loopback server.
 
 use crate::backend::launcher::{Launch, WorkerProcess};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -127,5 +127,72 @@ fn keep_tail(mut stderr: impl Read, tail: &Mutex<String>) {
                 .unwrap_or(tail.len());
             tail.drain(..cut);
         }
+    }
+}
+
+/// A browser page on its WebSocket channel: one protocol message per text
+/// message. The browser behind it belongs to the backend, which reports
+/// how it ended; the transport only knows the channel closed.
+pub struct WebSocketTransport {
+    /// Writes go through their own view of the socket, so a read blocked
+    /// waiting for the page never holds them up. (Only the reading view
+    /// answers control frames, and pages send none unasked.)
+    writer: Mutex<tungstenite::WebSocket<std::net::TcpStream>>,
+    stream: std::net::TcpStream,
+}
+
+impl WebSocketTransport {
+    /// Takes over an accepted channel connection; `receive` gets each
+    /// message, then `Closed`, on a reader thread of its own.
+    pub fn start(
+        mut socket: crate::loopback_server::ChannelConnection,
+        mut receive: impl FnMut(Received) + Send + 'static,
+    ) -> Result<WebSocketTransport, String> {
+        let stream = socket
+            .get_ref()
+            .try_clone()
+            .map_err(|e| format!("channel: {e}"))?;
+        let writer = tungstenite::WebSocket::from_raw_socket(
+            stream.try_clone().map_err(|e| format!("channel: {e}"))?,
+            tungstenite::protocol::Role::Server,
+            None,
+        );
+        std::thread::spawn(move || {
+            use tungstenite::Message;
+            loop {
+                match socket.read() {
+                    Ok(Message::Text(text)) => receive(Received::Line(text.as_bytes().to_vec())),
+                    // Not the protocol's framing; the client says so.
+                    Ok(Message::Binary(bytes)) => receive(Received::Line(bytes.to_vec())),
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+            receive(Received::Closed);
+        });
+        Ok(WebSocketTransport {
+            writer: Mutex::new(writer),
+            stream,
+        })
+    }
+}
+
+impl Transport for WebSocketTransport {
+    fn send(&self, line: &[u8]) -> io::Result<()> {
+        // Requests are serialized JSON, so always UTF-8.
+        let text = String::from_utf8_lossy(line).into_owned();
+        self.writer
+            .lock()
+            .unwrap()
+            .send(tungstenite::Message::text(text))
+            .map_err(io::Error::other)
+    }
+
+    fn kill(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn end_report(&self) -> String {
+        " (the page's channel closed)".into()
     }
 }
