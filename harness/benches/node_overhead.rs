@@ -11,11 +11,11 @@
 //! inverse). Run: `cargo bench -p streamconform --bench node_overhead`.
 //! `STREAMCONFORM_BENCH_CASES=N` limits the cases (default: the spec suite).
 
+use base64::Engine as _;
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use streamconform::backend;
-use base64::Engine as _;
 use streamconform::plan::format_cuts;
 use streamconform::reporter::summary::Summary;
 use streamconform::runner::{PlanSelection, Run, RunConfig};

@@ -372,7 +372,8 @@ fn hand_over(
     )?;
     // The page speaks for as long as it runs; no request timeout now.
     stream.set_read_timeout(None)?;
-    let socket = tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, None);
+    let socket =
+        tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, None);
     // Nobody listening any more: the connection just closes.
     let _ = channel.send(socket);
     Ok(())
@@ -501,16 +502,16 @@ mod tests {
         use tungstenite::Message;
         let server = LoopbackServer::start().unwrap();
         let (url, connections) = server.open_channel("/channel");
-        assert!(url.starts_with("ws://127.0.0.1:") && url.contains("/run-"), "{url}");
+        assert!(
+            url.starts_with("ws://127.0.0.1:") && url.contains("/run-"),
+            "{url}"
+        );
         let (mut client, _) = tungstenite::connect(url.as_str()).unwrap();
         client.send(Message::text("hello from the page")).unwrap();
         let mut page = connections
             .recv_timeout(Duration::from_secs(10))
             .expect("the connection is handed over");
-        assert_eq!(
-            page.read().unwrap(),
-            Message::text("hello from the page")
-        );
+        assert_eq!(page.read().unwrap(), Message::text("hello from the page"));
         page.send(Message::text("a request")).unwrap();
         assert_eq!(client.read().unwrap(), Message::text("a request"));
         // Without the run's prefix there is no channel.

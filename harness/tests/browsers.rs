@@ -233,7 +233,10 @@ fn the_protocol_client_drives_a_browser_page() {
     let one_shot = worker
         .request((1, module), &request(1, &RequestBody::OneShot), deadlines)
         .unwrap();
-    assert!(matches!(one_shot.outcome, Outcome::Module { .. }), "{one_shot:?}");
+    assert!(
+        matches!(one_shot.outcome, Outcome::Module { .. }),
+        "{one_shot:?}"
+    );
 
     // A stream that errors with the page's own object after its chunks.
     let mut errors = Scenario::byte_level();

@@ -59,10 +59,13 @@ fn processes_with(marker: &str) -> Vec<u32> {
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
             continue;
         };
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .map_or(true, |stat| {
-                stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
-            });
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).map_or(true, |stat| {
+            stat.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        });
         if !zombie && environ.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
             found.push(pid);
         }
@@ -149,7 +152,10 @@ fn a_hundred_injected_worker_faults_lose_and_misattribute_nothing() {
         *faults.entry(kind.to_string()).or_default() += 1;
     }
     let injected: usize = faults.values().sum();
-    assert!(injected >= 100, "only {injected} faults injected: {faults:?}");
+    assert!(
+        injected >= 100,
+        "only {injected} faults injected: {faults:?}"
+    );
 
     let report = read_report(&dir.join("faulty.json"));
     assert!(!report.finished.interrupted);
@@ -221,7 +227,10 @@ fn no_worker_outlives_a_killed_or_interrupted_harness() {
         let log = dir.join("faults.log");
         let started = Instant::now();
         while std::fs::read_to_string(&log).map_or(0, |l| l.lines().count()) < 8 {
-            assert!(started.elapsed() < Duration::from_secs(60), "no requests hung");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no requests hung"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(300));

@@ -58,7 +58,10 @@ fn bad_handshakes_are_setup_errors_and_a_missed_one_is_retried() {
     use streamconform::backend::Backend;
     let garbage = faulty_backend_with(&["--hello=garbage".into()]);
     let error = garbage.ready().unwrap_err();
-    assert!(error.contains("bad handshake") && error.contains("Welcome"), "{error}");
+    assert!(
+        error.contains("bad handshake") && error.contains("Welcome"),
+        "{error}"
+    );
     assert!(error.contains("attempt 3 of 3"), "{error}");
     let old = faulty_backend_with(&["--hello=old-protocol".into()]);
     let error = old.ready().unwrap_err();
@@ -142,7 +145,13 @@ fn requests_queued_behind_slow_ones_are_not_hung() {
     };
     let results = run_cases(&BackendUnderTest::bytes_only(backend), &cases, &config);
     for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.id, r.failure_summary());
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{}: {}",
+            r.id,
+            r.failure_summary()
+        );
     }
 }
 

@@ -6,9 +6,9 @@
 //! runtimes, browsers) plug in behind the same trait.
 
 pub mod browser;
-pub mod launcher;
 pub mod fault_injection;
 pub mod js;
+pub mod launcher;
 pub mod process;
 mod reference;
 pub mod switches;

@@ -17,15 +17,15 @@
 
 pub use crate::backend::worker::protocol::{Hello, PROTOCOL_VERSION};
 
-use crate::backend::worker::client::{self, Deadlines, Worker};
-use crate::backend::launcher::Launch;
-use crate::backend::worker::pool::Pool;
-use crate::backend::worker::protocol::{
-    module_id, Request, RequestBody, WireCuts, WireEvent, WireScenario,
-};
 use super::switches::{self, Switch};
 use super::{
     Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
+};
+use crate::backend::launcher::Launch;
+use crate::backend::worker::client::{self, Deadlines, Worker};
+use crate::backend::worker::pool::Pool;
+use crate::backend::worker::protocol::{
+    module_id, Request, RequestBody, WireCuts, WireEvent, WireScenario,
 };
 use crate::features::{probe_bytes, Features, PROBES};
 use crate::loopback_server::{serve_scenario, LoopbackServer};
@@ -239,11 +239,8 @@ impl ProcessBackend {
                         .map(|(proposal, hex)| {
                             let pool = &pool;
                             scope.spawn(move || {
-                                let outcome = self.request_in(
-                                    pool,
-                                    &probe_bytes(hex),
-                                    &RequestBody::OneShot,
-                                );
+                                let outcome =
+                                    self.request_in(pool, &probe_bytes(hex), &RequestBody::OneShot);
                                 matches!(outcome.outcome, Outcome::Module { .. })
                                     .then(|| proposal.to_string())
                             })
@@ -267,8 +264,7 @@ impl ProcessBackend {
                     .map(|(proposal, switch)| {
                         let probe = &probe;
                         let works = scope.spawn(move || {
-                            probe(self.launch(&[*switch]), &[proposal.as_str()])
-                                .contains(proposal)
+                            probe(self.launch(&[*switch]), &[proposal.as_str()]).contains(proposal)
                         });
                         (proposal, *switch, works)
                     })

@@ -149,7 +149,10 @@ impl Worker {
         {
             self.shared.pending.lock().unwrap().remove(&request.id);
             self.kill();
-            return Err(Lost(format!("worker pipe: {e}{}", self.transport.end_report())));
+            return Err(Lost(format!(
+                "worker pipe: {e}{}",
+                self.transport.end_report()
+            )));
         }
         let limit = deadlines.settle + deadlines.hang_grace;
         let mut deadline = Instant::now() + limit;
@@ -235,11 +238,7 @@ impl Shared {
 
     /// Everything the worker writes, in order: its hello first, then
     /// replies, each checked against what is in flight.
-    fn receive(
-        &self,
-        received: Received,
-        hello: &mut Option<mpsc::Sender<Result<Hello, String>>>,
-    ) {
+    fn receive(&self, received: Received, hello: &mut Option<mpsc::Sender<Result<Hello, String>>>) {
         let line = match received {
             Received::Line(line) => line,
             Received::Closed => {

@@ -1,8 +1,8 @@
 //! Long-lived workers started with one switch set, handed out round-robin,
 //! replaced when they die and retired when they have served enough.
 
-use crate::backend::worker::client::Worker;
 use crate::backend::launcher::Launch;
+use crate::backend::worker::client::Worker;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

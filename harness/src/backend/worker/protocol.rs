@@ -35,8 +35,8 @@ impl Hello {
     /// The first line a worker sends, judged: a hello of our version.
     pub fn parse(line: &[u8]) -> Result<Hello, String> {
         let text = String::from_utf8_lossy(line);
-        let hello: Hello = serde_json::from_str(&text)
-            .map_err(|e| format!("bad handshake: {e}: {text:.200}"))?;
+        let hello: Hello =
+            serde_json::from_str(&text).map_err(|e| format!("bad handshake: {e}: {text:.200}"))?;
         if hello.protocol != PROTOCOL_VERSION {
             return Err(format!(
                 "speaks protocol {}, this harness {PROTOCOL_VERSION}",
@@ -476,9 +476,11 @@ mod tests {
         assert!(broken(b"Segmentation fault").contains("not protocol"));
         assert!(broken(br#"{"type":"result","id":5}"#).contains("does not know"));
         assert!(broken(br#"{"type":"error","message":"boom"}"#).contains("boom"));
-        assert!(Hello::parse(br#"{"type":"hello","protocol":1,"engine":"e","version":"1"}"#)
-            .unwrap_err()
-            .contains("protocol 1"));
+        assert!(
+            Hello::parse(br#"{"type":"hello","protocol":1,"engine":"e","version":"1"}"#)
+                .unwrap_err()
+                .contains("protocol 1")
+        );
     }
 
     #[test]
