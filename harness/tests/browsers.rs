@@ -4,6 +4,8 @@
 //! run's WebSocket channel, reporting the version `--version` gives; killed,
 //! a browser leaves no process of its group behind.
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 use streamconform::backend::browser::launcher::{Browser, BrowserKind};
@@ -26,25 +28,11 @@ fn install_browsers() {
 
 /// Processes whose process group is `group` (zombies aside).
 fn group_members(group: u32) -> Vec<u32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // After the command name: state, ppid, pgrp.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        if fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string() {
-            members.push(pid);
-        }
-    }
-    members
+    common::live_processes()
+        .into_iter()
+        .filter(|p| p.process_group == group)
+        .map(|p| p.pid)
+        .collect()
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! `cargo test -p streamconform --test faults -- --nocapture` prints the
 //! figures (faults by kind, cases hit, wall times).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,26 +53,14 @@ fn read_report(path: &Path) -> Report {
 
 /// Processes still alive (not zombies) whose environment has `marker`.
 fn processes_with(marker: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(entry.path().join("stat")).map_or(true, |stat| {
-            stat.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        });
-        if !zombie && environ.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
-            found.push(pid);
-        }
-    }
-    found
+    common::live_processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p.dir.join("environ"))
+                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+        })
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Waits up to `limit` for every process with `marker` to be gone.

@@ -1,4 +1,7 @@
-//! Helpers shared by the tests that drive the `streamconform` binary.
+//! Helpers shared by the integration tests: driving the `streamconform`
+//! binary, and the live processes `/proc` shows.
+// Each test crate that includes this module uses its own part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -20,4 +23,42 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A process that is alive (not a zombie), as `/proc` shows it.
+pub struct LiveProcess {
+    pub pid: u32,
+    pub process_group: u32,
+    /// Its `/proc/PID` directory.
+    pub dir: std::path::PathBuf,
+}
+
+/// Every live process this user can see.
+pub fn live_processes() -> Vec<LiveProcess> {
+    let mut live = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // After the command name: state, ppid, pgrp.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let Some(process_group) = fields.get(2).and_then(|g| g.parse().ok()) else {
+            continue;
+        };
+        if fields[0] != "Z" {
+            live.push(LiveProcess {
+                pid,
+                process_group,
+                dir: entry.path(),
+            });
+        }
+    }
+    live
 }

@@ -302,8 +302,8 @@ impl ProcessBackend {
     /// A request on a worker of `pool`, run again on a fresh worker when
     /// lost with its worker.
     fn request_in(&self, pool: &Pool, module: &[u8], body: &RequestBody<'_>) -> WebApiOutcome {
-        let mut lost = Vec::new();
-        while lost.len() <= RETRIES_AFTER_WORKER_LOSS {
+        let mut last_loss = String::new();
+        for _attempt in 0..=RETRIES_AFTER_WORKER_LOSS {
             if let Err(e) = self.hello() {
                 return Outcome::Crash { message: e }.into();
             }
@@ -313,7 +313,7 @@ impl ProcessBackend {
                 // the first hello, so this one is bad luck, not a broken
                 // setup): tried again, within the same bound.
                 Err(why) => {
-                    lost.push(why);
+                    last_loss = why;
                     continue;
                 }
             };
@@ -321,13 +321,10 @@ impl ProcessBackend {
                 Ok(outcome) => return outcome,
                 // Lost with its worker (which died or broke the protocol,
                 // maybe for a neighbour's sake): run again on a fresh one.
-                Err(client::Lost(why)) => lost.push(why),
+                Err(client::Lost(why)) => last_loss = why,
             }
         }
-        Outcome::Crash {
-            message: lost.pop().unwrap_or_default(),
-        }
-        .into()
+        Outcome::Crash { message: last_loss }.into()
     }
 
     fn request_on(

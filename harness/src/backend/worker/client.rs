@@ -147,8 +147,7 @@ impl Worker {
             .send_module(module.0, module.1)
             .and_then(|()| self.send(request))
         {
-            self.shared.pending.lock().unwrap().remove(&request.id);
-            self.kill();
+            self.give_up(request.id);
             return Err(Lost(format!(
                 "worker pipe: {e}{}",
                 self.transport.end_report()
