@@ -99,6 +99,23 @@ fn unguessable() -> String {
     format!("{a:016x}{b:016x}")
 }
 
+/// A server started when first needed and kept by its owner (a backend)
+/// for the rest of the run; a failed start is remembered, not retried.
+#[derive(Default)]
+pub struct ServerOnDemand(std::sync::OnceLock<Result<Arc<LoopbackServer>, String>>);
+
+impl ServerOnDemand {
+    pub fn get(&self) -> Result<Arc<LoopbackServer>, String> {
+        self.0
+            .get_or_init(|| {
+                LoopbackServer::start()
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
 impl LoopbackServer {
     /// Binds both ports and serves from background threads for the life of
     /// the process.

@@ -58,7 +58,7 @@ fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
                 end: BodyEnding::Complete,
             },
         );
-        let browser = Browser::open(kind, &url).unwrap();
+        let browser = Browser::open(kind, &url, &[]).unwrap();
         let mut socket = connections
             .recv_timeout(Duration::from_secs(90))
             .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
@@ -107,8 +107,9 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
     let server = LoopbackServer::start().unwrap();
     let module = b"\0asm\x01\0\0\0\0\x05\x04name";
     for &kind in BrowserKind::ALL {
-        let (url, connections) = serve_driver_page(&server, kind.name());
-        let browser = Browser::open(kind, &url).unwrap();
+        let (url, mut connections) = serve_driver_page(&server, &[kind.name().to_string()]);
+        let connections = connections.remove(0);
+        let browser = Browser::open(kind, &url, &[]).unwrap();
         let mut socket = connections
             .recv_timeout(Duration::from_secs(90))
             .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
@@ -197,15 +198,17 @@ fn the_protocol_client_drives_a_browser_page() {
     use streamconform::Outcome;
     install_browsers();
     let server = LoopbackServer::start().unwrap();
-    let (url, connections) = serve_driver_page(&server, "client");
-    let browser = Browser::open(BrowserKind::Chromium, &url).unwrap();
+    let (url, mut connections) = serve_driver_page(&server, &["client".to_string()]);
+    let connections = connections.remove(0);
+    let browser = Browser::open(BrowserKind::Chromium, &url, &[]).unwrap();
     let socket = connections
         .recv_timeout(Duration::from_secs(90))
         .expect("the page connects back");
-    let (worker, hello) = Worker::connect("chromium", |receive| {
+    let worker = Worker::connect("chromium", |receive| {
         WebSocketTransport::start(socket, receive).map(|t| Box::new(t) as Box<dyn Transport>)
     })
     .unwrap();
+    let hello = worker.hello().clone();
     assert_eq!(hello.engine, "chromium");
     let deadlines = Deadlines {
         settle: Duration::from_millis(1000),

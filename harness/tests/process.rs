@@ -47,7 +47,7 @@ fn faulty_backend_with(options: &[String]) -> ProcessBackend {
     );
     let mut command = vec!["node".to_string(), fixture.to_string()];
     command.extend(options.iter().cloned());
-    ProcessBackend::new("faulty", command, 1, Duration::from_millis(100))
+    streamconform::backend::process::backend("faulty", command, 1, Duration::from_millis(100))
 }
 
 /// A handshake that is not protocol, or of another protocol version, makes

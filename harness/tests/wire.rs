@@ -171,7 +171,7 @@ fn every_variant() -> Vec<(String, Scenario)> {
 }
 
 fn node() -> ProcessBackend {
-    ProcessBackend::js(
+    streamconform::backend::process::js(
         "node",
         "node",
         &["node".into()],

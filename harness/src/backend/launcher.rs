@@ -161,6 +161,12 @@ impl WorkerProcess {
     pub fn id(&self) -> u32 {
         self.child.lock().unwrap().id()
     }
+
+    /// Whether the worker has exited (it is not reaped, so it can still
+    /// be asked how with [`WorkerProcess::end`]).
+    pub fn has_exited(&self) -> bool {
+        self.status.lock().unwrap().is_some() || exited_unreaped(self.id() as libc::pid_t)
+    }
 }
 
 impl Drop for WorkerProcess {

@@ -186,7 +186,7 @@ impl BackendUnderTest {
 
 /// The names `--backend` accepts (plus `command:PROGRAM`, any executable
 /// that speaks the process protocol).
-pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun"];
+pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun", "chromium", "firefox"];
 
 /// How long a JS compile may stay unsettled before it is reported pending.
 pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
@@ -225,7 +225,7 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
     let js = |program: String, args: &[&str]| -> Result<BackendUnderTest, Error> {
         let mut command = vec![program];
         command.extend(args.iter().map(|a| a.to_string()));
-        process::ProcessBackend::js(name, name, &command, workers, timing.settle)
+        process::js(name, name, &command, workers, timing.settle)
             .map(|mut backend| {
                 backend.set_hang_grace(timing.hang_grace);
                 BackendUnderTest::with_web_api(backend)
@@ -244,14 +244,19 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
             &["run", "--quiet", "--allow-net=127.0.0.1"],
         ),
         "bun" => js(engine_binary("bun"), &[]),
+        "chromium" | "firefox" => {
+            let kind = browser::launcher::BrowserKind::ALL
+                .iter()
+                .find(|kind| kind.name() == name)
+                .expect("both browsers are kinds");
+            let mut backend = browser::backend(*kind, workers, timing.settle);
+            backend.set_hang_grace(timing.hang_grace);
+            Ok(BackendUnderTest::with_web_api(backend))
+        }
         _ => match name.strip_prefix("command:") {
             Some(program) => {
-                let mut backend = process::ProcessBackend::new(
-                    name,
-                    vec![program.to_string()],
-                    workers,
-                    timing.settle,
-                );
+                let mut backend =
+                    process::backend(name, vec![program.to_string()], workers, timing.settle);
                 backend.set_hang_grace(timing.hang_grace);
                 Ok(BackendUnderTest::with_web_api(backend))
             }

@@ -18,6 +18,10 @@ pub enum Switch {
     DenoV8(&'static str),
     /// A JavaScriptCore option for bun, set as `BUN_JSC_<option>=1`.
     BunJsc(&'static str),
+    /// A V8 flag given to Chromium through `--js-flags="a b"`.
+    ChromiumV8(&'static str),
+    /// A boolean Firefox pref set to true in the profile's `user.js`.
+    FirefoxPref(&'static str),
 }
 
 /// (engine, proposal, switch) candidates.
@@ -90,11 +94,14 @@ pub fn candidates(engine: &str) -> Vec<(String, Switch)> {
 pub struct Rendered {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Firefox prefs to set to true.
+    pub prefs: Vec<String>,
 }
 
 pub fn render(switches: &[Switch]) -> Rendered {
     let mut rendered = Rendered::default();
     let mut deno = Vec::new();
+    let mut chromium = Vec::new();
     for switch in switches {
         match switch {
             Switch::NodeV8(flag) => rendered.args.push(flag.to_string()),
@@ -102,11 +109,19 @@ pub fn render(switches: &[Switch]) -> Rendered {
             Switch::BunJsc(option) => rendered
                 .env
                 .push((format!("BUN_JSC_{option}"), "1".to_string())),
+            Switch::ChromiumV8(flag) => chromium.push(*flag),
+            Switch::FirefoxPref(pref) => rendered.prefs.push(pref.to_string()),
         }
     }
     if !deno.is_empty() {
         // deno takes all V8 flags in one argument; a second would replace it.
         rendered.args.push(format!("--v8-flags={}", deno.join(",")));
+    }
+    if !chromium.is_empty() {
+        // So does Chromium, separated by spaces.
+        rendered
+            .args
+            .push(format!("--js-flags={}", chromium.join(" ")));
     }
     rendered
 }
@@ -117,6 +132,8 @@ impl std::fmt::Display for Switch {
             Switch::NodeV8(flag) => f.write_str(flag),
             Switch::DenoV8(flag) => write!(f, "--v8-flags={flag}"),
             Switch::BunJsc(option) => write!(f, "BUN_JSC_{option}=1"),
+            Switch::ChromiumV8(flag) => write!(f, "--js-flags={flag}"),
+            Switch::FirefoxPref(pref) => write!(f, "user_pref({pref:?}, true)"),
         }
     }
 }
@@ -146,5 +163,17 @@ mod tests {
         ]);
         assert_eq!(r.args, ["--c", "--v8-flags=--a,--b"]);
         assert_eq!(r.env, [("BUN_JSC_useX".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn chromium_flags_share_one_argument_and_firefox_prefs_stay_prefs() {
+        let r = render(&[
+            Switch::ChromiumV8("--a"),
+            Switch::FirefoxPref("javascript.options.wasm_x"),
+            Switch::ChromiumV8("--b"),
+        ]);
+        assert_eq!(r.args, ["--js-flags=--a --b"]);
+        assert_eq!(r.prefs, ["javascript.options.wasm_x"]);
+        assert!(r.env.is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! guarantees), and finding out its version.
 
 use crate::backend::launcher::{Launch, WorkerProcess};
+use crate::backend::switches::{self, Switch};
 use std::process::Command;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,40 +51,89 @@ impl BrowserKind {
         }
     }
 
+    /// The version number alone (`156.0.8078.79`, `153.7.0esr`): the
+    /// first word of `--version` that starts with a digit.
+    pub fn version_number(self) -> Result<String, String> {
+        let line = self.version()?;
+        line.split_whitespace()
+            .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))
+            .map(str::to_string)
+            .ok_or_else(|| format!("no version number in {line:?}"))
+    }
+
     /// The command that opens `url` headless with the profile in
-    /// `profile` (an empty directory the caller owns).
-    pub fn launch(self, url: &str, profile: &std::path::Path) -> Launch {
+    /// `profile` (an empty directory the caller owns, prepared with
+    /// [`BrowserKind::prepare_profile`]), with `switches` on.
+    pub fn launch(self, url: &str, profile: &std::path::Path, switches: &[Switch]) -> Launch {
         let mut command = vec![self.binary()];
         match self {
-            BrowserKind::Chromium => command.extend(
-                [
-                    "--headless=new",
-                    // The page is ours, on loopback; a sandbox needs
-                    // privileges containers and root lack, and without it
-                    // the zygote only gets in the way.
-                    "--no-sandbox",
-                    "--no-zygote",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-first-run",
-                    "--no-default-browser-check",
-                    "--disable-background-timer-throttling",
-                ]
-                .map(String::from),
-            ),
+            BrowserKind::Chromium => {
+                command.extend(
+                    [
+                        "--headless=new",
+                        // The page is ours, on loopback; a sandbox needs
+                        // privileges containers and root lack, and without
+                        // it the zygote only gets in the way.
+                        "--no-sandbox",
+                        "--no-zygote",
+                        "--disable-gpu",
+                        "--disable-dev-shm-usage",
+                        "--no-first-run",
+                        "--no-default-browser-check",
+                        "--disable-background-timer-throttling",
+                        "--disable-renderer-backgrounding",
+                    ]
+                    .map(String::from),
+                );
+                command.push(format!("--user-data-dir={}", profile.display()));
+            }
             BrowserKind::Firefox => {
                 command.extend(["--headless", "--no-remote", "--profile"].map(String::from));
                 command.push(profile.display().to_string());
             }
         }
-        if self == BrowserKind::Chromium {
-            command.push(format!("--user-data-dir={}", profile.display()));
-        }
+        command.extend(switches::render(switches).args);
         command.push(url.to_string());
         Launch {
             command,
             env: Vec::new(),
         }
+    }
+
+    /// Writes what the browser reads from its profile before it starts:
+    /// for Firefox the prefs of `switches`, and prefs that keep a browser
+    /// with no network from trying to reach one (updates, telemetry,
+    /// first-run pages), which on a small machine competes with the work.
+    pub fn prepare_profile(
+        self,
+        profile: &std::path::Path,
+        switches: &[Switch],
+    ) -> std::io::Result<()> {
+        if self != BrowserKind::Firefox {
+            return Ok(());
+        }
+        let mut prefs: Vec<(String, String)> = [
+            ("app.update.disabledForTesting", "true"),
+            ("browser.shell.checkDefaultBrowser", "false"),
+            ("browser.aboutwelcome.enabled", "false"),
+            ("datareporting.policy.dataSubmissionEnabled", "false"),
+            ("toolkit.telemetry.reportingpolicy.firstRun", "false"),
+            ("browser.safebrowsing.update.enabled", "false"),
+            ("network.captive-portal-service.enabled", "false"),
+            ("network.connectivity-service.enabled", "false"),
+            ("extensions.update.enabled", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for pref in switches::render(switches).prefs {
+            prefs.push((pref, "true".into()));
+        }
+        let text: String = prefs
+            .iter()
+            .map(|(name, value)| format!("user_pref({name:?}, {value});\n"))
+            .collect();
+        std::fs::write(profile.join("user.js"), text)
     }
 }
 
@@ -95,14 +145,17 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Opens `url` in a fresh headless `kind`. Its output is not kept:
-    /// browsers log freely, and the page speaks over its channel.
-    pub fn open(kind: BrowserKind, url: &str) -> Result<Browser, String> {
+    /// Opens `url` in a fresh headless `kind` with `switches` on. Its
+    /// output is not kept: browsers log freely, and the page speaks over
+    /// its channel.
+    pub fn open(kind: BrowserKind, url: &str, switches: &[Switch]) -> Result<Browser, String> {
         let profile = tempfile::Builder::new()
             .prefix(&format!("streamconform-{}-", kind.name()))
             .tempdir()
             .map_err(|e| format!("creating a browser profile: {e}"))?;
-        let launched = kind.launch(url, profile.path()).start()?;
+        kind.prepare_profile(profile.path(), switches)
+            .map_err(|e| format!("writing the browser profile: {e}"))?;
+        let launched = kind.launch(url, profile.path(), switches).start()?;
         // Drain its output so a chatty browser never blocks on a full pipe.
         for stream in [
             Box::new(launched.stdout) as Box<dyn std::io::Read + Send>,
@@ -121,6 +174,11 @@ impl Browser {
 
     pub fn process_id(&self) -> u32 {
         self.process.id()
+    }
+
+    /// Whether the browser has exited (crashed, or killed from outside).
+    pub fn has_exited(&self) -> bool {
+        self.process.has_exited()
     }
 
     /// Kills the browser and everything it started; says how it ended.

@@ -1,22 +1,34 @@
 //! The driver page, served from the loopback server's first origin: the
-//! page, the page transport and the driver core, under the run's prefix.
+//! page, its worker script and the driver core, under the run's prefix.
 
-use crate::backend::js::{DRIVER_CORE, PAGE_HTML, PAGE_TRANSPORT};
+use crate::backend::js::{DRIVER_CORE, PAGE_HTML, PAGE_TRANSPORT, PAGE_WORKER};
 use crate::loopback_server::{BodyEnding, ChannelConnection, LoopbackServer, Origin, Route};
+use std::sync::mpsc::Receiver;
 
-/// Opens a channel named `name` (letters, digits and `-`) and serves the
-/// driver page: returns the page's URL, which tells the page the channel's
-/// name, and where the page's connection arrives. The page finds the
-/// channel beside itself, under the same run prefix.
+/// Opens a channel for each of `channels` (names of letters, digits and
+/// `-`) and serves the driver page: returns the page's URL, which tells
+/// the page the channels' names, and where each channel's connections
+/// arrive, in order. The page runs one driver worker per channel and finds
+/// the channels beside itself, under the same run prefix; a channel the
+/// harness closes is opened again with a fresh worker.
 pub fn serve_driver_page(
     server: &LoopbackServer,
-    name: &str,
-) -> (String, std::sync::mpsc::Receiver<ChannelConnection>) {
+    channels: &[String],
+) -> (String, Vec<Receiver<ChannelConnection>>) {
     assert!(
-        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
-        "channel names need no escaping: {name:?}"
+        !channels.is_empty(),
+        "a driver page serves at least one channel"
     );
-    let (_, connections) = server.open_channel(&format!("/channel/{name}"));
+    for name in channels {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "channel names need no escaping: {name:?}"
+        );
+    }
+    let connections = channels
+        .iter()
+        .map(|name| server.open_channel(&format!("/channel/{name}")).1)
+        .collect();
     let file = |content_type: &str, text: &str| Route {
         status: 200,
         headers: vec![("Content-Type".into(), content_type.into())],
@@ -24,20 +36,20 @@ pub fn serve_driver_page(
         end: BodyEnding::Complete,
     };
     let javascript = "text/javascript; charset=utf-8";
-    server.serve(
-        Origin::Primary,
-        "/driver/driver-core.mjs",
-        file(javascript, DRIVER_CORE),
-    );
-    server.serve(
-        Origin::Primary,
-        "/driver/page.mjs",
-        file(javascript, PAGE_TRANSPORT),
-    );
+    for (path, text) in [
+        ("/driver/driver-core.mjs", DRIVER_CORE),
+        ("/driver/page.mjs", PAGE_TRANSPORT),
+        ("/driver/page-worker.mjs", PAGE_WORKER),
+    ] {
+        server.serve(Origin::Primary, path, file(javascript, text));
+    }
     let page = server.serve(
         Origin::Primary,
         "/driver/page.html",
         file("text/html; charset=utf-8", PAGE_HTML),
     );
-    (format!("{page}?channel={name}"), connections)
+    (
+        format!("{page}?channels={}", channels.join(",")),
+        connections,
+    )
 }

@@ -19,6 +19,7 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One worker, many requests in flight.
 pub struct Worker {
+    hello: Hello,
     transport: Box<dyn Transport>,
     shared: Arc<Shared>,
     modules_sent: Mutex<HashSet<u64>>,
@@ -67,7 +68,7 @@ pub struct Lost(pub String);
 
 impl Worker {
     /// Starts a worker process and waits for its hello.
-    pub fn start(launch: &Launch) -> Result<(Worker, Hello), String> {
+    pub fn start(launch: &Launch) -> Result<Worker, String> {
         Worker::connect(launch.program(), |receive| {
             StdioTransport::start(launch, receive).map(|t| Box::new(t) as Box<dyn Transport>)
         })
@@ -79,7 +80,7 @@ impl Worker {
     pub fn connect(
         name: &str,
         open: impl FnOnce(Box<dyn FnMut(Received) + Send>) -> Result<Box<dyn Transport>, String>,
-    ) -> Result<(Worker, Hello), String> {
+    ) -> Result<Worker, String> {
         let shared = Arc::new(Shared::default());
         let (hello_tx, hello_rx) = mpsc::channel();
         let receiver = shared.clone();
@@ -102,13 +103,18 @@ impl Worker {
                 ));
             }
         };
-        let worker = Worker {
+        Ok(Worker {
+            hello,
             transport,
             shared,
             modules_sent: Mutex::new(HashSet::new()),
             requests: AtomicUsize::new(0),
-        };
-        Ok((worker, hello))
+        })
+    }
+
+    /// What the worker said in its handshake.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
     }
 
     pub fn is_dead(&self) -> bool {

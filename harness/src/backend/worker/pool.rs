@@ -1,8 +1,9 @@
-//! Long-lived workers started with one switch set, handed out round-robin,
+//! Long-lived worker processes started with one switch set, handed out round-robin,
 //! replaced when they die and retired when they have served enough.
 
 use crate::backend::launcher::Launch;
 use crate::backend::worker::client::Worker;
+use crate::backend::worker::engine::WorkerPool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,16 +29,12 @@ impl Pool {
             next_slot: AtomicUsize::new(0),
         }
     }
+}
 
-    /// Puts an already started worker (the one that said the first hello)
-    /// into the first slot.
-    pub fn adopt(&self, worker: Worker) {
-        *self.slots[0].lock().unwrap() = Some(Arc::new(worker));
-    }
-
+impl WorkerPool for Pool {
     /// The next slot's worker, started afresh if the slot is empty, its
     /// worker dead, or retired.
-    pub fn worker(&self) -> Result<Arc<Worker>, String> {
+    fn worker(&self) -> Result<Arc<Worker>, String> {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let mut guard = self.slots[slot].lock().unwrap();
         let usable = |w: &&Arc<Worker>| {
@@ -46,7 +43,7 @@ impl Pool {
         if let Some(worker) = guard.as_ref().filter(usable) {
             return Ok(worker.clone());
         }
-        let (worker, _) = Worker::start(&self.launch)?;
+        let worker = Worker::start(&self.launch)?;
         worker.requests.store(1, Ordering::Relaxed);
         let worker = Arc::new(worker);
         *guard = Some(worker.clone());

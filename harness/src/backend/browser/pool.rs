@@ -1,0 +1,197 @@
+//! One browser and its driver workers: the browser's side of the worker
+//! pool. The browser runs one driver page with a dedicated worker per slot,
+//! each on its own channel (see `js/page.mjs`).
+//!
+//! - A worker that hangs: the protocol client gives up on it and closes its
+//!   channel, which costs the requests it had in flight; the page replaces
+//!   the worker and opens the channel again, and the slot takes the new
+//!   connection.
+//! - A browser that crashes or is killed: every channel closes, costing
+//!   what was in flight; the next slot that needs a worker finds the browser
+//!   gone and launches a fresh one (a new generation, with channels of its
+//!   own, so a page of the old browser can never answer for the new one).
+//! - A page that stops reconnecting while its browser lives (its own
+//!   thread stuck): after [`PAGE_CONNECT_TIMEOUT`] the browser counts as
+//!   broken and is relaunched the same way.
+
+use crate::backend::browser::launcher::{Browser, BrowserKind};
+use crate::backend::browser::page::serve_driver_page;
+use crate::backend::switches::Switch;
+use crate::backend::worker::client::Worker;
+use crate::backend::worker::engine::WorkerPool;
+use crate::backend::worker::pool::RETIRE_AFTER;
+use crate::backend::worker::transport::{Transport, WebSocketTransport};
+use crate::loopback_server::{ChannelConnection, LoopbackServer};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a slot waits for its page to connect: a cold browser start
+/// (profile creation, first page load) takes seconds on a small machine.
+pub const PAGE_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a waiting slot checks that the browser is still running.
+const LIVENESS_POLL: Duration = Duration::from_millis(200);
+
+/// Launches per request for a worker, before the slot gives up (the
+/// request's own retries may then try again).
+const LAUNCH_ATTEMPTS: usize = 2;
+
+pub struct PagePool {
+    kind: BrowserKind,
+    switches: Vec<Switch>,
+    server: Arc<LoopbackServer>,
+    /// Unique among this backend's pools, for channel names.
+    label: String,
+    running: Mutex<Option<Arc<Running>>>,
+    generations: AtomicU64,
+    slots: Vec<Mutex<Option<Arc<Worker>>>>,
+    next_slot: AtomicUsize,
+}
+
+/// One launch of the browser.
+struct Running {
+    generation: u64,
+    browser: Browser,
+    /// Each slot's channel: where its page worker's connections arrive.
+    channels: Vec<Mutex<Receiver<ChannelConnection>>>,
+}
+
+impl PagePool {
+    /// A pool of `size` page workers in one `kind` browser started with
+    /// `switches`. Nothing starts until the first worker is asked for.
+    pub fn new(
+        kind: BrowserKind,
+        switches: &[Switch],
+        server: Arc<LoopbackServer>,
+        label: String,
+        size: usize,
+    ) -> PagePool {
+        PagePool {
+            kind,
+            switches: switches.to_vec(),
+            server,
+            label,
+            running: Mutex::new(None),
+            generations: AtomicU64::new(0),
+            slots: (0..size.max(1)).map(|_| Mutex::new(None)).collect(),
+            next_slot: AtomicUsize::new(0),
+        }
+    }
+
+    /// The running browser, launched if there is none.
+    fn running(&self) -> Result<Arc<Running>, String> {
+        let mut running = self.running.lock().unwrap();
+        if let Some(r) = running.as_ref() {
+            return Ok(r.clone());
+        }
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let names: Vec<String> = (0..self.slots.len())
+            .map(|slot| format!("{}-g{generation}-w{slot}", self.label))
+            .collect();
+        let (url, channels) = serve_driver_page(&self.server, &names);
+        let browser = Browser::open(self.kind, &url, &self.switches)?;
+        let launched = Arc::new(Running {
+            generation,
+            browser,
+            channels: channels.into_iter().map(Mutex::new).collect(),
+        });
+        *running = Some(launched.clone());
+        Ok(launched)
+    }
+
+    /// Ends the launch `generation` if it is still the running one (slots
+    /// that saw it fail at the same time relaunch only once).
+    fn discard(&self, generation: u64) {
+        let mut running = self.running.lock().unwrap();
+        if running.as_ref().is_some_and(|r| r.generation == generation) {
+            if let Some(r) = running.take() {
+                r.browser.kill();
+            }
+        }
+    }
+
+    /// Waits for slot `slot`'s page worker of `running` to connect and say
+    /// hello. Connections that close before their hello (a page that
+    /// reloaded twice) are passed over.
+    fn connect(&self, running: &Running, slot: usize) -> Result<Worker, String> {
+        let channel = running.channels[slot].lock().unwrap();
+        let deadline = Instant::now() + PAGE_CONNECT_TIMEOUT;
+        let mut last = String::new();
+        loop {
+            if running.browser.has_exited() {
+                return Err(format!(
+                    "{} exited{}{last}",
+                    self.kind.name(),
+                    running.browser.kill()
+                ));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "{}: no page worker connected within {} s{last}",
+                    self.kind.name(),
+                    PAGE_CONNECT_TIMEOUT.as_secs()
+                ));
+            }
+            match channel.recv_timeout(left.min(LIVENESS_POLL)) {
+                Ok(connection) => {
+                    let opened = Worker::connect(self.kind.name(), |receive| {
+                        WebSocketTransport::start(connection, receive)
+                            .map(|t| Box::new(t) as Box<dyn Transport>)
+                    });
+                    match opened {
+                        Ok(worker) => return Ok(worker),
+                        Err(why) => last = format!("; before that: {why}"),
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the loopback server stopped".into())
+                }
+            }
+        }
+    }
+}
+
+impl WorkerPool for PagePool {
+    fn worker(&self) -> Result<Arc<Worker>, String> {
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut guard = self.slots[slot].lock().unwrap();
+        if let Some(worker) = guard.as_ref() {
+            if !worker.is_dead() && worker.requests.fetch_add(1, Ordering::Relaxed) < RETIRE_AFTER {
+                return Ok(worker.clone());
+            }
+            // Dead, or retired: closing its channel makes the page start a
+            // fresh worker on it (a retired one's requests in flight are
+            // lost and run again).
+            worker.kill();
+        }
+        let mut last = String::new();
+        for _ in 0..LAUNCH_ATTEMPTS {
+            let running = self.running()?;
+            match self.connect(&running, slot) {
+                Ok(worker) => {
+                    worker.requests.store(1, Ordering::Relaxed);
+                    let worker = Arc::new(worker);
+                    *guard = Some(worker.clone());
+                    return Ok(worker);
+                }
+                Err(why) => {
+                    self.discard(running.generation);
+                    last = why;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Drop for PagePool {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.lock().unwrap().take() {
+            running.browser.kill();
+        }
+    }
+}
