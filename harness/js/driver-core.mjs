@@ -192,6 +192,12 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
     observed.readBeforeEnd = observed.enqueued - queued;
   };
   const cancel = () => { observed.cancelled = true; };
+  // Once a case is judged pending, its stream is errored, so the engine can
+  // let the compile go instead of holding it, and whatever it occupies,
+  // for the rest of the worker's life (a worker runs thousands of cases).
+  const hold = (controller) => {
+    observed.release = () => { try { controller.error(new Error("streamconform: released after the case")); } catch {} };
+  };
   const total = eventCount(events);
   const pending = eachEvent(events);
   let applied = 0;
@@ -207,6 +213,7 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
     case "pull":
       highWaterMark = 0;
       return new ReadableStream({
+        start: hold,
         pull(controller) { applyUpTo(controller, 1); },
         cancel,
       }, { highWaterMark });
@@ -224,7 +231,7 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
       // part of what it tests.
       highWaterMark = 0;
       return new ReadableStream({
-        start(controller) { applyUpTo(controller, QUEUE_BOUND); },
+        start(controller) { hold(controller); applyUpTo(controller, QUEUE_BOUND); },
         pull(controller) { applyUpTo(controller, QUEUE_BOUND); },
         cancel,
       }, { highWaterMark });
@@ -233,6 +240,7 @@ function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
   }
   return new ReadableStream({
     async start(controller) {
+      hold(controller);
       for (let i = 0; i < total; i++) {
         const event = pending.next().value;
         const ending = event[0] === "error" || event[0] === "close";
@@ -391,7 +399,7 @@ async function runCase(request, bytes) {
   const fetched = scenario.fetch ? startFetch(scenario.fetch, bytes, reason) : null;
   let response;
   // Filled in by a constructed stream body; reported with the outcome.
-  const observed = { enqueued: 0, readBeforeEnd: null, cancelled: false };
+  const observed = { enqueued: 0, readBeforeEnd: null, cancelled: false, release: () => {} };
   if (!fetched) {
     const headers = new Headers();
     for (const [name, value] of scenario.headers ?? [["Content-Type", "application/wasm"]]) headers.append(name, value);
@@ -453,6 +461,7 @@ async function runCase(request, bytes) {
   const body = observed.readBeforeEnd === null && !observed.cancelled
     ? undefined
     : { read_before_end: observed.readBeforeEnd ?? 0, cancelled: observed.cancelled };
+  if (outcome.class === "pending") observed.release();
   return { outcome, body };
 }
 

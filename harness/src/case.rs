@@ -97,6 +97,13 @@ pub enum CaseOrigin {
 }
 
 impl Case {
+    /// Whether the case keeps a compile open on purpose (it is expected to
+    /// stay pending: a body that never ends, a fetch that stalls). The
+    /// runner runs such a case alone on its backend (see `runner/gate.rs`).
+    pub fn keeps_a_compile_open(&self) -> bool {
+        matches!(self.expected, Expected::Class(OutcomeClass::Pending))
+    }
+
     pub fn expected(&self) -> OutcomeClass {
         match &self.expected {
             Expected::Class(class) => *class,

@@ -9,7 +9,9 @@
 use crate::backend::{Backend, BackendUnderTest};
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
-use crate::runner::{conclude, run_case_with_timeout, CaseFinished, PlanSelection, RunConfig};
+use crate::runner::{
+    conclude, run_case_with_timeout, CaseFinished, Gate, PlanSelection, RunConfig,
+};
 use crate::suites::{file_of_case_id, load_all_matching, Limits, SuiteSpec};
 use crate::verdict::Status;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -176,8 +178,11 @@ impl Conformance {
                 Ok(Completion::ignored_with(reason))
             }));
         }
+        // Trials run on libtest's threads; a case that keeps a compile open
+        // still runs alone on this backend, as in a run.
+        let gate = Arc::new(Gate::new(self.timeout));
         for case in loaded.cases {
-            let (backend, timeout) = (self.backend.clone(), self.timeout);
+            let (backend, timeout, gate) = (self.backend.clone(), self.timeout, gate.clone());
             let config = RunConfig {
                 plans: self.plans.clone(),
                 ..RunConfig::default()
@@ -185,8 +190,10 @@ impl Conformance {
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
             let name = case.id.clone();
             trials.push(Trial::ignorable_test(name, move || {
+                let pass = gate.enter(case.keeps_a_compile_open());
                 let started = std::time::Instant::now();
                 let result = run_case_with_timeout(&backend, &case, &config.plans, timeout);
+                drop(pass);
                 let backend_name = backend.engine.info().name;
                 let done = conclude(
                     &backend,

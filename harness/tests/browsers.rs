@@ -256,3 +256,86 @@ fn the_protocol_client_drives_a_browser_page() {
     let lost = worker.request((1, module), &request(3, &RequestBody::OneShot), deadlines);
     assert!(lost.is_err(), "{lost:?}");
 }
+
+/// Killing the browser in the middle of a run costs only the requests it
+/// had in flight, and those run again on a relaunched browser: the run
+/// completes with the results of an undisturbed run, in each browser.
+#[test]
+fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
+    use streamconform::reporter::json::Report;
+    install_browsers();
+    let dir = std::env::temp_dir().join(format!("streamconform-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |kind: BrowserKind, report: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_streamconform"));
+        command
+            .args(["run", "--backend", kind.name(), "--suite", "webapi"])
+            .args(["--plans", "reduced", "--report", report])
+            .current_dir(&dir)
+            .env_remove("CI")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let judged = |report: &str| {
+        let report: Report =
+            serde_json::from_slice(&std::fs::read(dir.join(report)).unwrap()).unwrap();
+        report
+            .results
+            .iter()
+            .map(|case| format!("{} {}", case.id, common::judged(case)))
+            .collect::<Vec<_>>()
+    };
+    for &kind in BrowserKind::ALL {
+        let clean = format!("{}-clean.json", kind.name());
+        let undisturbed = run(kind, &clean).status().unwrap();
+
+        let killed = format!("{}-killed.json", kind.name());
+        let mut harness = run(kind, &killed).spawn().unwrap();
+        let journal = dir.join(format!("{killed}.journal"));
+        let started = std::time::Instant::now();
+        // Once a quarter of the cases are done, kill the browser that runs
+        // them (the harness's child with no switches, as shipped).
+        let browser = loop {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{}: the run never got going",
+                kind.name()
+            );
+            let done = std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count());
+            let browser = common::live_processes().into_iter().find(|p| {
+                p.parent == harness.id()
+                    && std::fs::read(p.dir.join("cmdline")).is_ok_and(|c| {
+                        let c = String::from_utf8_lossy(&c);
+                        c.contains("streamconform-") && !c.contains("wasm")
+                    })
+            });
+            match browser {
+                Some(browser) if done >= 64 => break browser,
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        // The browser leads its own process group.
+        unsafe {
+            libc::killpg(browser.pid as libc::pid_t, libc::SIGKILL);
+        }
+        let status = harness.wait().unwrap();
+        assert!(
+            !group_members(browser.pid).iter().any(|&p| p == browser.pid),
+            "the killed browser is gone"
+        );
+        assert_eq!(
+            status.code(),
+            undisturbed.code(),
+            "{}: the run completes as an undisturbed one does",
+            kind.name()
+        );
+        assert_eq!(
+            judged(&killed),
+            judged(&clean),
+            "{}: every case has its undisturbed result",
+            kind.name()
+        );
+    }
+}

@@ -1,10 +1,11 @@
-//! The JS engines (node, deno, bun) on the Web API suite and, with the
-//! reduced plan set, the spec suite; judged against each engine's
+//! The JS engines (node, deno, bun) and the browsers (chromium, firefox)
+//! on the Web API suite and, with the reduced plan set, the spec suite; judged against each engine's
 //! expectations file in `expectations/`, both ways: an unlisted failure,
 //! an unexpected pass, or a rule that covered no failure fails the run.
 //!
 //! `cargo test -p streamconform --test engines -- node::` runs one engine.
-//! deno and bun come from `scripts/install-engines.sh`, which this test
+//! deno, bun and the browsers come from `scripts/install-engines.sh`
+//! (npm and apt), which this test
 //! runs first (it is idempotent, and quick when they are installed); an
 //! engine that still cannot start fails its trial with the reason, never
 //! silently.
@@ -13,14 +14,14 @@ use libtest_mimic::{Arguments, Trial};
 use std::process::Command;
 use streamconform::{backend, Conformance, PlanSet, SuiteSpec};
 
-const ENGINES: &[&str] = &["node", "deno", "bun"];
+const ENGINES: &[&str] = &["node", "deno", "bun", "chromium", "firefox"];
 
-/// Runs the project's install script for the JS engines; its failure
+/// Runs the project's install script for every engine; its failure
 /// becomes a failing trial.
 fn install_engines() -> Result<(), String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-engines.sh");
     let out = Command::new("bash")
-        .args([script, "js"])
+        .args([script, "all"])
         .output()
         .map_err(|e| format!("cannot run {script}: {e}"))?;
     if out.status.success() {

@@ -87,20 +87,6 @@ fn hit_by_a_fault(case: &ReportedCase) -> bool {
         || case.aborted.is_some()
 }
 
-/// The part of a result a fault must not change.
-fn judged(case: &ReportedCase) -> String {
-    format!(
-        "{:?} {:?} {:?} {:?}",
-        case.verdict,
-        case.one_shot,
-        case.failing_plans
-            .iter()
-            .map(|p| (&p.plan, &p.actual))
-            .collect::<Vec<_>>(),
-        case.aborted
-    )
-}
-
 #[test]
 fn a_hundred_injected_worker_faults_lose_and_misattribute_nothing() {
     let dir = scratch("faults");
@@ -155,7 +141,7 @@ fn a_hundred_injected_worker_faults_lose_and_misattribute_nothing() {
     assert_eq!(ids(&report), ids(&clean), "results lost or duplicated");
     let mut hit = Vec::new();
     for (faulty, clean) in report.results.iter().zip(&clean.results) {
-        if judged(faulty) == judged(clean) {
+        if common::judged(faulty) == common::judged(clean) {
             continue;
         }
         // A different result is only acceptable as a fault's visible cost
@@ -164,8 +150,8 @@ fn a_hundred_injected_worker_faults_lose_and_misattribute_nothing() {
             hit_by_a_fault(faulty),
             "{} differs from the clean run without a fault to show for it:\n  clean: {}\n  faulty: {}",
             faulty.id,
-            judged(clean),
-            judged(faulty)
+            common::judged(clean),
+            common::judged(faulty)
         );
         hit.push(faulty.id.clone());
     }

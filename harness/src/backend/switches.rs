@@ -78,6 +78,38 @@ pub const ENGINE_SWITCHES: &[(&str, &str, Switch)] = &[
         Switch::DenoV8("--experimental-wasm-wasmfx"),
     ),
     ("bun", "memory64", Switch::BunJsc("useWasmMemory64")),
+    // Chromium 156's V8 names these `--wasm-*`; the `--experimental-wasm-*`
+    // names node's older V8 takes are unrecognized there.
+    (
+        "chromium",
+        "wide-arithmetic",
+        Switch::ChromiumV8("--wasm-wide-arithmetic"),
+    ),
+    (
+        "chromium",
+        "custom-descriptors",
+        Switch::ChromiumV8("--wasm-custom-descriptors"),
+    ),
+    (
+        "chromium",
+        "shared-everything-threads",
+        Switch::ChromiumV8("--wasm-shared"),
+    ),
+    (
+        "chromium",
+        "stack-switching",
+        Switch::ChromiumV8("--wasm-wasmfx"),
+    ),
+    (
+        "firefox",
+        "wide-arithmetic",
+        Switch::FirefoxPref("javascript.options.wasm_wide_arithmetic"),
+    ),
+    (
+        "firefox",
+        "stack-switching",
+        Switch::FirefoxPref("javascript.options.wasm_stack_switching"),
+    ),
 ];
 
 /// The candidate switches of one engine, as (proposal, switch).

@@ -11,10 +11,12 @@
 
 mod case;
 pub mod events;
+mod gate;
 mod pool;
 
 pub use case::{run_case, run_case_with_timeout};
 pub use events::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
+pub use gate::Gate;
 
 use crate::backend::BackendUnderTest;
 use crate::case::{Case, NotApplicable};

@@ -3,6 +3,7 @@
 //! deterministic stream and nothing waits for the whole run.
 
 use super::case::{run_case, timeout_message};
+use super::gate::Gate;
 use super::RunConfig;
 use crate::backend::BackendUnderTest;
 use crate::case::Case;
@@ -41,6 +42,7 @@ pub(super) fn run_all(
     let total = indices.len();
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<(usize, CaseResult, Duration)>();
+    let gate = Arc::new(Gate::new(config.case_timeout));
     let spawn = || {
         let worker = Worker {
             busy: Arc::new(Mutex::new(None)),
@@ -56,6 +58,7 @@ pub(super) fn run_all(
             config.plans.clone(),
         );
         let stop = config.stop.clone();
+        let gate = gate.clone();
         std::thread::spawn(move || loop {
             // Once stopped, start nothing new; what runs, finishes.
             if stop.load(Ordering::SeqCst) {
@@ -65,10 +68,15 @@ pub(super) fn run_all(
             if index >= indices.len() || abandoned.load(Ordering::Relaxed) {
                 return;
             }
+            let case = &cases[indices[index]];
+            // The timeout counts from when the case gets through the gate
+            // (which bounds its own waits).
+            let pass = gate.enter(case.keeps_a_compile_open());
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
-            let result = run_case(&backend, &cases[indices[index]], &plans);
+            let result = run_case(&backend, case, &plans);
             *busy.lock().unwrap() = None;
+            drop(pass);
             if abandoned.load(Ordering::Relaxed)
                 || tx.send((index, result, started.elapsed())).is_err()
             {

@@ -28,6 +28,7 @@ pub fn text(out: &Output) -> String {
 /// A process that is alive (not a zombie), as `/proc` shows it.
 pub struct LiveProcess {
     pub pid: u32,
+    pub parent: u32,
     pub process_group: u32,
     /// Its `/proc/PID` directory.
     pub dir: std::path::PathBuf,
@@ -55,10 +56,26 @@ pub fn live_processes() -> Vec<LiveProcess> {
         if fields[0] != "Z" {
             live.push(LiveProcess {
                 pid,
+                parent: fields[1].parse().unwrap_or(0),
                 process_group,
                 dir: entry.path(),
             });
         }
     }
     live
+}
+
+/// The part of a reported result that nothing outside the engine (a fault,
+/// a killed worker, a retry) may change.
+pub fn judged(case: &streamconform::reporter::json::ReportedCase) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?}",
+        case.verdict,
+        case.one_shot,
+        case.failing_plans
+            .iter()
+            .map(|p| (&p.plan, &p.actual))
+            .collect::<Vec<_>>(),
+        case.aborted
+    )
 }

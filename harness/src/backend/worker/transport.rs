@@ -152,6 +152,12 @@ impl WebSocketTransport {
             .get_ref()
             .try_clone()
             .map_err(|e| format!("channel: {e}"))?;
+        // Each request is one small write answered by the page: without
+        // this, Nagle's algorithm holds a write back until the previous
+        // one is acknowledged, a delay per request.
+        stream
+            .set_nodelay(true)
+            .map_err(|e| format!("channel: {e}"))?;
         let writer = tungstenite::WebSocket::from_raw_socket(
             stream.try_clone().map_err(|e| format!("channel: {e}"))?,
             tungstenite::protocol::Role::Server,
