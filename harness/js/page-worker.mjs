@@ -1,19 +1,38 @@
 // streamconform page worker: the driver core (driver-core.mjs) in a
-// dedicated worker of the driver page (page.mjs), which relays its
-// protocol messages to and from the harness. The first message from the
-// page is the worker's identity; every later one is a protocol message.
+// dedicated worker of the driver page (page.mjs), on its own WebSocket
+// channel. The page's one message gives the channel and the worker's
+// identity; the worker then says hello.
+//
+// Framing: a WebSocket text message carries one or more protocol lines,
+// separated by "\n". Replies are sent at most every FLUSH_MS, all that
+// waited in one message: every message crosses the browser's processes,
+// which with many requests in flight cost more than the compiles (see
+// cases_per_worker in harness/src/backend/browser/mod.rs).
 import { createDriver } from "./driver-core.mjs";
 
-let driver;
-self.onmessage = ({ data }) => {
-  if (driver) return driver.handle(JSON.parse(data));
-  const { engine, version, capabilities } = data;
-  driver = createDriver({
-    send: (message) => postMessage(JSON.stringify(message)),
-    exit: () => postMessage(null),
+const FLUSH_MS = 2;
+
+self.onmessage = ({ data: { channel, engine, version, capabilities } }) => {
+  const socket = new WebSocket(channel);
+  let outbox = [];
+  const flush = () => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(outbox.join("\n"));
+    outbox = [];
+  };
+  const driver = createDriver({
+    send: (message) => {
+      if (outbox.push(JSON.stringify(message)) === 1) setTimeout(flush, FLUSH_MS);
+    },
+    exit: () => socket.close(),
     engine,
     version,
     capabilities,
   });
-  driver.hello();
+  socket.onopen = () => driver.hello();
+  socket.onmessage = ({ data }) => {
+    for (const line of data.split("\n")) if (line) driver.handle(JSON.parse(line));
+  };
+  // The harness closed the channel (it gave up on this worker, or retired
+  // it), or the page is going: the page starts a fresh worker.
+  socket.onclose = () => postMessage("closed");
 };

@@ -1,14 +1,12 @@
 // streamconform page transport: the driver page runs one dedicated worker
 // per channel named in its `channels` query parameter. Each worker runs the
-// driver core (page-worker.mjs); the page owns the worker's WebSocket and
-// relays protocol messages both ways, one per text message
-// (harness/PROTOCOL.md).
+// driver core (page-worker.mjs) on its own WebSocket to the harness
+// (harness/PROTOCOL.md), so protocol messages never pass through the page.
 //
-// The page is the manager, so a hung worker can always be replaced: when
-// the harness gives up on a worker it closes that channel, and the page
-// (whose own thread never runs a compile) terminates the worker and opens
-// the channel again with a fresh one. Channels are beside the page under
-// the run's unguessable prefix (…/run-PREFIX/driver/page.html ->
+// The page only keeps the workers going: a worker whose channel closed
+// (the harness gave up on it, or retired it) says so and ends, and the page
+// starts a fresh one on the same channel. Channels are beside the page
+// under the run's unguessable prefix (…/run-PREFIX/driver/page.html ->
 // ws://…/run-PREFIX/channel/NAME): only this run's harness is at the other
 // end, and only its pages reach it.
 
@@ -29,37 +27,33 @@ async function browserInfo() {
   return { engine: "browser", version: agent };
 }
 
-const info = browserInfo();
-// How long before a closed channel is opened again: quick, since the
-// harness is waiting for the fresh worker; not a busy loop if it is gone.
-const REOPEN_MS = 100;
+// How long before a fresh worker replaces one that ended: quick, since the
+// harness waits for it; not a busy loop if the harness is gone.
+const RESTART_MS = 100;
 
-function serve(name) {
-  const url = new URL(`../channel/${name}`, location.href);
-  url.protocol = "ws:";
-  const socket = new WebSocket(url);
-  let worker;
-  socket.onopen = async () => {
-    worker = new Worker(new URL("page-worker.mjs", location.href), { type: "module" });
-    // A string is a protocol message; null is the driver ending itself.
-    worker.onmessage = ({ data }) => (data === null ? socket.close() : socket.send(data));
-    // A worker that failed to load or threw outside the driver's own
-    // handling: its requests are lost, and the harness sees the channel close.
-    worker.onerror = () => socket.close();
-    // The first message tells the worker who it is; it then says hello.
-    worker.postMessage({
-      ...(await info),
-      // A document served from the loopback server's first origin: fetch()
-      // works, and requests to the other origin are cross-origin.
-      capabilities: ["fetch", "origin"],
-    });
+async function serve(name) {
+  const channel = new URL(`../channel/${name}`, location.href);
+  channel.protocol = "ws:";
+  const worker = new Worker(new URL("page-worker.mjs", location.href), { type: "module" });
+  let ended = false;
+  const restart = () => {
+    if (ended) return;
+    ended = true;
+    worker.terminate();
+    setTimeout(() => serve(name), RESTART_MS);
   };
-  // The harness writes only after the hello, so the worker exists by then.
-  socket.onmessage = ({ data }) => worker.postMessage(data);
-  socket.onclose = () => {
-    worker?.terminate();
-    setTimeout(() => serve(name), REOPEN_MS);
-  };
+  // The worker's only message to the page: its channel closed.
+  worker.onmessage = restart;
+  // It failed to load, or threw outside the driver's own handling; its
+  // socket closes with it, so the harness sees its requests lost.
+  worker.onerror = restart;
+  worker.postMessage({
+    channel: channel.href,
+    ...(await browserInfo()),
+    // A document served from the loopback server's first origin: fetch()
+    // works, and requests to the other origin are cross-origin.
+    capabilities: ["fetch", "origin"],
+  });
 }
 
 for (const name of new URL(location.href).searchParams.get("channels").split(",")) serve(name);

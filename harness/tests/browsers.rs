@@ -155,24 +155,31 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
             };
             send(serde_json::to_string(&request).unwrap());
         }
+        // A message carries one or more replies, one per line.
         let mut next = || match socket.read().unwrap() {
-            Message::Text(text) => Reply::parse(text.as_bytes()).unwrap(),
+            Message::Text(text) => text
+                .as_str()
+                .split('\n')
+                .map(|line| Reply::parse(line.as_bytes()).unwrap())
+                .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         let mut started = Vec::new();
         let mut answered = Vec::new();
         while answered.len() < 2 {
-            match next() {
-                Reply::Started { id } => started.push(id),
-                Reply::Result { id, outcome } => {
-                    assert!(started.contains(&id), "{id} answered before started");
-                    assert!(
-                        matches!(outcome.outcome, Outcome::Module { .. }),
-                        "{}: {id}: {:?}",
-                        kind.name(),
-                        outcome.outcome
-                    );
-                    answered.push(id);
+            for reply in next() {
+                match reply {
+                    Reply::Started { id } => started.push(id),
+                    Reply::Result { id, outcome } => {
+                        assert!(started.contains(&id), "{id} answered before started");
+                        assert!(
+                            matches!(outcome.outcome, Outcome::Module { .. }),
+                            "{}: {id}: {:?}",
+                            kind.name(),
+                            outcome.outcome
+                        );
+                        answered.push(id);
+                    }
                 }
             }
         }

@@ -8,7 +8,6 @@ use crate::backend::worker::protocol::{Hello, ModuleRequest, Reply, Request};
 use crate::backend::worker::transport::{Received, StdioTransport, Transport};
 use crate::backend::WebApiOutcome;
 use crate::outcome::Outcome;
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -149,10 +148,7 @@ impl Worker {
             self.shared.pending.lock().unwrap().remove(&request.id);
             return Err(self.lost());
         }
-        if let Err(e) = self
-            .send_module(module.0, module.1)
-            .and_then(|()| self.send(request))
-        {
+        if let Err(e) = self.send_request(module, request) {
             self.give_up(request.id);
             return Err(Lost(format!(
                 "worker pipe: {e}{}",
@@ -219,18 +215,21 @@ impl Worker {
         })
     }
 
-    fn send(&self, message: &impl Serialize) -> std::io::Result<()> {
-        let line = serde_json::to_vec(message).expect("requests serialize");
-        self.transport.send(&line)
-    }
-
-    /// Module bytes go to each worker once; requests refer to them by id.
-    fn send_module(&self, id: u64, bytes: &[u8]) -> std::io::Result<()> {
+    /// Sends `request`, after its module's bytes if this worker has not
+    /// had them yet (each module goes to each worker once; requests refer to
+    /// it by id), in one write: a page transport carries it as one message.
+    fn send_request(&self, module: (u64, &[u8]), request: &Request<'_>) -> std::io::Result<()> {
+        // Held through the write, so a request for the same module from
+        // another thread cannot overtake the module's bytes.
         let mut sent = self.modules_sent.lock().unwrap();
-        if sent.insert(id) {
-            self.send(&ModuleRequest::new(id, bytes))?;
+        let mut lines = Vec::new();
+        if sent.insert(module.0) {
+            lines = serde_json::to_vec(&ModuleRequest::new(module.0, module.1))
+                .expect("requests serialize");
+            lines.push(b'\n');
         }
-        Ok(())
+        serde_json::to_writer(&mut lines, request).expect("requests serialize");
+        self.transport.send(&lines)
     }
 }
 

@@ -35,6 +35,11 @@ pub trait WorkerSource: Send + Sync {
 
     /// The loopback server that serves the bodies of cases that fetch.
     fn server(&self) -> Result<Arc<LoopbackServer>, String>;
+
+    /// How many cases to keep in flight per worker.
+    fn cases_per_worker(&self) -> usize {
+        4
+    }
 }
 
 /// Long-lived workers of one switch set, handed out in turn.
@@ -402,7 +407,7 @@ impl Backend for WorkerBackend {
 
     fn preferred_jobs(&self) -> Option<usize> {
         // Keep every worker busy with several cases in flight.
-        Some(self.workers * 4)
+        Some(self.workers * self.source.cases_per_worker())
     }
 }
 

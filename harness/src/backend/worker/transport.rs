@@ -22,7 +22,8 @@ pub enum Received {
 
 /// One worker's connection.
 pub trait Transport: Send + Sync {
-    /// Sends one line (the newline is added).
+    /// Sends one or more lines, separated by `\n` (the last newline is
+    /// added).
     fn send(&self, line: &[u8]) -> io::Result<()>;
     /// Ends the worker behind the connection.
     fn kill(&self);
@@ -130,20 +131,27 @@ fn keep_tail(mut stderr: impl Read, tail: &Mutex<String>) {
     }
 }
 
-/// A browser page on its WebSocket channel: one protocol message per text
-/// message. The browser behind it belongs to the backend, which reports
+/// A browser page on its WebSocket channel: a text message carries one or
+/// more protocol lines, separated by `\n`. The browser behind it belongs to the backend, which reports
 /// how it ended; the transport only knows the channel closed.
 pub struct WebSocketTransport {
-    /// Writes go through their own view of the socket, so a read blocked
-    /// waiting for the page never holds them up. (Only the reading view
-    /// answers control frames, and pages send none unasked.)
-    writer: Mutex<tungstenite::WebSocket<std::net::TcpStream>>,
+    outbox: Arc<Outbox>,
     stream: std::net::TcpStream,
+}
+
+/// Lines waiting for the writer thread. Whatever is sent while it writes
+/// goes out together in its next message: every message costs the browser
+/// a trip through its processes, and with many requests in flight that,
+/// not the compiles, was what limited a page's throughput.
+#[derive(Default)]
+struct Outbox {
+    waiting: Mutex<(Vec<u8>, Option<String>)>,
+    wake: std::sync::Condvar,
 }
 
 impl WebSocketTransport {
     /// Takes over an accepted channel connection; `receive` gets each
-    /// message, then `Closed`, on a reader thread of its own.
+    /// line, then `Closed`, on a reader thread of its own.
     pub fn start(
         mut socket: crate::loopback_server::ChannelConnection,
         mut receive: impl FnMut(Received) + Send + 'static,
@@ -152,53 +160,151 @@ impl WebSocketTransport {
             .get_ref()
             .try_clone()
             .map_err(|e| format!("channel: {e}"))?;
-        // Each request is one small write answered by the page: without
-        // this, Nagle's algorithm holds a write back until the previous
-        // one is acknowledged, a delay per request.
+        // Requests are small writes answered by the page: without this,
+        // Nagle's algorithm holds a write back until the previous one is
+        // acknowledged.
         stream
             .set_nodelay(true)
             .map_err(|e| format!("channel: {e}"))?;
-        let writer = tungstenite::WebSocket::from_raw_socket(
+        // Writes go through their own view of the socket, so a read
+        // blocked waiting for the page never holds them up. (Only the
+        // reading view answers control frames, and pages send none unasked.)
+        let mut writer = tungstenite::WebSocket::from_raw_socket(
             stream.try_clone().map_err(|e| format!("channel: {e}"))?,
             tungstenite::protocol::Role::Server,
             None,
         );
+        let outbox = Arc::new(Outbox::default());
+        let (waiting, write_end) = (outbox.clone(), stream.try_clone());
+        let write_end = write_end.map_err(|e| format!("channel: {e}"))?;
+        std::thread::spawn(move || loop {
+            let lines = {
+                let mut guard = waiting.waiting.lock().unwrap();
+                while guard.0.is_empty() && guard.1.is_none() {
+                    guard = waiting.wake.wait(guard).unwrap();
+                }
+                if guard.1.is_some() {
+                    return;
+                }
+                std::mem::take(&mut guard.0)
+            };
+            // Requests are serialized JSON, so always UTF-8.
+            let text = String::from_utf8_lossy(&lines).into_owned();
+            if let Err(e) = writer.send(tungstenite::Message::text(text)) {
+                // The reader sees the socket end and the client loses
+                // what was in flight; later sends fail at once.
+                waiting.waiting.lock().unwrap().1 = Some(e.to_string());
+                let _ = write_end.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+        });
         std::thread::spawn(move || {
             use tungstenite::Message;
             loop {
-                match socket.read() {
-                    Ok(Message::Text(text)) => receive(Received::Line(text.as_bytes().to_vec())),
+                // A message carries one or more lines (the page batches
+                // what it says in one turn).
+                let message = match socket.read() {
+                    Ok(Message::Text(text)) => text.as_bytes().to_vec(),
                     // Not the protocol's framing; the client says so.
-                    Ok(Message::Binary(bytes)) => receive(Received::Line(bytes.to_vec())),
+                    Ok(Message::Binary(bytes)) => bytes.to_vec(),
                     Ok(Message::Close(_)) | Err(_) => break,
                     Ok(_) => continue,
+                };
+                for line in message.split(|&b| b == b'\n') {
+                    receive(Received::Line(line.to_vec()));
                 }
             }
             receive(Received::Closed);
         });
-        Ok(WebSocketTransport {
-            writer: Mutex::new(writer),
-            stream,
-        })
+        Ok(WebSocketTransport { outbox, stream })
     }
 }
 
 impl Transport for WebSocketTransport {
     fn send(&self, line: &[u8]) -> io::Result<()> {
-        // Requests are serialized JSON, so always UTF-8.
-        let text = String::from_utf8_lossy(line).into_owned();
-        self.writer
-            .lock()
-            .unwrap()
-            .send(tungstenite::Message::text(text))
-            .map_err(io::Error::other)
+        let mut guard = self.outbox.waiting.lock().unwrap();
+        if let Some(why) = &guard.1 {
+            return Err(io::Error::other(why.clone()));
+        }
+        if !guard.0.is_empty() {
+            guard.0.push(b'\n');
+        }
+        guard.0.extend_from_slice(line);
+        drop(guard);
+        self.outbox.wake.notify_one();
+        Ok(())
     }
 
     fn kill(&self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        let mut guard = self.outbox.waiting.lock().unwrap();
+        guard
+            .1
+            .get_or_insert_with(|| "the channel was closed".into());
+        drop(guard);
+        self.outbox.wake.notify_one();
     }
 
     fn end_report(&self) -> String {
         " (the page's channel closed)".into()
+    }
+}
+
+impl Drop for WebSocketTransport {
+    /// Ends the writer thread with the channel.
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loopback_server::LoopbackServer;
+    use tungstenite::Message;
+
+    /// Lines sent in a burst reach the page in order, several to a message
+    /// when they waited; a message of several lines from the page reaches
+    /// the receiver as its lines, then `Closed` when the page goes.
+    #[test]
+    fn the_websocket_transport_batches_lines_and_splits_messages() {
+        let server = LoopbackServer::start().unwrap();
+        let (url, connections) = server.open_channel("/channel/t");
+        let (mut page, _) = tungstenite::connect(url.as_str()).unwrap();
+        let connection = connections
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the connection is handed over");
+        let (tx, rx) = mpsc::channel();
+        let transport = WebSocketTransport::start(connection, move |received| {
+            let _ = tx.send(match received {
+                Received::Line(line) => Some(String::from_utf8(line).unwrap()),
+                Received::Closed => None,
+            });
+        })
+        .unwrap();
+        let sent: Vec<String> = (0..200).map(|i| format!("{{\"line\":{i}}}")).collect();
+        for line in &sent {
+            transport.send(line.as_bytes()).unwrap();
+        }
+        let mut got = Vec::new();
+        let mut messages = 0;
+        while got.len() < sent.len() {
+            let Message::Text(text) = page.read().unwrap() else {
+                panic!("not text")
+            };
+            messages += 1;
+            got.extend(text.as_str().split('\n').map(str::to_string));
+        }
+        assert_eq!(got, sent);
+        assert!(messages < sent.len(), "lines that waited share a message");
+
+        page.send(Message::text("a\nb\nc")).unwrap();
+        let lines: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        assert_eq!(
+            lines,
+            [Some("a".into()), Some("b".into()), Some("c".into())]
+        );
+        drop(page);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), None);
     }
 }
