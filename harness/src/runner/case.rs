@@ -46,10 +46,12 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
         Err(e) => return CaseResult::aborted(case, e.to_string()),
     };
     let engine = &backend.engine;
-    let one_shot = guarded(
-        || engine.compile_one_shot(&case.bytes, &case.features),
-        crash,
-    );
+    let run_one_shot = || {
+        guarded(
+            || engine.compile_one_shot(&case.bytes, &case.features),
+            crash,
+        )
+    };
     let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
     let run_plan = |plan: &ChunkPlan| -> WebApiOutcome {
         match web_api {
@@ -67,34 +69,54 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
         }
     };
     // Out-of-process engines answer slowly but in parallel: keep several of
-    // a case's plans in flight, so a pending window is not paid per plan.
+    // a case's plans in flight, so a pending window is not paid per plan,
+    // and the one-shot compile with the first of them, so a case costs one
+    // round trip, not two.
     let in_flight = if engine.preferred_jobs().is_some() {
         PLANS_IN_FLIGHT
     } else {
         1
     };
     let mut result = CaseResult::start(case, 0);
+    let mut one_shot: Option<Outcome> = None;
     // A group of plans at a time: a large body's cut lists are built only
     // when they run and dropped after.
     loop {
         let group: Vec<ChunkPlan> = plans.by_ref().take(in_flight).collect();
-        let outcomes: Vec<WebApiOutcome> = match group.as_slice() {
-            [] => break,
-            [plan] => vec![run_plan(plan)],
-            _ => std::thread::scope(|scope| {
-                let handles: Vec<_> = group
+        let first_group = one_shot.is_none();
+        if group.is_empty() && !first_group {
+            break;
+        }
+        let (shot, outcomes): (Option<Outcome>, Vec<WebApiOutcome>) = if in_flight == 1 {
+            let shot = first_group.then(run_one_shot);
+            (shot, group.iter().map(run_plan).collect())
+        } else {
+            // The plans on threads of their own; this thread takes the
+            // one-shot compile, or else the first plan.
+            std::thread::scope(|scope| {
+                let here = usize::from(!first_group);
+                let handles: Vec<_> = group[here.min(group.len())..]
                     .iter()
                     .map(|plan| scope.spawn(|| run_plan(plan)))
                     .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
-                    })
-                    .collect()
-            }),
+                let mut outcomes = Vec::with_capacity(group.len());
+                let shot = if first_group {
+                    Some(run_one_shot())
+                } else {
+                    outcomes.push(run_plan(&group[0]));
+                    None
+                };
+                outcomes.extend(handles.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
+                }));
+                (shot, outcomes)
+            })
         };
+        let one_shot = one_shot.get_or_insert_with(|| shot.expect("the first group's one-shot"));
+        if group.is_empty() {
+            break;
+        }
         result.plans_run += group.len();
         for (plan, actual) in group.into_iter().zip(outcomes) {
             // A case whose premise did not hold tested something else: it
@@ -103,13 +125,13 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
                 if let Some(why) = s.premise_violation(plan.chunk_count(), observed) {
                     result.verdict = Verdict::Invalid;
                     result.aborted = Some(format!("invalid case under plan {}: {why}", plan.name));
-                    result.one_shot = Some(one_shot);
+                    result.one_shot = Some(one_shot.clone());
                     return result;
                 }
             }
             let failed = judge(
                 case.expected(),
-                &one_shot,
+                one_shot,
                 &actual.outcome,
                 invariance_applies,
             );
@@ -131,7 +153,7 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     } else {
         Verdict::Fail
     };
-    result.one_shot = Some(one_shot);
+    result.one_shot = one_shot;
     result
 }
 
