@@ -7,8 +7,9 @@ use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
 use crate::journal::{self, Journal, JournalWriter};
 use crate::plan::{parse_cuts, PlanName, PlanSet};
+use crate::publish;
 use crate::reporter::bless::Bless;
-use crate::reporter::json::JsonReport;
+use crate::reporter::json::{JsonReport, Report};
 use crate::reporter::terminal::Terminal;
 use crate::reporter::ToFile;
 use crate::runner::{shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig};
@@ -56,6 +57,163 @@ enum Command {
     },
     /// List the available backends with their versions.
     Backends,
+    /// Make JUnit XML, wptreport JSON, a Markdown summary and an HTML site
+    /// from a saved JSON report, keeping history; or merge shard reports.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ReportArgs {
+    #[command(subcommand)]
+    command: Option<ReportCommand>,
+    /// A JSON report written by `run --report`.
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    publish: PublishArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCommand {
+    /// Join the reports of one run's shards (`run --shard K/N`) into one,
+    /// refusing reports of different runs.
+    Merge {
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Where to write the merged JSON report.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+}
+
+/// What to make from a report (`run` and `report` share them).
+#[derive(clap::Args, Debug, Clone, Default)]
+struct PublishArgs {
+    /// Write JUnit XML here: a testsuite per (backend, suite), a testcase per case.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a wptreport JSON (the format wpt.fyi ingests) here.
+    #[arg(long, value_name = "FILE")]
+    wptreport: Option<PathBuf>,
+    /// Write a Markdown summary, short enough for a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write a self-contained HTML site into this directory.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
+    /// Keep the report in this history directory (by date and commit); the
+    /// site and the Markdown then show pass rates over time and what
+    /// changed since the night before.
+    #[arg(long, value_name = "DIR")]
+    history: Option<PathBuf>,
+    /// Exit 1 when a case regressed since the previous night (needs --history).
+    #[arg(long, requires = "history")]
+    fail_on_regression: bool,
+}
+
+impl PublishArgs {
+    fn outputs(&self) -> Option<publish::Outputs> {
+        let outputs = publish::Outputs {
+            junit: self.junit.clone(),
+            wptreport: self.wptreport.clone(),
+            markdown: self.markdown.clone(),
+            html: self.html.clone(),
+            history: self.history.clone(),
+        };
+        let any = [
+            &outputs.junit,
+            &outputs.wptreport,
+            &outputs.markdown,
+            &outputs.html,
+            &outputs.history,
+        ]
+        .iter()
+        .any(|o| o.is_some());
+        any.then_some(outputs)
+    }
+
+    /// The command-line arguments that ask for the same outputs.
+    fn to_args(&self, option: &mut impl FnMut(&str, String)) {
+        let PublishArgs {
+            junit,
+            wptreport,
+            markdown,
+            html,
+            history,
+            fail_on_regression: _,
+        } = self;
+        for (name, value) in [
+            ("junit", junit),
+            ("wptreport", wptreport),
+            ("markdown", markdown),
+            ("html", html),
+            ("history", history),
+        ] {
+            if let Some(v) = value {
+                option(name, v.to_string_lossy().into_owned());
+            }
+        }
+    }
+}
+
+/// Makes the outputs `publish` asks for from `report`, prints what was
+/// written and the changes since the night before; the exit code is 1 if
+/// `--fail-on-regression` and a case regressed.
+fn publish_report(report: &Report, args: &PublishArgs) -> anyhow::Result<i32> {
+    let Some(outputs) = args.outputs() else {
+        return Ok(0);
+    };
+    let published = publish::publish(report, &outputs)?;
+    for path in &published.written {
+        out(format_args!("wrote {}", path.display()))?;
+    }
+    let regressed = published.changes.as_ref().map_or(0, |c| c.regressed.len());
+    if let Some(changes) = &published.changes {
+        out(format_args!(
+            "since {}: {} regressed, {} fixed",
+            changes.previous,
+            changes.regressed.len(),
+            changes.fixed.len()
+        ))?;
+    }
+    Ok(if args.fail_on_regression && regressed > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
+    match (args.command, args.file) {
+        (Some(ReportCommand::Merge { files, output }), _) => {
+            let shards = files
+                .iter()
+                .map(|f| publish::load(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            let merged = publish::merge::merge(shards)?;
+            let text = serde_json::to_string(&merged)?;
+            std::fs::write(&output, text + "\n")
+                .with_context(|| format!("writing {}", output.display()))?;
+            out(format_args!(
+                "merged {} shard reports into {}",
+                files.len(),
+                output.display()
+            ))?;
+            Ok(0)
+        }
+        (None, Some(file)) => {
+            if args.publish.outputs().is_none() {
+                anyhow::bail!(
+                    "nothing to make: give --junit, --wptreport, --markdown, --html or --history"
+                );
+            }
+            let report = publish::load(&file)?;
+            publish_report(&report, &args.publish)
+        }
+        (None, None) => {
+            anyhow::bail!("give a JSON report (`run --report FILE`), or `report merge`")
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -166,6 +324,9 @@ struct RunArgs {
     resume: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Reports made from the JSON report when the run ends (needs --report).
+    #[command(flatten)]
+    publish: PublishArgs,
 }
 
 /// Options that may go with `--resume`: they change neither which cases
@@ -200,6 +361,7 @@ impl RunArgs {
                     max_module_bytes,
                     max_truncations_per_module,
                 },
+            publish,
         } = self;
         let mut args = Vec::new();
         let mut option = |name: &str, value: String| args.extend([format!("--{name}"), value]);
@@ -227,7 +389,12 @@ impl RunArgs {
             "max-truncations-per-module",
             max_truncations_per_module.to_string(),
         );
-        for (flag, set) in [("--bless", *bless), ("--no-truncation", *no_truncation)] {
+        publish.to_args(&mut option);
+        for (flag, set) in [
+            ("--bless", *bless),
+            ("--no-truncation", *no_truncation),
+            ("--fail-on-regression", publish.fail_on_regression),
+        ] {
             if set {
                 args.push(flag.to_string());
             }
@@ -268,6 +435,7 @@ pub fn main() -> i32 {
             limits,
         } => list(&suites, filter.as_deref(), !no_truncation, &limits.limits()),
         Command::Backends => list_backends(),
+        Command::Report(args) => report_command(args),
     };
     result.unwrap_or_else(|e| {
         // `streamconform ... | head`: the reader is gone; end quietly, as a
@@ -465,6 +633,11 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
     };
     if args.bless {
         refuse_bless_in_ci()?;
+    }
+    if args.publish.outputs().is_some() && args.report.is_none() {
+        anyhow::bail!(
+            "--junit, --wptreport, --markdown, --html and --history are made from the JSON report: give --report FILE too"
+        );
     }
     let suites = parse_suites(&args.suites)?;
     let plans = match (&args.plan, &args.cuts) {
@@ -703,6 +876,13 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             .with_context(|| format!("writing report {}", path.display()))?;
         out(format_args!("report: {}", path.display()))?;
     }
+    // Made from the report as written, as `report FILE` would make them.
+    let published = match (&args.report, finished.interrupted) {
+        (Some(path), false) if args.publish.outputs().is_some() => {
+            publish_report(&publish::load(path)?, &args.publish)?
+        }
+        _ => 0,
+    };
     if let Some((writer, path)) = journal {
         drop(writer);
         if finished.interrupted {
@@ -720,6 +900,7 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
     Ok(match finished.exit_code() {
         // Blessing records failures; it still fails on bad input.
         1 if args.bless => 0,
+        0 => published,
         code => code,
     })
 }

@@ -58,6 +58,7 @@ pub mod libtest;
 pub mod loopback_server;
 pub mod outcome;
 pub mod plan;
+pub mod publish;
 pub mod reporter;
 pub mod runner;
 pub mod scenario;

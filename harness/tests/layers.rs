@@ -44,7 +44,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("libtest", 6),
     // A reporter that keeps results as they finish, and its reader.
     ("journal", 6),
-    ("cli", 7),
+    // Reports made from a saved JSON report: JUnit, wptreport, Markdown,
+    // the HTML site, history, merged shards.
+    ("publish", 7),
+    ("cli", 8),
 ];
 
 fn layer_of(module: &str) -> Option<u8> {

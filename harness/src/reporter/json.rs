@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 pub const SCHEMA: &str = "streamconform-report";
 /// Bump on any change a consumer could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The whole report, as read back (the writer streams the same shape).
 #[derive(Clone, Debug, Serialize, Deserialize)]

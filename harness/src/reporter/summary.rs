@@ -203,6 +203,7 @@ mod tests {
             tool_version: "t".into(),
             started_at: "now".into(),
             host: "h".into(),
+            revision: None,
             suites: vec![],
             plans: String::new(),
             cases: 2,

@@ -22,6 +22,11 @@ pub struct RunInfo {
     /// RFC 3339, UTC, seconds.
     pub started_at: String,
     pub host: String,
+    /// The commit the run's checkout was at (`STREAMCONFORM_REVISION`, else
+    /// `GITHUB_SHA`, else `git rev-parse HEAD`), if known: nights are kept
+    /// by date and commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     /// The `--suite` arguments that load these suites again.
     pub suites: Vec<String>,
     /// The plan selection, as command-line arguments (`--plans default`).
@@ -147,4 +152,24 @@ pub fn host_name() -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The commit of the checkout the run comes from, if known.
+pub fn revision() -> Option<String> {
+    let given = ["STREAMCONFORM_REVISION", "GITHUB_SHA"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+    given
+        .or_else(|| {
+            let out = std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        })
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }

@@ -244,6 +244,7 @@ impl Run {
             tool_version: env!("CARGO_PKG_VERSION").into(),
             started_at: events::now_rfc3339(),
             host: events::host_name(),
+            revision: events::revision(),
             suites: self.suites.clone(),
             plans: self.config.plans.argument(),
             cases: self.cases.len(),
