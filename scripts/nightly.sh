@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The nightly conformance job: every available backend on every suite with
+# the default plans and each backend's expectations file; then the reports
+# made from the night's JSON report, and the history kept beside them.
+#
+#   scripts/nightly.sh            everything available (installs the engines
+#                                 first, idempotently)
+#   NIGHTLY_BACKENDS="reference node" NIGHTLY_SUITES="webapi" scripts/nightly.sh
+#                                 a smaller night (for trying it out)
+#
+# Writes under ${NIGHTLY_OUT:-reports}:
+#   nightly/<date>/report.json    the run's JSON report (reports/SCHEMA.md)
+#   nightly/<date>/junit.xml, wptreport.json, summary.md
+#   history/                      every night's report, by date and commit
+#   site/index.html               the HTML site, with the history
+# Extra arguments go to `streamconform run` (e.g. --shard 1/3, --quiet).
+# Exit status: the run's (0 nothing unexpected, 1 unexpected results,
+# 2 bad input or no backend could run).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${NIGHTLY_OUT:-reports}
+night=$(date -u +%F)
+
+if [ -z "${NIGHTLY_BACKENDS:-}" ]; then
+  # A machine without sudo gets the JS engines; the browsers' absence is
+  # then reported by `backends` below, not hidden.
+  scripts/install-engines.sh all || scripts/install-engines.sh js || true
+fi
+cargo build --release -q -p streamconform
+bin=target/release/streamconform
+
+if [ -n "${NIGHTLY_BACKENDS:-}" ]; then
+  read -r -a backends <<<"$NIGHTLY_BACKENDS"
+else
+  mapfile -t backends < <("$bin" backends | awk '$2 != "unavailable:" { print $1 }')
+  "$bin" backends | grep "unavailable:" | sed 's/^/nightly: skipped, /' >&2 || true
+fi
+read -r -a suites <<<"${NIGHTLY_SUITES:-spec streaming webapi}"
+[ "${#backends[@]}" -gt 0 ] || { echo "nightly: no backend available" >&2; exit 2; }
+
+args=()
+for b in "${backends[@]}"; do
+  args+=(--backend "$b")
+  [ -f "expectations/$b.toml" ] && args+=(--expectations "expectations/$b.toml")
+done
+for s in "${suites[@]}"; do args+=(--suite "$s"); done
+
+dir="$out/nightly/$night"
+mkdir -p "$dir"
+status=0
+"$bin" run "${args[@]}" --plans default --report "$dir/report.json" \
+  --junit "$dir/junit.xml" --wptreport "$dir/wptreport.json" --markdown "$dir/summary.md" \
+  --history "$out/history" --html "$out/site" "$@" || status=$?
+echo "nightly: $dir, site $out/site/index.html (exit $status)"
+exit "$status"
