@@ -634,7 +634,7 @@ fn chart(h: &mut Html, history: &History) {
         .t(height)
         .m("\" viewBox=\"0 0 ")
         .t(format!("{width} {height}"))
-        .m("\" xmlns=\"http://www.w3.org/2000/svg\">\n");
+        .m("\">\n");
     for step in 0..=5 {
         let rate = floor + (1.0 - floor) * step as f64 / 5.0;
         let yy = y(rate);
