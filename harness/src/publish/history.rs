@@ -315,3 +315,131 @@ fn compare(previous: &str, before: &Report, latest: &str, now: &Report) -> (Chan
     changes.fixed.sort_by(by_case);
     (changes, new_cases, then.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A report of `cases`: (backend, id, status as in the JSON).
+    fn report(started_at: &str, cases: &[(&str, &str, &str)]) -> Report {
+        let results: Vec<_> = cases
+            .iter()
+            .map(|(backend, id, status)| {
+                json!({
+                    "id": id, "backend": backend, "suite": "s", "group": "g",
+                    "expected": "module", "verdict": "pass", "status": status,
+                    "plans_run": 1, "failing_plans_total": 0, "duration_ms": 1
+                })
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+            "run": {
+                "tool_version": "0", "started_at": started_at, "host": "h",
+                "suites": ["s"], "plans": "--plans default", "cases": cases.len(),
+                "backends": [{"name": "a", "version": "1"}, {"name": "b", "version": "1"}]
+            },
+            "input_errors": [], "not_applicable": [], "results": results, "summary": [],
+            "finished": {
+                "elapsed_secs": 1.0, "cases_run": cases.len(), "unexpected": 0,
+                "stale_rules": [], "expectations_not_run": [], "input_errors": 0
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn regressions_and_fixes_follow_the_statuses_and_are_sorted() {
+        let before = report(
+            "2026-01-01T00:00:00Z",
+            &[
+                ("b", "z", "passed"),
+                ("a", "y", "expected-failure"),
+                ("a", "x", "passed"),
+                ("a", "w", "unexpected-pass"),
+                ("a", "v", "failed"),
+                ("b", "u", "invalid"),
+                ("a", "t", "failed"),
+                ("a", "gone", "passed"),
+            ],
+        );
+        let now = report(
+            "2026-01-02T00:00:00Z",
+            &[
+                ("b", "z", "failed"),
+                ("a", "y", "invalid"),
+                ("a", "x", "failed"),
+                ("a", "w", "failed"),
+                ("a", "v", "passed"),
+                ("b", "u", "passed"),
+                ("a", "t", "expected-failure"),
+                ("a", "new", "failed"),
+            ],
+        );
+        let (changes, new_cases, gone_cases) = compare("one", &before, "two", &now);
+        let ids = |list: &[Change]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|c| (c.backend.clone(), c.id.clone()))
+                .collect()
+        };
+        let pair = |b: &str, i: &str| (b.to_string(), i.to_string());
+        // An unexpected pass that fails again, and a failure now listed as
+        // expected, are neither.
+        assert_eq!(
+            ids(&changes.regressed),
+            [pair("a", "x"), pair("a", "y"), pair("b", "z")]
+        );
+        assert_eq!(ids(&changes.fixed), [pair("a", "v"), pair("b", "u")]);
+        assert_eq!(changes.regressed[1].before, Status::ExpectedFailure);
+        assert_eq!(changes.regressed[1].after, Status::Invalid);
+        assert_eq!((new_cases, gone_cases), (1, 1));
+        assert_eq!(
+            (changes.previous.as_str(), changes.latest.as_str()),
+            ("one", "two")
+        );
+    }
+
+    #[test]
+    fn nights_are_named_by_date_and_short_revision() {
+        let mut r = report("2026-03-04T05:06:07Z", &[]);
+        assert_eq!(night_name(&r).unwrap(), "2026-03-04-norev");
+        r.run.revision = Some("0123456789abcdef0123".into());
+        assert_eq!(night_name(&r).unwrap(), "2026-03-04-0123456789ab");
+        r.run.revision = Some("../x y".into());
+        assert_eq!(night_name(&r).unwrap(), "2026-03-04-___x_y");
+        r.run.started_at = "yesterday".into();
+        assert!(night_name(&r).unwrap_err().contains("\"yesterday\""));
+    }
+
+    #[test]
+    fn a_gzipped_night_is_read_and_a_night_added_again_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = report("2026-01-01T00:00:00Z", &[("a", "x", "passed")]);
+        let gz = dir.path().join("2026-01-01-norev.json.gz");
+        let mut encoder =
+            flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+        serde_json::to_writer(&mut encoder, &first).unwrap();
+        encoder.finish().unwrap();
+        let second = report("2026-01-02T00:00:00Z", &[("a", "x", "failed")]);
+        let history = History::add(dir.path(), &second).unwrap();
+        assert_eq!(history.nights.len(), 2);
+        assert_eq!(history.changes().unwrap().regressed.len(), 1);
+        // The first night again, now plain: it replaces the gzipped one.
+        let history = History::add(dir.path(), &first).unwrap();
+        assert_eq!(history.nights.len(), 2);
+        assert!(!gz.exists());
+        // A night whose name does not match its report is an error naming it.
+        std::fs::rename(
+            dir.path().join("2026-01-02-norev.json"),
+            dir.path().join("2026-01-03-norev.json"),
+        )
+        .unwrap();
+        let err = History::read(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("2026-01-03-norev.json")
+                && err.contains("must be named 2026-01-02-norev.json"),
+            "{err}"
+        );
+    }
+}
