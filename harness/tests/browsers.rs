@@ -12,20 +12,6 @@ use streamconform::backend::browser::launcher::{Browser, BrowserKind};
 use streamconform::loopback_server::{BodyEnding, LoopbackServer, Origin, Route};
 use tungstenite::Message;
 
-fn install_browsers() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-engines.sh");
-    let out = Command::new("bash")
-        .args([script, "browsers"])
-        .output()
-        .expect("run the install script");
-    assert!(
-        out.status.success(),
-        "{script} browsers failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Processes whose process group is `group` (zombies aside).
 fn group_members(group: u32) -> Vec<u32> {
     common::live_processes()
@@ -37,7 +23,7 @@ fn group_members(group: u32) -> Vec<u32> {
 
 #[test]
 fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
-    install_browsers();
+    common::install_browsers();
     let server = LoopbackServer::start().unwrap();
     for &kind in BrowserKind::ALL {
         let version = kind.version().unwrap();
@@ -103,7 +89,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
     };
     use streamconform::scenario::{stream_event_runs, Scenario};
     use streamconform::Outcome;
-    install_browsers();
+    common::install_browsers();
     let server = LoopbackServer::start().unwrap();
     let module = b"\0asm\x01\0\0\0\0\x05\x04name";
     for &kind in BrowserKind::ALL {
@@ -203,7 +189,7 @@ fn the_protocol_client_drives_a_browser_page() {
     use streamconform::backend::worker::transport::{Transport, WebSocketTransport};
     use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
     use streamconform::Outcome;
-    install_browsers();
+    common::install_browsers();
     let server = LoopbackServer::start().unwrap();
     let (url, mut connections) = serve_driver_page(&server, &["client".to_string()]);
     let connections = connections.remove(0);
@@ -270,7 +256,7 @@ fn the_protocol_client_drives_a_browser_page() {
 #[test]
 fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
     use streamconform::reporter::json::Report;
-    install_browsers();
+    common::install_browsers();
     let dir = std::env::temp_dir().join(format!("streamconform-killed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

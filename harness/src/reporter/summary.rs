@@ -100,6 +100,20 @@ impl Reporter for Summary {
     }
 }
 
+impl SummaryRow {
+    /// Adds `other`'s counts to this row's (for totals).
+    pub fn add_counts(&mut self, other: &SummaryRow) {
+        self.cases += other.cases;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.expected_failures += other.expected_failures;
+        self.unexpected_passes += other.unexpected_passes;
+        self.unsupported += other.unsupported;
+        self.invalid += other.invalid;
+        self.not_applicable += other.not_applicable;
+    }
+}
+
 /// The table printed at the end of a run, with a total line per backend.
 pub fn format_summary(rows: &[SummaryRow]) -> String {
     let header = [
@@ -114,14 +128,7 @@ pub fn format_summary(rows: &[SummaryRow]) -> String {
             backend: r.backend.clone(),
             ..Default::default()
         });
-        t.cases += r.cases;
-        t.passed += r.passed;
-        t.failed += r.failed;
-        t.expected_failures += r.expected_failures;
-        t.unexpected_passes += r.unexpected_passes;
-        t.unsupported += r.unsupported;
-        t.invalid += r.invalid;
-        t.not_applicable += r.not_applicable;
+        t.add_counts(r);
     }
     for t in totals.values() {
         lines.push(cells(t, "TOTAL", ""));

@@ -16,6 +16,21 @@ pub fn streamconform(args: &[&str], dir: &Path) -> Output {
         .expect("run streamconform")
 }
 
+/// Installs Debian's chromium and firefox-esr if missing
+/// (`scripts/install-engines.sh browsers`), or fails the test.
+pub fn install_browsers() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-engines.sh");
+    let out = Command::new("bash")
+        .args([script, "browsers"])
+        .output()
+        .expect("run the install script");
+    assert!(
+        out.status.success(),
+        "{script} browsers failed: {}",
+        text(&out)
+    );
+}
+
 /// stdout then stderr, for assertions and failure messages.
 pub fn text(out: &Output) -> String {
     format!(
