@@ -114,6 +114,15 @@ fn add_run_properties(suite: &mut TestSuite, report: &Report, backend: &str) {
         .add_property(("started_at", run.started_at.as_str()))
         .add_property(("suites", run.suites.join(" ").as_str()))
         .add_property(("plans", run.plans.as_str()))
+        .add_property((
+            "backends",
+            run.backends
+                .iter()
+                .map(|b| format!("{} ({})", b.name, b.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .as_str(),
+        ))
         .add_property(("backend", backend))
         .add_property(("backend.version", version));
     if let Some(support) = run.proposal_support.get(backend) {
@@ -358,6 +367,7 @@ mod tests {
             r#"<property name="backend.version" value="node 20.20.2"/>"#,
             r#"<property name="revision" value="0123456789abcdef0123456789abcdef01234567"/>"#,
             r#"<property name="plans" value="--plans default"/>"#,
+            r#"<property name="backends" value="node (node 20.20.2), chromium (chromium 156.0.8078.79)"/>"#,
             r#"timestamp="2026-11-24T21:00:00"#,
         ] {
             assert!(xml.contains(needle), "{needle} not in\n{xml}");

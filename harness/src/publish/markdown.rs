@@ -125,9 +125,9 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
         run.tool_version,
         run.revision
             .as_deref()
-            .map_or("an unknown revision".into(), |r| code(
-                &r[..r.len().min(12)]
-            )),
+            .map_or("an unknown revision".into(), |r| {
+                code(&r.chars().take(12).collect::<String>())
+            }),
         run.started_at,
         code(&run.suites.join(" ")),
         code(&run.plans),

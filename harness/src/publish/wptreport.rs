@@ -27,6 +27,7 @@ use crate::reporter::json::{Report, ReportedCase};
 use crate::verdict::Status;
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Serialize)]
@@ -79,22 +80,45 @@ pub struct SubtestResult {
 /// Writes one file per backend (see the module docs) and returns their
 /// paths, in the report's backend order.
 pub fn write(report: &Report, path: &Path) -> Result<Vec<PathBuf>, PublishError> {
-    let mut written = Vec::new();
+    let mut written: Vec<PathBuf> = Vec::new();
     for (backend, wpt) in reports(report)? {
         let file = if report.run.backends.len() == 1 {
             path.to_path_buf()
         } else {
             path_for(path, &backend)
         };
-        let text = serde_json::to_string_pretty(&wpt).expect("serializing plain data");
-        std::fs::write(&file, text + "\n").map_err(PublishError::io(&file))?;
+        if written.contains(&file) {
+            return Err(PublishError::Refused(format!(
+                "wptreport: two backends would both be written to {}",
+                file.display()
+            )));
+        }
+        // Compact, as wptrunner writes it: a spec run has many results.
+        let out = std::fs::File::create(&file).map_err(PublishError::io(&file))?;
+        let mut out = std::io::BufWriter::new(out);
+        serde_json::to_writer(&mut out, &wpt)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .map_err(PublishError::io(&file))?;
         written.push(file);
     }
     Ok(written)
 }
 
-/// `dir/STEM-BACKEND.EXT` for `dir/STEM.EXT`.
+/// `dir/STEM-BACKEND.EXT` for `dir/STEM.EXT`; characters of the backend
+/// name that do not belong in a file name (`command:/path`) become `_`.
 pub fn path_for(path: &Path, backend: &str) -> PathBuf {
+    let backend: String = backend
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let stem = path
         .file_stem()
         .map_or_else(|| "wptreport".into(), |s| s.to_string_lossy());
@@ -362,6 +386,17 @@ mod tests {
         // Deterministic: the same report gives the same bytes.
         write(&one, &path).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn backend_names_become_file_names() {
+        let path = Path::new("out/w.json");
+        assert_eq!(path_for(path, "node"), Path::new("out/w-node.json"));
+        assert_eq!(
+            path_for(path, "command:/opt/my engine"),
+            Path::new("out/w-command__opt_my_engine.json")
+        );
+        assert_eq!(path_for(Path::new("w"), "deno"), Path::new("w-deno"));
     }
 
     #[test]
