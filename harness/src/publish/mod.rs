@@ -10,10 +10,13 @@
 //! - `site.rs`: the self-contained HTML site;
 //! - `merge.rs`: shard reports joined into one.
 
+mod describe;
 pub mod history;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+#[cfg(test)]
+mod sample;
 pub mod site;
 pub mod wptreport;
 
@@ -106,8 +109,8 @@ pub fn publish(report: &Report, outputs: &Outputs) -> Result<Published, PublishE
         published.written.push(path.clone());
     }
     if let Some(path) = &outputs.wptreport {
-        wptreport::write(report, path)?;
-        published.written.push(path.clone());
+        // One file per backend: see wptreport.rs.
+        published.written.extend(wptreport::write(report, path)?);
     }
     if let Some(path) = &outputs.markdown {
         markdown::write(report, published.changes.as_ref(), path)?;
