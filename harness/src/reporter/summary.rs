@@ -26,6 +26,19 @@ pub struct SummaryRow {
     pub not_applicable: usize,
 }
 
+impl SummaryRow {
+    /// Adds `other`'s counts of judged cases (all but `not_applicable`).
+    pub fn add_judged(&mut self, other: &SummaryRow) {
+        self.cases += other.cases;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.expected_failures += other.expected_failures;
+        self.unexpected_passes += other.unexpected_passes;
+        self.unsupported += other.unsupported;
+        self.invalid += other.invalid;
+    }
+}
+
 type RowKey = (String, String, String);
 
 fn row_mut<'a>(
@@ -114,13 +127,7 @@ pub fn format_summary(rows: &[SummaryRow]) -> String {
             backend: r.backend.clone(),
             ..Default::default()
         });
-        t.cases += r.cases;
-        t.passed += r.passed;
-        t.failed += r.failed;
-        t.expected_failures += r.expected_failures;
-        t.unexpected_passes += r.unexpected_passes;
-        t.unsupported += r.unsupported;
-        t.invalid += r.invalid;
+        t.add_judged(r);
         t.not_applicable += r.not_applicable;
     }
     for t in totals.values() {
@@ -207,6 +214,7 @@ mod tests {
             suites: vec![],
             plans: String::new(),
             cases: 2,
+            shard: None,
             proposal_support: Default::default(),
             backends: vec![BackendInfo {
                 name: "reference".into(),
@@ -242,6 +250,7 @@ mod tests {
                 duration: Duration::ZERO,
                 repro: None,
                 replayed: false,
+                case_index: None,
             };
             summary.report(&RunEvent::CaseFinished(&done)).unwrap();
         }
