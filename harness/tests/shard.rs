@@ -22,6 +22,12 @@ fn suite_with_rules(dir: &Path) -> Vec<String> {
         ids.push(format!("suite/w{i}.wast:1"));
     }
     std::fs::write(dir.join("suite/wrong.wast"), WRONG_EXPECTATION).unwrap();
+    // Found not applicable when loading: in every shard, counted once.
+    std::fs::write(
+        dir.join("suite/text.wast"),
+        "(assert_malformed (module quote \"(func\") \"x\")\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("e.toml"),
         "backend = \"reference\"\n\
@@ -125,6 +131,7 @@ fn merged_shards_give_the_unsharded_report() {
         assert_eq!(merged[field], all[field], "{field}");
     }
     assert_eq!(merged, all);
+    assert_eq!(all["not_applicable"].as_array().unwrap().len(), 1);
     // What the merge judged is right, not merely equal.
     let stale = all["finished"]["stale_rules"].as_array().unwrap();
     assert_eq!(stale.len(), 1, "{stale:?}");
@@ -234,4 +241,45 @@ fn bad_and_empty_shards_are_usage_errors() {
         assert_eq!(code, Some(2), "{bad}: {said}");
         assert!(said.contains(says), "{bad}: {said}");
     }
+}
+
+/// A spec subset with its truncation cases (ids that sort differently from
+/// their run order), in four shards.
+#[test]
+fn merged_shards_of_a_spec_subset_give_the_unsharded_report() {
+    let dir = scratch("shard-spec");
+    let base = ["run", "--suite", "spec", "--filter", "/i32.wast", "--quiet"];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = streamconform(&args, &dir);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+    };
+    run(&["--report", "all.json"]);
+    let mut files = Vec::new();
+    for k in 1..=4 {
+        let file = format!("s{k}.json");
+        run(&["--shard", &format!("{k}/4"), "--report", &file]);
+        files.push(file);
+    }
+    let mut args = vec!["report", "merge", "-o", "merged.json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = streamconform(&args, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = report_without_timings(&dir.join("all.json"));
+    let ids = |r: &Value| -> Vec<String> {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let order = ids(&all);
+    assert!(order.len() > 100 && order.iter().any(|id| id.contains("/truncated@")));
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_ne!(order, sorted, "the run order is not the ids' order");
+    let merged = report_without_timings(&dir.join("merged.json"));
+    assert_eq!(ids(&merged), order);
+    assert_eq!(merged, all);
 }

@@ -6,9 +6,10 @@
 //! Reports of different runs are refused, naming what differs: the tool
 //! version, revision, suites, plans, backends or shard count, or load-time
 //! findings (every shard loads every suite, so each carries the same
-//! input errors and not-applicable cases, counted once).
+//! input errors and not-applicable cases: they are counted once).
 
 use super::PublishError;
+use crate::case::NotApplicable;
 use crate::expectations::{ExpectationTally, RuleCheck};
 use crate::reporter::json::Report;
 use crate::reporter::summary::SummaryRow;
@@ -127,7 +128,10 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, PublishError> {
         })
         .collect();
 
-    merged.summary = merge_summaries(shards.iter().map(|(_, r)| r.summary.as_slice()));
+    merged.summary = merge_summaries(
+        &first.not_applicable,
+        shards.iter().map(|(_, r)| r.summary.as_slice()),
+    );
 
     let finished = &mut merged.finished;
     let all = || shards.iter().map(|(_, r)| &r.finished);
@@ -178,10 +182,24 @@ fn first_difference(fields: &[(&str, &dyn Debug, &dyn Debug)]) -> Option<(String
     })
 }
 
-/// Rows per (backend, suite, group), counts summed. Not-applicable cases
-/// are in every shard (they are found when loading), so they are counted
-/// once.
-fn merge_summaries<'a>(shards: impl Iterator<Item = &'a [SummaryRow]>) -> Vec<SummaryRow> {
+/// Rows per (backend, suite, group), counts summed. A row's
+/// `not_applicable` has two parts: cases found not applicable when loading
+/// (`load_time`, in every shard alike, so counted once) and cases a backend
+/// judged not applicable (split between the shards, so summed).
+fn merge_summaries<'a>(
+    load_time: &[NotApplicable],
+    shards: impl Iterator<Item = &'a [SummaryRow]>,
+) -> Vec<SummaryRow> {
+    let mut found: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for na in load_time {
+        *found.entry((&na.suite, &na.group)).or_default() += 1;
+    }
+    let found_in = |row: &SummaryRow| {
+        found
+            .get(&(row.suite.as_str(), row.group.as_str()))
+            .copied()
+            .unwrap_or(0)
+    };
     let mut rows: BTreeMap<(String, String, String), SummaryRow> = BTreeMap::new();
     for row in shards.flatten() {
         let key = (row.backend.clone(), row.suite.clone(), row.group.clone());
@@ -189,10 +207,11 @@ fn merge_summaries<'a>(shards: impl Iterator<Item = &'a [SummaryRow]>) -> Vec<Su
             backend: row.backend.clone(),
             suite: row.suite.clone(),
             group: row.group.clone(),
+            not_applicable: found_in(row),
             ..SummaryRow::default()
         });
         sum.add_judged(row);
-        sum.not_applicable = sum.not_applicable.max(row.not_applicable);
+        sum.not_applicable += row.not_applicable.saturating_sub(found_in(row));
     }
     rows.into_values().collect()
 }
@@ -270,17 +289,28 @@ mod tests {
     }
 
     #[test]
-    fn not_applicable_counts_once_and_the_rest_sums() {
+    fn not_applicable_when_loading_counts_once_and_when_judged_sums() {
         let row = |cases, na| SummaryRow {
-            backend: "reference".into(),
-            suite: "spec".into(),
-            group: "binary".into(),
+            backend: "node".into(),
+            suite: "webapi".into(),
+            group: "fetch".into(),
             cases,
             passed: cases,
             not_applicable: na,
             ..SummaryRow::default()
         };
-        let merged = merge_summaries([&[row(3, 2)][..], &[row(4, 2)][..]].into_iter());
-        assert_eq!(merged, [row(7, 2)]);
+        let found = |id: &str| NotApplicable {
+            id: id.into(),
+            suite: "webapi".into(),
+            group: "fetch".into(),
+            reason: "text only".into(),
+        };
+        // Two found when loading (in both shards' rows), and 1 + 3 cases
+        // the backend judged not applicable.
+        let merged = merge_summaries(
+            &[found("a"), found("b")],
+            [&[row(3, 2 + 1)][..], &[row(4, 2 + 3)][..]].into_iter(),
+        );
+        assert_eq!(merged, [row(7, 2 + 1 + 3)]);
     }
 }
