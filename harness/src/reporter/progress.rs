@@ -50,11 +50,33 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Bars on stderr.
     pub fn new() -> Progress {
+        Progress::with_bars(MultiProgress::new())
+    }
+
+    /// Bars drawn wherever `bars` draws (tests: hidden).
+    pub fn with_bars(bars: MultiProgress) -> Progress {
         Progress {
-            bars: MultiProgress::new(),
+            bars,
             per_backend: Vec::new(),
         }
+    }
+
+    /// Per backend: cases done, of how many, and whether its bar is done.
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> Vec<(String, u64, Option<u64>, bool)> {
+        self.per_backend
+            .iter()
+            .map(|(name, bar)| {
+                (
+                    name.clone(),
+                    bar.position(),
+                    bar.length(),
+                    bar.is_finished(),
+                )
+            })
+            .collect()
     }
 
     /// A handle for [`AroundBars`].

@@ -533,6 +533,22 @@ mod tests {
     }
 
     #[test]
+    fn progress_counts_each_backends_cases_and_ends_with_the_run() {
+        use crate::reporter::progress::Progress;
+        // b is replayed on the backend that would hang on it.
+        let run = run_with_earlier(&[("fault-injecting", "b")]);
+        let hidden =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let mut progress = Progress::with_bars(hidden);
+        run.execute(&mut [&mut progress]).unwrap();
+        let done = |name: &str| (name.to_string(), 3, Some(3), true);
+        assert_eq!(
+            progress.state(),
+            [done("reference"), done("fault-injecting")]
+        );
+    }
+
+    #[test]
     fn earlier_results_are_replayed_in_case_order_and_not_run_again() {
         let f = "fault-injecting";
         let run = run_with_earlier(&[
