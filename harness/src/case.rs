@@ -136,7 +136,7 @@ impl Case {
 
 /// A case that was found but cannot be run as a binary case, with why. It is
 /// counted and reported, never silently dropped.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotApplicable {
     pub id: String,
     pub suite: String,

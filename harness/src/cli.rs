@@ -10,9 +10,12 @@ use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::publish;
 use crate::reporter::bless::Bless;
 use crate::reporter::json::{JsonReport, Report};
+use crate::reporter::progress::{self, AroundBars, Progress};
 use crate::reporter::terminal::Terminal;
 use crate::reporter::ToFile;
-use crate::runner::{shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig};
+use crate::runner::{
+    shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig, Shard, ShardRun,
+};
 use crate::suites::truncation::DEFAULT_MAX_TRUNCATIONS_PER_MODULE;
 use crate::suites::{load_all, Limits, SuiteSpec, DEFAULT_MAX_MODULE_BYTES};
 use anyhow::Context as _;
@@ -199,7 +202,20 @@ fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
                 files.len(),
                 output.display()
             ))?;
-            Ok(0)
+            // What only the whole run can tell: rules judged over every
+            // shard. The exit code is the unsharded run's.
+            let finished = &merged.finished;
+            for note in &finished.expectations_not_run {
+                out(format_args!("note: {note}"))?;
+            }
+            for stale in &finished.stale_rules {
+                out(format_args!("STALE RULE {stale}"))?;
+            }
+            out(format_args!(
+                "{} (case, backend) pairs, {} unexpected",
+                finished.cases_run, finished.unexpected
+            ))?;
+            Ok(finished.exit_code())
         }
         (None, Some(file)) => {
             if args.publish.outputs().is_none() {
@@ -319,9 +335,19 @@ struct RunArgs {
     show_failures: usize,
     /// Continue an interrupted run from its journal (`FILE.journal` beside
     /// its `--report FILE`): with the options it recorded, running only the
-    /// cases it lacks. Only --jobs and --show-failures may go with it.
+    /// cases it lacks. Only --jobs, --show-failures and --quiet may go with it.
     #[arg(long, value_name = "JOURNAL")]
     resume: Option<PathBuf>,
+    /// Run only shard K of N of the selected cases (a case is in shard K
+    /// iff xxh64(its id) % N = K-1), e.g. `2/3`; join the shards' reports
+    /// with `report merge`. Not with --bless: a shard sees part of the
+    /// cases, so which rules are stale is known only once merged.
+    #[arg(long, value_name = "K/N", conflicts_with = "bless")]
+    shard: Option<Shard>,
+    /// No progress bars (they are drawn only on a terminal anyway, and not
+    /// when NO_COLOR is set).
+    #[arg(long)]
+    quiet: bool,
     #[command(flatten)]
     limits: LimitArgs,
     /// Reports made from the JSON report when the run ends (needs --report).
@@ -331,7 +357,7 @@ struct RunArgs {
 
 /// Options that may go with `--resume`: they change neither which cases
 /// run nor how they come out.
-const RESUME_MAY_OVERRIDE: [&str; 2] = ["jobs", "show-failures"];
+const RESUME_MAY_OVERRIDE: [&str; 3] = ["jobs", "show-failures", "quiet"];
 
 impl RunArgs {
     /// The arguments that make this run again, every option explicit and in
@@ -356,6 +382,8 @@ impl RunArgs {
             no_truncation,
             show_failures,
             resume: _,
+            shard,
+            quiet,
             limits:
                 LimitArgs {
                     max_module_bytes,
@@ -384,6 +412,7 @@ impl RunArgs {
         jobs.iter().for_each(|j| option("jobs", j.to_string()));
         option("timeout", timeout.to_string());
         option("show-failures", show_failures.to_string());
+        shard.iter().for_each(|s| option("shard", s.to_string()));
         option("max-module-bytes", max_module_bytes.to_string());
         option(
             "max-truncations-per-module",
@@ -394,6 +423,7 @@ impl RunArgs {
             ("--bless", *bless),
             ("--no-truncation", *no_truncation),
             ("--fail-on-regression", publish.fail_on_regression),
+            ("--quiet", *quiet),
         ] {
             if set {
                 args.push(flag.to_string());
@@ -553,8 +583,9 @@ fn resume(path: &Path, args: &RunArgs, given: &[String]) -> anyhow::Result<(RunA
         .collect();
     if !others.is_empty() {
         anyhow::bail!(
-            "--resume runs with the options its journal recorded; only --{} may go with it, not {}",
-            RESUME_MAY_OVERRIDE.join(" and --"),
+            "--resume runs with the options its journal recorded; only --{} and --{} may go with it, not {}",
+            RESUME_MAY_OVERRIDE[..RESUME_MAY_OVERRIDE.len() - 1].join(", --"),
+            RESUME_MAY_OVERRIDE[RESUME_MAY_OVERRIDE.len() - 1],
             others.join(", ")
         );
     }
@@ -589,6 +620,9 @@ fn resume(path: &Path, args: &RunArgs, given: &[String]) -> anyhow::Result<(RunA
     }
     if given.iter().any(|o| o == "show-failures") {
         recorded.show_failures = args.show_failures;
+    }
+    if given.iter().any(|o| o == "quiet") {
+        recorded.quiet = args.quiet;
     }
     Ok((recorded, journal))
 }
@@ -711,6 +745,25 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             args.suites
         );
     }
+    let (cases, shard) = match args.shard {
+        Some(shard) => {
+            let selected = cases.len();
+            let positions = shard.positions(cases.iter().map(|c| c.id.as_str()));
+            if positions.is_empty() {
+                anyhow::bail!(
+                    "shard {shard} holds none of the {selected} selected cases; use fewer shards"
+                );
+            }
+            let slice = cases
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| positions.binary_search(i).is_ok())
+                .map(|(_, case)| case)
+                .collect();
+            (slice, Some(ShardRun { shard, positions }))
+        }
+        None => (cases, None),
+    };
     // A named plan or a cut list must fit every selected case: one that
     // does not is a usage error, not an engine failure.
     if !matches!(plans, PlanSelection::Set(_)) {
@@ -768,6 +821,7 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             .as_ref()
             .map(|journal| journal.results.clone())
             .unwrap_or_default(),
+        shard,
     };
     if let Some(journal) = &resumed {
         let unmatched = run.unmatched_earlier_results();
@@ -846,12 +900,24 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         (None, None) => None,
     };
     // Every output is a consumer of the run's events.
-    let mut terminal = Terminal::new(std::io::stdout().lock(), args.show_failures);
+    let mut progress =
+        progress::should_show(progress::Surroundings::current(args.quiet)).then(Progress::new);
+    let mut terminal = Terminal::new(
+        AroundBars::new(
+            std::io::stdout().lock(),
+            progress.as_ref().map(Progress::bars),
+        ),
+        args.show_failures,
+    );
     let mut bless = args.bless.then(|| Bless::new(expectations));
     // The journal first: a result is kept before anything else sees it.
     let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
     if let Some((writer, _)) = journal.as_mut() {
         reporters.push(writer);
+    }
+    // Before the terminal: the bars are cleared before the summary prints.
+    if let Some(progress) = progress.as_mut() {
+        reporters.push(progress);
     }
     reporters.push(&mut terminal);
     if let Some(json) = json.as_mut() {
@@ -920,7 +986,7 @@ mod tests {
         let given: Vec<String> = "--backend node --backend deno --suite spec --suite mine \
             --plans reduced --plan split@9 --settle-ms 5 --filter binary --case spec/x.wast:1 \
             --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
-            --show-failures 2"
+            --show-failures 2 --quiet"
             .split_whitespace()
             .map(String::from)
             .collect();
@@ -943,5 +1009,12 @@ mod tests {
         );
         let cuts = parse(&["--cuts".into(), "8,9".into()]).to_args();
         assert!(cuts.windows(2).any(|w| w == ["--cuts", "8,9"]), "{cuts:?}");
+        // Not with --bless above: they conflict.
+        let sharded = parse(&["--shard".into(), "2/3".into()]).to_args();
+        assert!(
+            sharded.windows(2).any(|w| w == ["--shard", "2/3"]),
+            "{sharded:?}"
+        );
+        assert_eq!(parse(&sharded).to_args(), sharded);
     }
 }

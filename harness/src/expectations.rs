@@ -86,6 +86,54 @@ pub struct Judgement {
     pub reason: Option<String>,
 }
 
+/// What one `[[failure]]` entry or `[[rule]]` matched in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectationTally {
+    /// The expectations file, as the run named it.
+    pub file: String,
+    pub line: usize,
+    pub kind: TallyKind,
+    /// The entry's case id, or the rule's description.
+    pub name: String,
+    /// Cases of the run it matched.
+    pub matched: usize,
+    /// Of those, failing ones (rules only; 0 for entries).
+    pub failed: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TallyKind {
+    Entry,
+    Rule,
+}
+
+impl RuleCheck {
+    /// Entries and rules that matched nothing, and rules that matched
+    /// cases none of which failed.
+    pub fn from_tallies(tallies: &[ExpectationTally]) -> RuleCheck {
+        let mut check = RuleCheck::default();
+        for t in tallies {
+            let (file, line, name, matched) = (&t.file, t.line, &t.name, t.matched);
+            match t.kind {
+                TallyKind::Entry if matched == 0 => check
+                    .not_run
+                    .push(format!("{file}:{line}: [[failure]] {name} is not in this run")),
+                TallyKind::Entry => {}
+                TallyKind::Rule if matched == 0 => check.not_run.push(format!(
+                    "{file}:{line}: rule {name} matched no case of this run"
+                )),
+                TallyKind::Rule if t.failed == 0 => check.stale.push(format!(
+                    "{file}:{line}: rule {name} matched {matched} case(s) and none failed: remove it or narrow it"
+                )),
+                TallyKind::Rule => {}
+            }
+        }
+        check
+    }
+}
+
 /// The result of checking rules and entries after an unfiltered run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuleCheck {
@@ -333,33 +381,36 @@ impl Expectations {
     /// After a run that judged every case: stale rules and unmatched
     /// entries, each named with the file and line.
     pub fn check_rules(&self) -> RuleCheck {
-        let mut check = RuleCheck::default();
-        let file = self.path.display();
-        for (id, n) in &self.hits.entries {
-            if n.load(Ordering::Relaxed) == 0 {
-                let line = self.failures[id].line;
-                check.not_run.push(format!(
-                    "{file}:{line}: [[failure]] {id} is not in this run"
-                ));
-            }
-        }
-        for (i, rule) in self.rules.iter().enumerate() {
-            let matched = self.hits.rule_matched[i].load(Ordering::Relaxed);
-            let failed = self.hits.rule_failed[i].load(Ordering::Relaxed);
-            let line = rule.line;
-            if matched == 0 {
-                check.not_run.push(format!(
-                    "{file}:{line}: rule {} matched no case of this run",
-                    rule.describe()
-                ));
-            } else if failed == 0 {
-                check.stale.push(format!(
-                    "{file}:{line}: rule {} matched {matched} case(s) and none failed: remove it or narrow it",
-                    rule.describe()
-                ));
-            }
-        }
-        check
+        RuleCheck::from_tallies(&self.tallies())
+    }
+
+    /// How many cases of this run each entry and rule matched (and, for
+    /// rules, how many failed), in file order: what [`Self::check_rules`]
+    /// judges. A shard records them so that `report merge` can judge the
+    /// rules over every shard, as one unsharded run would.
+    pub fn tallies(&self) -> Vec<ExpectationTally> {
+        let file = self.path.display().to_string();
+        let entries = self.hits.entries.iter().map(|(id, n)| ExpectationTally {
+            file: file.clone(),
+            line: self.failures[id].line,
+            kind: TallyKind::Entry,
+            name: id.clone(),
+            matched: n.load(Ordering::Relaxed),
+            failed: 0,
+        });
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| ExpectationTally {
+                file: file.clone(),
+                line: rule.line,
+                kind: TallyKind::Rule,
+                name: rule.describe(),
+                matched: self.hits.rule_matched[i].load(Ordering::Relaxed),
+                failed: self.hits.rule_failed[i].load(Ordering::Relaxed),
+            });
+        entries.chain(rules).collect()
     }
 
     /// The file as it should be after a run: failing cases listed (keeping

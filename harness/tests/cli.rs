@@ -3,22 +3,9 @@
 
 mod common;
 
-use common::{streamconform, text};
-use std::path::PathBuf;
+use common::{report_without_timings, scratch, streamconform, text, VALID, WRONG_EXPECTATION};
 use std::process::Command;
 
-/// A fresh directory under the target dir, named after the test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("suite")).unwrap();
-    dir
-}
-
-const VALID: &str = "(module (func (export \"f\")))\n";
-/// A plain `module` directive whose bytes are malformed: the suite itself is
-/// wrong about it, so every backend "fails" it. Used to get exit code 1.
-const WRONG_EXPECTATION: &str = "(module binary \"\\00asm\" \"\\01\\00\\00\\00\" \"\\0b\")\n";
 /// Expectations that list that failure, as `suite/a.wast:2`.
 const XFAIL_A2: &str =
     "backend = \"reference\"\n[[failure]]\ncase = \"suite/a.wast:2\"\nreason = \"the suite is wrong on purpose\"\n";
@@ -589,24 +576,6 @@ fn an_interrupted_run_reports_what_finished_and_exits_130() {
     assert_eq!(report.results.len(), report.finished.cases_run);
 }
 
-/// A report as JSON without what differs between two runs of the same
-/// cases: when it started and how long things took.
-fn report_without_timings(path: &std::path::Path) -> serde_json::Value {
-    let mut report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap();
-    report["run"].as_object_mut().unwrap().remove("started_at");
-    report["finished"]
-        .as_object_mut()
-        .unwrap()
-        .remove("elapsed_secs");
-    for result in report["results"].as_array_mut().unwrap() {
-        result.as_object_mut().unwrap().remove("duration_ms");
-    }
-    report
-}
-
 /// SIGINT mid-run keeps the journal and says how to resume; the resumed
 /// run runs the rest and writes the report an uninterrupted run writes.
 #[test]
@@ -838,7 +807,7 @@ fn bad_journals_are_input_errors_naming_the_file_and_line() {
             &["run", "--resume", "r.json.journal", "--suite", "spec"],
             &dir,
         ),
-        "only --jobs and --show-failures may go with it, not --suite",
+        "only --jobs, --show-failures and --quiet may go with it, not --suite",
     );
     // A fresh run does not replace the journal of one that did not finish.
     expect_error(

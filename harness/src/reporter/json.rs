@@ -57,6 +57,10 @@ pub struct ReportedCase {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub repro: Option<String>,
     pub duration_ms: u64,
+    /// In a shard's report, the case's position among the cases of the
+    /// unsharded run (`report merge` orders by it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub case_index: Option<usize>,
 }
 
 impl ReportedCase {
@@ -79,6 +83,7 @@ impl ReportedCase {
             aborted: r.aborted.clone(),
             repro: done.repro.clone(),
             duration_ms: done.duration.as_millis() as u64,
+            case_index: done.case_index,
         }
     }
 }

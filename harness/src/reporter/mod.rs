@@ -4,10 +4,12 @@
 //! - `summary.rs`: counts per (backend, suite, group) and the table;
 //! - `terminal.rs`: what a person reads at the end of a CLI run;
 //! - `json.rs`: the versioned JSON report (`reports/SCHEMA.md`), streamed;
-//! - `bless.rs`: rewrites expectations files from the run.
+//! - `bless.rs`: rewrites expectations files from the run;
+//! - `progress.rs`: progress bars per backend while a run goes, on a terminal.
 
 pub mod bless;
 pub mod json;
+pub mod progress;
 pub mod summary;
 pub mod terminal;
 

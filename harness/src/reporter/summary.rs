@@ -26,6 +26,25 @@ pub struct SummaryRow {
     pub not_applicable: usize,
 }
 
+impl SummaryRow {
+    /// Adds `other`'s counts of judged cases (all but `not_applicable`).
+    pub fn add_judged(&mut self, other: &SummaryRow) {
+        self.cases += other.cases;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.expected_failures += other.expected_failures;
+        self.unexpected_passes += other.unexpected_passes;
+        self.unsupported += other.unsupported;
+        self.invalid += other.invalid;
+    }
+
+    /// Adds all of `other`'s counts to this row's (for totals).
+    pub fn add_counts(&mut self, other: &SummaryRow) {
+        self.add_judged(other);
+        self.not_applicable += other.not_applicable;
+    }
+}
+
 type RowKey = (String, String, String);
 
 fn row_mut<'a>(
@@ -100,19 +119,6 @@ impl Reporter for Summary {
     }
 }
 
-impl SummaryRow {
-    /// Adds `other`'s counts to this row's (for totals).
-    pub fn add_counts(&mut self, other: &SummaryRow) {
-        self.cases += other.cases;
-        self.passed += other.passed;
-        self.failed += other.failed;
-        self.expected_failures += other.expected_failures;
-        self.unexpected_passes += other.unexpected_passes;
-        self.unsupported += other.unsupported;
-        self.invalid += other.invalid;
-        self.not_applicable += other.not_applicable;
-    }
-}
 
 /// The table printed at the end of a run, with a total line per backend.
 pub fn format_summary(rows: &[SummaryRow]) -> String {
@@ -214,6 +220,7 @@ mod tests {
             suites: vec![],
             plans: String::new(),
             cases: 2,
+            shard: None,
             proposal_support: Default::default(),
             backends: vec![BackendInfo {
                 name: "reference".into(),
@@ -249,6 +256,7 @@ mod tests {
                 duration: Duration::ZERO,
                 repro: None,
                 replayed: false,
+                case_index: None,
             };
             summary.report(&RunEvent::CaseFinished(&done)).unwrap();
         }

@@ -8,7 +8,8 @@
 
 use crate::backend::{BackendInfo, ProposalSupport};
 use crate::case::{Case, NotApplicable};
-use crate::expectations::BlessInput;
+use crate::expectations::{BlessInput, ExpectationTally};
+use crate::runner::shard::Shard;
 use crate::verdict::{CaseResult, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,8 +32,11 @@ pub struct RunInfo {
     pub suites: Vec<String>,
     /// The plan selection, as command-line arguments (`--plans default`).
     pub plans: String,
-    /// Cases loaded (each runs on every backend).
+    /// Cases loaded (each runs on every backend); in a shard, the shard's.
     pub cases: usize,
+    /// The slice of the cases this run ran (`run --shard K/N`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     pub backends: Vec<BackendInfo>,
     /// Per backend that knows: proposals it has only behind a switch (and
     /// the switch used), and proposals it lacks even so.
@@ -59,6 +63,9 @@ pub struct CaseFinished<'a> {
     /// Taken from an earlier run of the same options (`run --resume`),
     /// not run again.
     pub replayed: bool,
+    /// In a shard, the case's position among the cases the unsharded run
+    /// would have: what puts merged shards back in order.
+    pub case_index: Option<usize>,
 }
 
 impl From<&CaseFinished<'_>> for BlessInput {
@@ -97,6 +104,12 @@ pub struct RunFinished {
     /// those of the cases that finished.
     #[serde(default)]
     pub interrupted: bool,
+    /// A shard's matches per expectations entry and rule (backend order,
+    /// then file order). A shard sees part of the cases, so it leaves
+    /// `stale_rules` and `expectations_not_run` empty and records these;
+    /// `report merge` judges them over all shards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectation_tallies: Vec<ExpectationTally>,
 }
 
 impl RunFinished {

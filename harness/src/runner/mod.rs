@@ -13,10 +13,12 @@ mod case;
 pub mod events;
 mod gate;
 mod pool;
+pub mod shard;
 
 pub use case::{run_case, run_case_with_timeout};
 pub use events::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
 pub use gate::Gate;
+pub use shard::Shard;
 
 use crate::backend::BackendUnderTest;
 use crate::case::{Case, NotApplicable};
@@ -167,6 +169,17 @@ pub struct Run {
     /// Results an earlier run of the same cases already has (a resumed
     /// run): replayed in their place, not run again.
     pub earlier: EarlierResults,
+    /// The run is one shard of a larger one: `cases` are its slice.
+    pub shard: Option<ShardRun>,
+}
+
+/// What a shard's run knows of the whole.
+#[derive(Clone, Debug)]
+pub struct ShardRun {
+    pub shard: Shard,
+    /// Per case of the shard (same order), its position among the cases of
+    /// the unsharded run.
+    pub positions: Vec<usize>,
 }
 
 /// Raw results (before expectations) of (backend, case) pairs that an
@@ -214,6 +227,7 @@ impl Run {
             config,
             filtered: false,
             earlier: EarlierResults::default(),
+            shard: None,
         }
     }
 
@@ -248,6 +262,7 @@ impl Run {
             suites: self.suites.clone(),
             plans: self.config.plans.argument(),
             cases: self.cases.len(),
+            shard: self.shard.as_ref().map(|s| s.shard),
             backends: self.backends.iter().map(BackendUnderTest::info).collect(),
             proposal_support: self
                 .backends
@@ -315,6 +330,7 @@ impl Run {
                     duration,
                 );
                 done.replayed = replayed;
+                done.case_index = self.shard.as_ref().map(|s| s.positions[index]);
                 finished.cases_run += 1;
                 finished.unexpected += usize::from(done.status.is_unexpected());
                 emit(RunEvent::CaseFinished(&done))
@@ -353,9 +369,15 @@ impl Run {
                 continue;
             }
             if !self.filtered && !expectations.path.as_os_str().is_empty() {
-                let check = expectations.check_rules();
-                finished.stale_rules.extend(check.stale);
-                finished.expectations_not_run.extend(check.not_run);
+                if self.shard.is_some() {
+                    // A rule stale here may match failing cases of another
+                    // shard: judged when the shards are merged.
+                    finished.expectation_tallies.extend(expectations.tallies());
+                } else {
+                    let check = expectations.check_rules();
+                    finished.stale_rules.extend(check.stale);
+                    finished.expectations_not_run.extend(check.not_run);
+                }
             }
         }
         finished.elapsed_secs = started.elapsed().as_secs_f64();
@@ -440,6 +462,7 @@ pub fn conclude<'a>(
         duration,
         repro,
         replayed: false,
+        case_index: None,
     }
 }
 
@@ -507,6 +530,22 @@ mod tests {
             format!("{backend} {id} {how} {}", aborted.as_deref().unwrap_or("-"))
         });
         (lines.collect(), finished)
+    }
+
+    #[test]
+    fn progress_counts_each_backends_cases_and_ends_with_the_run() {
+        use crate::reporter::progress::Progress;
+        // b is replayed on the backend that would hang on it.
+        let run = run_with_earlier(&[("fault-injecting", "b")]);
+        let hidden =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let mut progress = Progress::with_bars(hidden);
+        run.execute(&mut [&mut progress]).unwrap();
+        let done = |name: &str| (name.to_string(), 3, Some(3), true);
+        assert_eq!(
+            progress.state(),
+            [done("reference"), done("fault-injecting")]
+        );
     }
 
     #[test]

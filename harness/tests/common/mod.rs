@@ -3,7 +3,7 @@
 // Each test crate that includes this module uses its own part of it.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the binary in `dir`, outside CI (so `--bless` is allowed).
@@ -93,4 +93,36 @@ pub fn judged(case: &streamconform::reporter::json::ReportedCase) -> String {
             .collect::<Vec<_>>(),
         case.aborted
     )
+}
+
+/// A fresh directory under the target dir, named after the test, with an
+/// empty `suite/` in it.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("suite")).unwrap();
+    dir
+}
+
+pub const VALID: &str = "(module (func (export \"f\")))\n";
+/// A plain `module` directive whose bytes are malformed: the suite itself is
+/// wrong about it, so every backend "fails" it. Used to get exit code 1.
+pub const WRONG_EXPECTATION: &str = "(module binary \"\\00asm\" \"\\01\\00\\00\\00\" \"\\0b\")\n";
+
+/// A JSON report without what differs from run to run: when it started,
+/// how long it and each case took.
+pub fn report_without_timings(path: &Path) -> serde_json::Value {
+    let mut report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    report["run"].as_object_mut().unwrap().remove("started_at");
+    report["finished"]
+        .as_object_mut()
+        .unwrap()
+        .remove("elapsed_secs");
+    for result in report["results"].as_array_mut().unwrap() {
+        result.as_object_mut().unwrap().remove("duration_ms");
+    }
+    report
 }
