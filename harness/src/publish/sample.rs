@@ -39,6 +39,7 @@ pub fn passed(backend: &str, suite: &str, id: &str) -> ReportedCase {
         aborted: None,
         repro: None,
         duration_ms: 7,
+        case_index: None,
     }
 }
 
@@ -135,6 +136,7 @@ pub fn report() -> Report {
             started_at: "2026-11-24T21:00:00Z".into(),
             host: "ci-1".into(),
             revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            shard: None,
             suites: vec!["spec".into(), "webapi".into()],
             plans: "--plans default".into(),
             cases: 9,
@@ -168,6 +170,7 @@ pub fn report() -> Report {
             input_errors: 1,
             setup_errors: Vec::new(),
             interrupted: false,
+            expectation_tallies: Default::default(),
         },
     }
 }
