@@ -217,6 +217,8 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
             "history",
             "--html",
             "site",
+            "--markdown",
+            "summary.md",
             "--fail-on-regression",
         ],
         &dir,
@@ -232,6 +234,10 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
         "{}",
         text(&out)
     );
+    // The Markdown summary names it too, under its regressions.
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let regressions = &markdown[markdown.find("Regressions").expect("a regressions section")..];
+    assert!(regressions.contains(&flipped), "{markdown}");
 
     let report = read(&second);
     let profile = dir.join("profile");
