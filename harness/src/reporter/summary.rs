@@ -119,7 +119,6 @@ impl Reporter for Summary {
     }
 }
 
-
 /// The table printed at the end of a run, with a total line per backend.
 pub fn format_summary(rows: &[SummaryRow]) -> String {
     let header = [
