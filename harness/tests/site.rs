@@ -381,7 +381,7 @@ fn a_night_run_again_replaces_itself_and_a_stray_json_is_an_error_naming_it() {
     assert_eq!(
         names,
         [
-            "2026-01-01-".to_string() + &revision + ".json",
+            "2026-01-01-".to_string() + &revision + ".json.gz",
             "README.txt".into()
         ]
     );
