@@ -4,7 +4,7 @@
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
 
-export const PROTOCOL = 4;
+export const PROTOCOL = 5;
 
 // A value the harness sent that this driver has no case for: the Rust
 // enums and these switches disagree (the wire round-trip test catches it).
@@ -490,6 +490,9 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
       switch (request.type) {
         case "module":
           modules.set(request.module, decodeBase64(request.bytes));
+          return;
+        case "forget":
+          modules.delete(request.module);
           return;
         case "one-shot":
           return send({ type: "result", id: request.id, outcome: oneShot(modules.get(request.module)) });

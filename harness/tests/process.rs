@@ -270,6 +270,44 @@ fn the_driver_exits_soon_after_its_input_ends() {
     }
 }
 
+/// A module the harness told the driver to `forget` is gone from it: a
+/// request that still named it would find no bytes (the client never sends
+/// one without the bytes again), so the driver holds no more than the
+/// harness accounts for.
+#[test]
+fn the_driver_drops_a_forgotten_module() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/stdio.mjs");
+    let mut child = Command::new("node")
+        .arg(driver)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The empty module, then a one-shot of it, then forgotten and asked for
+    // again.
+    for line in [
+        r#"{"type":"module","module":1,"bytes":"AGFzbQEAAAA="}"#,
+        r#"{"type":"one-shot","id":1,"module":1,"settle_ms":3000}"#,
+        r#"{"type":"forget","module":1}"#,
+        r#"{"type":"one-shot","id":2,"module":1,"settle_ms":3000}"#,
+        r#"{"type":"exit"}"#,
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    let results: Vec<serde_json::Value> = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .filter(|v: &serde_json::Value| v["type"] == "result")
+        .collect();
+    child.wait().unwrap();
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0]["outcome"]["class"], "module", "{results:?}");
+    assert_ne!(results[1]["outcome"]["class"], "module", "{results:?}");
+}
+
 /// A worker that breaks the protocol (garbage, a reply to a request not in
 /// flight, bytes that are not UTF-8) is given up on at once: its case ends
 /// as a crash naming the offending line, quickly, and no reply lands on

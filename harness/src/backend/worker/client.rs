@@ -4,11 +4,11 @@
 //! breaks the protocol up at once.
 
 use crate::backend::launcher::Launch;
-use crate::backend::worker::protocol::{Hello, ModuleRequest, Reply, Request};
+use crate::backend::worker::protocol::{ForgetRequest, Hello, ModuleRequest, Reply, Request};
 use crate::backend::worker::transport::{Received, StdioTransport, Transport};
 use crate::backend::WebApiOutcome;
 use crate::outcome::Outcome;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,12 +16,18 @@ use std::time::{Duration, Instant};
 /// How long a worker may take to say hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The most bytes of modules a worker is asked to keep. Without a bound a
+/// worker held every module of its life: in a nightly, Firefox's page
+/// workers, holding thousands of truncated prefixes of a large module,
+/// failed compiles with "InternalError: out of memory".
+pub const MODULE_BYTES_KEPT: usize = 32 << 20;
+
 /// One worker, many requests in flight.
 pub struct Worker {
     hello: Hello,
     transport: Box<dyn Transport>,
     shared: Arc<Shared>,
-    modules_sent: Mutex<HashSet<u64>>,
+    modules_sent: Mutex<SentModules>,
     /// Requests handed to this worker so far (its pool retires it).
     pub requests: AtomicUsize,
 }
@@ -106,7 +112,7 @@ impl Worker {
             hello,
             transport,
             shared,
-            modules_sent: Mutex::new(HashSet::new()),
+            modules_sent: Mutex::new(SentModules::default()),
             requests: AtomicUsize::new(0),
         })
     }
@@ -215,21 +221,64 @@ impl Worker {
         })
     }
 
-    /// Sends `request`, after its module's bytes if this worker has not
-    /// had them yet (each module goes to each worker once; requests refer to
-    /// it by id), in one write: a page transport carries it as one message.
+    /// Sends `request`, after its module's bytes if this worker does not
+    /// hold them (requests refer to a module by id), and before those the
+    /// `forget`s that keep the worker within [`MODULE_BYTES_KEPT`], in one
+    /// write: a page transport carries it as one message.
     fn send_request(&self, module: (u64, &[u8]), request: &Request<'_>) -> std::io::Result<()> {
-        // Held through the write, so a request for the same module from
-        // another thread cannot overtake the module's bytes.
+        // Held through the write, so the lines of all threads reach the
+        // worker in the order decided here: a request for a module never
+        // overtakes its bytes, and a `forget` never overtakes a request.
         let mut sent = self.modules_sent.lock().unwrap();
         let mut lines = Vec::new();
-        if sent.insert(module.0) {
-            lines = serde_json::to_vec(&ModuleRequest::new(module.0, module.1))
+        if !sent.holds(module.0) {
+            for forgotten in sent.make_room(module.1.len(), MODULE_BYTES_KEPT) {
+                serde_json::to_writer(&mut lines, &ForgetRequest::new(forgotten))
+                    .expect("requests serialize");
+                lines.push(b'\n');
+            }
+            sent.add(module.0, module.1.len());
+            serde_json::to_writer(&mut lines, &ModuleRequest::new(module.0, module.1))
                 .expect("requests serialize");
             lines.push(b'\n');
         }
         serde_json::to_writer(&mut lines, request).expect("requests serialize");
         self.transport.send(&lines)
+    }
+}
+
+/// The modules a worker holds, oldest first, and their bytes.
+#[derive(Default)]
+struct SentModules {
+    held: HashSet<u64>,
+    order: VecDeque<(u64, usize)>,
+    bytes: usize,
+}
+
+impl SentModules {
+    fn holds(&self, module: u64) -> bool {
+        self.held.contains(&module)
+    }
+
+    fn add(&mut self, module: u64, len: usize) {
+        self.held.insert(module);
+        self.order.push_back((module, len));
+        self.bytes += len;
+    }
+
+    /// The oldest modules to forget so that `len` more bytes fit within
+    /// `budget` (a module larger than the budget is still sent, alone).
+    fn make_room(&mut self, len: usize, budget: usize) -> Vec<u64> {
+        let mut forgotten = Vec::new();
+        while self.bytes + len > budget {
+            let Some((oldest, size)) = self.order.pop_front() else {
+                break;
+            };
+            self.held.remove(&oldest);
+            self.bytes -= size;
+            forgotten.push(oldest);
+        }
+        forgotten
     }
 }
 
@@ -305,4 +354,27 @@ fn not_in_flight(id: u64, line: &[u8]) -> String {
         "a reply to request {id}, which is not in flight: {:.200}",
         String::from_utf8_lossy(line)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SentModules;
+
+    #[test]
+    fn the_oldest_modules_are_forgotten_to_keep_within_the_budget() {
+        let mut sent = SentModules::default();
+        assert!(sent.make_room(60, 100).is_empty());
+        sent.add(1, 60);
+        assert!(sent.make_room(30, 100).is_empty());
+        sent.add(2, 30);
+        // 50 more: 1 goes (oldest), 2 stays.
+        assert_eq!(sent.make_room(50, 100), [1]);
+        sent.add(3, 50);
+        assert!(!sent.holds(1) && sent.holds(2) && sent.holds(3));
+        // Larger than the budget: everything goes, and it is still sent.
+        assert_eq!(sent.make_room(500, 100), [2, 3]);
+        sent.add(4, 500);
+        assert!(sent.holds(4));
+        assert_eq!(sent.make_room(1, 100), [4]);
+    }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]
@@ -111,6 +111,24 @@ impl ModuleRequest {
             kind: "module",
             module,
             bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+}
+
+/// `{"type": "forget", ...}`: the worker may drop a module's bytes; a later
+/// request for it comes after the bytes again.
+#[derive(Serialize)]
+pub struct ForgetRequest {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    module: u64,
+}
+
+impl ForgetRequest {
+    pub fn new(module: u64) -> ForgetRequest {
+        ForgetRequest {
+            kind: "forget",
+            module,
         }
     }
 }
