@@ -361,8 +361,13 @@ function startFetch(spec, bytes, reason) {
     promise,
     afterCall() {
       if (abort === "same-turn") controller.abort(abortReason);
-      // The server stalls mid-body, so the abort finds the body streaming.
-      if (abort === "mid-body") setTimeout(() => controller.abort(abortReason), 50);
+      // The server stalls mid-body, so the abort finds the body streaming:
+      // counted from the response's arrival, not from the call, so a slow
+      // start (a browser just launched) cannot make it an abort before
+      // the body.
+      if (abort === "mid-body") {
+        promise.then(() => setTimeout(() => controller.abort(abortReason), 50), () => {});
+      }
     },
     given: () => [state.fetchError, controller.signal.aborted ? controller.signal.reason : NO_REASON],
     // Frees a stalled connection once the outcome is known.
