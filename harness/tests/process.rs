@@ -235,19 +235,23 @@ fn a_case_whose_premise_does_not_hold_is_invalid_on_a_real_engine() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The node driver on stdio, spoken to by hand.
+fn node_driver(stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/js/stdio.mjs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(stdout)
+        .spawn()
+        .unwrap()
+}
+
 /// A driver whose harness has gone away (stdin closed) exits within a
 /// moment, even with a compile still pending: no worker outlives its run.
 #[test]
 fn the_driver_exits_soon_after_its_input_ends() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/stdio.mjs");
-    let mut child = Command::new("node")
-        .arg(driver)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    use std::process::Stdio;
+    let mut child = node_driver(Stdio::null());
     let mut stdin = child.stdin.take().unwrap();
     writeln!(
         stdin,
@@ -277,14 +281,8 @@ fn the_driver_exits_soon_after_its_input_ends() {
 #[test]
 fn the_driver_drops_a_forgotten_module() {
     use std::io::{BufRead, Write};
-    use std::process::{Command, Stdio};
-    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/js/stdio.mjs");
-    let mut child = Command::new("node")
-        .arg(driver)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    use std::process::Stdio;
+    let mut child = node_driver(Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
     // The empty module, then a one-shot of it, then forgotten and asked for
     // again.

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{streamconform, text};
+use common::{scratch, streamconform, text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,13 +26,6 @@ const NODE_EXPECTATIONS: &str = r#"backend = "node"
 cases = "webapi/chunks/{all-chunks,bad-first,bad-after-module}-*"
 reason = "Node reads non-Uint8Array chunks as bytes <on purpose & \"quoted\">"
 "#;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The report of the real run, made once for all tests here.
 fn real_report() -> &'static Path {
