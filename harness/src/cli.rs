@@ -22,6 +22,9 @@ use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod fuzz;
+mod minimize;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -63,6 +66,12 @@ enum Command {
     /// Make JUnit XML, wptreport JSON, a Markdown summary and an HTML site
     /// from a saved JSON report, keeping history; or merge shard reports.
     Report(ReportArgs),
+    /// Shrink a failing case's plan to the fewest cuts that still fail, and
+    /// optionally export a standalone reproducer.
+    Minimize(minimize::MinimizeArgs),
+    /// Differential fuzzing: generated modules on every backend, judged
+    /// against the reference's one-shot validation and for invariance.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -466,6 +475,8 @@ pub fn main() -> i32 {
         } => list(&suites, filter.as_deref(), !no_truncation, &limits.limits()),
         Command::Backends => list_backends(),
         Command::Report(args) => report_command(args),
+        Command::Minimize(args) => minimize::minimize_command(args),
+        Command::Fuzz(args) => fuzz::fuzz_command(args),
     };
     result.unwrap_or_else(|e| {
         // `streamconform ... | head`: the reader is gone; end quietly, as a

@@ -191,6 +191,7 @@ mod tests {
             failing_plans: vec![],
             aborted: None,
             verdict: Verdict::Pass,
+            minimized: None,
         }
     }
 

@@ -110,6 +110,19 @@ pub struct PlanFailure {
     pub failed: Vec<Oracle>,
 }
 
+/// The smallest failing cut list that minimization found, starting from a
+/// failing plan: the same oracles fail with the same outcome class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Minimized {
+    /// The failing plan minimization started from.
+    pub from_plan: String,
+    pub cuts: Vec<usize>,
+    pub actual: Outcome,
+    pub failed: Vec<Oracle>,
+    /// How many compiles minimization spent.
+    pub attempts: usize,
+}
+
 /// How `aborted` begins when a case ran out of time (see
 /// `runner::case::timeout_message`).
 pub const TIMEOUT_PREFIX: &str = "timeout:";
@@ -127,6 +140,9 @@ pub struct CaseResult {
     /// Why the case could not run to the end (timeout, bad plan for this body).
     pub aborted: Option<String>,
     pub verdict: Verdict,
+    /// The first failing plan, minimized (when the run minimized failures).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub minimized: Option<Minimized>,
 }
 
 impl CaseResult {
@@ -141,6 +157,7 @@ impl CaseResult {
             failing_plans: vec![],
             aborted: None,
             verdict: Verdict::Fail,
+            minimized: None,
         }
     }
 

@@ -47,6 +47,10 @@ const LAYERS: &[(&str, u8)] = &[
     // Reports made from a saved JSON report: JUnit, wptreport, Markdown,
     // the HTML site, history, merged shards.
     ("publish", 7),
+    // Standalone reproducers of minimized failures.
+    ("reproducer", 6),
+    // Differential fuzzing: generated cases, runs, minimization.
+    ("fuzz", 7),
     ("cli", 8),
 ];
 

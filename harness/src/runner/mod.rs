@@ -12,6 +12,7 @@
 mod case;
 pub mod events;
 mod gate;
+pub mod minimize;
 mod pool;
 pub mod shard;
 
@@ -58,7 +59,9 @@ impl PlanSelection {
         match self {
             PlanSelection::Set(set) => {
                 let set = match (set, case.is_truncation()) {
-                    (PlanSet::Default | PlanSet::Reduced, true) => PlanSet::Truncation,
+                    (PlanSet::Default | PlanSet::Deliberate | PlanSet::Reduced, true) => {
+                        PlanSet::Truncation
+                    }
                     (PlanSet::Exhaustive, true) => PlanSet::Reduced,
                     (set, _) => *set,
                 };

@@ -17,6 +17,7 @@
 //! many truncation cases it yields; derived cases share its bytes.
 
 mod directory;
+pub mod fuzz;
 mod manifest;
 mod spec;
 pub mod tree;
