@@ -47,8 +47,8 @@ pub trait CaseSource: Send + Sync {
     fn load(&self, only_file: Option<&str>, limits: &Limits) -> LoadedSuite;
 }
 
-/// The largest module a case may have by default: 40 times the largest
-/// module of the built-in suites (400 KB), yet small enough for one case to
+/// The largest module a case may have by default: 14 times the largest
+/// module of the built-in suites (1.1 MB), yet small enough for one case to
 /// stay affordable: each plan in flight holds up to 16 bytes per body byte
 /// (`empty-interleaved`, 256 MiB at this size) and every plan parses the
 /// whole body again.

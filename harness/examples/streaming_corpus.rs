@@ -1,0 +1,774 @@
+//! Generates the `generated-*.wast` files of `suites/streaming/`: modules
+//! that small spec modules cannot be (over 64 KiB and over 1 MiB, with
+//! function bodies and size LEBs across 64 KiB boundaries; multi-byte UTF-8
+//! names; every section kind with custom sections between all of them;
+//! many local groups; prefixed opcodes with long immediates).
+//!
+//! ```text
+//! cargo run -p streamconform --example streaming_corpus             # rewrite them
+//! cargo run -p streamconform --example streaming_corpus -- --check  # compare only
+//! ```
+//!
+//! Output is a pure function of this file: no randomness but a fixed-seed
+//! generator, no clock. `tests/corpus.rs` checks that the files in the repo
+//! are exactly what this writes, so they cannot drift from it.
+//!
+//! The modules are built with wasm-encoder and written as `(module binary
+//! ...)` text so that the suite's one loader (`.wast`) reads them; every
+//! module is validated here before it is written.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection,
+    ElementSection, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, IndirectNameMap, MemArg, MemArgTarget, MemorySection,
+    MemoryType, Module, NameMap, NameSection, RefType, StartSection, TableSection, TableType,
+    TagKind, TagSection, TagType, TypeSection, ValType,
+};
+
+/// A 64 KiB boundary: hosts and engines cut their input into segments of
+/// this size, so the corpus puts structure right across it.
+const SEGMENT: usize = 64 * 1024;
+
+/// One generated suite file: its name and its `.wast` text.
+pub struct CorpusFile {
+    pub name: &'static str,
+    pub text: String,
+}
+
+/// Every generated file, in a fixed order.
+pub fn corpus() -> Vec<CorpusFile> {
+    vec![
+        file(
+            "generated-utf8-names.wast",
+            "Names with 2-, 3- and 4-byte UTF-8 characters everywhere a name goes: \
+             imports, exports, custom section names, the name section (module, \
+             functions, locals), including names longer than 127 bytes (two-byte \
+             length LEB).",
+            &[("", utf8_names())],
+        ),
+        file(
+            "generated-every-section.wast",
+            "Every section kind (type, import, function, table, memory, tag, global, \
+             export, start, element, data count, code, data) with a custom section \
+             before the first, between every two and after the last; custom payloads \
+             of 0, 1 and 200 bytes.",
+            &[("", every_section())],
+        ),
+        file(
+            "generated-many-local-groups.wast",
+            "Functions with thousands of local-declaration groups, group counts on \
+             LEB boundaries (127, 128, 16383, 16384), and local indices with \
+             multi-byte immediates.",
+            &[("", many_local_groups())],
+        ),
+        file(
+            "generated-prefixed-immediates.wast",
+            "Prefixed opcodes (0xFC bulk memory and saturating truncation, 0xFD SIMD \
+             with two-byte opcodes) with long immediates: 16-byte v128.const and \
+             shuffles, 5-byte memarg offsets, data, element and type indices over \
+             127, 10-byte i64.const, a br_table with 300 targets.",
+            &[("", prefixed_immediates())],
+        ),
+        file(
+            "generated-across-64k.wast",
+            "Modules over 64 KiB laid out so a 64 KiB boundary falls exactly at a \
+             function body's start, inside a body-size LEB, and inside an \
+             instruction's immediate; one body over 64 KiB itself (three-byte size \
+             LEB); and an invalid twin whose last function has a type error past \
+             the boundary.",
+            &[
+                (
+                    "64 KiB boundary at a body's start",
+                    across_64k(Landing::BodyStart),
+                ),
+                (
+                    "64 KiB boundary inside a body-size LEB",
+                    across_64k(Landing::InsideSizeLeb),
+                ),
+                (
+                    "64 KiB boundary inside an immediate",
+                    across_64k(Landing::InsideImmediate),
+                ),
+                ("one body longer than 64 KiB", one_long_body()),
+                ("invalid: a type error in the last function", invalid_tail()),
+            ],
+        ),
+        file(
+            "generated-over-1mib.wast",
+            "A module over 1 MiB: sixty function bodies of about 18 KiB, so bodies \
+             straddle every 64 KiB boundary, with names and a data segment at the end.",
+            &[("", over_1mib())],
+        ),
+    ]
+}
+
+fn file(name: &'static str, about: &str, modules: &[(&str, Module)]) -> CorpusFile {
+    let mut text = String::new();
+    writeln!(
+        text,
+        ";; Generated by harness/examples/streaming_corpus.rs; do not edit.\n;; {about}"
+    )
+    .unwrap();
+    for (label, module) in modules {
+        let bytes = module.clone().finish();
+        let valid = wasmparser::Validator::new().validate_all(&bytes).is_ok();
+        let invalid_expected = label.starts_with("invalid");
+        assert_eq!(valid, !invalid_expected, "{name}: {label}");
+        text.push('\n');
+        if !label.is_empty() {
+            writeln!(text, ";; {label} ({} bytes)", bytes.len()).unwrap();
+        } else {
+            writeln!(text, ";; {} bytes", bytes.len()).unwrap();
+        }
+        if invalid_expected {
+            text.push_str("(assert_invalid\n  (module binary\n");
+            binary_strings(&mut text, &bytes, "    ");
+            text.push_str("  )\n  \"type mismatch\"\n)\n");
+        } else {
+            text.push_str("(module binary\n");
+            binary_strings(&mut text, &bytes, "  ");
+            text.push_str(")\n");
+        }
+    }
+    CorpusFile { name, text }
+}
+
+/// `bytes` as `.wast` string literals, 48 bytes a line: printable ASCII as
+/// itself, everything else as `\hh`.
+fn binary_strings(text: &mut String, bytes: &[u8], indent: &str) {
+    for line in bytes.chunks(48) {
+        text.push_str(indent);
+        text.push('"');
+        for &b in line {
+            match b {
+                b'"' | b'\\' => write!(text, "\\{b:02x}").unwrap(),
+                0x20..=0x7e => text.push(b as char),
+                _ => write!(text, "\\{b:02x}").unwrap(),
+            }
+        }
+        text.push_str("\"\n");
+    }
+}
+
+/// A fixed-seed generator (SplitMix64), so bodies vary but never change.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Appends a valid, stack-neutral run of instructions of about `len` bytes
+/// to `f` (one i32 local, index 0, and one memory are assumed).
+fn filler(f: &mut Function, len: usize, rng: &mut Seeded) {
+    let mut written = 0;
+    while written < len {
+        let mut sink = f.instructions();
+        let step = match rng.next() % 4 {
+            0 => {
+                let x = rng.next() as i32;
+                sink.i32_const(x).i32_const(x >> 7).i32_add().local_set(0);
+                12
+            }
+            1 => {
+                sink.local_get(0)
+                    .i32_load(MemArg {
+                        offset: rng.next() % 60_000,
+                        align: 2,
+                        target: MemArgTarget::Memory(0),
+                        ordering: None,
+                    })
+                    .drop();
+                7
+            }
+            2 => {
+                sink.i64_const(rng.next() as i64).drop();
+                12
+            }
+            _ => {
+                sink.block(BlockType::Empty)
+                    .local_get(0)
+                    .br_if(0)
+                    .i32_const(7)
+                    .local_set(0)
+                    .end();
+                11
+            }
+        };
+        written += step;
+    }
+}
+
+fn valid_module() -> Module {
+    Module::new()
+}
+
+/// Type 0: `() -> ()`; type 1: `(i32) -> i32`.
+fn basic_types() -> TypeSection {
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    types
+}
+
+/// The type section, `count` functions of type 0 and one memory.
+fn types_functions_memory(m: &mut Module, count: u32) {
+    m.section(&basic_types());
+    let mut funcs = FunctionSection::new();
+    for _ in 0..count {
+        funcs.function(0);
+    }
+    m.section(&funcs);
+    let mut memories = MemorySection::new();
+    memories.memory(one_page());
+    m.section(&memories);
+}
+
+fn one_page() -> MemoryType {
+    MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    }
+}
+
+fn utf8_names() -> Module {
+    let mut m = valid_module();
+    m.section(&basic_types());
+    let mut imports = ImportSection::new();
+    imports.import("мир", "函数", EntityType::Function(0));
+    imports.import("𝄞", "ñandú", EntityType::Function(1));
+    m.section(&imports);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0).function(1);
+    m.section(&funcs);
+    let long_name = "€".repeat(50); // 150 bytes: a two-byte length LEB
+    let mut exports = ExportSection::new();
+    for (name, index) in [
+        ("é", 2),
+        ("€uro", 2),
+        ("𝄞clef", 3),
+        ("a\u{10FFFF}z", 3),
+        ("混合-names-ñ", 2),
+        (long_name.as_str(), 3),
+    ] {
+        exports.export(name, ExportKind::Func, index);
+    }
+    m.section(&exports);
+    m.section(&CustomSection {
+        name: Cow::Borrowed("καλημέρα"),
+        data: Cow::Borrowed(b"payload"),
+    });
+    let mut code = CodeSection::new();
+    let mut f = Function::new([]);
+    f.instructions().end();
+    code.function(&f);
+    let mut g = Function::new([(2, ValType::I32)]);
+    g.instructions().local_get(0).end();
+    code.function(&g);
+    m.section(&code);
+    m.section(&CustomSection {
+        name: Cow::Borrowed("🦀"),
+        data: Cow::Borrowed(&[]),
+    });
+    let mut names = NameSection::new();
+    names.module("модуль-☃");
+    let mut functions = NameMap::new();
+    functions.append(0, "импорт");
+    functions.append(1, "インポート");
+    functions.append(2, "f₁");
+    functions.append(3, &"λ".repeat(70));
+    names.functions(&functions);
+    let mut locals = IndirectNameMap::new();
+    let mut g_locals = NameMap::new();
+    g_locals.append(0, "параметр");
+    g_locals.append(1, "x²");
+    g_locals.append(2, "😀");
+    locals.append(3, &g_locals);
+    names.locals(&locals);
+    m.section(&names);
+    m
+}
+
+fn custom(name: &'static str, size: usize) -> CustomSection<'static> {
+    CustomSection {
+        name: Cow::Borrowed(name),
+        data: Cow::Owned((0..size).map(|i| i as u8).collect()),
+    }
+}
+
+fn every_section() -> Module {
+    let payloads = [0, 1, 200];
+    let names = [
+        "c-before-type",
+        "c-after-type",
+        "c-after-import",
+        "c-after-function",
+        "c-after-table",
+        "c-after-memory",
+        "c-after-tag",
+        "c-after-global",
+        "c-after-export",
+        "c-after-start",
+        "c-after-element",
+        "c-after-datacount",
+        "c-after-code",
+        "c-after-data",
+    ];
+    let mut next = 0;
+    let mut m = valid_module();
+    let mut add_custom = |m: &mut Module| {
+        m.section(&custom(names[next], payloads[next % payloads.len()]));
+        next += 1;
+    };
+    add_custom(&mut m);
+    m.section(&basic_types());
+    add_custom(&mut m);
+    let mut imports = ImportSection::new();
+    imports.import(
+        "env",
+        "g",
+        EntityType::Global(GlobalType {
+            val_type: ValType::I32,
+            mutable: false,
+            shared: false,
+        }),
+    );
+    m.section(&imports);
+    add_custom(&mut m);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0).function(1);
+    m.section(&funcs);
+    add_custom(&mut m);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: 2,
+        maximum: Some(2),
+        shared: false,
+    });
+    m.section(&tables);
+    add_custom(&mut m);
+    let mut memories = MemorySection::new();
+    memories.memory(one_page());
+    m.section(&memories);
+    add_custom(&mut m);
+    let mut tags = TagSection::new();
+    tags.tag(TagType {
+        kind: TagKind::Exception,
+        func_type_idx: 0,
+    });
+    m.section(&tags);
+    add_custom(&mut m);
+    let mut globals = GlobalSection::new();
+    globals.global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        &ConstExpr::i32_const(42),
+    );
+    m.section(&globals);
+    add_custom(&mut m);
+    let mut exports = ExportSection::new();
+    exports
+        .export("start", ExportKind::Func, 0)
+        .export("work", ExportKind::Func, 1)
+        .export("memory", ExportKind::Memory, 0)
+        .export("table", ExportKind::Table, 0)
+        .export("tag", ExportKind::Tag, 0)
+        .export("global", ExportKind::Global, 1);
+    m.section(&exports);
+    add_custom(&mut m);
+    m.section(&StartSection { function_index: 0 });
+    add_custom(&mut m);
+    let mut elements = ElementSection::new();
+    elements.active(
+        None,
+        &ConstExpr::i32_const(0),
+        Elements::Functions(Cow::Borrowed(&[0, 1])),
+    );
+    m.section(&elements);
+    add_custom(&mut m);
+    m.section(&DataCountSection { count: 2 });
+    add_custom(&mut m);
+    let mut code = CodeSection::new();
+    let mut start = Function::new([]);
+    start.instructions().end();
+    code.function(&start);
+    let mut work = Function::new([]);
+    work.instructions()
+        .i32_const(0)
+        .i32_const(0)
+        .i32_const(4)
+        .memory_init(0, 1)
+        .data_drop(1)
+        .local_get(0)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .throw(0)
+        .end()
+        .local_get(0)
+        .end();
+    code.function(&work);
+    m.section(&code);
+    add_custom(&mut m);
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(16), b"active".iter().copied());
+    data.passive(b"passive".iter().copied());
+    m.section(&data);
+    add_custom(&mut m);
+    assert_eq!(next, names.len());
+    m
+}
+
+fn many_local_groups() -> Module {
+    let mut m = valid_module();
+    m.section(&basic_types());
+    let mut funcs = FunctionSection::new();
+    funcs.function(0).function(0);
+    m.section(&funcs);
+    let mut code = CodeSection::new();
+    // 3000 groups of one local each, types alternating: the group count
+    // needs a two-byte LEB and no two neighbours merge.
+    let kinds = [
+        ValType::I32,
+        ValType::I64,
+        ValType::F32,
+        ValType::F64,
+        ValType::V128,
+    ];
+    let alternating: Vec<(u32, ValType)> = (0..3000).map(|i| (1, kinds[i % kinds.len()])).collect();
+    let mut f = Function::new(alternating);
+    f.instructions()
+        .local_get(2999)
+        .drop()
+        .local_get(130)
+        .local_set(130)
+        .end();
+    code.function(&f);
+    // Group counts on LEB boundaries: 127 and 128 (one and two bytes),
+    // 16383 and 16384 (two and three bytes); 32,642 locals in all.
+    let mut g = Function::new([
+        (127, ValType::I32),
+        (128, ValType::I64),
+        (16383, ValType::F32),
+        (16384, ValType::I32),
+    ]);
+    g.instructions()
+        .local_get(32_641)
+        .local_set(16_700)
+        .local_get(254)
+        .drop()
+        .end();
+    code.function(&g);
+    m.section(&code);
+    m
+}
+
+fn prefixed_immediates() -> Module {
+    let mut m = valid_module();
+    let mut types = basic_types();
+    // 200 more types, so a call_indirect names a type index over 127.
+    for i in 0..200 {
+        let params = vec![ValType::I32; i % 4];
+        types.ty().function(params, []);
+    }
+    m.section(&types);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0);
+    m.section(&funcs);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: 1,
+        maximum: None,
+        shared: false,
+    });
+    m.section(&tables);
+    let mut memories = MemorySection::new();
+    memories.memory(one_page());
+    m.section(&memories);
+    let mut elements = ElementSection::new();
+    for _ in 0..200 {
+        elements.passive(Elements::Functions(Cow::Borrowed(&[0])));
+    }
+    m.section(&elements);
+    m.section(&DataCountSection { count: 300 });
+    let mut code = CodeSection::new();
+    let mut f = Function::new([(1, ValType::I32)]);
+    let far = MemArg {
+        offset: 0xffff_fff0,
+        align: 4,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    let mut lanes = [0u8; 16];
+    for (i, lane) in lanes.iter_mut().enumerate() {
+        *lane = (31 - i) as u8;
+    }
+    f.instructions()
+        // 0xFC: bulk memory with indices over 127, saturating truncation.
+        .i32_const(0)
+        .i32_const(0)
+        .i32_const(0)
+        .memory_init(0, 299)
+        .data_drop(299)
+        .i32_const(0)
+        .i32_const(0)
+        .i32_const(0)
+        .table_init(0, 199)
+        .elem_drop(199)
+        .i32_const(0)
+        .i32_const(255)
+        .i32_const(65536)
+        .memory_fill(0)
+        .f32_const(1.5.into())
+        .i32_trunc_sat_f32_s()
+        .drop()
+        // 0xFD: a 16-byte constant, a shuffle, a far load, two-byte opcodes.
+        .v128_const(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10)
+        .v128_const(-1)
+        .i8x16_shuffle(lanes)
+        .i32_const(0)
+        .v128_load(far)
+        .i32x4_dot_i16x8_s()
+        .f64x2_promote_low_f32x4()
+        .i8x16_extract_lane_s(15)
+        .drop()
+        // Long LEB immediates.
+        .i32_const(i32::MIN)
+        .drop()
+        .i64_const(i64::MIN)
+        .drop()
+        .i32_const(0)
+        .call_indirect(0, 150)
+        // A br_table with 300 targets (two-byte count).
+        .block(BlockType::Empty)
+        .local_get(0)
+        .br_table(std::iter::repeat_n(0, 300), 0)
+        .end()
+        .end();
+    code.function(&f);
+    m.section(&code);
+    let mut data = DataSection::new();
+    for i in 0..300u32 {
+        data.passive(i.to_le_bytes());
+    }
+    m.section(&data);
+    m
+}
+
+/// Where [`across_64k`] puts the 64 KiB boundary.
+#[derive(Clone, Copy)]
+enum Landing {
+    BodyStart,
+    InsideSizeLeb,
+    InsideImmediate,
+}
+
+/// A module of `count` bodies of about `body_len` bytes, after a custom
+/// section of `pad` bytes that moves everything behind it; type 0 is
+/// `() -> ()` and every body has one i32 local.
+fn padded_bodies(pad: usize, count: usize, body_len: usize, seed: u64) -> (Module, Vec<usize>) {
+    let mut rng = Seeded(seed);
+    let bodies: Vec<Function> = (0..count)
+        .map(|_| {
+            let mut f = Function::new([(1, ValType::I32)]);
+            filler(&mut f, body_len, &mut rng);
+            f.instructions().end();
+            f
+        })
+        .collect();
+    let mut m = valid_module();
+    m.section(&CustomSection {
+        name: Cow::Borrowed("pad"),
+        data: Cow::Owned(vec![0; pad]),
+    });
+    types_functions_memory(&mut m, count as u32);
+    let mut code = CodeSection::new();
+    for f in &bodies {
+        code.function(f);
+    }
+    m.section(&code);
+    // Offsets of each body's size LEB, recomputed from the bytes.
+    let bytes = m.clone().finish();
+    (m, body_size_offsets(&bytes))
+}
+
+/// Where each function's body-size LEB starts, read back from the bytes.
+fn body_size_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload {
+            // The body's range starts after its size LEB.
+            let start = body.range().start as usize;
+            let mut leb_start = start - 1;
+            while leb_start > 0 && bytes[leb_start - 1] & 0x80 != 0 {
+                leb_start -= 1;
+            }
+            offsets.push(leb_start);
+        }
+    }
+    offsets
+}
+
+/// A module over 64 KiB whose first boundary at 64 KiB lands where
+/// `landing` says: the custom section in front is padded until it does.
+fn across_64k(landing: Landing) -> Module {
+    let (count, body_len, seed) = (24, 4000, 64);
+    let mut pad = 1000;
+    for _ in 0..8 {
+        let (module, size_offsets) = padded_bodies(pad, count, body_len, seed);
+        let bytes = module.clone().finish();
+        // The body that spans the boundary, and where it must sit instead.
+        let k = size_offsets
+            .iter()
+            .rposition(|&o| o <= SEGMENT)
+            .expect("a body before 64 KiB");
+        let leb_len = |at: usize| {
+            bytes[at..]
+                .iter()
+                .position(|b| b & 0x80 == 0)
+                .expect("terminated LEB")
+                + 1
+        };
+        let target = match landing {
+            Landing::BodyStart => size_offsets[k] + leb_len(size_offsets[k]),
+            Landing::InsideSizeLeb => size_offsets[k] + 1,
+            // Body: local decls (3 bytes), then a filler step; the first
+            // step starting with i32.const (0x41) puts its LEB at +1.
+            Landing::InsideImmediate => first_const_immediate(&bytes, size_offsets[k]) + 1,
+        };
+        if target == SEGMENT {
+            return module;
+        }
+        pad = (pad as isize + (SEGMENT as isize - target as isize)) as usize;
+    }
+    panic!("padding did not converge")
+}
+
+/// The offset of the first `i32.const`'s immediate in the body whose size
+/// LEB starts at `size_at`.
+fn first_const_immediate(bytes: &[u8], size_at: usize) -> usize {
+    let mut reader = wasmparser::BinaryReader::new(&bytes[size_at..], size_at as u64);
+    let size = reader.read_var_u32().unwrap() as usize;
+    let body_start = reader.original_position() as usize;
+    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+        &bytes[body_start..body_start + size],
+        body_start as u64,
+    ));
+    let mut ops = body.get_operators_reader().unwrap();
+    while !ops.eof() {
+        let at = ops.original_position() as usize;
+        if let wasmparser::Operator::I32Const { .. } = ops.read().unwrap() {
+            return at + 1;
+        }
+    }
+    panic!("no i32.const in the body at {size_at}")
+}
+
+fn one_long_body() -> Module {
+    let (m, _) = padded_bodies(0, 2, 90_000, 65);
+    m
+}
+
+/// Like [`across_64k`] at a body start, but the last body ends with an
+/// `i32.add` on an empty stack.
+fn invalid_tail() -> Module {
+    let mut rng = Seeded(66);
+    let mut m = valid_module();
+    types_functions_memory(&mut m, 20);
+    let mut code = CodeSection::new();
+    for i in 0..20 {
+        let mut f = Function::new([(1, ValType::I32)]);
+        filler(&mut f, 4000, &mut rng);
+        if i == 19 {
+            f.instructions().i32_add().drop();
+        }
+        f.instructions().end();
+        code.function(&f);
+    }
+    m.section(&code);
+    m
+}
+
+fn over_1mib() -> Module {
+    let mut rng = Seeded(1 << 20);
+    let count = 60;
+    let mut m = valid_module();
+    types_functions_memory(&mut m, count);
+    let mut exports = ExportSection::new();
+    exports.export("first", ExportKind::Func, 0);
+    exports.export("last", ExportKind::Func, count - 1);
+    m.section(&exports);
+    m.section(&DataCountSection { count: 1 });
+    let mut code = CodeSection::new();
+    for _ in 0..count {
+        let mut f = Function::new([(1, ValType::I32)]);
+        filler(&mut f, 18_000, &mut rng);
+        f.instructions().end();
+        code.function(&f);
+    }
+    m.section(&code);
+    let mut data = DataSection::new();
+    data.active(
+        0,
+        &ConstExpr::i32_const(0),
+        (0..20_000u32).map(|i| (i * 7) as u8),
+    );
+    m.section(&data);
+    let mut names = NameSection::new();
+    let mut functions = NameMap::new();
+    for i in 0..count {
+        functions.append(i, &format!("fn-{i}-ü"));
+    }
+    names.functions(&functions);
+    m.section(&names);
+    m
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = args.iter().any(|a| a == "--check");
+    let dir: PathBuf = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/streaming"));
+    let mut stale = Vec::new();
+    for file in corpus() {
+        let path = dir.join(file.name);
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == file.text {
+            continue;
+        }
+        if check {
+            stale.push(path.display().to_string());
+        } else {
+            std::fs::write(&path, &file.text)
+                .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+            println!("wrote {} ({} bytes)", path.display(), file.text.len());
+        }
+    }
+    if !stale.is_empty() {
+        eprintln!(
+            "out of date (run `cargo run -p streamconform --example streaming_corpus`): {}",
+            stale.join(", ")
+        );
+        std::process::exit(1);
+    }
+}
