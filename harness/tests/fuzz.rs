@@ -42,6 +42,17 @@ fn generation_is_deterministic_and_yields_valid_and_invalid_modules() {
         modules[0].bytes,
         "another seed, the same module"
     );
+    // Most define functions: the code section is where streaming decoders
+    // do most of their work.
+    let with_code = modules
+        .iter()
+        .filter(|m| m.mutation.is_none() && code_section_header(&m.bytes).is_some())
+        .count();
+    let unmutated = modules.iter().filter(|m| m.mutation.is_none()).count();
+    assert!(
+        with_code * 4 >= unmutated * 3,
+        "{with_code} of {unmutated} have code"
+    );
     let features = suite.features();
     let valid = modules
         .iter()

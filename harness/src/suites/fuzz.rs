@@ -385,8 +385,10 @@ fn config_for(u: &mut Unstructured<'_>, allowed: &BTreeSet<String>) -> arbitrary
     // move every boundary), memories, custom sections.
     let mut config = Config {
         // Imported functions count towards `min_funcs`: few imports, so
-        // that most modules define functions (and have a code section).
+        // that most modules define functions (and have a code section);
+        // without a type there is no function at all.
         min_funcs: 1,
+        min_types: 1,
         max_imports: u.int_in_range(0..=4)?,
         min_uleb_size: u.int_in_range(1..=5)?,
         max_memories: u.int_in_range(1..=4)?,
