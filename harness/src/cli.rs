@@ -17,7 +17,10 @@ use crate::runner::{
     shell_quote, PlanSelection, Replay, Reporter, Run, RunConfig, Shard, ShardRun,
 };
 use crate::suites::truncation::DEFAULT_MAX_TRUNCATIONS_PER_MODULE;
-use crate::suites::{load_all, Limits, SuiteSpec, DEFAULT_MAX_MODULE_BYTES};
+use crate::suites::{
+    file_of_case_id, load_all, load_all_matching, Limits, LoadedSuite, SuiteSpec,
+    DEFAULT_MAX_MODULE_BYTES,
+};
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -642,6 +645,97 @@ fn parse_suites(names: &[String]) -> Result<Vec<SuiteSpec>, Error> {
     names.iter().map(|n| SuiteSpec::parse(n)).collect()
 }
 
+/// The suites' cases; when every `--case` id is of one file (see
+/// [`file_of_case_id`]), only that file's (a `fuzz:` case id regenerates
+/// just its module), falling back to everything if that finds none of them.
+fn load_for_cases(
+    suites: &[SuiteSpec],
+    truncation: bool,
+    limits: &Limits,
+    cases: &[String],
+) -> LoadedSuite {
+    let files: std::collections::BTreeSet<Option<&str>> =
+        cases.iter().map(|id| file_of_case_id(id)).collect();
+    if let [Some(file)] = files.into_iter().collect::<Vec<_>>()[..] {
+        let loaded = load_all_matching(suites, truncation, Some(file), limits);
+        if loaded.cases.iter().any(|c| cases.contains(&c.id)) {
+            return loaded;
+        }
+    }
+    load_all(suites, truncation, limits)
+}
+
+/// The `--backend` names as backends, with the clocks of out-of-process
+/// engines (`--settle-ms`, `--hang-timeout`).
+fn backends_named(
+    names: &[String],
+    settle_ms: Option<u64>,
+    hang_timeout: u64,
+) -> Result<Vec<BackendUnderTest>, Error> {
+    let timing = backend::WorkerTiming {
+        settle: settle_ms.map_or(backend::DEFAULT_SETTLE, Duration::from_millis),
+        hang_grace: Duration::from_secs(hang_timeout),
+    };
+    names
+        .iter()
+        .map(|n| backend::by_name_with(n, timing))
+        .collect()
+}
+
+/// How replay lines are built in this process: this executable, this
+/// directory, and the options that decide pending and timeout outcomes
+/// and which cases exist.
+fn replay_here(settle_ms: Option<u64>, hang_timeout: u64, limits: Vec<String>) -> Replay {
+    let mut options = Vec::new();
+    if let Some(ms) = settle_ms {
+        options.extend(["--settle-ms".into(), ms.to_string()]);
+    }
+    if hang_timeout != crate::backend::DEFAULT_HANG_GRACE.as_secs() {
+        options.extend(["--hang-timeout".into(), hang_timeout.to_string()]);
+    }
+    options.extend(limits);
+    Replay {
+        program: std::env::current_exe()
+            .ok()
+            .map(|p| p.display().to_string()),
+        directory: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
+        options,
+    }
+}
+
+/// What a person sees of a run on the terminal: progress bars (on a
+/// terminal, unless quiet) and the summary with each unexpected result.
+struct TerminalOutput {
+    progress: Option<Progress>,
+    terminal: Terminal<AroundBars<std::io::StdoutLock<'static>>>,
+}
+
+impl TerminalOutput {
+    fn new(quiet: bool, show_failures: usize) -> TerminalOutput {
+        let progress =
+            progress::should_show(progress::Surroundings::current(quiet)).then(Progress::new);
+        let terminal = Terminal::new(
+            AroundBars::new(
+                std::io::stdout().lock(),
+                progress.as_ref().map(Progress::bars),
+            ),
+            show_failures,
+        );
+        TerminalOutput { progress, terminal }
+    }
+
+    /// Adds both to a run's consumers, the bars first: they are cleared
+    /// before the summary prints.
+    fn push_into<'a>(&'a mut self, reporters: &mut Vec<&'a mut dyn Reporter>) {
+        if let Some(progress) = self.progress.as_mut() {
+            reporters.push(progress);
+        }
+        reporters.push(&mut self.terminal);
+    }
+}
+
 fn select(cases: Vec<Case>, filter: Option<&str>, exact: &[String]) -> Vec<Case> {
     cases
         .into_iter()
@@ -693,17 +787,7 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
         (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
     };
-    let timing = backend::WorkerTiming {
-        settle: args
-            .settle_ms
-            .map_or(backend::DEFAULT_SETTLE, Duration::from_millis),
-        hang_grace: Duration::from_secs(args.hang_timeout),
-    };
-    let backends: Vec<BackendUnderTest> = args
-        .backends
-        .iter()
-        .map(|n| backend::by_name_with(n, timing))
-        .collect::<Result<_, _>>()?;
+    let backends = backends_named(&args.backends, args.settle_ms, args.hang_timeout)?;
     let mut expectations = Vec::new();
     for path in &args.expectations {
         let e = match Expectations::load(path) {
@@ -746,7 +830,12 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             }
         }
     }
-    let loaded = load_all(&suites, !args.no_truncation, &args.limits.limits());
+    let loaded = load_for_cases(
+        &suites,
+        !args.no_truncation,
+        &args.limits.limits(),
+        &args.cases,
+    );
     let filtered = args.filter.is_some() || !args.cases.is_empty();
     let cases = select(loaded.cases, args.filter.as_deref(), &args.cases);
     if !args.cases.is_empty() && cases.is_empty() {
@@ -802,29 +891,11 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
             plans,
             jobs: args.jobs,
             case_timeout: Duration::from_secs(args.timeout),
-            replay: Replay {
-                program: std::env::current_exe()
-                    .ok()
-                    .map(|p| p.display().to_string()),
-                directory: std::env::current_dir()
-                    .ok()
-                    .map(|d| d.display().to_string()),
-                // What decides pending and timeout outcomes, and which
-                // cases exist.
-                options: args
-                    .settle_ms
-                    .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain(
-                        (args.hang_timeout != crate::backend::DEFAULT_HANG_GRACE.as_secs())
-                            .then(|| ["--hang-timeout".into(), args.hang_timeout.to_string()])
-                            .into_iter()
-                            .flatten(),
-                    )
-                    .chain(args.limits.replay_options())
-                    .collect(),
-            },
+            replay: replay_here(
+                args.settle_ms,
+                args.hang_timeout,
+                args.limits.replay_options(),
+            ),
             stop,
         },
         filtered,
@@ -911,26 +982,14 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         (None, None) => None,
     };
     // Every output is a consumer of the run's events.
-    let mut progress =
-        progress::should_show(progress::Surroundings::current(args.quiet)).then(Progress::new);
-    let mut terminal = Terminal::new(
-        AroundBars::new(
-            std::io::stdout().lock(),
-            progress.as_ref().map(Progress::bars),
-        ),
-        args.show_failures,
-    );
+    let mut terminal = TerminalOutput::new(args.quiet, args.show_failures);
     let mut bless = args.bless.then(|| Bless::new(expectations));
     // The journal first: a result is kept before anything else sees it.
     let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
     if let Some((writer, _)) = journal.as_mut() {
         reporters.push(writer);
     }
-    // Before the terminal: the bars are cleared before the summary prints.
-    if let Some(progress) = progress.as_mut() {
-        reporters.push(progress);
-    }
-    reporters.push(&mut terminal);
+    terminal.push_into(&mut reporters);
     if let Some(json) = json.as_mut() {
         reporters.push(json);
     }

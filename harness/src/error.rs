@@ -53,8 +53,12 @@ pub enum Error {
     },
 
     /// A suite name that is neither built in nor an existing directory.
-    #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi` or a directory of .wast and Web API .toml case files")]
+    #[error("unknown suite {name:?}: expected `spec`, `streaming`, `webapi`, `fuzz:SEED` or a directory of .wast and Web API .toml case files")]
     UnknownSuite { name: String },
+
+    /// A `fuzz:` suite argument that does not parse.
+    #[error("invalid fuzz suite {argument:?}: {message} (expected `fuzz:SEED`, `fuzz:SEED:COUNT`, optionally followed by `:without=PROPOSAL+PROPOSAL`)")]
+    InvalidFuzzSuite { argument: String, message: String },
 
     /// A suite directory in which no file yielded a case.
     #[error("{}: no case found in this suite directory (expected .wast files or Web API .toml files with [[case]] tables)", dir.display())]

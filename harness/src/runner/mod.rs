@@ -120,6 +120,30 @@ pub struct Replay {
     pub options: Vec<String>,
 }
 
+impl Replay {
+    /// The command that runs `case` on `backend` alone, with `plans` (plan
+    /// arguments such as `--plan NAME`, already quoted) and the options
+    /// that change outcomes.
+    pub fn run_line(&self, backend: &str, case: &Case, plans: &str) -> String {
+        let mut line = match &self.directory {
+            Some(dir) => format!("cd {} && ", shell_quote(dir)),
+            None => String::new(),
+        };
+        line.push_str(&format!(
+            "{} run --backend {} --suite {} --case {} {plans}",
+            shell_quote(self.program.as_deref().unwrap_or("streamconform")),
+            shell_quote(backend),
+            shell_quote(&case.suite),
+            shell_quote(&case.id),
+        ));
+        for option in &self.options {
+            line.push(' ');
+            line.push_str(&shell_quote(option));
+        }
+        line
+    }
+}
+
 /// `text` quoted for a POSIX shell.
 pub fn shell_quote(text: &str) -> String {
     if !text.is_empty()
@@ -437,23 +461,7 @@ pub fn conclude<'a>(
             Some(p) => PlanSelection::Named(p.plan.clone()).argument(),
             None => config.plans.argument(),
         };
-        let replay = &config.replay;
-        let mut line = match &replay.directory {
-            Some(dir) => format!("cd {} && ", shell_quote(dir)),
-            None => String::new(),
-        };
-        line.push_str(&format!(
-            "{} run --backend {} --suite {} --case {} {plan}",
-            shell_quote(replay.program.as_deref().unwrap_or("streamconform")),
-            shell_quote(backend_name),
-            shell_quote(&case.suite),
-            shell_quote(&case.id),
-        ));
-        for option in &replay.options {
-            line.push(' ');
-            line.push_str(&shell_quote(option));
-        }
-        line
+        config.replay.run_line(backend_name, case, &plan)
     });
     CaseFinished {
         backend: backend_name,
