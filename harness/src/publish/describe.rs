@@ -172,6 +172,26 @@ pub fn plan_line(plan: &PlanFailure) -> String {
     format!("plan {} {}", plan.plan, plan_outcome(plan))
 }
 
+/// A minimized failing plan: "minimized from P (812 cuts) in 140
+/// compiles to [4711, 4712]: [spec+invariance] gave Y".
+pub fn minimized_line(m: &crate::verdict::Minimized) -> String {
+    let failed: Vec<String> = m.failed.iter().map(|o| o.to_string()).collect();
+    format!(
+        "minimized from plan {} ({} cuts) in {} compiles{} to cuts {}: [{}] {}",
+        m.from_plan,
+        m.from_cut_count,
+        m.attempts,
+        if m.budget_exhausted {
+            " (budget exhausted, may not be minimal)"
+        } else {
+            ""
+        },
+        cuts(&m.cuts),
+        failed.join("+"),
+        one_line(&m.actual.to_string(), HEADLINE_CHARS)
+    )
+}
+
 /// A failing plan without its name: oracles, cuts and what it gave.
 pub fn plan_outcome(plan: &PlanFailure) -> String {
     let failed: Vec<String> = plan.failed.iter().map(|o| o.to_string()).collect();
@@ -239,6 +259,10 @@ pub fn details(case: &ReportedCase) -> String {
     }
     if let Some(repro) = &case.repro {
         let _ = writeln!(out, "repro: {repro}");
+    }
+    if let Some(m) = &case.minimized {
+        let _ = writeln!(out, "{}", minimized_line(&m.minimized));
+        let _ = writeln!(out, "minimized repro: {}", m.repro);
     }
     out
 }

@@ -104,6 +104,10 @@ pub struct RunConfig {
     /// Set (by a SIGINT handler, say) to stop: no case starts after it,
     /// started ones finish and are reported, and the run ends interrupted.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Minimize each failing case's first failing plan (`run --minimize`),
+    /// in the worker that ran it, before the case finishes: its compiles
+    /// count toward `case_timeout`.
+    pub minimize: Option<minimize::MinimizeOptions>,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -132,6 +136,29 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+impl Replay {
+    /// The command that runs `case` on `backend_name` under `plan` (the
+    /// plan-selecting arguments, e.g. `--cuts 8,9`) again, from anywhere.
+    pub fn line(&self, backend_name: &str, case: &Case, plan: &str) -> String {
+        let mut line = match &self.directory {
+            Some(dir) => format!("cd {} && ", shell_quote(dir)),
+            None => String::new(),
+        };
+        line.push_str(&format!(
+            "{} run --backend {} --suite {} --case {} {plan}",
+            shell_quote(self.program.as_deref().unwrap_or("streamconform")),
+            shell_quote(backend_name),
+            shell_quote(&case.suite),
+            shell_quote(&case.id),
+        ));
+        for option in &self.options {
+            line.push(' ');
+            line.push_str(&shell_quote(option));
+        }
+        line
+    }
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
@@ -140,6 +167,7 @@ impl Default for RunConfig {
             case_timeout: Duration::from_secs(120),
             replay: Replay::default(),
             stop: Arc::default(),
+            minimize: None,
         }
     }
 }
@@ -437,23 +465,14 @@ pub fn conclude<'a>(
             Some(p) => PlanSelection::Named(p.plan.clone()).argument(),
             None => config.plans.argument(),
         };
-        let replay = &config.replay;
-        let mut line = match &replay.directory {
-            Some(dir) => format!("cd {} && ", shell_quote(dir)),
-            None => String::new(),
-        };
-        line.push_str(&format!(
-            "{} run --backend {} --suite {} --case {} {plan}",
-            shell_quote(replay.program.as_deref().unwrap_or("streamconform")),
-            shell_quote(backend_name),
-            shell_quote(&case.suite),
-            shell_quote(&case.id),
-        ));
-        for option in &replay.options {
-            line.push(' ');
-            line.push_str(&shell_quote(option));
-        }
-        line
+        config.replay.line(backend_name, case, &plan)
+    });
+    let minimized_repro = result.minimized.as_ref().map(|m| {
+        config.replay.line(
+            backend_name,
+            case,
+            &PlanSelection::Cuts(m.cuts.clone()).argument(),
+        )
     });
     CaseFinished {
         backend: backend_name,
@@ -464,6 +483,7 @@ pub fn conclude<'a>(
         unsupported,
         duration,
         repro,
+        minimized_repro,
         replayed: false,
         case_index: None,
     }

@@ -58,6 +58,7 @@ pub(super) fn run_all(
             config.plans.clone(),
         );
         let stop = config.stop.clone();
+        let minimize = config.minimize.clone();
         let gate = gate.clone();
         std::thread::spawn(move || loop {
             // Once stopped, start nothing new; what runs, finishes.
@@ -74,7 +75,10 @@ pub(super) fn run_all(
             let pass = gate.enter(case.keeps_a_compile_open());
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
-            let result = run_case(&backend, case, &plans);
+            let mut result = run_case(&backend, case, &plans);
+            if let Some(options) = &minimize {
+                super::minimize::minimize_first_failure(&backend, case, &mut result, options);
+            }
             *busy.lock().unwrap() = None;
             drop(pass);
             if abandoned.load(Ordering::Relaxed)
