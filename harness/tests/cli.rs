@@ -701,6 +701,7 @@ fn journal_line(id: &str) -> String {
             failing_plans: vec![],
             aborted: None,
             verdict: Verdict::Pass,
+            minimized: None,
         }),
     };
     serde_json::to_string(&entry).unwrap() + "\n"
