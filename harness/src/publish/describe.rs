@@ -283,6 +283,36 @@ mod tests {
     }
 
     #[test]
+    fn a_minimized_plan_is_shown_with_its_replay() {
+        use crate::publish::sample;
+        use crate::reporter::json::ReportedMinimized;
+        use crate::verdict::{Minimized, Oracle, Status};
+        let mut case = sample::failing(
+            sample::passed("node", "spec", "spec/x.wast:1"),
+            2,
+            Status::Failed,
+        );
+        case.minimized = Some(ReportedMinimized {
+            minimized: Minimized {
+                from_plan: "one-byte".into(),
+                from_cut_count: 300,
+                cuts: vec![17, 40],
+                actual: case.failing_plans[0].actual.clone(),
+                failed: vec![Oracle::Spec, Oracle::Invariance],
+                attempts: 61,
+                budget_exhausted: false,
+            },
+            repro: "streamconform run --cuts 17,40".into(),
+        });
+        let text = details(&case);
+        assert!(
+            text.contains("minimized from plan one-byte (300 cuts) in 61 compiles to cuts [17, 40]: [spec+invariance]")
+                && text.contains("minimized repro: streamconform run --cuts 17,40"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn one_line_flattens_and_truncates() {
         assert_eq!(one_line("a\nb\tc", 10), "a b c");
         assert_eq!(one_line("abcdefghij", 5), "abcd…");
