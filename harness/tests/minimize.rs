@@ -225,6 +225,19 @@ fn an_empty_chunk_stays_a_repeated_cut() {
 }
 
 #[test]
+fn a_failure_that_needs_many_chunks_keeps_just_enough() {
+    // A decoder that breaks once it has seen 200 chunks: 199 cuts, any 199.
+    let c = case("many", module(3000));
+    let many_chunks = InjectedFault {
+        name: "fails-from-200-chunks",
+        fails_when: Box::new(|cuts, _| cuts.len() + 1 >= 200),
+    };
+    let (cuts, attempts) = minimized_cuts(many_chunks, &c);
+    assert_eq!(cuts.len(), 199);
+    eprintln!("3,011 cuts to 199 in {attempts} compiles");
+}
+
+#[test]
 fn the_budget_bounds_the_compiles_and_says_so() {
     let c = case("budget", module(5000));
     let m = minimize(

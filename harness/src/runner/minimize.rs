@@ -324,17 +324,25 @@ impl Search<'_> {
     /// removing any one cut makes the failure go away.
     fn ddmin(&mut self, mut cuts: Vec<usize>, mut actual: Outcome) -> (Vec<usize>, Outcome) {
         let mut n = 2usize;
+        // Where the last removal was: the next round starts there (and
+        // wraps around), so a list that loses one part after another is
+        // not scanned from its start each time.
+        let mut start_at = 0usize;
         while cuts.len() >= 2 && !self.exhausted {
             let parts = n.min(cuts.len());
             let len = cuts.len();
             let bounds = |i: usize| (i * len / parts, (i + 1) * len / parts);
+            let order: Vec<usize> = (0..parts).map(|k| (start_at + k) % parts).collect();
             let mut found = None;
-            let mut i = 0;
             // Candidates are built a batch at a time: at fine granularity
             // of a large list, all of them at once would not fit in memory.
-            while i < parts && found.is_none() && !self.exhausted {
-                let batch: Vec<Vec<usize>> = (i..(i + self.width).min(parts))
-                    .map(|j| {
+            for indices in order.chunks(self.width) {
+                if found.is_some() || self.exhausted {
+                    break;
+                }
+                let batch: Vec<Vec<usize>> = indices
+                    .iter()
+                    .map(|&j| {
                         let (a, b) = bounds(j);
                         let mut c = Vec::with_capacity(len - (b - a));
                         c.extend_from_slice(&cuts[..a]);
@@ -343,18 +351,22 @@ impl Search<'_> {
                     })
                     .collect();
                 if let Some((k, outcome)) = self.first_failing(&batch) {
-                    found = Some((batch.into_iter().nth(k).expect("in the batch"), outcome));
+                    let smaller = batch.into_iter().nth(k).expect("in the batch");
+                    found = Some((indices[k], smaller, outcome));
                 }
-                i += self.width;
             }
             match found {
-                Some((smaller, outcome)) => {
+                Some((removed, smaller, outcome)) => {
                     cuts = smaller;
                     actual = outcome;
                     n = parts.saturating_sub(1).max(2);
+                    start_at = removed;
                 }
                 None if parts >= cuts.len() => break,
-                None => n = (parts * 2).min(cuts.len()),
+                None => {
+                    n = (parts * 2).min(cuts.len());
+                    start_at = 0;
+                }
             }
         }
         (cuts, actual)
