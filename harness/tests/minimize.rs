@@ -398,6 +398,20 @@ fn an_exported_reproducer_of_a_passing_chunking_exits_0_under_node() {
         "{printed}"
     );
     assert!(printed.contains("not reproduced"), "{printed}");
+    // The same file under deno and bun, as the README says.
+    for (engine, args) in [("deno", &["run", "--allow-read"][..]), ("bun", &[][..])] {
+        let ran = Command::new(streamconform::backend::engine_binary(engine))
+            .args(args)
+            .arg(&exported.mjs)
+            .output()
+            .unwrap_or_else(|e| panic!("run {engine} (scripts/install-engines.sh): {e}"));
+        let printed = common::text(&ran);
+        assert_eq!(ran.status.code(), Some(0), "{engine}: {printed}");
+        assert!(
+            printed.contains("in 5 chunks (sizes 3, 6, 0, 21, 21;"),
+            "{engine}: {printed}"
+        );
+    }
     let html = std::fs::read_to_string(&exported.html).unwrap();
     assert!(html.contains("const cuts = [3,9,9,30];") && html.contains("atob(\""));
 }
