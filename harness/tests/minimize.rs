@@ -70,6 +70,25 @@ impl Backend for InjectedFault {
     }
 }
 
+/// A backend that asks for many jobs, as out-of-process engines do:
+/// minimization then compiles several candidates at once.
+struct ManyJobs(InjectedFault);
+
+impl Backend for ManyJobs {
+    fn info(&self) -> BackendInfo {
+        self.0.info()
+    }
+    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
+        self.0.compile_streaming(body, features)
+    }
+    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+        self.0.compile_one_shot(bytes, features)
+    }
+    fn preferred_jobs(&self) -> Option<usize> {
+        Some(4)
+    }
+}
+
 /// Rejects a valid streamed body when it is cut at every one of `needed`
 /// (with none needed, every streamed body).
 fn fails_when_cut_at_all(needed: Vec<usize>) -> InjectedFault {
@@ -165,6 +184,9 @@ fn a_one_byte_plan_shrinks_to_exactly_the_cuts_the_failure_needs() {
     let (x, y) = (777, 1501);
     assert!(!structural.contains(&x) && !structural.contains(&y));
     let two = fails_when_cut_at_all(vec![x, y]);
+    assert_eq!(minimized_cuts(two, &c).0, [x, y]);
+    // Candidates compiled several at a time: the same result.
+    let two = ManyJobs(fails_when_cut_at_all(vec![x, y]));
     assert_eq!(minimized_cuts(two, &c).0, [x, y]);
     let one = fails_when_cut_at_all(vec![x]);
     assert_eq!(minimized_cuts(one, &c).0, [x]);
