@@ -48,8 +48,11 @@ fn injected() -> Outcome {
 /// `fails_when` true is rejected. Named for the bug it carries.
 struct InjectedFault {
     name: &'static str,
-    fails_when: Box<dyn Fn(&[usize], usize) -> bool + Send + Sync>,
+    fails_when: Box<FailsWhen>,
 }
+
+/// Whether a body cut at these offsets, of this length, is rejected.
+type FailsWhen = dyn Fn(&[usize], usize) -> bool + Send + Sync;
 
 impl Backend for InjectedFault {
     fn info(&self) -> BackendInfo {
