@@ -355,7 +355,7 @@ struct RunArgs {
     shard: Option<Shard>,
     /// Shrink each failing case's first failing plan to the fewest cuts
     /// that still fail (see `minimize`); reports carry it as `minimized`.
-    /// Its compiles count toward --timeout.
+    /// It takes at most half of what the case has left of --timeout.
     #[arg(long)]
     minimize: bool,
     /// The most compiles minimizing one case may spend.

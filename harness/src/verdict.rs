@@ -128,8 +128,8 @@ pub struct Minimized {
     /// How many compiles minimization spent (its one-shot compile included
     /// when it made one).
     pub attempts: usize,
-    /// The attempt budget ran out first: `cuts` still fails, but may not
-    /// be minimal.
+    /// The attempt budget (or, in a run, the case's time) ran out first:
+    /// `cuts` still fails, but may not be minimal.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub budget_exhausted: bool,
 }

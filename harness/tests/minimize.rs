@@ -327,6 +327,40 @@ fn a_run_with_minimize_reports_the_minimized_cuts_and_their_replay() {
     );
 }
 
+#[test]
+fn a_run_gives_minimizing_only_half_the_time_the_case_has_left() {
+    // 40 ms per streamed compile: finding the two cuts takes some 90
+    // compiles, far beyond half of a 2 s case timeout.
+    let slow = InjectedFault {
+        name: "slow-and-fails-when-cut-at-both",
+        fails_when: Box::new(|cuts, _| {
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            cuts.contains(&1111) && cuts.contains(&2222)
+        }),
+    };
+    let c = case("t/slow", module(4000));
+    let n = c.bytes.len();
+    let run = Run::new(
+        vec![c],
+        vec![BackendUnderTest::bytes_only(slow)],
+        RunConfig {
+            plans: PlanSelection::Cuts((1..n).collect()),
+            jobs: Some(1),
+            case_timeout: std::time::Duration::from_secs(2),
+            minimize: Some(MinimizeOptions::default()),
+            ..RunConfig::default()
+        },
+    );
+    let mut json = JsonReport::new(Vec::new());
+    run.execute(&mut [&mut json]).unwrap();
+    let report: Report = serde_json::from_slice(&json.into_inner()).unwrap();
+    let result = &report.results[0];
+    assert_eq!(result.aborted, None, "not turned into a timeout");
+    let m = &result.minimized.as_ref().expect("minimized").minimized;
+    assert!(m.budget_exhausted, "{m:?}");
+    assert!(m.cuts.contains(&1111) && m.cuts.contains(&2222) && m.cuts.len() < n - 1);
+}
+
 /// A suite directory with a module node 20 rejects (two memories) and one
 /// it accepts.
 fn node_suite(dir: &Path) -> std::path::PathBuf {

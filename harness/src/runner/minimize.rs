@@ -31,13 +31,15 @@ use crate::plan::ChunkPlan;
 use crate::scenario::Scenario;
 use crate::verdict::{judge, CaseResult, Minimized, Oracle, PlanFailure, Verdict};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Bounds on one minimization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MinimizeOptions {
     /// The most compiles one minimization may spend (the one-shot compile
-    /// included). When they run out, the smallest failing list found so
-    /// far is the result, marked `budget_exhausted`.
+    /// included). When they run out (or, in a run, the case's time), the
+    /// smallest failing list found so far is the result, marked
+    /// `budget_exhausted`.
     pub max_attempts: usize,
 }
 
@@ -76,6 +78,19 @@ pub fn minimize_with_one_shot(
     one_shot: Option<&Outcome>,
     options: &MinimizeOptions,
 ) -> Result<Minimized, Error> {
+    minimize_until(backend, case, failure, one_shot, options, None)
+}
+
+/// [`minimize_with_one_shot`] that starts no compile after `deadline`
+/// (the result is then marked `budget_exhausted`, like a spent budget).
+fn minimize_until(
+    backend: &BackendUnderTest,
+    case: &Case,
+    failure: &PlanFailure,
+    one_shot: Option<&Outcome>,
+    options: &MinimizeOptions,
+    deadline: Option<Instant>,
+) -> Result<Minimized, Error> {
     let cannot = |message: String| Error::CannotMinimize {
         case: case.id.clone(),
         message,
@@ -113,6 +128,7 @@ pub fn minimize_with_one_shot(
         target_class: failure.actual.class(),
         attempts: 0,
         max_attempts: options.max_attempts.max(1),
+        deadline,
         exhausted: false,
         width: if backend.engine.preferred_jobs().is_some() {
             CANDIDATES_IN_FLIGHT
@@ -181,14 +197,17 @@ pub fn minimize_with_one_shot(
 }
 
 /// Minimizes the first failing plan of a result the run just produced (the
-/// `run --minimize` path), in the worker that ran the case. Failures that
-/// timed out are left alone: every attempt would wait out the timeout.
-/// When the failure does not reproduce, `minimized` stays absent.
+/// `run --minimize` path), in the worker that ran the case, within half of
+/// what is left of the case's timeout (`time_left`): minimizing must not
+/// turn a failure into a timeout. Failures that timed out are left alone:
+/// every attempt would wait out the timeout. When the failure does not
+/// reproduce, `minimized` stays absent.
 pub(super) fn minimize_first_failure(
     backend: &BackendUnderTest,
     case: &Case,
     result: &mut CaseResult,
     options: &MinimizeOptions,
+    time_left: Duration,
 ) {
     if result.verdict != Verdict::Fail {
         return;
@@ -199,8 +218,16 @@ pub(super) fn minimize_first_failure(
     if first.actual.class() == OutcomeClass::Timeout {
         return;
     }
-    result.minimized =
-        minimize_with_one_shot(backend, case, first, result.one_shot.as_ref(), options).ok();
+    let deadline = Instant::now() + time_left / 2;
+    result.minimized = minimize_until(
+        backend,
+        case,
+        first,
+        result.one_shot.as_ref(),
+        options,
+        Some(deadline),
+    )
+    .ok();
 }
 
 fn oracle_list(oracles: &[Oracle]) -> String {
@@ -221,6 +248,7 @@ struct Search<'a> {
     target_class: OutcomeClass,
     attempts: usize,
     max_attempts: usize,
+    deadline: Option<Instant>,
     exhausted: bool,
     width: usize,
 }
@@ -282,7 +310,7 @@ impl Search<'_> {
         let mut start = 0;
         while start < candidates.len() {
             let left = self.max_attempts.saturating_sub(self.attempts);
-            if left == 0 {
+            if left == 0 || self.deadline.is_some_and(|d| Instant::now() >= d) {
                 self.exhausted = true;
                 return None;
             }

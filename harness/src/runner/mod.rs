@@ -105,8 +105,8 @@ pub struct RunConfig {
     /// started ones finish and are reported, and the run ends interrupted.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     /// Minimize each failing case's first failing plan (`run --minimize`),
-    /// in the worker that ran it, before the case finishes: its compiles
-    /// count toward `case_timeout`.
+    /// in the worker that ran it, before the case finishes, within half
+    /// of what is left of `case_timeout`.
     pub minimize: Option<minimize::MinimizeOptions>,
 }
 

@@ -58,7 +58,7 @@ pub(super) fn run_all(
             config.plans.clone(),
         );
         let stop = config.stop.clone();
-        let minimize = config.minimize.clone();
+        let (minimize, case_timeout) = (config.minimize.clone(), config.case_timeout);
         let gate = gate.clone();
         std::thread::spawn(move || loop {
             // Once stopped, start nothing new; what runs, finishes.
@@ -77,7 +77,14 @@ pub(super) fn run_all(
             *busy.lock().unwrap() = Some((index, started));
             let mut result = run_case(&backend, case, &plans);
             if let Some(options) = &minimize {
-                super::minimize::minimize_first_failure(&backend, case, &mut result, options);
+                let time_left = case_timeout.saturating_sub(started.elapsed());
+                super::minimize::minimize_first_failure(
+                    &backend,
+                    case,
+                    &mut result,
+                    options,
+                    time_left,
+                );
             }
             *busy.lock().unwrap() = None;
             drop(pass);
