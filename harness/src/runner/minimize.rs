@@ -170,16 +170,8 @@ fn minimize_until(
     if let Some((_, actual)) = search.first_failing(&[Vec::new()]) {
         return Ok(finish(&search, Vec::new(), actual));
     }
-    if cuts.is_empty() {
-        return Err(cannot(format!(
-            "plan {} (one chunk) no longer fails {} with a {} outcome: the failure did not reproduce",
-            failure.plan,
-            oracle_list(&search.target),
-            search.target_class
-        )));
-    }
-    let Some((_, actual)) = search.first_failing(std::slice::from_ref(&cuts)) else {
-        return Err(cannot(format!(
+    let not_reproduced = |search: &Search<'_>| {
+        cannot(format!(
             "plan {} no longer fails {} with a {} outcome{}: the failure did not reproduce",
             failure.plan,
             oracle_list(&search.target),
@@ -189,7 +181,13 @@ fn minimize_until(
             } else {
                 ""
             }
-        )));
+        ))
+    };
+    if cuts.is_empty() {
+        return Err(not_reproduced(&search));
+    }
+    let Some((_, actual)) = search.first_failing(std::slice::from_ref(&cuts)) else {
+        return Err(not_reproduced(&search));
     };
     let (cuts, actual) = search.ddmin(cuts, actual);
     let (cuts, actual) = search.move_to_structure(cuts, actual);
