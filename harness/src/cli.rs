@@ -356,6 +356,14 @@ struct RunArgs {
     /// cases, so which rules are stale is known only once merged.
     #[arg(long, value_name = "K/N", conflicts_with = "bless")]
     shard: Option<Shard>,
+    /// Shrink each failing case's first failing plan to the fewest cuts
+    /// that still fail (see `minimize`); reports carry it as `minimized`.
+    /// It takes at most half of what the case has left of --timeout.
+    #[arg(long)]
+    minimize: bool,
+    /// The most compiles minimizing one case may spend.
+    #[arg(long, value_name = "N", default_value_t = crate::runner::minimize::DEFAULT_MAX_ATTEMPTS, requires = "minimize")]
+    minimize_attempts: usize,
     /// No progress bars (they are drawn only on a terminal anyway, and not
     /// when NO_COLOR is set).
     #[arg(long)]
@@ -395,6 +403,8 @@ impl RunArgs {
             show_failures,
             resume: _,
             shard,
+            minimize,
+            minimize_attempts,
             quiet,
             limits:
                 LimitArgs {
@@ -425,6 +435,9 @@ impl RunArgs {
         option("timeout", timeout.to_string());
         option("show-failures", show_failures.to_string());
         shard.iter().for_each(|s| option("shard", s.to_string()));
+        if *minimize {
+            option("minimize-attempts", minimize_attempts.to_string());
+        }
         option("max-module-bytes", max_module_bytes.to_string());
         option(
             "max-truncations-per-module",
@@ -434,6 +447,7 @@ impl RunArgs {
         for (flag, set) in [
             ("--bless", *bless),
             ("--no-truncation", *no_truncation),
+            ("--minimize", *minimize),
             ("--fail-on-regression", publish.fail_on_regression),
             ("--quiet", *quiet),
         ] {
@@ -897,6 +911,11 @@ fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
                 args.limits.replay_options(),
             ),
             stop,
+            minimize: args
+                .minimize
+                .then_some(crate::runner::minimize::MinimizeOptions {
+                    max_attempts: args.minimize_attempts,
+                }),
         },
         filtered,
         earlier: resumed
@@ -1056,7 +1075,7 @@ mod tests {
         let given: Vec<String> = "--backend node --backend deno --suite spec --suite mine \
             --plans reduced --plan split@9 --settle-ms 5 --filter binary --case spec/x.wast:1 \
             --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
-            --show-failures 2 --quiet"
+            --show-failures 2 --minimize --minimize-attempts 40 --quiet"
             .split_whitespace()
             .map(String::from)
             .collect();

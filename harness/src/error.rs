@@ -72,6 +72,15 @@ pub enum Error {
     #[error("refusing to bless expectations: {0}")]
     BlessRefused(String),
 
+    /// A failure that minimization cannot work on (it does not reproduce,
+    /// or the case's body is not streamed in chunks).
+    #[error("cannot minimize {case}: {message}")]
+    CannotMinimize { case: String, message: String },
+
+    /// A case a standalone reproducer cannot be written for.
+    #[error("cannot export a reproducer of {case}: {message}")]
+    CannotExport { case: String, message: String },
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -223,6 +223,9 @@ pub fn fuzz(
             case_timeout: options.case_timeout,
             replay: options.replay.clone(),
             stop: options.stop.clone(),
+            // Findings are minimized after the run, from their failing
+            // plan with the fewest cuts (below).
+            minimize: None,
         },
     );
     run.suites = vec![suite.argument()];

@@ -116,11 +116,22 @@ pub struct PlanFailure {
 pub struct Minimized {
     /// The failing plan minimization started from.
     pub from_plan: String,
+    /// How many cuts that plan had.
+    pub from_cut_count: usize,
+    /// The smallest failing cut list found (sorted; a repeated cut is an
+    /// empty chunk, as in a plan).
     pub cuts: Vec<usize>,
+    /// The outcome under `cuts`.
     pub actual: Outcome,
+    /// The oracles `cuts` fails: those the starting plan failed, sorted.
     pub failed: Vec<Oracle>,
-    /// How many compiles minimization spent.
+    /// How many compiles minimization spent (its one-shot compile included
+    /// when it made one).
     pub attempts: usize,
+    /// The attempt budget (or, in a run, the case's time) ran out first:
+    /// `cuts` still fails, but may not be minimal.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub budget_exhausted: bool,
 }
 
 /// How `aborted` begins when a case ran out of time (see

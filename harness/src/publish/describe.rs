@@ -172,6 +172,26 @@ pub fn plan_line(plan: &PlanFailure) -> String {
     format!("plan {} {}", plan.plan, plan_outcome(plan))
 }
 
+/// A minimized failing plan: "minimized from P (812 cuts) in 140
+/// compiles to [4711, 4712]: [spec+invariance] gave Y".
+pub fn minimized_line(m: &crate::verdict::Minimized) -> String {
+    let failed: Vec<String> = m.failed.iter().map(|o| o.to_string()).collect();
+    format!(
+        "minimized from plan {} ({} cuts) in {} compiles{} to cuts {}: [{}] {}",
+        m.from_plan,
+        m.from_cut_count,
+        m.attempts,
+        if m.budget_exhausted {
+            " (budget exhausted, may not be minimal)"
+        } else {
+            ""
+        },
+        cuts(&m.cuts),
+        failed.join("+"),
+        one_line(&m.actual.to_string(), HEADLINE_CHARS)
+    )
+}
+
 /// A failing plan without its name: oracles, cuts and what it gave.
 pub fn plan_outcome(plan: &PlanFailure) -> String {
     let failed: Vec<String> = plan.failed.iter().map(|o| o.to_string()).collect();
@@ -240,6 +260,10 @@ pub fn details(case: &ReportedCase) -> String {
     if let Some(repro) = &case.repro {
         let _ = writeln!(out, "repro: {repro}");
     }
+    if let Some(m) = &case.minimized {
+        let _ = writeln!(out, "{}", minimized_line(&m.minimized));
+        let _ = writeln!(out, "minimized repro: {}", m.repro);
+    }
     out
 }
 
@@ -255,6 +279,36 @@ mod tests {
         assert_eq!(
             cuts(&long),
             "[1, 2, 3, 4, 5, 6, 7, 8, … 90 more …, 99, 100] (100 cuts)"
+        );
+    }
+
+    #[test]
+    fn a_minimized_plan_is_shown_with_its_replay() {
+        use crate::publish::sample;
+        use crate::reporter::json::ReportedMinimized;
+        use crate::verdict::{Minimized, Oracle, Status};
+        let mut case = sample::failing(
+            sample::passed("node", "spec", "spec/x.wast:1"),
+            2,
+            Status::Failed,
+        );
+        case.minimized = Some(ReportedMinimized {
+            minimized: Minimized {
+                from_plan: "one-byte".into(),
+                from_cut_count: 300,
+                cuts: vec![17, 40],
+                actual: case.failing_plans[0].actual.clone(),
+                failed: vec![Oracle::Spec, Oracle::Invariance],
+                attempts: 61,
+                budget_exhausted: false,
+            },
+            repro: "streamconform run --cuts 17,40".into(),
+        });
+        let text = details(&case);
+        assert!(
+            text.contains("minimized from plan one-byte (300 cuts) in 61 compiles to cuts [17, 40]: [spec+invariance]")
+                && text.contains("minimized repro: streamconform run --cuts 17,40"),
+            "{text}"
         );
     }
 

@@ -212,6 +212,14 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
                         code(&describe::one_line(repro, REPRO_CHARS))
                     );
                 }
+                if let Some(m) = &case.minimized {
+                    let _ = write!(
+                        line,
+                        "<br>minimized to {} cuts: {}",
+                        m.minimized.cuts.len(),
+                        code(&describe::one_line(&m.repro, REPRO_CHARS))
+                    );
+                }
                 line
             })
             .collect();

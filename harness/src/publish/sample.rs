@@ -38,6 +38,7 @@ pub fn passed(backend: &str, suite: &str, id: &str) -> ReportedCase {
         failing_plans: Vec::new(),
         aborted: None,
         repro: None,
+        minimized: None,
         duration_ms: 7,
         case_index: None,
     }

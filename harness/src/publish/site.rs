@@ -877,6 +877,13 @@ fn case_details(h: &mut Html, kind: Kind, case: &ReportedCase) {
             .t(repro)
             .m("</pre>\n");
     }
+    if let Some(m) = &case.minimized {
+        h.m("<p>")
+            .t(&super::describe::minimized_line(&m.minimized))
+            .m(":</p><pre class=\"repro\">")
+            .t(&m.repro)
+            .m("</pre>\n");
+    }
     h.m("</details>\n");
 }
 

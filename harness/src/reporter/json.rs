@@ -6,13 +6,13 @@ use super::summary::{Summary, SummaryRow};
 use crate::case::NotApplicable;
 use crate::outcome::{Outcome, OutcomeClass};
 use crate::runner::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
-use crate::verdict::{PlanFailure, Status, Verdict};
+use crate::verdict::{Minimized, PlanFailure, Status, Verdict};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
 pub const SCHEMA: &str = "streamconform-report";
 /// Bump on any change a consumer could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The whole report, as read back (the writer streams the same shape).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,6 +56,10 @@ pub struct ReportedCase {
     /// A command that replays the first failing plan.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub repro: Option<String>,
+    /// The first failing plan minimized (`run --minimize`), with the
+    /// command that replays the minimized cuts.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub minimized: Option<ReportedMinimized>,
     pub duration_ms: u64,
     /// In a shard's report, the case's position among the cases of the
     /// unsharded run (`report merge` orders by it).
@@ -82,10 +86,23 @@ impl ReportedCase {
             failing_plans: r.failing_plans.clone(),
             aborted: r.aborted.clone(),
             repro: done.repro.clone(),
+            minimized: r.minimized.clone().map(|minimized| ReportedMinimized {
+                minimized,
+                repro: done.minimized_repro.clone().unwrap_or_default(),
+            }),
             duration_ms: done.duration.as_millis() as u64,
             case_index: done.case_index,
         }
     }
+}
+
+/// A minimized failing plan as reported: the minimization and its replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportedMinimized {
+    #[serde(flatten)]
+    pub minimized: Minimized,
+    /// A command that replays the minimized cut list.
+    pub repro: String,
 }
 
 /// Streams the report to `out`.

@@ -254,6 +254,7 @@ mod tests {
                 unsupported,
                 duration: Duration::ZERO,
                 repro: None,
+                minimized_repro: None,
                 replayed: false,
                 case_index: None,
             };

@@ -110,6 +110,20 @@ impl<W: Write> Reporter for Terminal<W> {
                 if let Some(repro) = &done.repro {
                     writeln!(self.out, "    repro: {repro}")?;
                 }
+                if let (Some(m), Some(repro)) = (&done.result.minimized, &done.minimized_repro) {
+                    writeln!(
+                        self.out,
+                        "    minimized from {} to {} cuts ({} compiles{}): {repro}",
+                        m.from_cut_count,
+                        m.cuts.len(),
+                        m.attempts,
+                        if m.budget_exhausted {
+                            ", budget exhausted"
+                        } else {
+                            ""
+                        }
+                    )?;
+                }
             }
             RunEvent::CaseFinished(_) => {}
             RunEvent::RunFinished(finished) => {

@@ -158,7 +158,7 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
 }
 
 /// Runs a backend call, turning a panic into `on_panic(message)`.
-fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
+pub(super) fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
     catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()
@@ -169,7 +169,7 @@ fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T
     })
 }
 
-fn crash(message: String) -> Outcome {
+pub(super) fn crash(message: String) -> Outcome {
     Outcome::Crash { message }
 }
 

@@ -60,6 +60,8 @@ pub struct CaseFinished<'a> {
     pub duration: Duration,
     /// A command that replays the first failing plan.
     pub repro: Option<String>,
+    /// A command that replays the minimized cut list (`result.minimized`).
+    pub minimized_repro: Option<String>,
     /// Taken from an earlier run of the same options (`run --resume`),
     /// not run again.
     pub replayed: bool,

@@ -104,6 +104,10 @@ pub struct RunConfig {
     /// Set (by a SIGINT handler, say) to stop: no case starts after it,
     /// started ones finish and are reported, and the run ends interrupted.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Minimize each failing case's first failing plan (`run --minimize`),
+    /// in the worker that ran it, before the case finishes, within half
+    /// of what is left of `case_timeout`.
+    pub minimize: Option<minimize::MinimizeOptions>,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -164,6 +168,7 @@ impl Default for RunConfig {
             case_timeout: Duration::from_secs(120),
             replay: Replay::default(),
             stop: Arc::default(),
+            minimize: None,
         }
     }
 }
@@ -463,6 +468,13 @@ pub fn conclude<'a>(
         };
         config.replay.run_line(backend_name, case, &plan)
     });
+    let minimized_repro = result.minimized.as_ref().map(|m| {
+        config.replay.run_line(
+            backend_name,
+            case,
+            &PlanSelection::Cuts(m.cuts.clone()).argument(),
+        )
+    });
     CaseFinished {
         backend: backend_name,
         case,
@@ -472,6 +484,7 @@ pub fn conclude<'a>(
         unsupported,
         duration,
         repro,
+        minimized_repro,
         replayed: false,
         case_index: None,
     }

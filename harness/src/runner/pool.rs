@@ -58,6 +58,7 @@ pub(super) fn run_all(
             config.plans.clone(),
         );
         let stop = config.stop.clone();
+        let (minimize, case_timeout) = (config.minimize.clone(), config.case_timeout);
         let gate = gate.clone();
         std::thread::spawn(move || loop {
             // Once stopped, start nothing new; what runs, finishes.
@@ -74,7 +75,17 @@ pub(super) fn run_all(
             let pass = gate.enter(case.keeps_a_compile_open());
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
-            let result = run_case(&backend, case, &plans);
+            let mut result = run_case(&backend, case, &plans);
+            if let Some(options) = &minimize {
+                let time_left = case_timeout.saturating_sub(started.elapsed());
+                super::minimize::minimize_first_failure(
+                    &backend,
+                    case,
+                    &mut result,
+                    options,
+                    time_left,
+                );
+            }
             *busy.lock().unwrap() = None;
             drop(pass);
             if abandoned.load(Ordering::Relaxed)
