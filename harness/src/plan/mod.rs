@@ -5,8 +5,10 @@
 //! length after the last), so a repeated cut is an empty chunk, a cut at `0`
 //! an empty first chunk and a cut at `n` an empty last chunk.
 //!
-//! - `structure.rs` finds the structural offsets of a module (section ids,
-//!   LEB bytes, function boundaries...), tolerating malformed bytes.
+//! - `structure.rs` finds the structural offsets of a module: coarse ones
+//!   (section ids, LEB bytes, function boundaries...) tolerating malformed
+//!   bytes, and fine ones (inside names, local declarations, immediates)
+//!   where wasmparser reads the module.
 //! - `sets.rs` makes the named plan sets (`default`, `exhaustive`, ...) and
 //!   rebuilds any plan from its name, which is how failures are replayed. A
 //!   run takes a case's plans one at a time (`LazyPlans`): a plan of a large
@@ -15,7 +17,7 @@
 mod sets;
 pub mod structure;
 
-pub use sets::{plan_by_name, LazyPlans, PlanName, PlanSet, PLAN_NAME_FORMS};
+pub use sets::{plan_by_name, BodyKind, Coverage, LazyPlans, PlanName, PlanSet, PLAN_NAME_FORMS};
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};

@@ -25,7 +25,7 @@ use crate::backend::BackendUnderTest;
 use crate::case::{Case, NotApplicable};
 use crate::error::Error;
 use crate::expectations::Expectations;
-use crate::plan::{plan_by_name, ChunkPlan, PlanSet};
+use crate::plan::{plan_by_name, BodyKind, ChunkPlan, PlanSet};
 use crate::verdict::{CaseResult, Verdict};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -53,19 +53,18 @@ impl Default for PlanSelection {
 
 impl PlanSelection {
     /// The plans for one case, built as they are taken (see
-    /// [`crate::plan::LazyPlans`]). Truncated prefixes take a lighter set:
-    /// the question they ask is how the stream ends, not where it is cut.
+    /// [`crate::plan::LazyPlans`]). Truncated prefixes take a lighter set
+    /// (see [`PlanSet::lazy_for`]): the question they ask is how the stream
+    /// ends, not where it is cut.
     pub fn plans_for(&self, case: &Case) -> Result<CasePlans, Error> {
         match self {
             PlanSelection::Set(set) => {
-                let set = match (set, case.is_truncation()) {
-                    (PlanSet::Default | PlanSet::Deliberate | PlanSet::Reduced, true) => {
-                        PlanSet::Truncation
-                    }
-                    (PlanSet::Exhaustive, true) => PlanSet::Reduced,
-                    (set, _) => *set,
+                let kind = if case.is_truncation() {
+                    BodyKind::TruncatedPrefix
+                } else {
+                    BodyKind::Module
                 };
-                Ok(Box::new(set.lazy(&case.bytes)))
+                Ok(Box::new(set.lazy_for(&case.bytes, kind)))
             }
             PlanSelection::Named(name) => {
                 Ok(Box::new(std::iter::once(plan_by_name(name, &case.bytes)?)))
@@ -554,6 +553,43 @@ mod tests {
             format!("{backend} {id} {how} {}", aborted.as_deref().unwrap_or("-"))
         });
         (lines.collect(), finished)
+    }
+
+    /// `exhaustive` must run every plan `default` and `deliberate` run, on
+    /// directive cases and on truncated prefixes alike.
+    #[test]
+    fn exhaustive_selects_a_superset_of_default_for_every_case() {
+        let module = module_with(b"marker");
+        let mut cases = Vec::new();
+        for len in [module.len(), 3, 8, 9, 11, module.len() - 1] {
+            let mut truncated = case("t", module[..len].to_vec(), OutcomeClass::CompileError);
+            truncated.origin = crate::case::CaseOrigin::Truncation {
+                parent: "m".into(),
+                len,
+            };
+            cases.push(truncated);
+            cases.push(case("d", module[..len].to_vec(), OutcomeClass::Module));
+        }
+        let plans = |set, case| {
+            PlanSelection::Set(set)
+                .plans_for(case)
+                .unwrap()
+                .collect::<Vec<_>>()
+        };
+        for case in &cases {
+            let exhaustive = plans(PlanSet::Exhaustive, case);
+            for set in [PlanSet::Default, PlanSet::Deliberate] {
+                for plan in plans(set, case) {
+                    assert!(
+                        exhaustive.contains(&plan),
+                        "{} missing ({:?}, {} bytes)",
+                        plan.name,
+                        case.origin,
+                        case.bytes.len()
+                    );
+                }
+            }
+        }
     }
 
     #[test]
