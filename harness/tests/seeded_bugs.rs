@@ -163,6 +163,8 @@ fn assert_caught(bug: SeededBug) {
         let mut kinds: Vec<&str> = Vec::new();
         for c in caught {
             match c.plan.strip_prefix("split@") {
+                // A pair of cuts (`split@K,L`) is a family of its own.
+                Some(pair) if pair.contains(',') => kinds.push("split@K,L"),
                 Some(k) => {
                     *split_offsets.entry(k.parse().unwrap()).or_default() += 1;
                     kinds.push("split@K");
