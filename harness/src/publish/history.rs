@@ -9,7 +9,7 @@
 //! files (a README) are left alone.
 
 use super::PublishError;
-use crate::reporter::json::{Report, SCHEMA, SCHEMA_VERSION};
+use crate::reporter::json::{Report, READABLE_SCHEMA_VERSIONS, SCHEMA, SCHEMA_VERSION};
 use crate::reporter::summary::SummaryRow;
 use crate::runner::RunInfo;
 use crate::verdict::Status;
@@ -171,7 +171,7 @@ fn read_night(path: &Path, name: &str, gzipped: bool) -> Result<Night, PublishEr
     let bytes = read_bytes(path, gzipped)?;
     let header: NightHeader =
         serde_json::from_slice(&bytes).map_err(|e| not_a_night(path, e.to_string()))?;
-    if header.schema != SCHEMA || header.schema_version != SCHEMA_VERSION {
+    if header.schema != SCHEMA || !READABLE_SCHEMA_VERSIONS.contains(&header.schema_version) {
         return Err(not_a_night(
             path,
             format!(
@@ -417,6 +417,22 @@ mod tests {
         assert_eq!(night_name(&r).unwrap(), "2026-03-04-___x_y");
         r.run.started_at = "yesterday".into();
         assert!(night_name(&r).unwrap_err().contains("\"yesterday\""));
+    }
+
+    #[test]
+    fn nights_of_the_previous_schema_version_are_read_older_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut older = report("2026-01-01T00:00:00Z", &[("a", "x", "passed")]);
+        older.schema_version = 3;
+        let path = dir.path().join("2026-01-01-norev.json");
+        std::fs::write(&path, serde_json::to_string(&older).unwrap()).unwrap();
+        let now = report("2026-01-02T00:00:00Z", &[("a", "x", "failed")]);
+        let history = History::add(dir.path(), &now).unwrap();
+        assert_eq!(history.changes().unwrap().regressed.len(), 1);
+        older.schema_version = 2;
+        std::fs::write(&path, serde_json::to_string(&older).unwrap()).unwrap();
+        let err = History::read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("version 2"), "{err}");
     }
 
     #[test]

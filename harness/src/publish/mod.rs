@@ -80,7 +80,7 @@ pub fn load(path: &Path) -> Result<Report, PublishError> {
         message: e.to_string(),
     })?;
     if report.schema != crate::reporter::json::SCHEMA
-        || report.schema_version != crate::reporter::json::SCHEMA_VERSION
+        || !crate::reporter::json::READABLE_SCHEMA_VERSIONS.contains(&report.schema_version)
     {
         return Err(PublishError::NotAReport {
             path: path.to_path_buf(),
