@@ -659,20 +659,26 @@ fn parse_suites(names: &[String]) -> Result<Vec<SuiteSpec>, Error> {
     names.iter().map(|n| SuiteSpec::parse(n)).collect()
 }
 
-/// The suites' cases; when every `--case` id is of one file (see
-/// [`file_of_case_id`]), only that file's (a `fuzz:` case id regenerates
-/// just its module), falling back to everything if that finds none of them.
+/// The suites' cases; when every `--case` id names its file (see
+/// [`file_of_case_id`]), only those files' (a `fuzz:` case id regenerates
+/// just its module), falling back to everything if that misses any of them.
 fn load_for_cases(
     suites: &[SuiteSpec],
     truncation: bool,
     limits: &Limits,
     cases: &[String],
 ) -> LoadedSuite {
-    let files: std::collections::BTreeSet<Option<&str>> =
+    let files: Option<std::collections::BTreeSet<&str>> =
         cases.iter().map(|id| file_of_case_id(id)).collect();
-    if let [Some(file)] = files.into_iter().collect::<Vec<_>>()[..] {
-        let loaded = load_all_matching(suites, truncation, Some(file), limits);
-        if loaded.cases.iter().any(|c| cases.contains(&c.id)) {
+    if let Some(files) = files {
+        let mut loaded = LoadedSuite::default();
+        for file in files {
+            loaded.extend(load_all_matching(suites, truncation, Some(file), limits));
+        }
+        if cases
+            .iter()
+            .all(|id| loaded.cases.iter().any(|c| &c.id == id))
+        {
             return loaded;
         }
     }

@@ -113,6 +113,24 @@ fn a_case_id_regenerates_just_its_module() {
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     assert!(printed.contains("1 cases x 1 backend"), "{printed}");
+    // Several ids, each past the default count: each is regenerated.
+    let out = streamconform(
+        &[
+            "run",
+            "--suite",
+            "fuzz:5",
+            "--case",
+            "fuzz:5/250",
+            "--case",
+            "fuzz:5/7000",
+            "--no-truncation",
+            "--quiet",
+        ],
+        &dir,
+    );
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("2 cases x 1 backend"), "{printed}");
 }
 
 #[test]
