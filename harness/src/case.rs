@@ -96,12 +96,26 @@ pub enum CaseOrigin {
     WebApi,
 }
 
+/// A body at least this long makes its case run alone (see
+/// [`Case::runs_alone`]).
+pub const LARGE_BODY_BYTES: usize = 256 << 10;
+
 impl Case {
     /// Whether the case keeps a compile open on purpose (it is expected to
     /// stay pending: a body that never ends, a fetch that stalls). The
     /// runner runs such a case alone on its backend (see `runner/gate.rs`).
     pub fn keeps_a_compile_open(&self) -> bool {
         matches!(self.expected, Expected::Class(OutcomeClass::Pending))
+    }
+
+    /// Whether the runner runs this case alone on its backend: it keeps a
+    /// compile open, or its body is large. A large body's plans (up to
+    /// millions of chunks each) keep a JS worker's event loop busy for
+    /// seconds, and cases in flight beside them on that worker missed their
+    /// pending windows: in Firefox every case of the streaming suite came
+    /// out pending once the corpus had a 1.1 MB module.
+    pub fn runs_alone(&self) -> bool {
+        self.keeps_a_compile_open() || self.bytes.len() >= LARGE_BODY_BYTES
     }
 
     pub fn expected(&self) -> OutcomeClass {

@@ -670,7 +670,7 @@ fn load_for_cases(
 ) -> LoadedSuite {
     let files: Option<std::collections::BTreeSet<&str>> =
         cases.iter().map(|id| file_of_case_id(id)).collect();
-    if let Some(files) = files {
+    if let Some(files) = files.filter(|f| !f.is_empty()) {
         let mut loaded = LoadedSuite::default();
         for file in files {
             loaded.extend(load_all_matching(suites, truncation, Some(file), limits));

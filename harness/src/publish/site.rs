@@ -879,7 +879,7 @@ fn case_details(h: &mut Html, kind: Kind, case: &ReportedCase) {
     }
     if let Some(m) = &case.minimized {
         h.m("<p>")
-            .t(&super::describe::minimized_line(&m.minimized))
+            .t(super::describe::minimized_line(&m.minimized))
             .m(":</p><pre class=\"repro\">")
             .t(&m.repro)
             .m("</pre>\n");

@@ -1,4 +1,5 @@
-//! Cases that keep a compile open on purpose run alone on their backend.
+//! Cases that keep a compile open on purpose, and cases with a large body,
+//! run alone on their backend (`Case::runs_alone`).
 //!
 //! A case expected to stay pending (a body that never ends, a fetch that
 //! stalls) holds a compile open for its whole pending window. An engine may
@@ -6,7 +7,9 @@
 //! unrelated streamed compiles in the same page unsettled while a stream
 //! that never ends was open. A neighbour's result would then depend on
 //! which cases happened to be in flight with it, so such a case waits for
-//! the cases in flight to finish, and no case starts while it runs.
+//! the cases in flight to finish, and no case starts while it runs. A
+//! large body's plans crowd its neighbours out the same way: they keep the
+//! JS worker that feeds them busy for seconds.
 //!
 //! Waits are bounded: a case stuck in an engine that never returns (the
 //! runner's timeout abandons it, and its thread may never leave the gate)

@@ -65,6 +65,28 @@ pub struct Deadlines {
     pub hang_grace: Duration,
 }
 
+/// A body of this many bytes adds one more `settle` to its pending window.
+pub const BODY_BYTES_PER_SETTLE: usize = 256 << 10;
+
+impl Deadlines {
+    /// The deadlines of a compile of a `body_len`-byte body: the pending
+    /// window grows by one `settle` per [`BODY_BYTES_PER_SETTLE`]. A large
+    /// body, fed in hundreds of thousands of chunks, can take an engine
+    /// seconds to compile after its last chunk (Firefox took over 3 s for
+    /// a 1.1 MB module in 7-byte chunks beside other plans of it); a window
+    /// that ignored the size would report slow as pending. Small bodies,
+    /// where pending cases live, keep the window as given.
+    pub fn for_body(self, body_len: usize) -> Deadlines {
+        let extra = (body_len / BODY_BYTES_PER_SETTLE).min(u32::MAX as usize) as u32;
+        Deadlines {
+            settle: self
+                .settle
+                .saturating_add(self.settle.saturating_mul(extra)),
+            ..self
+        }
+    }
+}
+
 /// Why a request ended without an outcome of its own: its worker is gone
 /// (exited, killed, broke the protocol, stopped reading). The request did
 /// not run to an answer, so it may be run again on a fresh worker.
@@ -358,7 +380,8 @@ fn not_in_flight(id: u64, line: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SentModules;
+    use super::{Deadlines, SentModules, BODY_BYTES_PER_SETTLE};
+    use std::time::Duration;
 
     #[test]
     fn the_oldest_modules_are_forgotten_to_keep_within_the_budget() {
@@ -376,5 +399,21 @@ mod tests {
         sent.add(4, 500);
         assert!(sent.holds(4));
         assert_eq!(sent.make_room(1, 100), [4]);
+    }
+
+    #[test]
+    fn the_pending_window_grows_with_the_body() {
+        let given = Deadlines {
+            settle: Duration::from_millis(3000),
+            hang_grace: Duration::from_secs(60),
+        };
+        assert_eq!(given.for_body(1000).settle, given.settle);
+        assert_eq!(
+            given.for_body(BODY_BYTES_PER_SETTLE - 1).settle,
+            given.settle
+        );
+        let large = given.for_body(4 * BODY_BYTES_PER_SETTLE + 5);
+        assert_eq!(large.settle, Duration::from_millis(15_000));
+        assert_eq!(large.hang_grace, given.hang_grace);
     }
 }

@@ -294,13 +294,14 @@ impl WorkerBackend {
                     continue;
                 }
             };
+            let deadlines = self.deadlines.for_body(module.len());
             let request = Request {
                 id: self.next_request.fetch_add(1, Ordering::Relaxed),
                 module: module_id(module),
-                settle_ms: self.deadlines.settle.as_millis() as u64,
+                settle_ms: deadlines.settle.as_millis() as u64,
                 body,
             };
-            match worker.request((request.module, module), &request, self.deadlines) {
+            match worker.request((request.module, module), &request, deadlines) {
                 Ok(outcome) => return outcome,
                 // Lost with its worker (which died or broke the protocol,
                 // maybe for a neighbour's sake): run again on a fresh one.
