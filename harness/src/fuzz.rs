@@ -269,7 +269,14 @@ pub fn fuzz(
             .get(&failed.backend)
             .cloned()
             .unwrap_or_default();
-        let mut finding = finding_of(&suite, case, failed, version, &options.replay);
+        let mut finding = finding_of(
+            &suite,
+            case,
+            failed,
+            version,
+            &options.replay,
+            options.plans,
+        );
         let switched = backend
             .engine
             .proposal_support()
@@ -286,7 +293,15 @@ pub fn fuzz(
             written.extend(save(dir, case, &finding)?);
         }
         if options.minimize {
-            if let Some(first) = simplest_failing_plan(&failed.result) {
+            // A pending or timed-out plan costs its whole window on every
+            // attempt: such findings keep their failing plan instead.
+            let slow = |p: &&PlanFailure| {
+                matches!(
+                    p.actual.class(),
+                    OutcomeClass::Pending | OutcomeClass::Timeout
+                )
+            };
+            if let Some(first) = simplest_failing_plan(&failed.result).filter(|p| !slow(p)) {
                 let shrunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     minimize(backend, case, first, &MinimizeOptions::default())
                 }));
@@ -315,6 +330,7 @@ pub fn fuzz(
         }
         findings.push(finding);
     }
+    written.sort();
     written.dedup();
     Ok(FuzzReport {
         cases_per_backend: collector.cases_per_backend,
@@ -381,6 +397,7 @@ fn finding_of(
     failed: &Failed,
     engine_version: String,
     replay: &Replay,
+    plans: PlanSet,
 ) -> Finding {
     let result = &failed.result;
     let first = simplest_failing_plan(result);
@@ -396,7 +413,8 @@ fn finding_of(
     };
     let plans = match first {
         Some(p) => PlanSelection::Cuts(p.cuts.clone()),
-        None => PlanSelection::Set(PlanSet::Default),
+        // Aborted before any plan failed: the run's plans again.
+        None => PlanSelection::Set(plans),
     };
     let index = suite
         .index_of(&case.id)

@@ -2,13 +2,12 @@
 //! Exit codes: 0 minimized, 1 the case does not fail (or the failure does
 //! not reproduce), 2 on a usage or input error.
 
-use super::{out, parse_suites, LimitArgs};
+use super::{load_for_cases, out, parse_suites, LimitArgs};
 use crate::backend::{self, WorkerTiming};
 use crate::plan::{format_cuts, parse_cuts, PlanName, PlanSet};
 use crate::reproducer::{self, Reproducer};
 use crate::runner::minimize::{minimize_with_one_shot, MinimizeOptions, DEFAULT_MAX_ATTEMPTS};
 use crate::runner::{run_case, PlanSelection, Replay};
-use crate::suites::load_all;
 use crate::verdict::{Oracle, Verdict};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,7 +71,12 @@ pub(super) fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
     };
     let backend = backend::by_name_with(&args.backend, timing)?;
     // Truncated prefixes are cases too (their ids end in `/truncated@N`).
-    let loaded = load_all(&suites, true, &args.limits.limits());
+    let loaded = load_for_cases(
+        &suites,
+        true,
+        &args.limits.limits(),
+        std::slice::from_ref(&args.case),
+    );
     let Some(case) = loaded.cases.into_iter().find(|c| c.id == args.case) else {
         let errors = loaded
             .errors
@@ -85,6 +89,13 @@ pub(super) fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
             args.suites
         );
     };
+    if args.export.is_some() && case.scenario.is_some() {
+        // Refused before minimizing, not after (see `reproducer::export`).
+        anyhow::bail!(
+            "{}: Web API cases (scenarios) cannot be exported yet, only byte-level cases",
+            case.id
+        );
+    }
     let name = backend.info().name;
     if let Err(message) = backend.engine.ready() {
         anyhow::bail!("backend {name} is unavailable: {message}");

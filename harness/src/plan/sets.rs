@@ -247,6 +247,9 @@ fn pairs(structure: &Structure, n: usize) -> Vec<(usize, usize)> {
         for k in id_at + 1..=count_end {
             pairs.extend((k + 1..=count_end).map(|l| (k, l)));
         }
+        // Over-long LEBs give a code header dozens of pairs: they may take
+        // half the budget, so the section-boundary pairs always get theirs.
+        pairs.truncate(MAX_PAIRS / 2);
     }
     for section in &structure.sections {
         pairs.push((section.start, section.start));
@@ -496,6 +499,11 @@ impl PlanName {
         match self {
             PlanName::Split(k) => ChunkPlan::from_cuts(self.to_string(), vec![k], n),
             PlanName::Pair(k, l) => ChunkPlan::from_cuts(self.to_string(), vec![k, l], n),
+            // A count from the command line must not allocate without bound.
+            PlanName::Count(count) if count > super::MAX_CUTS => Err(Error::InvalidCuts {
+                text: self.to_string(),
+                message: format!("more than {} chunks; no body is that long", super::MAX_CUTS),
+            }),
             other if other.needs_structure() => Ok(other.plan(n, &Structure::scan(body))),
             other => Ok(other.plan(n, &Structure::default())),
         }
@@ -975,5 +983,7 @@ mod tests {
         assert!(err.contains("default, exhaustive"), "{err}");
         assert!(plan_by_name("fixed-0", MODULE).is_err());
         assert!(plan_by_name("split@999", MODULE).is_err());
+        let err = plan_by_name("count-99999999999", MODULE).unwrap_err();
+        assert!(err.to_string().contains("chunks"), "{err}");
     }
 }
