@@ -84,6 +84,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
         readme: dir.join("README.txt"),
     };
     let settings = settings(repro);
+    let judge = judge();
     std::fs::write(&files.wasm, &case.bytes[..]).map_err(io(&files.wasm))?;
     let mjs = format!(
         "// streamconform reproducer: {id} on {backend}.\n\
@@ -93,7 +94,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          import process from \"node:process\";\n\n\
          {settings}\
          const bytes = new Uint8Array(readFileSync(new URL(\"./{stem}.wasm\", import.meta.url)));\n\n\
-         {JUDGE}\n\
+         {judge}\n\
          process.exitCode = (await reproduce(bytes, console.log)) ? 1 : 0;\n",
         id = one_line(&case.id),
         backend = one_line(&repro.backend),
@@ -106,7 +107,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          <pre id=\"out\"></pre>\n<script type=\"module\">\n\
          {settings}\
          const bytes = Uint8Array.from(atob(\"{base64}\"), (c) => c.charCodeAt(0));\n\n\
-         {JUDGE}\n\
+         {judge}\n\
          const out = document.getElementById(\"out\");\n\
          const log = (line) => {{ console.log(line); out.textContent += line + \"\\n\"; }};\n\
          reproduce(bytes, log).catch((e) => log(`error: ${{e}}`));\n\
@@ -189,6 +190,24 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The judging part ([`JUDGE`] and the driver's own `customSectionNames`,
+/// so a reproducer reads custom section names exactly as the harness does).
+fn judge() -> String {
+    format!("{}\n{JUDGE}", driver_function("customSectionNames"))
+}
+
+/// The text of the top-level `function NAME(...) { ... }` of the driver core
+/// (`harness/js/driver-core.mjs`), up to its closing brace at column 0.
+fn driver_function(name: &str) -> &'static str {
+    let core = crate::backend::js::DRIVER_CORE;
+    let start = core
+        .find(&format!("\nfunction {name}("))
+        .map(|at| at + 1)
+        .unwrap_or_else(|| panic!("the driver core defines no function {name}"));
+    let end = start + core[start..].find("\n}\n").expect("a closing brace") + 2;
+    &core[start..end]
+}
+
 /// The judging part, the same in the `.mjs` and the `.html`: Web-platform
 /// APIs only. The stream enqueues every chunk at once, then closes, as the
 /// harness's drivers do by default.
@@ -206,28 +225,6 @@ function describeModule(module, bytes) {
     custom_sections: customSectionNames(bytes).filter((n, i, all) => all.indexOf(n) === i)
       .flatMap((n) => WebAssembly.Module.customSections(module, n).map(() => n)),
   });
-}
-
-// The custom section names, from the section headers of accepted bytes.
-function customSectionNames(bytes) {
-  const names = [];
-  let pos = 8;
-  const leb = () => {
-    let result = 0, shift = 0, byte;
-    do { byte = bytes[pos++]; result += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
-    return result;
-  };
-  while (pos < bytes.length) {
-    const id = bytes[pos++];
-    const size = leb();
-    const end = pos + size;
-    if (id === 0) {
-      const length = leb();
-      names.push(new TextDecoder().decode(bytes.subarray(pos, pos + length)));
-    }
-    pos = end;
-  }
-  return names;
 }
 
 const PENDING_MS = 10000;
@@ -276,6 +273,20 @@ async function reproduce(bytes, log) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reproducer_takes_the_drivers_own_custom_section_reader() {
+        let text = driver_function("customSectionNames");
+        assert!(
+            text.starts_with("function customSectionNames(bytes) {"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\n}") && text.contains("return names;"),
+            "{text}"
+        );
+        assert!(judge().contains(text) && judge().contains("function describeModule"));
+    }
 
     #[test]
     fn file_stems_keep_ids_readable() {

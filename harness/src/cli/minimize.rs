@@ -2,12 +2,12 @@
 //! Exit codes: 0 minimized, 1 the case does not fail (or the failure does
 //! not reproduce), 2 on a usage or input error.
 
-use super::{load_for_cases, out, parse_suites, LimitArgs};
+use super::{load_for_cases, out, parse_suites, replay_here, LimitArgs};
 use crate::backend::{self, WorkerTiming};
 use crate::plan::{format_cuts, parse_cuts, PlanName, PlanSet};
 use crate::reproducer::{self, Reproducer};
 use crate::runner::minimize::{minimize_with_one_shot, MinimizeOptions, DEFAULT_MAX_ATTEMPTS};
-use crate::runner::{run_case, PlanSelection, Replay};
+use crate::runner::{run_case, PlanSelection};
 use crate::verdict::{Oracle, Verdict};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -149,27 +149,11 @@ pub(super) fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
                 return Ok(1);
             }
         };
-    let replay = Replay {
-        program: std::env::current_exe()
-            .ok()
-            .map(|p| p.display().to_string()),
-        directory: std::env::current_dir()
-            .ok()
-            .map(|d| d.display().to_string()),
-        options: args
-            .settle_ms
-            .map(|ms| vec!["--settle-ms".into(), ms.to_string()])
-            .unwrap_or_default()
-            .into_iter()
-            .chain(
-                (args.hang_timeout != crate::backend::DEFAULT_HANG_GRACE.as_secs())
-                    .then(|| ["--hang-timeout".into(), args.hang_timeout.to_string()])
-                    .into_iter()
-                    .flatten(),
-            )
-            .chain(args.limits.replay_options())
-            .collect(),
-    }
+    let replay = replay_here(
+        args.settle_ms,
+        args.hang_timeout,
+        args.limits.replay_options(),
+    )
     .run_line(
         &name,
         &case,
