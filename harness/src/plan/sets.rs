@@ -897,10 +897,10 @@ mod tests {
         body.push(0x0b);
         let mut m = MODULE[..18].to_vec(); // header, type, function sections
         let mut code = vec![1];
-        leb(&mut code, body.len());
+        wasm_encoder::Encode::encode(&(body.len() as u32), &mut code);
         code.extend(&body);
         m.push(10);
-        leb(&mut m, code.len());
+        wasm_encoder::Encode::encode(&(code.len() as u32), &mut m);
         m.extend(code);
         let structure = Structure::scan(&m);
         assert!(structure.immediates.len() > 10_000);
@@ -913,18 +913,6 @@ mod tests {
             splits <= structure.coarse.len() + 3 * FINE_SPLITS_PER_KIND,
             "{splits}"
         );
-    }
-
-    fn leb(out: &mut Vec<u8>, mut value: usize) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
     }
 
     #[test]

@@ -540,7 +540,7 @@ fn mutate_once(bytes: &mut Vec<u8>, u: &mut Unstructured<'_>) -> Option<String> 
                 size.wrapping_sub(1)
             };
             let mut encoded = Vec::new();
-            leb128_u32(new_size, &mut encoded);
+            wasm_encoder::Encode::encode(&new_size, &mut encoded);
             let at = section.start + 1;
             bytes.splice(at..at + width, encoded);
             Some(format!(
@@ -548,19 +548,6 @@ fn mutate_once(bytes: &mut Vec<u8>, u: &mut Unstructured<'_>) -> Option<String> 
                 new_size = new_size
             ))
         }
-    }
-}
-
-/// Unsigned LEB128, as the binary format encodes sizes.
-fn leb128_u32(mut value: u32, out: &mut Vec<u8>) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
     }
 }
 
@@ -618,7 +605,7 @@ mod tests {
     fn section_sizes_are_encoded_as_the_format_reads_them() {
         for value in [0, 1, 127, 128, 300, u32::MAX] {
             let mut out = Vec::new();
-            leb128_u32(value, &mut out);
+            wasm_encoder::Encode::encode(&value, &mut out);
             let mut reader = wasmparser::BinaryReader::new(&out, 0);
             assert_eq!(reader.read_var_u32().unwrap(), value);
             assert!(reader.eof());
