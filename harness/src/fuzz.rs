@@ -21,7 +21,7 @@ use crate::case::Case;
 use crate::error::Error;
 use crate::outcome::{Outcome, OutcomeClass};
 use crate::plan::PlanSet;
-use crate::runner::minimize::{minimize, MinimizeOptions};
+use crate::runner::minimize::{minimize_with_one_shot, MinimizeOptions};
 use crate::runner::{PlanSelection, Replay, Reporter, Run, RunConfig, RunEvent, RunFinished};
 use crate::suites::fuzz::FuzzSuite;
 use crate::suites::{CaseSource, Limits};
@@ -302,11 +302,17 @@ pub fn fuzz(
                 )
             };
             if let Some(first) = simplest_failing_plan(&failed.result).filter(|p| !slow(p)) {
-                let shrunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    minimize(backend, case, first, &MinimizeOptions::default())
-                }));
-                match shrunk {
-                    Ok(Ok(minimized)) => {
+                // The run's one-shot result is reused, not compiled again;
+                // backend panics are caught inside (as in any run).
+                let one_shot = failed.result.one_shot.as_ref();
+                match minimize_with_one_shot(
+                    backend,
+                    case,
+                    first,
+                    one_shot,
+                    &MinimizeOptions::default(),
+                ) {
+                    Ok(minimized) => {
                         finding.replay = replay_line(
                             &options.replay,
                             &finding.backend,
@@ -315,13 +321,7 @@ pub fn fuzz(
                         );
                         finding.minimized = Some(minimized);
                     }
-                    Ok(Err(e)) => finding.minimize_error = Some(e.to_string()),
-                    Err(panic) => {
-                        finding.minimize_error = Some(format!(
-                            "minimization panicked: {}",
-                            panic_message(panic.as_ref())
-                        ))
-                    }
+                    Err(e) => finding.minimize_error = Some(e.to_string()),
                 }
                 if let Some(dir) = &options.findings_dir {
                     save(dir, case, &finding)?;
@@ -497,14 +497,6 @@ fn save(dir: &Path, case: &Case, finding: &Finding) -> Result<Vec<PathBuf>, Erro
     let text = serde_json::to_string_pretty(finding).expect("a finding serializes");
     write(&json, (text + "\n").as_bytes())?;
     Ok(vec![wasm, json])
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
 }
 
 #[cfg(test)]
