@@ -1,0 +1,334 @@
+//! Real browsers (Debian's chromium and firefox-esr, installed by
+//! `scripts/install-engines.sh browsers`) start headless with a fresh
+//! profile, load a page from the loopback server and talk back over the
+//! run's WebSocket channel, reporting the version `--version` gives; killed,
+//! a browser leaves no process of its group behind.
+
+use crate::common;
+
+use std::process::Command;
+use std::time::Duration;
+use streamconform_engines::browser::launcher::{Browser, BrowserKind};
+use streamconform_engines::loopback_server::{BodyEnding, LoopbackServer, Origin, Route};
+use tungstenite::Message;
+
+/// Processes whose process group is `group` (zombies aside).
+fn group_members(group: u32) -> Vec<u32> {
+    common::live_processes()
+        .into_iter()
+        .filter(|p| p.process_group == group)
+        .map(|p| p.pid)
+        .collect()
+}
+
+#[test]
+fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
+    common::install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    for &kind in BrowserKind::ALL {
+        let version = kind.version().unwrap();
+        let (channel, connections) = server.open_channel(&format!("/channel/{}", kind.name()));
+        let page = format!(
+            "<!doctype html><script>\n\
+             const socket = new WebSocket({channel:?});\n\
+             socket.onopen = () => socket.send(JSON.stringify({{ agent: navigator.userAgent, origin: location.origin }}));\n\
+             </script>"
+        );
+        let url = server.serve(
+            Origin::Primary,
+            &format!("/page/{}.html", kind.name()),
+            Route {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: page.into_bytes(),
+                end: BodyEnding::Complete,
+            },
+        );
+        let browser = Browser::open(kind, &url, &[]).unwrap();
+        let mut socket = connections
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
+        let Message::Text(hello) = socket.read().unwrap() else {
+            panic!("not a text message")
+        };
+        let hello: serde_json::Value = serde_json::from_str(&hello).unwrap();
+        let agent = hello["agent"].as_str().unwrap();
+        // "Chromium 156.0.8078.79 built on ..." -> "156.";
+        // "Mozilla Firefox 153.7.0esr" -> "153.".
+        let major = version
+            .split_whitespace()
+            .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .and_then(|v| v.split('.').next())
+            .unwrap();
+        let expected = match kind {
+            BrowserKind::Chromium => format!("HeadlessChrome/{major}."),
+            BrowserKind::Firefox => format!("Firefox/{major}."),
+        };
+        assert!(agent.contains(&expected), "{agent} vs {version}");
+        assert_eq!(hello["origin"], server.origin(Origin::Primary));
+
+        let group = browser.process_id();
+        assert!(!group_members(group).is_empty());
+        browser.kill();
+        drop(browser);
+        assert_eq!(group_members(group), Vec::<u32>::new(), "{}", kind.name());
+    }
+}
+
+/// The driver page (the shared driver core behind the page transport)
+/// speaks the process protocol over its channel in each browser: a hello
+/// of this protocol version naming the browser and its `origin`
+/// capability, then a one-shot and a streamed compile, each `started` then
+/// answered.
+#[test]
+fn the_driver_page_speaks_the_protocol_in_each_browser() {
+    use streamconform_engines::browser::page::serve_driver_page;
+    use streamconform_engines::worker::protocol::{
+        Hello, ModuleRequest, Reply, Request, RequestBody, WireCuts, WireEvent, WireScenario,
+        PROTOCOL_VERSION,
+    };
+    use streamconform::scenario::{stream_event_runs, Scenario};
+    use streamconform::Outcome;
+    common::install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    let module = b"\0asm\x01\0\0\0\0\x05\x04name";
+    for &kind in BrowserKind::ALL {
+        let (url, mut connections) = serve_driver_page(&server, &[kind.name().to_string()]);
+        let connections = connections.remove(0);
+        let browser = Browser::open(kind, &url, &[]).unwrap();
+        let mut socket = connections
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| panic!("{} never connected back", kind.name()));
+        let mut next = || match socket.read().unwrap() {
+            Message::Text(text) => text.as_bytes().to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let hello = Hello::parse(&next()).unwrap();
+        assert_eq!(hello.protocol, PROTOCOL_VERSION);
+        assert_eq!(hello.engine, kind.name());
+        // Chromium's page knows its full version (client hints); Firefox
+        // tells content only its major version ("153.0"), so the backend
+        // will take Firefox's from `--version`.
+        let installed = kind.version().unwrap();
+        let page_knows = match kind {
+            BrowserKind::Chromium => hello.version.clone(),
+            BrowserKind::Firefox => hello.version.split('.').next().unwrap().to_string() + ".",
+        };
+        assert!(
+            installed.contains(&page_knows),
+            "{} vs {installed}",
+            hello.version
+        );
+        assert!(hello.capabilities.iter().any(|c| c == "origin"));
+
+        let scenario = Scenario::byte_level();
+        let streamed = RequestBody::Case {
+            scenario: Box::new(WireScenario::new(&scenario, None)),
+            cuts: WireCuts(&[4, 9]),
+            events: stream_event_runs(&scenario, 3)
+                .into_iter()
+                .map(WireEvent)
+                .collect(),
+        };
+        let mut send = |text: String| socket.send(Message::text(text)).unwrap();
+        send(serde_json::to_string(&ModuleRequest::new(1, module)).unwrap());
+        for (id, body) in [(7, &RequestBody::OneShot), (8, &streamed)] {
+            let request = Request {
+                id,
+                module: 1,
+                settle_ms: 1000,
+                body,
+            };
+            send(serde_json::to_string(&request).unwrap());
+        }
+        // A message carries one or more replies, one per line.
+        let mut next = || match socket.read().unwrap() {
+            Message::Text(text) => text
+                .as_str()
+                .split('\n')
+                .map(|line| Reply::parse(line.as_bytes()).unwrap())
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let mut started = Vec::new();
+        let mut answered = Vec::new();
+        while answered.len() < 2 {
+            for reply in next() {
+                match reply {
+                    Reply::Started { id } => started.push(id),
+                    Reply::Result { id, outcome } => {
+                        assert!(started.contains(&id), "{id} answered before started");
+                        assert!(
+                            matches!(outcome.outcome, Outcome::Module { .. }),
+                            "{}: {id}: {:?}",
+                            kind.name(),
+                            outcome.outcome
+                        );
+                        answered.push(id);
+                    }
+                }
+            }
+        }
+        answered.sort();
+        assert_eq!(answered, [7, 8]);
+        browser.kill();
+    }
+}
+
+/// The same protocol client that drives process workers drives a browser
+/// page over the WebSocket transport: a one-shot and a streamed compile on
+/// a Chromium page, answered; killing the browser loses what is in flight
+/// (the channel closes) instead of hanging.
+#[test]
+fn the_protocol_client_drives_a_browser_page() {
+    use streamconform_engines::browser::page::serve_driver_page;
+    use streamconform_engines::worker::client::{Deadlines, Worker};
+    use streamconform_engines::worker::protocol::{
+        Request, RequestBody, WireCuts, WireEvent, WireScenario,
+    };
+    use streamconform_engines::worker::transport::{Transport, WebSocketTransport};
+    use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
+    use streamconform::Outcome;
+    common::install_browsers();
+    let server = LoopbackServer::start().unwrap();
+    let (url, mut connections) = serve_driver_page(&server, &["client".to_string()]);
+    let connections = connections.remove(0);
+    let browser = Browser::open(BrowserKind::Chromium, &url, &[]).unwrap();
+    let socket = connections
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the page connects back");
+    let worker = Worker::connect("chromium", |receive| {
+        WebSocketTransport::start(socket, receive).map(|t| Box::new(t) as Box<dyn Transport>)
+    })
+    .unwrap();
+    let hello = worker.hello().clone();
+    assert_eq!(hello.engine, "chromium");
+    let deadlines = Deadlines {
+        settle: Duration::from_millis(1000),
+        hang_grace: Duration::from_secs(20),
+    };
+    let module: &[u8] = b"\0asm\x01\0\0\0\0\x05\x04name";
+    let request = |id, body| Request {
+        id,
+        module: 1,
+        settle_ms: 1000,
+        body,
+    };
+    let one_shot = worker
+        .request((1, module), &request(1, &RequestBody::OneShot), deadlines)
+        .unwrap();
+    assert!(
+        matches!(one_shot.outcome, Outcome::Module { .. }),
+        "{one_shot:?}"
+    );
+
+    // A stream that errors with the page's own object after its chunks.
+    let mut errors = Scenario::byte_level();
+    errors.stream_end = StreamEnd::Error;
+    errors.reason = Some(JsValue::Object);
+    let body = RequestBody::Case {
+        scenario: Box::new(WireScenario::new(&errors, None)),
+        cuts: WireCuts(&[4]),
+        events: stream_event_runs(&errors, 2)
+            .into_iter()
+            .map(WireEvent)
+            .collect(),
+    };
+    let streamed = worker
+        .request((1, module), &request(2, &body), deadlines)
+        .unwrap();
+    // Whatever Chromium makes of it (the spec passes the error through;
+    // Chromium has been seen to reject with a TypeError), it answers.
+    assert!(
+        !matches!(streamed.outcome, Outcome::Crash { .. } | Outcome::Timeout),
+        "{streamed:?}"
+    );
+    println!("chromium, a stream that errors: {:?}", streamed.outcome);
+
+    browser.kill();
+    let lost = worker.request((1, module), &request(3, &RequestBody::OneShot), deadlines);
+    assert!(lost.is_err(), "{lost:?}");
+}
+
+/// Killing the browser in the middle of a run costs only the requests it
+/// had in flight, and those run again on a relaunched browser: the run
+/// completes with the results of an undisturbed run, in each browser.
+#[test]
+fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
+    use streamconform::reporter::json::Report;
+    common::install_browsers();
+    let dir = std::env::temp_dir().join(format!("streamconform-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |kind: BrowserKind, report: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_streamconform"));
+        command
+            .args(["run", "--backend", kind.name(), "--suite", "webapi"])
+            .args(["--plans", "reduced", "--report", report])
+            .current_dir(&dir)
+            .env_remove("CI")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let judged = |report: &str| {
+        let report: Report =
+            serde_json::from_slice(&std::fs::read(dir.join(report)).unwrap()).unwrap();
+        report
+            .results
+            .iter()
+            .map(|case| format!("{} {}", case.id, common::judged(case)))
+            .collect::<Vec<_>>()
+    };
+    for &kind in BrowserKind::ALL {
+        let clean = format!("{}-clean.json", kind.name());
+        let undisturbed = run(kind, &clean).status().unwrap();
+
+        let killed = format!("{}-killed.json", kind.name());
+        let mut harness = run(kind, &killed).spawn().unwrap();
+        let journal = dir.join(format!("{killed}.journal"));
+        let started = std::time::Instant::now();
+        // Once a quarter of the cases are done, kill the browser that runs
+        // them (the harness's child with no switches, as shipped).
+        let browser = loop {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{}: the run never got going",
+                kind.name()
+            );
+            let done = std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count());
+            let browser = common::live_processes().into_iter().find(|p| {
+                p.parent == harness.id()
+                    && std::fs::read(p.dir.join("cmdline")).is_ok_and(|c| {
+                        let c = String::from_utf8_lossy(&c);
+                        c.contains("streamconform-") && !c.contains("wasm")
+                    })
+            });
+            match browser {
+                Some(browser) if done >= 64 => break browser,
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        // The browser leads its own process group.
+        unsafe {
+            libc::killpg(browser.pid as libc::pid_t, libc::SIGKILL);
+        }
+        let status = harness.wait().unwrap();
+        assert!(
+            !group_members(browser.pid).iter().any(|&p| p == browser.pid),
+            "the killed browser is gone"
+        );
+        assert_eq!(
+            status.code(),
+            undisturbed.code(),
+            "{}: the run completes as an undisturbed one does",
+            kind.name()
+        );
+        assert_eq!(
+            judged(&killed),
+            judged(&clean),
+            "{}: every case has its undisturbed result",
+            kind.name()
+        );
+    }
+}

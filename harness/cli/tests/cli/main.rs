@@ -1,0 +1,15 @@
+//! The `streamconform` command end to end, one test binary (its tests run
+//! in parallel; the engine installs they need are serialized by the
+//! install script's lock).
+
+mod common;
+mod browsers;
+mod cli;
+mod determinism;
+mod faults;
+mod fuzz;
+mod minimize;
+mod publish;
+mod shard;
+mod site;
+mod suites;

@@ -1,0 +1,399 @@
+//! The HTML site and the history end to end: a real run (reference and
+//! node on part of the Web API suite, node's chunk deviations listed as
+//! expected, its Content-Type ones not), kept as two nights of which the
+//! second has one case flipped to a failure; the site is loaded in headless
+//! Chromium (`--dump-dom`), which must report no console message, show the
+//! counts computed here from the report, name the regression and render a
+//! case's failing plans and repro line.
+//!
+//! `STREAMCONFORM_SITE_SCREENSHOT=FILE.png` also saves a screenshot of the
+//! matrix page there.
+
+use crate::common;
+
+use common::{scratch, streamconform, text};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::verdict::{Status, Verdict};
+
+/// node's Web API chunk deviations, listed as known; the Content-Type
+/// ones stay deviations.
+const NODE_EXPECTATIONS: &str = r#"backend = "node"
+[[rule]]
+cases = "webapi/chunks/{all-chunks,bad-first,bad-after-module}-*"
+reason = "Node reads non-Uint8Array chunks as bytes <on purpose & \"quoted\">"
+"#;
+
+/// The report of the real run, made once for all tests here.
+fn real_report() -> &'static Path {
+    static REPORT: OnceLock<PathBuf> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let dir = scratch("site-run");
+        std::fs::write(dir.join("node.toml"), NODE_EXPECTATIONS).unwrap();
+        let out = streamconform(
+            &[
+                "run",
+                "--backend",
+                "reference",
+                "--backend",
+                "node",
+                "--suite",
+                "webapi",
+                "--filter",
+                "webapi/c",
+                "--expectations",
+                "node.toml",
+                "--report",
+                "run.json",
+            ],
+            &dir,
+        );
+        // node's Content-Type deviations make it 1.
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        dir.join("run.json")
+    })
+}
+
+fn read(path: &Path) -> Report {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn write(report: &Report, path: &Path) {
+    std::fs::write(path, serde_json::to_string(report).unwrap()).unwrap();
+}
+
+/// Night one is the real run; night two the same a day later with one of
+/// node's passing Content-Type cases failing (its summary row too).
+/// Writes `night1.json` and `night2.json` in `dir`; returns their paths and
+/// the flipped case's id.
+fn two_nights(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let mut report = read(real_report());
+    report.run.started_at = "2026-01-01T03:00:00Z".into();
+    let first = dir.join("night1.json");
+    write(&report, &first);
+    report.run.started_at = "2026-01-02T03:00:00Z".into();
+    let case = report
+        .results
+        .iter_mut()
+        .find(|c| c.backend == "node" && c.group == "content-type" && c.status == Status::Passed)
+        .expect("a passing node content-type case");
+    case.status = Status::Failed;
+    case.verdict = Verdict::Fail;
+    let id = case.id.clone();
+    let row = report
+        .summary
+        .iter_mut()
+        .find(|r| r.backend == "node" && r.group == "content-type")
+        .unwrap();
+    row.passed -= 1;
+    row.failed += 1;
+    let second = dir.join("night2.json");
+    write(&report, &second);
+    (first, second, id)
+}
+
+/// What headless Chromium makes of `url`: the DOM after load, and the page's
+/// console messages (Chromium logs each at INFO as `...:CONSOLE...`).
+fn load_in_chromium(url: &str, profile: &Path, extra: &[&str]) -> (String, Vec<String>) {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        common::install_browsers();
+    }
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed on {url}: {}",
+        text(&out)
+    );
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .map(str::to_string)
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), console)
+}
+
+/// The text of `html` with its tags removed and the entities Chromium
+/// writes in text decoded.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// The matrix cells in `dom`: (backend, suite, group) -> the cell's inner HTML.
+fn matrix_cells(dom: &str) -> BTreeMap<(String, String, String), String> {
+    let mut cells = BTreeMap::new();
+    let mut rest = dom;
+    while let Some(start) = rest.find("<td class=\"cell ") {
+        rest = &rest[start..];
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            let from = rest.find(&key).unwrap() + key.len();
+            rest[from..from + rest[from..].find('"').unwrap()].to_string()
+        };
+        let open_end = rest.find('>').unwrap() + 1;
+        let close = rest.find("</td>").unwrap();
+        let key = (attr("data-backend"), attr("data-suite"), attr("data-group"));
+        // The total row has no suite: keyed by its backend alone.
+        cells.insert(key, rest[open_end..close].to_string());
+        rest = &rest[close..];
+    }
+    cells
+}
+
+/// The link of the matrix cell of `case`.
+fn cell_link<'a>(
+    cells: &'a BTreeMap<(String, String, String), String>,
+    case: &ReportedCase,
+) -> &'a str {
+    let cell = &cells[&(case.backend.clone(), case.suite.clone(), case.group.clone())];
+    let href = &cell[cell.find("href=\"").expect("a link") + 6..];
+    &href[..href.find('"').unwrap()]
+}
+
+/// Per (backend, suite, group): (passed, judged), counted from the results.
+fn expected_counts(report: &Report) -> BTreeMap<(String, String, String), (usize, usize)> {
+    let mut counts: BTreeMap<_, (usize, usize)> = BTreeMap::new();
+    for c in &report.results {
+        let e = counts
+            .entry((c.backend.clone(), c.suite.clone(), c.group.clone()))
+            .or_default();
+        if c.status != Status::NotApplicable {
+            e.1 += 1;
+        }
+        if matches!(c.status, Status::Passed | Status::UnexpectedPass) {
+            e.0 += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_regression() {
+    let dir = scratch("site-browser");
+    let (_, second, flipped) = two_nights(&dir);
+    let site = dir.join("site");
+    let out = streamconform(&["report", "night1.json", "--history", "history"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = streamconform(
+        &[
+            "report",
+            "night2.json",
+            "--history",
+            "history",
+            "--html",
+            "site",
+            "--markdown",
+            "summary.md",
+            "--fail-on-regression",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a regression fails: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("1 regressed, 0 fixed"),
+        "{}",
+        text(&out)
+    );
+    // The Markdown summary names it too, under its regressions.
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let regressions = &markdown[markdown.find("Regressions").expect("a regressions section")..];
+    assert!(regressions.contains(&flipped), "{markdown}");
+
+    let report = read(&second);
+    let profile = dir.join("profile");
+    let index = format!("file://{}", site.join("index.html").display());
+    let mut extra = Vec::new();
+    let shot = std::env::var("STREAMCONFORM_SITE_SCREENSHOT").ok();
+    let shot_arg = shot.as_ref().map(|s| format!("--screenshot={s}"));
+    if let Some(arg) = &shot_arg {
+        extra.extend([arg.as_str(), "--window-size=1400,1000"]);
+    }
+    let (dom, console) = load_in_chromium(&index, &profile, &extra);
+    assert!(
+        console.is_empty(),
+        "console messages on the index: {console:#?}"
+    );
+
+    // Every cell shows the counts of the results, and there are no others.
+    let cells = matrix_cells(&dom);
+    let expected = expected_counts(&report);
+    for (key, (passed, judged)) in &expected {
+        let cell = cells
+            .get(key)
+            .unwrap_or_else(|| panic!("no cell for {key:?}"));
+        let count = &cell[cell.find("<span class=\"count\">").expect("a count") + 20..];
+        let count = &count[..count.find("</span>").unwrap()];
+        assert_eq!(
+            count,
+            format!("{passed} / {judged}"),
+            "{key:?}: the cell says {cell}"
+        );
+    }
+    let totals = cells
+        .keys()
+        .filter(|(_, suite, _)| suite.is_empty())
+        .count();
+    assert_eq!(totals, 2, "a total per backend");
+    assert_eq!(cells.len(), expected.len() + totals);
+
+    // The regression is named under "Regressed", and links to its case.
+    let regressed = &dom[dom.find("id=\"regressed\"").expect("a regressed list")..];
+    let regressed = &regressed[..regressed.find("</div>").unwrap()];
+    assert!(regressed.contains(&flipped), "{regressed}");
+    assert!(
+        strip_tags(regressed).contains("passed → failed"),
+        "{regressed}"
+    );
+
+    // A deviation's page, opened on it by the link's fragment.
+    let deviation = report
+        .results
+        .iter()
+        .find(|c| c.backend == "node" && c.status == Status::Failed && c.id != flipped)
+        .expect("a real node deviation");
+    let href = cell_link(&cells, deviation);
+    let fragment: String = deviation
+        .id
+        .bytes()
+        .map(|b| match b {
+            b'/' => "%2F".to_string(),
+            b => (b as char).to_string(),
+        })
+        .collect();
+    let page = format!("file://{}#q={fragment}", site.join(href).display());
+    let (dom, console) = load_in_chromium(&page, &profile, &[]);
+    assert!(
+        console.is_empty(),
+        "console messages on {page}: {console:#?}"
+    );
+    let listed = report
+        .results
+        .iter()
+        .filter(|c| {
+            c.backend == deviation.backend
+                && c.group == deviation.group
+                && c.status != Status::Passed
+        })
+        .count();
+    assert!(
+        dom.contains(&format!("1 of {listed} shown")),
+        "the page's filter did not run or miscounted: {dom}"
+    );
+    let details = &dom[dom.find(&format!("data-id=\"{}\"", deviation.id)).unwrap()..];
+    let details = &details[..details.find("</details>").unwrap()];
+    assert!(!details.contains("hidden"), "{details}");
+    let plan = &deviation.failing_plans[0];
+    assert!(
+        details.contains(&format!("<code>{}</code>", plan.plan)),
+        "{details}"
+    );
+    let repro = deviation.repro.as_ref().unwrap();
+    assert!(strip_tags(details).contains(repro.as_str()), "{details}");
+    assert!(strip_tags(details).contains("failed"), "{details}");
+
+    // node's chunk cases are expected failures, told apart, with their reason.
+    let chunks = report
+        .results
+        .iter()
+        .find(|c| c.status == Status::ExpectedFailure)
+        .expect("an expected failure");
+    let href = cell_link(&cells, chunks);
+    let page = format!("file://{}", site.join(href).display());
+    let (dom, console) = load_in_chromium(&page, &profile, &[]);
+    assert!(
+        console.is_empty(),
+        "console messages on {page}: {console:#?}"
+    );
+    assert!(dom.contains("Expected failures ("), "{dom}");
+    assert!(dom.contains("details class=\"case expected\""), "{dom}");
+    assert!(
+        dom.contains(
+            "Node reads non-Uint8Array chunks as bytes &lt;on purpose &amp; \"quoted\"&gt;"
+        ),
+        "the reason, escaped: {dom}"
+    );
+}
+
+#[test]
+fn a_night_run_again_replaces_itself_and_a_stray_json_is_an_error_naming_it() {
+    let dir = scratch("site-history");
+    let (first, _, _) = two_nights(&dir);
+    let history = dir.join("history");
+    std::fs::create_dir_all(&history).unwrap();
+    std::fs::write(history.join("README.txt"), "nights of the nightly run\n").unwrap();
+    for _ in 0..2 {
+        let out = streamconform(&["report", "night1.json", "--history", "history"], &dir);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        // One night: no changes to report.
+        assert!(!text(&out).contains("regressed"), "{}", text(&out));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let report = read(&first);
+    let revision: String = report
+        .run
+        .revision
+        .as_deref()
+        .map_or("norev".into(), |r| r.chars().take(12).collect());
+    assert_eq!(
+        names,
+        [
+            "2026-01-01-".to_string() + &revision + ".json.gz",
+            "README.txt".into()
+        ]
+    );
+
+    std::fs::write(history.join("notes.json"), "{\"not\": \"a report\"}").unwrap();
+    let out = streamconform(&["report", "night1.json", "--history", "history"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("notes.json: not a streamconform report"),
+        "{}",
+        text(&out)
+    );
+
+    // A report of no results makes no site.
+    let mut empty = report;
+    empty.results.clear();
+    let empty_path = dir.join("empty.json");
+    write(&empty, &empty_path);
+    let out = streamconform(&["report", "empty.json", "--html", "site"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no results"), "{}", text(&out));
+}

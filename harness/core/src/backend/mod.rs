@@ -1,0 +1,205 @@
+//! Backends: the engines under test.
+//!
+//! [`Backend`] is the in-process trait: an engine repo implements it in a few
+//! lines and runs the whole harness from `cargo test` (see the crate docs).
+//! `reference.rs` is ours, built on wasmparser. Out-of-process engines (JS
+//! runtimes, browsers) plug in behind the same trait.
+
+pub mod fault_injection;
+mod reference;
+
+pub use reference::ReferenceBackend;
+
+use crate::features::Features;
+use crate::outcome::Outcome;
+use crate::plan::{ChunkPlan, Chunks};
+use crate::scenario::BodyObservation;
+use crate::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// How a body stream ends after its last chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyEnd {
+    /// `close()`: the body is complete.
+    #[default]
+    Close,
+    /// `controller.error(reason)`: the promise must reject with `reason`.
+    Error,
+    /// The stream stays open: the promise must stay pending.
+    Never,
+}
+
+/// The streaming input of one compile: the chunks in order, then the end.
+#[derive(Clone, Debug)]
+pub struct StreamingBody<'a> {
+    pub chunks: Chunks<'a>,
+    pub end: BodyEnd,
+}
+
+/// Who a backend is, for reports and `streamconform backends`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// What an engine found out about its proposals (see
+/// [`Backend::proposal_support`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalSupport {
+    /// Proposals on only with a switch → the switch, as passed. Cases that
+    /// enable the proposal run on workers started with it.
+    #[serde(default)]
+    pub switched_on: std::collections::BTreeMap<String, String>,
+    /// Proposals the engine does not have, even with its switches.
+    #[serde(default)]
+    pub lacking: Vec<String>,
+}
+
+/// An engine under test at the level of bytes: the trait an engine repo
+/// implements (see the crate docs). It never sees Web API types; Web API
+/// support is the separate [`WebApiBackend`] capability.
+///
+/// Implementations must be callable from several threads at once. A panic
+/// is caught and recorded as a crash of that compile; a compile that never
+/// returns costs its case once the runner's timeout passes.
+pub trait Backend: Send + Sync {
+    fn info(&self) -> BackendInfo;
+
+    /// `compileStreaming` of a body delivered as `body.chunks`, then ended
+    /// as `body.end` says.
+    fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome;
+
+    /// The engine's own one-shot compile of the same bytes
+    /// (`new WebAssembly.Module(bytes)`): the invariance oracle.
+    fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome;
+
+    /// Which proposals the engine has only behind a switch, and which it
+    /// lacks even with its switches, if it knows. `None` (the default):
+    /// every proposal is taken as supported.
+    fn proposal_support(&self) -> Option<ProposalSupport> {
+        None
+    }
+
+    /// Whether this engine cannot run `proposal` (a testsuite directory
+    /// name such as `gc`), even with its switches. A failing case whose
+    /// module uses such a proposal is labelled "unsupported proposal X" in
+    /// reports, apart from deviations; it still fails the spec oracle.
+    fn lacks(&self, proposal: &str) -> bool {
+        self.proposal_support()
+            .is_some_and(|s| s.lacking.iter().any(|p| p == proposal))
+    }
+
+    /// Whether the engine can run at all (it starts, handshakes, speaks
+    /// the protocol). An `Err` is an environment error: the run reports it
+    /// once and records no case of this backend, instead of recording every
+    /// case as an engine failure.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// How many cases the runner should keep in flight on this backend
+    /// (out-of-process engines want many); `None` means one per core.
+    fn preferred_jobs(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// The Web API capability: a backend that builds real `Response` objects
+/// (or models them) around the module bytes.
+pub trait WebApiBackend: Send + Sync {
+    /// A Web API case: `scenario` around the module bytes, with a streamed
+    /// body cut by `plan`.
+    fn compile_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+    ) -> WebApiOutcome;
+
+    /// Why this backend cannot run `scenario` at all (it is then counted as
+    /// not applicable, with this reason), or `None`. For example a runtime
+    /// without an origin has no cross-origin requests.
+    fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
+        let _ = scenario;
+        None
+    }
+}
+
+/// What a Web API compile gave, and what the body stream was seen doing
+/// (when the backend can observe it): the evidence for the case's premise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebApiOutcome {
+    pub outcome: Outcome,
+    pub body: Option<BodyObservation>,
+}
+
+impl From<Outcome> for WebApiOutcome {
+    fn from(outcome: Outcome) -> WebApiOutcome {
+        WebApiOutcome {
+            outcome,
+            body: None,
+        }
+    }
+}
+
+/// A backend as the runner holds it: the bytes-level engine, and its Web
+/// API capability if it has one.
+#[derive(Clone)]
+pub struct BackendUnderTest {
+    pub engine: Arc<dyn Backend>,
+    pub web_api: Option<Arc<dyn WebApiBackend>>,
+}
+
+impl BackendUnderTest {
+    /// An engine that compiles bytes only: Web API cases are not applicable.
+    pub fn bytes_only(engine: impl Backend + 'static) -> BackendUnderTest {
+        BackendUnderTest {
+            engine: Arc::new(engine),
+            web_api: None,
+        }
+    }
+
+    /// An engine with both capabilities.
+    pub fn with_web_api<B: Backend + WebApiBackend + 'static>(engine: B) -> BackendUnderTest {
+        let engine = Arc::new(engine);
+        BackendUnderTest {
+            engine: engine.clone(),
+            web_api: Some(engine),
+        }
+    }
+
+    pub fn info(&self) -> BackendInfo {
+        self.engine.info()
+    }
+}
+
+/// How long a JS compile may stay unsettled before it is reported pending.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
+
+/// How long a worker may stay silent on a request it took, beyond the
+/// pending window, before it counts as hung.
+pub const DEFAULT_HANG_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The clocks of out-of-process engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerTiming {
+    /// The pending window (`--settle-ms`).
+    pub settle: std::time::Duration,
+    /// Silence past the pending window that makes a worker hung
+    /// (`--hang-timeout`).
+    pub hang_grace: std::time::Duration,
+}
+
+impl Default for WorkerTiming {
+    fn default() -> Self {
+        WorkerTiming {
+            settle: DEFAULT_SETTLE,
+            hang_grace: DEFAULT_HANG_GRACE,
+        }
+    }
+}
+

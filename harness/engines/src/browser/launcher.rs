@@ -1,0 +1,189 @@
+//! Starting a headless browser on a URL, with a fresh profile, in its own
+//! process group and dying with the harness (the process launcher's
+//! guarantees), and finding out its version.
+
+use crate::launcher::{Launch, WorkerProcess};
+use crate::switches::{self, Switch};
+use std::process::Command;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserKind {
+    Chromium,
+    Firefox,
+}
+
+impl BrowserKind {
+    pub const ALL: &'static [BrowserKind] = &[BrowserKind::Chromium, BrowserKind::Firefox];
+
+    /// The backend name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
+
+    /// `STREAMCONFORM_CHROMIUM` / `STREAMCONFORM_FIREFOX` if set, else
+    /// Debian's binary on PATH (what `scripts/install-engines.sh` installs).
+    pub fn binary(self) -> String {
+        let variable = format!("STREAMCONFORM_{}", self.name().to_ascii_uppercase());
+        std::env::var(variable).unwrap_or_else(|_| {
+            match self {
+                BrowserKind::Chromium => "chromium",
+                BrowserKind::Firefox => "firefox-esr",
+            }
+            .to_string()
+        })
+    }
+
+    /// What `--version` prints (`Chromium 156.0.8078.79 built on ...`,
+    /// `Mozilla Firefox 153.7.0esr`), its first line trimmed.
+    pub fn version(self) -> Result<String, String> {
+        let binary = self.binary();
+        let out = Command::new(&binary)
+            .arg("--version")
+            .output()
+            .map_err(|e| format!("cannot run {binary}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.lines().next().map(str::trim) {
+            Some(line) if out.status.success() && !line.is_empty() => Ok(line.to_string()),
+            _ => Err(format!("{binary} --version failed ({})", out.status)),
+        }
+    }
+
+    /// The version number alone (`156.0.8078.79`, `153.7.0esr`): the
+    /// first word of `--version` that starts with a digit.
+    pub fn version_number(self) -> Result<String, String> {
+        let line = self.version()?;
+        line.split_whitespace()
+            .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))
+            .map(str::to_string)
+            .ok_or_else(|| format!("no version number in {line:?}"))
+    }
+
+    /// The command that opens `url` headless with the profile in
+    /// `profile` (an empty directory the caller owns, prepared with
+    /// [`BrowserKind::prepare_profile`]), with `switches` on.
+    pub fn launch(self, url: &str, profile: &std::path::Path, switches: &[Switch]) -> Launch {
+        let mut command = vec![self.binary()];
+        match self {
+            BrowserKind::Chromium => {
+                command.extend(
+                    [
+                        "--headless=new",
+                        // The page is ours, on loopback; a sandbox needs
+                        // privileges containers and root lack, and without
+                        // it the zygote only gets in the way.
+                        "--no-sandbox",
+                        "--no-zygote",
+                        "--disable-gpu",
+                        "--disable-dev-shm-usage",
+                        "--no-first-run",
+                        "--no-default-browser-check",
+                        "--disable-background-timer-throttling",
+                        "--disable-renderer-backgrounding",
+                    ]
+                    .map(String::from),
+                );
+                command.push(format!("--user-data-dir={}", profile.display()));
+            }
+            BrowserKind::Firefox => {
+                command.extend(["--headless", "--no-remote", "--profile"].map(String::from));
+                command.push(profile.display().to_string());
+            }
+        }
+        command.extend(switches::render(switches).args);
+        command.push(url.to_string());
+        Launch {
+            command,
+            env: Vec::new(),
+        }
+    }
+
+    /// Writes what the browser reads from its profile before it starts:
+    /// for Firefox the prefs of `switches`, and prefs that keep a browser
+    /// with no network from trying to reach one (updates, telemetry,
+    /// first-run pages), which on a small machine competes with the work.
+    pub fn prepare_profile(
+        self,
+        profile: &std::path::Path,
+        switches: &[Switch],
+    ) -> std::io::Result<()> {
+        if self != BrowserKind::Firefox {
+            return Ok(());
+        }
+        let mut prefs: Vec<(String, String)> = [
+            ("app.update.disabledForTesting", "true"),
+            ("browser.shell.checkDefaultBrowser", "false"),
+            ("browser.aboutwelcome.enabled", "false"),
+            ("datareporting.policy.dataSubmissionEnabled", "false"),
+            ("toolkit.telemetry.reportingpolicy.firstRun", "false"),
+            ("browser.safebrowsing.update.enabled", "false"),
+            ("network.captive-portal-service.enabled", "false"),
+            ("network.connectivity-service.enabled", "false"),
+            ("extensions.update.enabled", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for pref in switches::render(switches).prefs {
+            prefs.push((pref, "true".into()));
+        }
+        let text: String = prefs
+            .iter()
+            .map(|(name, value)| format!("user_pref({name:?}, {value});\n"))
+            .collect();
+        std::fs::write(profile.join("user.js"), text)
+    }
+}
+
+/// A running browser and its profile (removed when it is dropped, after
+/// the browser is killed).
+pub struct Browser {
+    process: WorkerProcess,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Opens `url` in a fresh headless `kind` with `switches` on. Its
+    /// output is not kept: browsers log freely, and the page speaks over
+    /// its channel.
+    pub fn open(kind: BrowserKind, url: &str, switches: &[Switch]) -> Result<Browser, String> {
+        let profile = tempfile::Builder::new()
+            .prefix(&format!("streamconform-{}-", kind.name()))
+            .tempdir()
+            .map_err(|e| format!("creating a browser profile: {e}"))?;
+        kind.prepare_profile(profile.path(), switches)
+            .map_err(|e| format!("writing the browser profile: {e}"))?;
+        let launched = kind.launch(url, profile.path(), switches).start()?;
+        // Drain its output so a chatty browser never blocks on a full pipe.
+        for stream in [
+            Box::new(launched.stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(launched.stderr),
+        ] {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut { stream }, &mut std::io::sink());
+            });
+        }
+        drop(launched.stdin);
+        Ok(Browser {
+            process: launched.process,
+            _profile: profile,
+        })
+    }
+
+    pub fn process_id(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// Whether the browser has exited (crashed, or killed from outside).
+    pub fn has_exited(&self) -> bool {
+        self.process.has_exited()
+    }
+
+    /// Kills the browser and everything it started; says how it ended.
+    pub fn kill(&self) -> String {
+        self.process.kill();
+        self.process.end()
+    }
+}

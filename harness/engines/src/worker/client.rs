@@ -1,0 +1,419 @@
+//! The protocol client: one worker's requests and replies over a
+//! transport. It checks every reply against what is in flight, times each
+//! request from the moment the worker took it, and gives a worker that
+//! breaks the protocol up at once.
+
+use crate::launcher::Launch;
+use crate::worker::protocol::{ForgetRequest, Hello, ModuleRequest, Reply, Request};
+use crate::worker::transport::{Received, StdioTransport, Transport};
+use streamconform::backend::WebApiOutcome;
+use streamconform::outcome::Outcome;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a worker may take to say hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most bytes of modules a worker is asked to keep. Without a bound a
+/// worker held every module of its life: in a nightly, Firefox's page
+/// workers, holding thousands of truncated prefixes of a large module,
+/// failed compiles with "InternalError: out of memory".
+pub const MODULE_BYTES_KEPT: usize = 32 << 20;
+
+/// One worker, many requests in flight.
+pub struct Worker {
+    hello: Hello,
+    transport: Box<dyn Transport>,
+    shared: Arc<Shared>,
+    modules_sent: Mutex<SentModules>,
+    /// Requests handed to this worker so far (its pool retires it).
+    pub requests: AtomicUsize,
+}
+
+/// What the reader side and the requesting threads share.
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<HashMap<u64, InFlight>>,
+    dead: AtomicBool,
+    /// Why the worker was given up on, if it broke the protocol.
+    fault: Mutex<Option<String>>,
+    /// When the worker last wrote a line: a worker busy with a queue of
+    /// slow requests still speaks; one silent for a whole request's time
+    /// has stopped reading.
+    last_heard: Mutex<Option<Instant>>,
+}
+
+/// A request sent and not yet answered.
+struct InFlight {
+    reply: mpsc::Sender<WebApiOutcome>,
+    /// When the worker said it took the request. Noted, not sent to the
+    /// waiting thread: waking it for every `started` would cost a context
+    /// switch per request; it looks here only when its wait runs out.
+    started: Option<Instant>,
+}
+
+/// How long a request may take: `settle` (the pending window the worker
+/// applies itself) plus `hang_grace`, counted from when the worker took
+/// the request, not from when it was sent (a request queued behind a slow
+/// one is not hung). A request not yet taken waits as long as the worker
+/// keeps speaking; a worker silent for the whole span has stopped reading.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    pub settle: Duration,
+    pub hang_grace: Duration,
+}
+
+/// A body of this many bytes adds one more `settle` to its pending window.
+pub const BODY_BYTES_PER_SETTLE: usize = 256 << 10;
+
+impl Deadlines {
+    /// The deadlines of a compile of a `body_len`-byte body: the pending
+    /// window grows by one `settle` per [`BODY_BYTES_PER_SETTLE`]. A large
+    /// body, fed in hundreds of thousands of chunks, can take an engine
+    /// seconds to compile after its last chunk (Firefox took over 3 s for
+    /// a 1.1 MB module in 7-byte chunks beside other plans of it); a window
+    /// that ignored the size would report slow as pending. Small bodies,
+    /// where pending cases live, keep the window as given.
+    pub fn for_body(self, body_len: usize) -> Deadlines {
+        let extra = (body_len / BODY_BYTES_PER_SETTLE).min(u32::MAX as usize) as u32;
+        Deadlines {
+            settle: self
+                .settle
+                .saturating_add(self.settle.saturating_mul(extra)),
+            ..self
+        }
+    }
+}
+
+/// Why a request ended without an outcome of its own: its worker is gone
+/// (exited, killed, broke the protocol, stopped reading). The request did
+/// not run to an answer, so it may be run again on a fresh worker.
+#[derive(Debug)]
+pub struct Lost(pub String);
+
+impl Worker {
+    /// Starts a worker process and waits for its hello.
+    pub fn start(launch: &Launch) -> Result<Worker, String> {
+        Worker::connect(launch.program(), |receive| {
+            StdioTransport::start(launch, receive).map(|t| Box::new(t) as Box<dyn Transport>)
+        })
+    }
+
+    /// A worker over any transport: `open` is given where received lines
+    /// go and returns the transport; then the worker's hello is awaited.
+    /// `name` labels errors (the program, the browser).
+    pub fn connect(
+        name: &str,
+        open: impl FnOnce(Box<dyn FnMut(Received) + Send>) -> Result<Box<dyn Transport>, String>,
+    ) -> Result<Worker, String> {
+        let shared = Arc::new(Shared::default());
+        let (hello_tx, hello_rx) = mpsc::channel();
+        let receiver = shared.clone();
+        let mut hello_tx = Some(hello_tx);
+        let transport = open(Box::new(move |received| {
+            receiver.receive(received, &mut hello_tx)
+        }))?;
+        let hello = match hello_rx.recv_timeout(HELLO_TIMEOUT) {
+            Ok(Ok(hello)) => hello,
+            Ok(Err(e)) => {
+                transport.kill();
+                return Err(format!("{name}: {e}{}", transport.end_report()));
+            }
+            Err(_) => {
+                transport.kill();
+                return Err(format!(
+                    "{name}: no handshake within {} s{}",
+                    HELLO_TIMEOUT.as_secs(),
+                    transport.end_report()
+                ));
+            }
+        };
+        Ok(Worker {
+            hello,
+            transport,
+            shared,
+            modules_sent: Mutex::new(SentModules::default()),
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    /// What the worker said in its handshake.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.shared.dead.load(Ordering::SeqCst)
+    }
+
+    pub fn kill(&self) {
+        self.shared.dead.store(true, Ordering::SeqCst);
+        self.transport.kill();
+    }
+
+    /// Sends `request` (with its module first, once per worker) and waits
+    /// for its outcome. A request the worker took and never answered is a
+    /// timeout (the worker is killed); one lost with its worker is `Lost`.
+    pub fn request(
+        &self,
+        module: (u64, &[u8]),
+        request: &Request<'_>,
+        deadlines: Deadlines,
+    ) -> Result<WebApiOutcome, Lost> {
+        let (reply, rx) = mpsc::channel();
+        self.shared.pending.lock().unwrap().insert(
+            request.id,
+            InFlight {
+                reply,
+                started: None,
+            },
+        );
+        if self.is_dead() {
+            // Died between being handed out and now: its reader may have
+            // emptied `pending` before this request was added.
+            self.shared.pending.lock().unwrap().remove(&request.id);
+            return Err(self.lost());
+        }
+        if let Err(e) = self.send_request(module, request) {
+            self.give_up(request.id);
+            return Err(Lost(format!(
+                "worker pipe: {e}{}",
+                self.transport.end_report()
+            )));
+        }
+        let limit = deadlines.settle + deadlines.hang_grace;
+        let mut deadline = Instant::now() + limit;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(outcome) => return Ok(outcome),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(self.lost()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let started = {
+                        let pending = self.shared.pending.lock().unwrap();
+                        pending.get(&request.id).map(|r| r.started)
+                    };
+                    match started {
+                        // Answered or lost just now: the channel says which.
+                        None => continue,
+                        // Its clock runs from when the worker took it.
+                        Some(Some(at)) => {
+                            if at + limit > Instant::now() {
+                                deadline = at + limit;
+                                continue;
+                            }
+                            self.give_up(request.id);
+                            return Ok(Outcome::Timeout.into());
+                        }
+                        // Not taken yet: wait on while the worker works
+                        // through what came before it.
+                        Some(None) => {
+                            if let Some(heard) = self.shared.heard_within(limit) {
+                                deadline = heard + limit;
+                                continue;
+                            }
+                            self.give_up(request.id);
+                            return Err(Lost(format!(
+                                "the worker said nothing for {} s and did not take the request",
+                                limit.as_secs_f64()
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a request that ran out of time, and its worker with it.
+    fn give_up(&self, id: u64) {
+        self.shared.pending.lock().unwrap().remove(&id);
+        self.kill();
+    }
+
+    /// Why this worker's requests were lost: its protocol fault, or how
+    /// its process ended and its stderr tail.
+    fn lost(&self) -> Lost {
+        let fault = self.shared.fault.lock().unwrap().clone();
+        let end = self.transport.end_report();
+        Lost(match fault {
+            Some(why) => format!("{why}{end}"),
+            None => format!("worker exited{end}"),
+        })
+    }
+
+    /// Sends `request`, after its module's bytes if this worker does not
+    /// hold them (requests refer to a module by id), and before those the
+    /// `forget`s that keep the worker within [`MODULE_BYTES_KEPT`], in one
+    /// write: a page transport carries it as one message.
+    fn send_request(&self, module: (u64, &[u8]), request: &Request<'_>) -> std::io::Result<()> {
+        // Held through the write, so the lines of all threads reach the
+        // worker in the order decided here: a request for a module never
+        // overtakes its bytes, and a `forget` never overtakes a request.
+        let mut sent = self.modules_sent.lock().unwrap();
+        let mut lines = Vec::new();
+        if !sent.holds(module.0) {
+            for forgotten in sent.make_room(module.1.len(), MODULE_BYTES_KEPT) {
+                serde_json::to_writer(&mut lines, &ForgetRequest::new(forgotten))
+                    .expect("requests serialize");
+                lines.push(b'\n');
+            }
+            sent.add(module.0, module.1.len());
+            serde_json::to_writer(&mut lines, &ModuleRequest::new(module.0, module.1))
+                .expect("requests serialize");
+            lines.push(b'\n');
+        }
+        serde_json::to_writer(&mut lines, request).expect("requests serialize");
+        self.transport.send(&lines)
+    }
+}
+
+/// The modules a worker holds, oldest first, and their bytes.
+#[derive(Default)]
+struct SentModules {
+    held: HashSet<u64>,
+    order: VecDeque<(u64, usize)>,
+    bytes: usize,
+}
+
+impl SentModules {
+    fn holds(&self, module: u64) -> bool {
+        self.held.contains(&module)
+    }
+
+    fn add(&mut self, module: u64, len: usize) {
+        self.held.insert(module);
+        self.order.push_back((module, len));
+        self.bytes += len;
+    }
+
+    /// The oldest modules to forget so that `len` more bytes fit within
+    /// `budget` (a module larger than the budget is still sent, alone).
+    fn make_room(&mut self, len: usize, budget: usize) -> Vec<u64> {
+        let mut forgotten = Vec::new();
+        while self.bytes + len > budget {
+            let Some((oldest, size)) = self.order.pop_front() else {
+                break;
+            };
+            self.held.remove(&oldest);
+            self.bytes -= size;
+            forgotten.push(oldest);
+        }
+        forgotten
+    }
+}
+
+impl Shared {
+    /// When the worker last spoke, if within `span` of now.
+    fn heard_within(&self, span: Duration) -> Option<Instant> {
+        let heard = (*self.last_heard.lock().unwrap())?;
+        (heard + span > Instant::now()).then_some(heard)
+    }
+
+    /// Everything the worker writes, in order: its hello first, then
+    /// replies, each checked against what is in flight.
+    fn receive(&self, received: Received, hello: &mut Option<mpsc::Sender<Result<Hello, String>>>) {
+        let line = match received {
+            Received::Line(line) => line,
+            Received::Closed => {
+                if let Some(hello) = hello.take() {
+                    let _ = hello.send(Err("closed before the handshake".into()));
+                }
+                return self.end();
+            }
+        };
+        *self.last_heard.lock().unwrap() = Some(Instant::now());
+        if let Some(hello) = hello.take() {
+            let _ = hello.send(Hello::parse(&line));
+            return;
+        }
+        if self.dead.load(Ordering::SeqCst) {
+            return;
+        }
+        let broken = match Reply::parse(&line) {
+            Err(why) => Some(why),
+            Ok(reply) => {
+                let mut pending = self.pending.lock().unwrap();
+                match reply {
+                    Reply::Started { id } => match pending.get_mut(&id) {
+                        Some(in_flight) => {
+                            in_flight.started = Some(Instant::now());
+                            None
+                        }
+                        None => Some(not_in_flight(id, &line)),
+                    },
+                    Reply::Result { id, outcome } => match pending.remove(&id) {
+                        Some(in_flight) => {
+                            let _ = in_flight.reply.send(outcome);
+                            None
+                        }
+                        // A reply to nothing in flight: whatever it answers,
+                        // the worker's replies can no longer be trusted.
+                        None => Some(not_in_flight(id, &line)),
+                    },
+                }
+            }
+        };
+        if let Some(why) = broken {
+            // Given up on at once: its in-flight requests are lost now (and
+            // run again on a fresh worker) rather than after timeouts.
+            *self.fault.lock().unwrap() =
+                Some(format!("the worker broke the protocol, sending {why}"));
+            self.end();
+        }
+    }
+
+    /// The worker is gone or unusable: everything in flight on it ends now.
+    fn end(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.pending.lock().unwrap().clear();
+    }
+}
+
+fn not_in_flight(id: u64, line: &[u8]) -> String {
+    format!(
+        "a reply to request {id}, which is not in flight: {:.200}",
+        String::from_utf8_lossy(line)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Deadlines, SentModules, BODY_BYTES_PER_SETTLE};
+    use std::time::Duration;
+
+    #[test]
+    fn the_oldest_modules_are_forgotten_to_keep_within_the_budget() {
+        let mut sent = SentModules::default();
+        assert!(sent.make_room(60, 100).is_empty());
+        sent.add(1, 60);
+        assert!(sent.make_room(30, 100).is_empty());
+        sent.add(2, 30);
+        // 50 more: 1 goes (oldest), 2 stays.
+        assert_eq!(sent.make_room(50, 100), [1]);
+        sent.add(3, 50);
+        assert!(!sent.holds(1) && sent.holds(2) && sent.holds(3));
+        // Larger than the budget: everything goes, and it is still sent.
+        assert_eq!(sent.make_room(500, 100), [2, 3]);
+        sent.add(4, 500);
+        assert!(sent.holds(4));
+        assert_eq!(sent.make_room(1, 100), [4]);
+    }
+
+    #[test]
+    fn the_pending_window_grows_with_the_body() {
+        let given = Deadlines {
+            settle: Duration::from_millis(3000),
+            hang_grace: Duration::from_secs(60),
+        };
+        assert_eq!(given.for_body(1000).settle, given.settle);
+        assert_eq!(
+            given.for_body(BODY_BYTES_PER_SETTLE - 1).settle,
+            given.settle
+        );
+        let large = given.for_body(4 * BODY_BYTES_PER_SETTLE + 5);
+        assert_eq!(large.settle, Duration::from_millis(15_000));
+        assert_eq!(large.hang_grace, given.hang_grace);
+    }
+}

@@ -1,0 +1,124 @@
+//! Reports for people and CI systems, made from a run's JSON report
+//! ([`Report`], `reports/SCHEMA.md`): JUnit XML, wptreport JSON, a Markdown
+//! summary and a static HTML site with history. `run --junit F ...` and
+//! `report FILE.json --junit F ...` both come here, so a saved report gives
+//! exactly what the run would have written.
+//!
+//! - `junit.rs`, `wptreport.rs`, `markdown.rs`: one file each;
+//! - `history.rs`: the nights kept in a directory, and what changed between
+//!   the last two (regressions, fixes);
+//! - `site.rs`: the self-contained HTML site;
+//! - `merge.rs`: shard reports joined into one.
+
+mod describe;
+pub mod history;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+#[cfg(test)]
+mod sample;
+pub mod site;
+pub mod wptreport;
+
+use streamconform::reporter::json::Report;
+use std::path::{Path, PathBuf};
+
+/// Errors of reading reports and writing what is made from them; each
+/// names its file.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a streamconform report: {message}")]
+    NotAReport { path: PathBuf, message: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl PublishError {
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
+        move |source| PublishError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What to make from a report. Every field is optional; none given is
+/// an error of the caller (nothing to do).
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub junit: Option<PathBuf>,
+    pub wptreport: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// A directory: the site's `index.html` and its pages.
+    pub html: Option<PathBuf>,
+    /// A directory of nights' reports: the report is added to it, and the
+    /// site and the Markdown show the history and the changes since the
+    /// night before.
+    pub history: Option<PathBuf>,
+}
+
+/// What making the outputs found.
+#[derive(Clone, Debug, Default)]
+pub struct Published {
+    /// Changes since the previous night, when a history was given and it
+    /// had one.
+    pub changes: Option<history::Changes>,
+    /// Files and directories written, for the user.
+    pub written: Vec<PathBuf>,
+}
+
+/// Reads a JSON report, checking its schema and version.
+pub fn load(path: &Path) -> Result<Report, PublishError> {
+    let text = std::fs::read_to_string(path).map_err(PublishError::io(path))?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| PublishError::NotAReport {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if report.schema != streamconform::reporter::json::SCHEMA
+        || !streamconform::reporter::json::READABLE_SCHEMA_VERSIONS.contains(&report.schema_version)
+    {
+        return Err(PublishError::NotAReport {
+            path: path.to_path_buf(),
+            message: format!(
+                "schema {} version {}, this streamconform reads {} version {}",
+                report.schema,
+                report.schema_version,
+                streamconform::reporter::json::SCHEMA,
+                streamconform::reporter::json::SCHEMA_VERSION
+            ),
+        });
+    }
+    Ok(report)
+}
+
+/// Makes every output asked for from `report`.
+pub fn publish(report: &Report, outputs: &Outputs) -> Result<Published, PublishError> {
+    let mut published = Published::default();
+    let history = match &outputs.history {
+        Some(dir) => Some(history::History::add(dir, report)?),
+        None => None,
+    };
+    published.changes = history.as_ref().and_then(history::History::changes);
+    if let Some(path) = &outputs.junit {
+        junit::write(report, path)?;
+        published.written.push(path.clone());
+    }
+    if let Some(path) = &outputs.wptreport {
+        // One file per backend: see wptreport.rs.
+        published.written.extend(wptreport::write(report, path)?);
+    }
+    if let Some(path) = &outputs.markdown {
+        markdown::write(report, published.changes.as_ref(), path)?;
+        published.written.push(path.clone());
+    }
+    if let Some(dir) = &outputs.html {
+        site::write(report, history.as_ref(), dir)?;
+        published.written.push(dir.join("index.html"));
+    }
+    Ok(published)
+}

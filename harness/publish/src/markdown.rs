@@ -1,0 +1,361 @@
+//! A Markdown summary short enough for a pull-request comment: counts per
+//! backend, the first unexpected results with their repro lines, and
+//! what changed since the previous night. Every list is capped, and the
+//! lists together stay within [`LIST_BUDGET`] bytes, so the summary stays
+//! under 10 KB however big the report (GitHub's comment limit is 65,536
+//! characters). The mapping is documented in `reports/FORMATS.md`.
+
+use super::describe::{self, Standing};
+use super::history::{Change, Changes};
+use super::PublishError;
+use streamconform::reporter::json::Report;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Unexpected results shown one by one.
+const UNEXPECTED_SHOWN: usize = 15;
+/// Regressions and fixes shown one by one, each.
+const CHANGES_SHOWN: usize = 20;
+/// Bytes all lists together may take; the header and tables take little
+/// more than a line per backend.
+const LIST_BUDGET: usize = 7 * 1024;
+/// Longest case id, headline and repro shown.
+const ID_CHARS: usize = 120;
+const HEADLINE_CHARS: usize = 200;
+const REPRO_CHARS: usize = 300;
+
+pub fn write(report: &Report, changes: Option<&Changes>, path: &Path) -> Result<(), PublishError> {
+    std::fs::write(path, render(report, changes)).map_err(PublishError::io(path))
+}
+
+/// Counts of one backend, from the report's results.
+#[derive(Default)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    expected_failures: usize,
+    unsupported: usize,
+    not_applicable: usize,
+    unexpected_passes: usize,
+    invalid: usize,
+}
+
+impl Counts {
+    fn of(report: &Report, backend: &str) -> Counts {
+        let mut counts = Counts {
+            // Found but not runnable: on every backend.
+            not_applicable: report.not_applicable.len(),
+            ..Counts::default()
+        };
+        for case in report.results.iter().filter(|c| c.backend == backend) {
+            use streamconform::verdict::Status;
+            match (Standing::of(case), case.status) {
+                (Standing::Passed, _) => counts.passed += 1,
+                (Standing::ExpectedFailure, _) => counts.expected_failures += 1,
+                (Standing::Unsupported, _) => counts.unsupported += 1,
+                (Standing::NotApplicable, _) => counts.not_applicable += 1,
+                (_, Status::UnexpectedPass) => counts.unexpected_passes += 1,
+                (_, Status::Invalid) => counts.invalid += 1,
+                _ => counts.failed += 1,
+            }
+        }
+        counts
+    }
+
+    /// Cases judged on the backend: all but the not applicable ones.
+    fn judged(&self) -> usize {
+        self.passed
+            + self.failed
+            + self.expected_failures
+            + self.unsupported
+            + self.unexpected_passes
+            + self.invalid
+    }
+}
+
+/// Inline code that survives backticks in the text.
+fn code(text: &str) -> String {
+    let text = text.replace('`', "'");
+    format!("`{text}`")
+}
+
+/// Table cells must not break the row.
+fn cell(text: &str) -> String {
+    describe::one_line(text, 200).replace('|', "\\|")
+}
+
+/// Appends `lines` while they fit in `budget` (and at most `cap` of them),
+/// then a line saying how many were left out (`more` ends it).
+fn capped_list(out: &mut String, lines: &[String], cap: usize, budget: &mut usize, more: &str) {
+    let mut shown = 0;
+    for line in lines.iter().take(cap) {
+        if line.len() + 1 > *budget {
+            break;
+        }
+        *budget -= line.len() + 1;
+        out.push_str(line);
+        out.push('\n');
+        shown += 1;
+    }
+    if shown < lines.len() {
+        let _ = writeln!(out, "- … and {} more{more}", lines.len() - shown);
+    }
+}
+
+pub fn render(report: &Report, changes: Option<&Changes>) -> String {
+    let run = &report.run;
+    let mut out = String::new();
+    let unexpected: Vec<_> = report
+        .results
+        .iter()
+        .filter(|c| Standing::of(c) == Standing::Unexpected)
+        .collect();
+    let _ = writeln!(
+        out,
+        "## streamconform: {}\n",
+        if unexpected.is_empty() {
+            "no unexpected results".to_string()
+        } else {
+            format!("{} unexpected results", unexpected.len())
+        }
+    );
+    let _ = writeln!(
+        out,
+        "streamconform {} at {}, started {}, suites {}, plans {}, {:.0} s.\n",
+        run.tool_version,
+        run.revision
+            .as_deref()
+            .map_or("an unknown revision".into(), |r| {
+                code(&r.chars().take(12).collect::<String>())
+            }),
+        run.started_at,
+        code(&run.suites.join(" ")),
+        code(&run.plans),
+        report.finished.elapsed_secs
+    );
+
+    out.push_str(
+        "| backend | version | passed | failed | unexpected passes | invalid | expected failures | unsupported | not applicable | pass rate |\n",
+    );
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for backend in &run.backends {
+        let c = Counts::of(report, &backend.name);
+        let rate = match c.judged() {
+            0 => "–".to_string(),
+            judged => format!("{:.1}%", 100.0 * c.passed as f64 / judged as f64),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&backend.name),
+            cell(&backend.version),
+            c.passed,
+            c.failed,
+            c.unexpected_passes,
+            c.invalid,
+            c.expected_failures,
+            c.unsupported,
+            c.not_applicable,
+            rate
+        );
+    }
+    out.push_str(
+        "\nPass rate: passed of the cases judged (not applicable ones left out). \
+         Expected failures are deviations listed in the backend's expectations file.\n",
+    );
+
+    let finished = &report.finished;
+    let mut problems = Vec::new();
+    if !report.input_errors.is_empty() {
+        problems.push(format!("{} input errors", report.input_errors.len()));
+    }
+    if !finished.setup_errors.is_empty() {
+        problems.push(format!(
+            "{} backend setup errors",
+            finished.setup_errors.len()
+        ));
+    }
+    if !finished.stale_rules.is_empty() {
+        problems.push(format!(
+            "{} stale expectation rules",
+            finished.stale_rules.len()
+        ));
+    }
+    if finished.interrupted {
+        problems.push("the run was interrupted".into());
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**Run problems:** {} (see the JSON report).",
+            problems.join(", ")
+        );
+    }
+
+    let mut budget = LIST_BUDGET;
+    if !unexpected.is_empty() {
+        let _ = writeln!(out, "\n### Unexpected results\n");
+        let lines: Vec<String> = unexpected
+            .iter()
+            .map(|case| {
+                let mut line = format!(
+                    "- **{}** [{}] {}: {}",
+                    describe::status_word(case.status),
+                    case.backend,
+                    code(&describe::one_line(&case.id, ID_CHARS)),
+                    describe::one_line(&describe::headline(case), HEADLINE_CHARS)
+                );
+                if let Some(repro) = &case.repro {
+                    let _ = write!(
+                        line,
+                        "<br>repro: {}",
+                        code(&describe::one_line(repro, REPRO_CHARS))
+                    );
+                }
+                if let Some(m) = &case.minimized {
+                    let _ = write!(
+                        line,
+                        "<br>minimized to {} cuts: {}",
+                        m.minimized.cuts.len(),
+                        code(&describe::one_line(&m.repro, REPRO_CHARS))
+                    );
+                }
+                line
+            })
+            .collect();
+        capped_list(
+            &mut out,
+            &lines,
+            UNEXPECTED_SHOWN,
+            &mut budget,
+            " (see the JUnit or JSON report)",
+        );
+    }
+
+    if let Some(changes) = changes {
+        let line = |c: &Change| {
+            format!(
+                "- [{}] {}: {} → {}",
+                c.backend,
+                code(&describe::one_line(&c.id, ID_CHARS)),
+                describe::status_word(c.before),
+                describe::status_word(c.after)
+            )
+        };
+        for (title, list) in [
+            ("Regressions", &changes.regressed),
+            ("Fixed", &changes.fixed),
+        ] {
+            let _ = writeln!(
+                out,
+                "\n### {title} since {} ({})\n",
+                changes.previous,
+                list.len()
+            );
+            if list.is_empty() {
+                out.push_str("None.\n");
+                continue;
+            }
+            let lines: Vec<String> = list.iter().map(line).collect();
+            capped_list(&mut out, &lines, CHANGES_SHOWN, &mut budget, "");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample;
+    use super::*;
+    use streamconform::verdict::Status;
+
+    fn changes(regressed: usize, fixed: usize) -> Changes {
+        let change = |i: usize, before, after| Change {
+            backend: "node".into(),
+            id: format!("spec/wasm-latest/case.wast:{i}"),
+            before,
+            after,
+        };
+        Changes {
+            previous: "2026-11-23 abc123".into(),
+            latest: "2026-11-24 def456".into(),
+            regressed: (0..regressed)
+                .map(|i| change(i, Status::Passed, Status::Failed))
+                .collect(),
+            fixed: (0..fixed)
+                .map(|i| change(i, Status::Failed, Status::Passed))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn table_per_backend_and_unexpected_results_with_repro() {
+        let md = render(&sample::report(), None);
+        assert!(
+            md.starts_with("## streamconform: 4 unexpected results\n"),
+            "{md}"
+        );
+        // node: 1 passed, 2 failed (one a timeout), 1 unexpected pass, 1
+        // invalid, 1 expected failure, 1 unsupported, 1 + 1 not applicable.
+        assert!(
+            md.contains("| node | node 20.20.2 | 1 | 2 | 1 | 1 | 1 | 1 | 2 | 14.3% |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| chromium | chromium 156.0.8078.79 | 2 | 0 | 0 | 0 | 0 | 0 | 1 | 100.0% |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("- **FAIL** [node] `webapi/chunks/all-chunks-array-buffer`: expected Module; 20 of 20 plans failed"), "{md}");
+        assert!(md.contains("<br>repro: `streamconform run --backend node --suite webapi --case webapi/chunks/all-chunks-array-buffer --plan one-byte`"), "{md}");
+        assert!(md.contains("**UNEXPECTED PASS** [node]"), "{md}");
+        assert!(md.contains("**INVALID CASE** [node]"), "{md}");
+        assert!(
+            !md.contains("EXPECTED FAIL"),
+            "expected failures are not listed: {md}"
+        );
+        assert!(
+            md.contains("1 input errors, 1 stale expectation rules"),
+            "{md}"
+        );
+        assert!(!md.contains("Regressions"), "{md}");
+        assert_eq!(md, render(&sample::report(), None));
+    }
+
+    #[test]
+    fn changes_are_listed_and_capped() {
+        let md = render(&sample::report(), Some(&changes(25, 0)));
+        assert!(
+            md.contains("### Regressions since 2026-11-23 abc123 (25)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- [node] `spec/wasm-latest/case.wast:19`: PASS → FAIL"),
+            "{md}"
+        );
+        assert!(!md.contains("case.wast:20`"), "{md}");
+        assert!(md.contains("- … and 5 more\n"), "{md}");
+        assert!(
+            md.contains("### Fixed since 2026-11-23 abc123 (0)\n\nNone."),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn stays_small_however_big_the_report() {
+        let mut report = sample::report();
+        let failing = report.results[1].clone();
+        for i in 0..5000 {
+            let mut case = failing.clone();
+            case.id = format!("{}-{i}-{}", case.id, "x".repeat(300));
+            case.repro = Some("r".repeat(2000));
+            report.results.push(case);
+        }
+        let md = render(&report, Some(&changes(10_000, 10_000)));
+        assert!(md.len() < 10 * 1024, "{} bytes", md.len());
+        assert!(md.contains("## streamconform: 5004 unexpected results"));
+        assert!(md.contains("more (see the JUnit or JSON report)"), "{md}");
+        assert!(md.contains("### Fixed since"), "{md}");
+    }
+}
