@@ -4,6 +4,9 @@
 //!   is explained under a `### c.5.8: ...` heading in `harness/ALGORITHM.md`.
 //! - Every in-page link of ALGORITHM.md (`](#...)`) leads to a heading.
 //! - Nothing the project ships points at documents outside the repository.
+//! - Every relative link of README.md and docs/*.md leads to a file that
+//!   exists and, with `#anchor`, to a heading of that file; README.md stays
+//!   a short first page.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -209,6 +212,7 @@ fn nothing_points_outside_the_repository() {
         "harness/PROTOCOL.md",
         "suites",
         "README.md",
+        "docs",
         "reports",
         "expectations",
     ] {
@@ -244,5 +248,200 @@ fn nothing_points_outside_the_repository() {
         "these lines point at documents outside the repository; say it in \
          plain words or point at harness/ALGORITHM.md instead:\n{}",
         offenders.join("\n")
+    );
+}
+
+/// The Markdown files of the user guide: README.md and every `docs/*.md`.
+fn guide_files() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut files = vec![root.join("README.md")];
+    let dir = root.join("docs");
+    let mut pages: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    assert!(!pages.is_empty(), "no pages in {}", dir.display());
+    files.extend(pages);
+    files
+}
+
+/// Is this line a code fence (```` ``` ```` or `~~~`, possibly indented
+/// inside a list item)?
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// The lines of a Markdown document outside fenced code blocks, numbered
+/// from 1.
+fn prose_lines(doc: &str) -> Vec<(usize, &str)> {
+    let mut in_fence = false;
+    let mut out = Vec::new();
+    for (n, line) in doc.lines().enumerate() {
+        if is_fence(line) {
+            in_fence = !in_fence;
+            continue;
+        }
+        if !in_fence {
+            out.push((n + 1, line));
+        }
+    }
+    out
+}
+
+/// The anchors GitHub gives the headings of a document: the slug of each
+/// ATX heading outside code blocks, with `-1`, `-2`, ... added to repeats.
+fn heading_anchors(doc: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    for (_, line) in prose_lines(doc) {
+        let hashes = line.chars().take_while(|c| *c == '#').count();
+        if !(1..=6).contains(&hashes) || !line[hashes..].starts_with(' ') {
+            continue;
+        }
+        let text = line[hashes..].trim().trim_end_matches('#').trim_end();
+        let base = slug(text);
+        let mut anchor = base.clone();
+        let mut n = 0;
+        while anchors.contains(&anchor) {
+            n += 1;
+            anchor = format!("{base}-{n}");
+        }
+        anchors.insert(anchor);
+    }
+    anchors
+}
+
+/// The line with its inline code spans (`` `...` ``) blanked out, so a
+/// link written as code is not taken for a link.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_code = false;
+    for c in line.chars() {
+        if c == '`' {
+            in_code = !in_code;
+            out.push(' ');
+        } else if in_code {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The targets of the inline links `[text](target)` on one line.
+fn link_targets(line: &str) -> Vec<String> {
+    let line = without_code_spans(line);
+    let mut targets = Vec::new();
+    let mut rest = line.as_str();
+    while let Some(at) = rest.find("](") {
+        let before = &rest[..at];
+        rest = &rest[at + 2..];
+        if !before.contains('[') {
+            continue;
+        }
+        let Some(end) = rest.find(')') else { break };
+        // `(target "title")`: the target is the first word.
+        let target = rest[..end].split_whitespace().next().unwrap_or("");
+        targets.push(target.to_string());
+        rest = &rest[end..];
+    }
+    targets
+}
+
+#[test]
+fn link_and_heading_parsing() {
+    assert_eq!(
+        link_targets("see [a](b.md#c) and [`x`](../y/z.md), not `[q](r)`"),
+        ["b.md#c", "../y/z.md"]
+    );
+    assert_eq!(link_targets("[t](u.md \"title\")"), ["u.md"]);
+    assert!(link_targets("f(x) and a](b) without a bracket").is_empty());
+    assert_eq!(
+        slug("Interrupted runs: `--resume`"),
+        "interrupted-runs---resume"
+    );
+    assert_eq!(
+        slug("Reports for CI: JUnit, wptreport, Markdown"),
+        "reports-for-ci-junit-wptreport-markdown"
+    );
+    let anchors = heading_anchors("# A\n## B c\n```sh\n# not a heading\n```\n## B c\n#nope\n");
+    let expected: BTreeSet<String> = ["a", "b-c", "b-c-1"].map(String::from).into();
+    assert_eq!(anchors, expected);
+}
+
+#[test]
+fn links_of_the_user_guide_lead_to_files_and_headings() {
+    let root = repo_root();
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in guide_files() {
+        let doc = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (n, line) in prose_lines(&doc) {
+            for target in link_targets(line) {
+                let lower = target.to_ascii_lowercase();
+                if lower.starts_with("http://")
+                    || lower.starts_with("https://")
+                    || lower.starts_with("mailto:")
+                {
+                    continue;
+                }
+                checked += 1;
+                let (path, anchor) = match target.split_once('#') {
+                    Some((p, a)) => (p, Some(a)),
+                    None => (target.as_str(), None),
+                };
+                let linked = if path.is_empty() {
+                    file.clone()
+                } else {
+                    file.parent().unwrap().join(path)
+                };
+                if !linked.exists() {
+                    broken.push(format!("  {rel}:{n}: {target}: no such file"));
+                    continue;
+                }
+                let Some(anchor) = anchor else { continue };
+                let text = if linked.is_file() {
+                    fs::read_to_string(&linked).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                if !heading_anchors(&text).contains(anchor) {
+                    broken.push(format!(
+                        "  {rel}:{n}: {target}: no heading with anchor #{anchor}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "found only {checked} links to check; is the parser broken?"
+    );
+    assert!(
+        broken.is_empty(),
+        "README.md and docs/ have links that lead nowhere:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn readme_is_a_short_first_page() {
+    let path = repo_root().join("README.md");
+    let lines = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .count();
+    assert!(
+        lines <= 160,
+        "README.md has {lines} lines; keep it a first page of at most 160 \
+         and move details into docs/"
     );
 }
