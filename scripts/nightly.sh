@@ -27,7 +27,7 @@ if [ -z "${NIGHTLY_BACKENDS:-}" ]; then
   # then reported by `backends` below, not hidden.
   scripts/install-engines.sh all || scripts/install-engines.sh js || true
 fi
-cargo build --release -q -p streamconform
+cargo build --release -q -p streamconform-cli
 bin=target/release/streamconform
 
 if [ -n "${NIGHTLY_BACKENDS:-}" ]; then

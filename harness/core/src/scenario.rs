@@ -6,14 +6,14 @@
 //! (`backend/web_api_model.rs`); JS backends build the real objects.
 //!
 //! Steps cited (`step`) are those of "compile a potential WebAssembly
-//! response" and of consume body, one of [`STEPS`]; `harness/ALGORITHM.md`
+//! response" and of consume body, one of [`STEPS`]; `harness/core/ALGORITHM.md`
 //! explains each under a `### <id>: <title>` heading.
 
 use crate::outcome::OutcomeClass;
 use serde::{Deserialize, Serialize};
 
 /// The algorithm steps a case may cite, in the algorithm's order (`a.0` is
-/// the WebIDL argument conversion at the call). `harness/ALGORITHM.md`
+/// the WebIDL argument conversion at the call). `harness/core/ALGORITHM.md`
 /// has one heading per id; a test keeps the two in step.
 pub const STEPS: &[&str] = &[
     "a.0", "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
@@ -44,7 +44,7 @@ pub struct Scenario {
     /// The algorithm step this case exercises, e.g. `2.F.5`.
     pub step: String,
     /// Where the case comes from: a WPT file and test, an edge case
-    /// (`edge c.5.8`, explained under `## Edge cases` in `harness/ALGORITHM.md`),
+    /// (`edge c.5.8`, explained under `## Edge cases` in `harness/core/ALGORITHM.md`),
     /// or a short reason. Informational only.
     #[serde(default)]
     pub source: String,

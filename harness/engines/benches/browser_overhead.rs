@@ -11,7 +11,7 @@
 //!
 //! Prints `BROWSER overhead ratio: X.XX` (harness time / bare time;
 //! throughput is its inverse). Run:
-//! `cargo bench -p streamconform --bench browser_overhead`.
+//! `cargo bench -p streamconform-engines --bench browser_overhead`.
 //! `STREAMCONFORM_BENCH_CASES=N` limits the cases (default: the spec
 //! suite); `STREAMCONFORM_BENCH_BROWSER=chromium` runs one browser.
 

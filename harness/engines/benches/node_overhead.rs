@@ -8,7 +8,7 @@
 //!   harness has workers, each with the same cases in flight.
 //!
 //! Prints `node overhead ratio: X.XX` (harness time / bare time; throughput
-//! is its inverse). Run: `cargo bench -p streamconform --bench node_overhead`.
+//! is its inverse). Run: `cargo bench -p streamconform-engines --bench node_overhead`.
 //! `STREAMCONFORM_BENCH_CASES=N` limits the cases (default: the spec suite).
 
 #[path = "common/mod.rs"]

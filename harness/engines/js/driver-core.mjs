@@ -1,5 +1,5 @@
 // streamconform driver core: the process protocol's semantics
-// (harness/PROTOCOL.md), from a parsed request to its replies. Web-platform
+// (harness/engines/PROTOCOL.md), from a parsed request to its replies. Web-platform
 // APIs only, so the same module runs under node, deno and bun (stdio.mjs)
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
@@ -170,7 +170,7 @@ const QUEUE_BOUND = 8192;
 // `drained` is called once the last event has been applied: the pending
 // window starts there, so slow pacing is not mistaken for "pending".
 // `observed` records what the reader did (see BodyObservation in
-// harness/src/scenario.rs): the evidence that a case's premise held.
+// harness/core/src/scenario.rs): the evidence that a case's premise held.
 function makeStream(scenario, bytes, cuts, events, reason, drained, observed) {
   const pacing = scenario.pacing ?? "enqueue-all";
   const chunk = chunkMaker(scenario["chunk-type"] ?? "uint8array");

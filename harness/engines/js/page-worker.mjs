@@ -7,7 +7,7 @@
 // separated by "\n". Replies are sent at most every FLUSH_MS, all that
 // waited in one message: every message crosses the browser's processes,
 // which with many requests in flight cost more than the compiles (see
-// cases_per_worker in harness/src/backend/browser/mod.rs).
+// cases_per_worker in harness/engines/src/browser/mod.rs).
 import { createDriver } from "./driver-core.mjs";
 
 const FLUSH_MS = 2;

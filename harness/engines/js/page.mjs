@@ -1,7 +1,7 @@
 // streamconform page transport: the driver page runs one dedicated worker
 // per channel named in its `channels` query parameter. Each worker runs the
 // driver core (page-worker.mjs) on its own WebSocket to the harness
-// (harness/PROTOCOL.md), so protocol messages never pass through the page.
+// (harness/engines/PROTOCOL.md), so protocol messages never pass through the page.
 //
 // The page only keeps the workers going: a worker whose channel closed
 // (the harness gave up on it, or retired it) says so and ends, and the page

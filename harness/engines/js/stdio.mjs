@@ -1,5 +1,5 @@
 // streamconform stdio transport: runs the driver core (driver-core.mjs)
-// on stdin/stdout, one JSON request or reply per line (harness/PROTOCOL.md).
+// on stdin/stdout, one JSON request or reply per line (harness/engines/PROTOCOL.md).
 // For node, deno and bun: all three provide `node:process`.
 import process from "node:process";
 import { createDriver } from "./driver-core.mjs";

@@ -197,7 +197,7 @@ fn judge() -> String {
 }
 
 /// The text of the top-level `function NAME(...) { ... }` of the driver core
-/// (`harness/js/driver-core.mjs`), up to its closing brace at column 0.
+/// (`harness/engines/js/driver-core.mjs`), up to its closing brace at column 0.
 fn driver_function(name: &str) -> &'static str {
     let core = crate::js::DRIVER_CORE;
     let start = core

@@ -3,7 +3,7 @@
 //! expectations file in `expectations/`, both ways: an unlisted failure,
 //! an unexpected pass, or a rule that covered no failure fails the run.
 //!
-//! `cargo test -p streamconform --test engines -- node::` runs one engine.
+//! `cargo test -p streamconform-engines --test engines -- node::` runs one engine.
 //! deno, bun and the browsers come from `scripts/install-engines.sh`
 //! (npm and apt), which this test
 //! runs first (it is idempotent, and quick when they are installed); an

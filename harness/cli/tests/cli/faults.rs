@@ -6,7 +6,7 @@
 //! faults did not hit has the result of a clean run; no process outlives
 //! the harness, even one killed with SIGKILL.
 //!
-//! `cargo test -p streamconform --test faults -- --nocapture` prints the
+//! `cargo test -p streamconform-cli --test cli faults:: -- --nocapture` prints the
 //! figures (faults by kind, cases hit, wall times).
 
 use crate::common;

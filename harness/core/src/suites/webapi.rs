@@ -237,7 +237,7 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
                 &path,
                 text,
                 &e,
-                "`[[case]]` tables; fields in harness/src/scenario.rs",
+                "`[[case]]` tables; fields in harness/core/src/scenario.rs",
             ));
             return loaded;
         }

@@ -1,5 +1,5 @@
 //! The generated files of `suites/streaming/` are exactly what their
-//! generator (`harness/examples/streaming_corpus.rs`) writes: nobody edits
+//! generator (`harness/core/examples/streaming_corpus.rs`) writes: nobody edits
 //! them by hand, and a change to the generator comes with its output.
 
 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! The documentation a user needs is inside the repository.
 //!
 //! - Every edge-case id a Web API case cites in its `source` (`edge c.5.8`)
-//!   is explained under a `### c.5.8: ...` heading in `harness/ALGORITHM.md`.
+//!   is explained under a `### c.5.8: ...` heading in `harness/core/ALGORITHM.md`.
 //! - Every in-page link of ALGORITHM.md (`](#...)`) leads to a heading.
 //! - Nothing the project ships points at documents outside the repository.
 //! - Every relative link of README.md and docs/*.md leads to a file that
@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("harness/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("harness/core/ has a grandparent")
         .to_path_buf()
 }
 
 fn algorithm_md() -> String {
-    let path = repo_root().join("harness/ALGORITHM.md");
+    let path = repo_root().join("harness/core/ALGORITHM.md");
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -134,7 +135,7 @@ fn every_cited_edge_case_has_a_heading_in_algorithm_md() {
     }
     assert!(
         missing.is_empty(),
-        "harness/ALGORITHM.md must explain every edge case a case cites, \
+        "harness/core/ALGORITHM.md must explain every edge case a case cites, \
          under exactly one heading each:\n{}",
         missing.join("\n")
     );
@@ -175,13 +176,13 @@ fn in_page_links_of_algorithm_md_lead_to_headings() {
     }
     assert!(
         broken.is_empty(),
-        "harness/ALGORITHM.md links to headings it does not have:\n{}",
+        "harness/core/ALGORITHM.md links to headings it does not have:\n{}",
         broken.join("\n")
     );
 }
 
 /// Documents that exist only outside the repository. Nothing the project
-/// ships may point at them; their facts belong in harness/ALGORITHM.md.
+/// ships may point at them; their facts belong in harness/core/ALGORITHM.md.
 const OUTSIDE: [&str; 3] = [
     "shared/reference",
     "web-api-conformance.md",
@@ -206,10 +207,13 @@ fn nothing_points_outside_the_repository() {
     let root = repo_root();
     let mut files = Vec::new();
     for p in [
-        "harness/src",
-        "harness/js",
-        "harness/ALGORITHM.md",
-        "harness/PROTOCOL.md",
+        "harness/core/src",
+        "harness/engines/src",
+        "harness/publish/src",
+        "harness/cli/src",
+        "harness/engines/js",
+        "harness/core/ALGORITHM.md",
+        "harness/engines/PROTOCOL.md",
         "suites",
         "README.md",
         "docs",
@@ -246,7 +250,7 @@ fn nothing_points_outside_the_repository() {
     assert!(
         offenders.is_empty(),
         "these lines point at documents outside the repository; say it in \
-         plain words or point at harness/ALGORITHM.md instead:\n{}",
+         plain words or point at harness/core/ALGORITHM.md instead:\n{}",
         offenders.join("\n")
     );
 }

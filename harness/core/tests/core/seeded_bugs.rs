@@ -10,7 +10,7 @@
 //! bodies). The unbugged decoder (the control) must pass every case, which
 //! shows the decoder is right; each bugged one must fail at least one case.
 //!
-//! `cargo test -p streamconform --test seeded_bugs -- --nocapture` prints,
+//! `cargo test -p streamconform --test core seeded_bugs -- --nocapture` prints,
 //! per bug, the cases and plans that caught it (`--case ID --plan NAME`,
 //! the arguments that replay it with `streamconform run` on any engine).
 //! `WITNESSES` names, per bug, one cut list that fires it.

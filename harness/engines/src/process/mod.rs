@@ -1,7 +1,7 @@
 //! Out-of-process backends: any executable that speaks the streamconform
-//! process protocol (`harness/PROTOCOL.md`). The JS engines run one shared
-//! driver compiled into this crate: `harness/js/driver-core.mjs` (the
-//! protocol, web-platform APIs only) under `harness/js/stdio.mjs`.
+//! process protocol (`harness/engines/PROTOCOL.md`). The JS engines run one shared
+//! driver compiled into this crate: `harness/engines/js/driver-core.mjs` (the
+//! protocol, web-platform APIs only) under `harness/engines/js/stdio.mjs`.
 //!
 //! The pieces, shared with browser backends:
 //! - `../launcher.rs` starts worker processes (own process group, dying

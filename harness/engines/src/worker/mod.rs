@@ -1,5 +1,5 @@
 //! A worker: anything that speaks the streamconform protocol
-//! (`harness/PROTOCOL.md`), whether a process on stdio or a browser page on
+//! (`harness/engines/PROTOCOL.md`), whether a process on stdio or a browser page on
 //! a WebSocket. Shared by the process and browser backends:
 //! - `transport.rs` moves protocol messages to and from one worker;
 //! - `protocol.rs` is the wire vocabulary, shared with the JS driver;

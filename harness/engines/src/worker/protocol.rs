@@ -1,4 +1,4 @@
-//! The process protocol's vocabulary (`harness/PROTOCOL.md`): what the
+//! The process protocol's vocabulary (`harness/engines/PROTOCOL.md`): what the
 //! harness sends and what a worker may answer, as types. Everything that
 //! crosses the wire is serialized or parsed here and nowhere else.
 

@@ -1,6 +1,6 @@
 //! An executable model of "compile a potential WebAssembly response" (Web
 //! API) and of Fetch's consume body, for the reference backend. Each branch
-//! names the step it implements (the step ids of `harness/ALGORITHM.md`).
+//! names the step it implements (the step ids of `harness/core/ALGORITHM.md`).
 
 use crate::backend::{BodyEnd, StreamingBody};
 use crate::outcome::Outcome;
