@@ -1,17 +1,20 @@
 //! `streamconform fuzz --backend ... --seed S --count N`.
 
-use crate::cli::{backends_named, out, replay_here, stop_on_interrupt, TerminalOutput};
-use streamconform::fuzz::{fuzz, FuzzOptions};
-use streamconform::plan::PlanSet;
-use streamconform::runner::Reporter;
+use crate::terminal::{out, stop_on_interrupt, TerminalOutput};
 use std::path::PathBuf;
 use std::time::Duration;
+use streamconform::fuzz::{fuzz, FuzzOptions, FuzzReport};
+use streamconform::plan::PlanSet;
+use streamconform::runner::Replay;
+use streamconform::session::{outcome_options, BackendRegistry};
+use streamconform::suites::Limits;
+use streamconform_engines::NamedBackends;
 
 /// Generate modules from a seed, run them on the backends, and report (and
 /// save, minimized) every disagreement with the reference and every
 /// invariance failure.
 #[derive(clap::Args, Debug)]
-pub(super) struct FuzzArgs {
+pub struct FuzzArgs {
     /// Backend to run (repeatable).
     #[arg(long = "backend", default_value = "reference")]
     backends: Vec<String>,
@@ -57,10 +60,20 @@ pub(super) struct FuzzArgs {
     quiet: bool,
 }
 
-pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
+pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let stop = stop_on_interrupt();
     let plans = PlanSet::parse(&args.plans)?;
-    let backends = backends_named(&args.backends, args.settle_ms, args.hang_timeout)?;
+    let timing = streamconform::session::RunSpec {
+        settle_ms: args.settle_ms,
+        hang_timeout_secs: args.hang_timeout,
+        ..Default::default()
+    }
+    .timing();
+    let backends = args
+        .backends
+        .iter()
+        .map(|name| NamedBackends.backend(name, timing))
+        .collect::<Result<Vec<_>, _>>()?;
     let options = FuzzOptions {
         seed: args.seed,
         count: args.count,
@@ -70,15 +83,22 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
         minimize: !args.no_minimize,
         without: args.without.clone(),
         findings_dir: Some(args.findings.clone()),
-        replay: replay_here(args.settle_ms, args.hang_timeout, Vec::new()),
+        replay: Replay::here(outcome_options(
+            args.settle_ms,
+            args.hang_timeout,
+            &Limits::default(),
+        )),
         stop,
     };
     let mut terminal = TerminalOutput::new(args.quiet, args.show_failures);
-    let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
-    terminal.push_into(&mut reporters);
-    let report = fuzz(backends, &options, &mut reporters)?;
-    drop(reporters);
+    let report = fuzz(backends, &options, &mut terminal.consumers())?;
     drop(terminal);
+    print_report(&report, &args)?;
+    Ok(report.exit_code())
+}
+
+/// What the fuzz run found, for a person.
+fn print_report(report: &FuzzReport, args: &FuzzArgs) -> std::io::Result<()> {
 
     out(format_args!(
         "fuzz {}: {} modules generated ({} valid, {} invalid; {} mutated)",
@@ -159,6 +179,5 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
         "{} findings in {:.1}s",
         report.findings.len(),
         report.elapsed.as_secs_f64()
-    ))?;
-    Ok(report.exit_code())
+    ))
 }

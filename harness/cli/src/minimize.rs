@@ -2,20 +2,20 @@
 //! Exit codes: 0 minimized, 1 the case does not fail (or the failure does
 //! not reproduce), 2 on a usage or input error.
 
-use crate::cli::{load_for_cases, out, parse_suites, replay_here, LimitArgs};
-use streamconform::backend::{self, WorkerTiming};
-use streamconform::plan::{format_cuts, parse_cuts, PlanName, PlanSet};
-use streamconform_engines::reproducer::{self, Reproducer};
-use streamconform::runner::minimize::{minimize_with_one_shot, MinimizeOptions, DEFAULT_MAX_ATTEMPTS};
-use streamconform::runner::{run_case, PlanSelection};
-use streamconform::verdict::{Oracle, Verdict};
+use crate::args::{plan_choice, LimitArgs};
+use crate::terminal::out;
 use std::path::PathBuf;
-use std::time::Duration;
+use streamconform::plan::format_cuts;
+use streamconform::runner::minimize::DEFAULT_MAX_ATTEMPTS;
+use streamconform::session::minimize::{minimize_case, MinimizeSpec};
+use streamconform::verdict::Oracle;
+use streamconform_engines::reproducer::{self, Reproducer};
+use streamconform_engines::NamedBackends;
 
 /// Shrink a failing case's plan to a minimal cut list and print its replay
 /// command; optionally export a standalone reproducer.
 #[derive(clap::Args, Debug)]
-pub(super) struct MinimizeArgs {
+pub struct MinimizeArgs {
     /// The case id, as `run` prints it (e.g. `spec/wasm-latest/binary.wast:123`).
     case: String,
     /// The backend the case fails on.
@@ -53,112 +53,70 @@ pub(super) struct MinimizeArgs {
     limits: LimitArgs,
 }
 
-pub(super) fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
-    let suites = parse_suites(&args.suites)?;
-    let selection = match (&args.plan, &args.cuts) {
-        (Some(name), _) => {
-            PlanName::parse(name)?;
-            PlanSelection::Named(name.clone())
-        }
-        (None, Some(cuts)) => PlanSelection::Cuts(parse_cuts(cuts)?),
-        (None, None) => PlanSelection::Set(PlanSet::parse(&args.plans)?),
-    };
-    let timing = WorkerTiming {
-        settle: args
-            .settle_ms
-            .map_or(backend::DEFAULT_SETTLE, Duration::from_millis),
-        hang_grace: Duration::from_secs(args.hang_timeout),
-    };
-    let backend = streamconform_engines::by_name_with(&args.backend, timing)?;
-    // Truncated prefixes are cases too (their ids end in `/truncated@N`).
-    let loaded = load_for_cases(
-        &suites,
-        true,
-        &args.limits.limits(),
-        std::slice::from_ref(&args.case),
-    );
-    let Some(case) = loaded.cases.into_iter().find(|c| c.id == args.case) else {
-        let errors = loaded
-            .errors
-            .iter()
-            .map(|e| format!("\n  input error: {e}"))
-            .collect::<String>();
-        anyhow::bail!(
-            "no case has the id {:?} in suites {:?} (`streamconform list --suite ...` lists them){errors}",
-            args.case,
-            args.suites
-        );
-    };
-    if args.export.is_some() && case.scenario.is_some() {
-        // Refused before minimizing, not after (see `reproducer::export`).
-        anyhow::bail!(
-            "{}: Web API cases (scenarios) cannot be exported yet, only byte-level cases",
-            case.id
-        );
-    }
-    let name = backend.info().name;
-    if let Err(message) = backend.engine.ready() {
-        anyhow::bail!("backend {name} is unavailable: {message}");
-    }
-    let result = run_case(&backend, &case, &selection);
-    if let Some(why) = &result.aborted {
-        if result.verdict != Verdict::Invalid {
-            anyhow::bail!("{}: {why}", case.id);
+impl MinimizeArgs {
+    fn spec(&self) -> MinimizeSpec {
+        MinimizeSpec {
+            case: self.case.clone(),
+            backend: self.backend.clone(),
+            suites: self.suites.clone(),
+            plans: plan_choice(&self.plans, &self.plan, &self.cuts),
+            max_attempts: self.max_attempts,
+            settle_ms: self.settle_ms,
+            hang_timeout_secs: self.hang_timeout,
+            limits: self.limits.limits(),
         }
     }
-    let first = match (result.verdict, result.failing_plans.first()) {
-        (Verdict::Fail, Some(first)) => first,
-        _ => {
-            out(format_args!(
-                "{} does not fail on {name} under {}: {}; nothing to minimize",
-                case.id,
-                selection.argument(),
-                result.failure_summary()
-            ))?;
-            return Ok(1);
-        }
+}
+
+fn oracles(failed: &[Oracle]) -> String {
+    failed
+        .iter()
+        .map(Oracle::to_string)
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+pub fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
+    let exporting = args.export.is_some();
+    // Refused before minimizing, not after (see `reproducer::export`).
+    let refuse = |case: &streamconform::case::Case| {
+        (exporting && case.scenario.is_some()).then(|| {
+            format!(
+                "{}: Web API cases (scenarios) cannot be exported yet, only byte-level cases",
+                case.id
+            )
+        })
     };
-    let oracles = |failed: &[Oracle]| {
-        failed
-            .iter()
-            .map(Oracle::to_string)
-            .collect::<Vec<_>>()
-            .join("+")
+    let session = minimize_case(&args.spec(), &NamedBackends, refuse)?;
+    let (name, version) = &session.backend;
+    let case = &session.case;
+    let Some((first, minimized)) = &session.failure else {
+        out(format_args!(
+            "{} does not fail on {name} under {}: {}; nothing to minimize",
+            case.id,
+            session.plans,
+            session.result.failure_summary()
+        ))?;
+        return Ok(1);
     };
     out(format_args!(
         "{} on {name}: expected {}, one-shot {}; plan {} ({} cuts) fails {}: {}",
         case.id,
         case.expected(),
-        result
-            .one_shot
-            .as_ref()
-            .map_or("-".into(), |o| o.class().to_string()),
+        session.one_shot(),
         first.plan,
         first.cuts.len(),
         oracles(&first.failed),
         first.actual
     ))?;
-    let options = MinimizeOptions {
-        max_attempts: args.max_attempts,
+    let minimized = match minimized {
+        Ok(m) => m,
+        Err(e) => {
+            out(format_args!("{e}"))?;
+            return Ok(1);
+        }
     };
-    let minimized =
-        match minimize_with_one_shot(&backend, &case, first, result.one_shot.as_ref(), &options) {
-            Ok(m) => m,
-            Err(e) => {
-                out(format_args!("{e}"))?;
-                return Ok(1);
-            }
-        };
-    let replay = replay_here(
-        args.settle_ms,
-        args.hang_timeout,
-        args.limits.replay_options(),
-    )
-    .run_line(
-        &name,
-        &case,
-        &PlanSelection::Cuts(minimized.cuts.clone()).argument(),
-    );
+    let replay = session.replay_line(minimized);
     out(format_args!(
         "minimized to {} cuts in {} compiles{}: {}",
         minimized.cuts.len(),
@@ -184,11 +142,12 @@ pub(super) fn minimize_command(args: MinimizeArgs) -> anyhow::Result<i32> {
         let exported = reproducer::export(
             dir,
             &Reproducer {
-                case: &case,
+                case,
                 // Versions of JS engines already start with the name.
-                backend: match backend.info().version {
-                    v if v.starts_with(&name) => v,
-                    v => format!("{name} {v}"),
+                backend: if version.starts_with(name.as_str()) {
+                    version.clone()
+                } else {
+                    format!("{name} {version}")
                 },
                 cuts: minimized.cuts.clone(),
                 actual: minimized.actual.clone(),

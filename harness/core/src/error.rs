@@ -81,6 +81,16 @@ pub enum Error {
     #[error("cannot export a reproducer of {case}: {message}")]
     CannotExport { case: String, message: String },
 
+    /// A run that cannot start as described (checked before anything
+    /// runs), or a journal that does not fit the run it records.
+    #[error("{0}")]
+    InvalidRun(String),
+
+    /// An output failed mid-run (a full disk, say); the message names the
+    /// file.
+    #[error("{0}")]
+    Output(std::io::Error),
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -54,13 +54,13 @@ pub mod expectations;
 pub mod features;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
-pub mod journal;
 pub mod libtest;
 pub mod outcome;
 pub mod plan;
 pub mod reporter;
 pub mod runner;
 pub mod scenario;
+pub mod session;
 pub mod suites;
 pub mod verdict;
 

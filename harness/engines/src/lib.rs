@@ -24,4 +24,4 @@ pub mod reproducer;
 pub mod switches;
 pub mod worker;
 
-pub use registry::{by_name, by_name_with, engine_binary, BACKEND_NAMES};
+pub use registry::{by_name, by_name_with, engine_binary, NamedBackends, BACKEND_NAMES};

@@ -94,3 +94,13 @@ pub fn installed_engines_dir() -> Option<std::path::PathBuf> {
         .map(|dir| dir.join("engines/bin"))
         .find(|bin| bin.is_dir())
 }
+
+/// The named backends as the session builds them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NamedBackends;
+
+impl streamconform::session::BackendRegistry for NamedBackends {
+    fn backend(&self, name: &str, timing: WorkerTiming) -> Result<BackendUnderTest, Error> {
+        by_name_with(name, timing)
+    }
+}

@@ -62,6 +62,18 @@ pub struct Outputs {
     pub history: Option<PathBuf>,
 }
 
+impl From<&streamconform::session::PublishSpec> for Outputs {
+    fn from(spec: &streamconform::session::PublishSpec) -> Outputs {
+        Outputs {
+            junit: spec.junit.clone(),
+            wptreport: spec.wptreport.clone(),
+            markdown: spec.markdown.clone(),
+            html: spec.html.clone(),
+            history: spec.history.clone(),
+        }
+    }
+}
+
 /// What making the outputs found.
 #[derive(Clone, Debug, Default)]
 pub struct Published {

@@ -676,9 +676,15 @@ fn an_interrupted_run_resumed_gives_the_report_of_an_uninterrupted_run() {
 /// The journal of an interrupted run with `--suite suite --no-truncation`,
 /// written by hand: its header, then `lines`.
 fn write_journal(dir: &std::path::Path, lines: &str) {
-    use streamconform::journal::Header;
-    let args = ["--suite", "suite", "--no-truncation", "--report", "r.json"];
-    let header = Header::new(dir.to_path_buf(), args.map(String::from).to_vec());
+    use streamconform::session::journal::Header;
+    use streamconform::session::RunSpec;
+    let run = RunSpec {
+        suites: vec!["suite".into()],
+        truncation: false,
+        report: Some("r.json".into()),
+        ..RunSpec::default()
+    };
+    let header = Header::new(dir.to_path_buf(), run);
     let header = serde_json::to_string(&header).unwrap();
     std::fs::write(dir.join("r.json.journal"), format!("{header}\n{lines}")).unwrap();
 }
@@ -687,7 +693,7 @@ fn write_journal(dir: &std::path::Path, lines: &str) {
 /// under a single plan (a real run of it has many).
 fn journal_line(id: &str) -> String {
     use std::borrow::Cow;
-    use streamconform::journal::Entry;
+    use streamconform::session::journal::Entry;
     use streamconform::verdict::{CaseResult, Verdict};
     let entry = Entry {
         backend: Cow::Borrowed("reference"),

@@ -124,6 +124,20 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// Replay lines for runs of this process: this executable, this
+    /// directory, and `options` that change outcomes.
+    pub fn here(options: Vec<String>) -> Replay {
+        Replay {
+            program: std::env::current_exe()
+                .ok()
+                .map(|p| p.display().to_string()),
+            directory: std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string()),
+            options,
+        }
+    }
+
     /// The command that runs `case` on `backend` alone, with `plans` (plan
     /// arguments such as `--plan NAME`, already quoted) and the options
     /// that change outcomes.

@@ -59,7 +59,8 @@ pub const DEFAULT_MAX_MODULE_BYTES: usize = 16 << 20;
 
 /// Bounds on what one module may cost a run (`--max-module-bytes`,
 /// `--max-truncations-per-module`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// A longer module is an input error that costs its case only.
     pub max_module_bytes: usize,

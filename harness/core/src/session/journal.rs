@@ -6,6 +6,7 @@
 //! Results are journaled raw, before expectations: a resumed run replays
 //! them through `runner::conclude` like results it runs itself.
 
+use super::RunSpec;
 use crate::error::Error;
 use crate::runner::{EarlierResults, Reporter, RunEvent};
 use crate::verdict::CaseResult;
@@ -18,30 +19,32 @@ use std::time::Duration;
 
 pub const SCHEMA: &str = "streamconform-journal";
 /// Bump on any change a reader could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: the header records the run as data (`run`), not flags.
+pub const SCHEMA_VERSION: u32 = 2;
 const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The first line: which run the results belong to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     pub schema: String,
     pub schema_version: u32,
     pub tool_version: String,
-    /// Where the run ran: relative paths in `args` are relative to it.
+    /// Where the run ran: relative paths in `run` are relative to it.
     pub directory: PathBuf,
-    /// The arguments after `run`, every option explicit.
-    pub args: Vec<String>,
+    /// The run, as the session was given it.
+    pub run: RunSpec,
 }
 
 impl Header {
-    pub fn new(directory: PathBuf, args: Vec<String>) -> Header {
+    /// The header of a journal of `run`, begun in `directory`.
+    pub fn new(directory: PathBuf, run: RunSpec) -> Header {
         Header {
             schema: SCHEMA.into(),
             schema_version: SCHEMA_VERSION,
             tool_version: TOOL_VERSION.into(),
             directory,
-            args,
+            run,
         }
     }
 }
@@ -217,7 +220,11 @@ mod tests {
     #[test]
     fn a_cut_off_last_line_is_dropped_and_appending_goes_on_after_the_last_whole_one() {
         let path = scratch("cut-off");
-        let header = Header::new("/somewhere".into(), vec!["--suite".into(), "s".into()]);
+        let run = RunSpec {
+            suites: vec!["s".into()],
+            ..RunSpec::default()
+        };
+        let header = Header::new("/somewhere".into(), run);
         drop(JournalWriter::create(&path, &header).unwrap());
         let whole = entry_line("s/a.wast:1");
         let cut = &entry_line("s/a.wast:2")[..20];
@@ -248,7 +255,7 @@ mod tests {
     #[test]
     fn a_bad_line_names_the_file_and_line() {
         let path = scratch("bad-line");
-        let header = serde_json::to_string(&Header::new("/d".into(), vec![])).unwrap();
+        let header = serde_json::to_string(&Header::new("/d".into(), RunSpec::default())).unwrap();
         let cases = [
             (
                 format!("{header}\n{}{{\"backend\":1}}\n", entry_line("a")),

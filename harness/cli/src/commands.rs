@@ -1,0 +1,58 @@
+//! The small subcommands: `list`, `plans`, `backends`.
+
+use crate::args::Format;
+use crate::terminal::out;
+use anyhow::Context as _;
+use std::path::Path;
+use streamconform::plan::PlanSet;
+use streamconform::session::select;
+use streamconform::suites::{load_all, Limits, SuiteSpec};
+
+pub fn print_plans(file: &Path, set: &str, format: Format) -> anyhow::Result<i32> {
+    let set = PlanSet::parse(set)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let plans = set.plans(&bytes);
+    match format {
+        Format::Json => out(format_args!("{}", serde_json::to_string(&plans)?))?,
+        Format::Text => {
+            for plan in plans {
+                out(format_args!(
+                    "{}\t{}",
+                    plan.name,
+                    streamconform::plan::format_cuts(&plan.cuts)
+                ))?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn list_backends() -> anyhow::Result<i32> {
+    for name in streamconform_engines::BACKEND_NAMES {
+        match streamconform_engines::by_name(name) {
+            Ok(b) => out(format_args!("{:<12} {}", name, b.info().version))?,
+            Err(e) => out(format_args!("{:<12} unavailable: {e}", name))?,
+        }
+    }
+    Ok(0)
+}
+
+pub fn list(
+    suites: &[String],
+    filter: Option<&str>,
+    truncation: bool,
+    limits: &Limits,
+) -> anyhow::Result<i32> {
+    let suites = suites
+        .iter()
+        .map(|n| SuiteSpec::parse(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let loaded = load_all(&suites, truncation, limits);
+    for case in select(loaded.cases, filter, &[]) {
+        out(format_args!("{}\t{}", case.id, case.expected()))?;
+    }
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    Ok(if loaded.errors.is_empty() { 0 } else { 2 })
+}

@@ -1,0 +1,534 @@
+//! A run session: a [`RunSpec`] checked ([`Session::prepare`]), run with
+//! the caller's consumers ([`Session::execute`]), and concluded. Around
+//! the runner it keeps what a run leaves on disk:
+//!
+//! - the journal (`FILE.journal` beside `--report FILE`): begun before the
+//!   first case, appended to by a resumed run ([`Session::resume`]),
+//!   removed once the report is complete, kept when the run is interrupted;
+//! - the JSON report, written to `FILE.partial` and renamed over `FILE`
+//!   only when complete, so a run that dies never leaves a truncated
+//!   report nor an old one that looks current;
+//! - blessed expectations files.
+//!
+//! The CLI parses arguments into a `RunSpec`, picks the consumers a person
+//! sees (progress, terminal) and maps [`SessionEnd`] to an exit code.
+
+pub mod journal;
+pub mod minimize;
+mod spec;
+
+pub use spec::{outcome_options, PlanChoice, PublishSpec, RunSpec};
+
+use crate::backend::{BackendUnderTest, WorkerTiming};
+use crate::case::Case;
+use crate::error::Error;
+use crate::expectations::{refuse_bless_in_ci, Expectations};
+use crate::reporter::bless::Bless;
+use crate::reporter::json::JsonReport;
+use crate::reporter::ToFile;
+use crate::runner::{
+    shell_quote, minimize::MinimizeOptions, PlanSelection, Reporter, Run, RunConfig, RunFinished,
+    ShardRun,
+};
+use crate::suites::{file_of_case_id, load_all, load_all_matching, Limits, LoadedSuite, SuiteSpec};
+use journal::{Journal, JournalWriter};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Builds backends by name: the engines crate's registry, or a test's own.
+pub trait BackendRegistry {
+    /// The backend `name` (as `--backend` takes it), with these clocks.
+    fn backend(&self, name: &str, timing: WorkerTiming) -> Result<BackendUnderTest, Error>;
+}
+
+/// What a resumed run may take from the command line rather than from its
+/// journal: options that change neither which cases run nor how they come
+/// out.
+#[derive(Clone, Debug, Default)]
+pub struct ResumeOverrides {
+    /// `--jobs`, if given.
+    pub jobs: Option<Option<usize>>,
+    /// `--show-failures`, if given.
+    pub show_failures: Option<usize>,
+    /// `--quiet`, if given.
+    pub quiet: Option<bool>,
+}
+
+/// A checked run, ready to execute: its backends built, its cases loaded
+/// and selected, its report and journal files claimed.
+pub struct Session {
+    spec: RunSpec,
+    run: Run,
+    journal: Option<(ToFile<JournalWriter>, PathBuf)>,
+    /// A resumed run: how many results its journal replays.
+    replayed: Option<usize>,
+    report: Option<(ToFile<JsonReport<BufWriter<File>>>, PathBuf)>,
+    bless: Option<Bless>,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub struct SessionEnd {
+    /// What the run concluded.
+    pub finished: RunFinished,
+    /// The JSON report, complete (`None` without `report`).
+    pub report: Option<PathBuf>,
+    /// The command that continues an interrupted run from its journal.
+    pub resume_command: Option<String>,
+    /// One line per expectations file blessed.
+    pub blessed: Vec<String>,
+    /// Whether the run blessed (its failures are then recorded, not fatal).
+    bless: bool,
+}
+
+impl SessionEnd {
+    /// 0 when nothing was unexpected, 1 when something was, 2 on bad
+    /// input, 130 when interrupted. Blessing records failures: it still
+    /// fails on bad input.
+    pub fn exit_code(&self) -> i32 {
+        match self.finished.exit_code() {
+            1 if self.bless => 0,
+            code => code,
+        }
+    }
+}
+
+impl Session {
+    /// Checks `spec` as the CLI did before running anything: bless outside
+    /// CI, outputs that need a report, the plans, the backends, one
+    /// expectations file per backend of the run, the case selection, the
+    /// shard, a named plan that fits every case, a journal left by an
+    /// unfinished run, and a writable report path.
+    pub fn prepare(
+        spec: RunSpec,
+        registry: &dyn BackendRegistry,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Session, Error> {
+        Session::prepare_with(spec, registry, stop, None)
+    }
+
+    /// Continues the run `journal` recorded, in the directory it began in
+    /// (the process changes to it: the run's relative paths are relative to
+    /// it), running only the cases it lacks.
+    pub fn resume(
+        journal: &Path,
+        overrides: ResumeOverrides,
+        registry: &dyn BackendRegistry,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Session, Error> {
+        let path = std::path::absolute(journal).map_err(|source| Error::Io {
+            path: journal.to_path_buf(),
+            source,
+        })?;
+        let journal = journal::read(&path)?;
+        let invalid = |message: String| Error::InvalidJournal {
+            file: path.clone(),
+            line: 1,
+            message,
+        };
+        std::env::set_current_dir(&journal.header.directory).map_err(|e| {
+            invalid(format!(
+                "the directory the run began in, {}: {e}",
+                journal.header.directory.display()
+            ))
+        })?;
+        let mut spec = journal.header.run.clone();
+        if spec.report.is_none() {
+            return Err(invalid("its run has no report".into()));
+        }
+        if let Some(jobs) = overrides.jobs {
+            spec.jobs = jobs;
+        }
+        if let Some(show) = overrides.show_failures {
+            spec.show_failures = show;
+        }
+        if let Some(quiet) = overrides.quiet {
+            spec.quiet = quiet;
+        }
+        Session::prepare_with(spec, registry, stop, Some(journal))
+    }
+
+    fn prepare_with(
+        spec: RunSpec,
+        registry: &dyn BackendRegistry,
+        stop: Arc<AtomicBool>,
+        resumed: Option<Journal>,
+    ) -> Result<Session, Error> {
+        let invalid = |message: String| Err(Error::InvalidRun(message));
+        if spec.bless {
+            refuse_bless_in_ci()?;
+            if spec.shard.is_some() {
+                // A shard sees part of the cases: which rules are stale is
+                // known only once merged.
+                return invalid("--bless cannot go with --shard".into());
+            }
+        }
+        if spec.publish.any() && spec.report.is_none() {
+            return invalid("--junit, --wptreport, --markdown, --html and --history are made from the JSON report: give --report FILE too".into());
+        }
+        let suites = spec.suite_specs()?;
+        let plans = spec.plan_selection()?;
+        let backends = spec
+            .backends
+            .iter()
+            .map(|name| registry.backend(name, spec.timing()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let expectations = load_expectations(&spec, &backends)?;
+        let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
+        let filtered = spec.filter.is_some() || !spec.cases.is_empty();
+        let cases = select(loaded.cases, spec.filter.as_deref(), &spec.cases);
+        if !spec.cases.is_empty() && cases.is_empty() {
+            return invalid(format!(
+                "no case has the id {:?} in suites {:?}",
+                spec.cases, spec.suites
+            ));
+        }
+        let (cases, shard) = take_shard(cases, spec.shard)?;
+        check_plans_fit(&plans, &cases)?;
+        let run = Run {
+            cases: Arc::new(cases),
+            not_applicable: if filtered {
+                Vec::new()
+            } else {
+                loaded.not_applicable
+            },
+            input_errors: loaded.errors.iter().map(ToString::to_string).collect(),
+            suites: suites.iter().map(SuiteSpec::argument).collect(),
+            backends,
+            expectations: expectations.clone(),
+            config: RunConfig {
+                plans,
+                jobs: spec.jobs,
+                case_timeout: Duration::from_secs(spec.case_timeout_secs),
+                replay: spec.replay_here(),
+                stop,
+                minimize: spec
+                    .minimize_attempts
+                    .map(|max_attempts| MinimizeOptions { max_attempts }),
+            },
+            filtered,
+            earlier: resumed
+                .as_ref()
+                .map(|journal| journal.results.clone())
+                .unwrap_or_default(),
+            shard,
+        };
+        if let Some(journal) = &resumed {
+            let unmatched = run.unmatched_earlier_results();
+            if !unmatched.is_empty() {
+                return invalid(format!(
+                    "{}: {} journaled results are of cases not in this run's suites (they changed since): {}{}; delete the journal and run afresh",
+                    journal.path.display(),
+                    unmatched.len(),
+                    unmatched[..unmatched.len().min(10)].join(", "),
+                    if unmatched.len() > 10 { ", ..." } else { "" }
+                ));
+            }
+        }
+        let program = run.config.replay.program.clone();
+        // Checked before the run, like the report path: the journal of a
+        // run that did not finish is not replaced.
+        let new_journal = match (&resumed, &spec.report) {
+            (None, Some(report)) => {
+                let path = beside(report, ".journal");
+                if path.exists() {
+                    return invalid(format!(
+                        "{}: the journal of a run that did not finish; continue it with `{}`, or delete it to start afresh",
+                        path.display(),
+                        resume_command(program.as_deref(), &path)
+                    ));
+                }
+                Some(path)
+            }
+            _ => None,
+        };
+        let report = match &spec.report {
+            Some(path) => {
+                // Created before the run: an unwritable path is an error
+                // now, not after the run.
+                let partial = beside(path, ".partial");
+                let file = File::create(&partial).map_err(|e| {
+                    Error::InvalidRun(format!("writing report {}: {e}", partial.display()))
+                })?;
+                Some((
+                    ToFile {
+                        path: partial,
+                        inner: JsonReport::new(BufWriter::new(file)),
+                    },
+                    path.clone(),
+                ))
+            }
+            None => None,
+        };
+        let replayed = resumed.as_ref().map(|j| j.results.len());
+        // Results are kept as they finish, to resume an interrupted run with.
+        let journal = match (resumed, new_journal) {
+            (Some(journal), _) => {
+                let writer = JournalWriter::append(&journal).map_err(|e| {
+                    Error::InvalidRun(format!("appending to {}: {e}", journal.path.display()))
+                })?;
+                Some((
+                    ToFile {
+                        path: journal.path.clone(),
+                        inner: writer,
+                    },
+                    journal.path,
+                ))
+            }
+            (None, Some(path)) => {
+                let directory = std::env::current_dir().map_err(|source| Error::Io {
+                    path: ".".into(),
+                    source,
+                })?;
+                let header = journal::Header::new(directory, spec.clone());
+                let writer = JournalWriter::create(&path, &header).map_err(|e| {
+                    Error::InvalidRun(format!("writing {}: {e}", path.display()))
+                })?;
+                Some((
+                    ToFile {
+                        path: path.clone(),
+                        inner: writer,
+                    },
+                    path,
+                ))
+            }
+            (None, None) => None,
+        };
+        let bless = spec.bless.then(|| Bless::new(expectations));
+        Ok(Session {
+            spec,
+            run,
+            journal,
+            replayed,
+            report,
+            bless,
+        })
+    }
+
+    /// The run as described (after a resume's overrides).
+    pub fn spec(&self) -> &RunSpec {
+        &self.spec
+    }
+
+    /// For a resumed run: its journal and how many results it replays.
+    pub fn resumed(&self) -> Option<(&Path, usize)> {
+        match (&self.journal, self.replayed) {
+            (Some((_, path)), Some(replayed)) => Some((path.as_path(), replayed)),
+            _ => None,
+        }
+    }
+
+    /// Runs it. `consumers` see every event after the journal (a result is
+    /// kept before anything else sees it) and before the JSON report and
+    /// blessing.
+    pub fn execute(mut self, consumers: &mut [&mut dyn Reporter]) -> Result<SessionEnd, Error> {
+        let finished = {
+            let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
+            if let Some((writer, _)) = self.journal.as_mut() {
+                reporters.push(writer);
+            }
+            for consumer in consumers.iter_mut() {
+                reporters.push(&mut **consumer);
+            }
+            if let Some((json, _)) = self.report.as_mut() {
+                reporters.push(json);
+            }
+            if let Some(bless) = self.bless.as_mut() {
+                reporters.push(bless);
+            }
+            self.run.execute(&mut reporters).map_err(Error::Output)?
+        };
+        let report = match self.report {
+            Some((json, path)) => {
+                let partial = json.inner.into_inner();
+                let partial_path = beside(&path, ".partial");
+                partial
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|file| file.sync_all())
+                    .and_then(|()| std::fs::rename(&partial_path, &path))
+                    .map_err(|e| {
+                        Error::InvalidRun(format!("writing report {}: {e}", path.display()))
+                    })?;
+                Some(path)
+            }
+            None => None,
+        };
+        let mut resume = None;
+        if let Some((writer, path)) = self.journal {
+            drop(writer);
+            if finished.interrupted {
+                resume = Some(resume_command(
+                    self.run.config.replay.program.as_deref(),
+                    &path,
+                ));
+            } else {
+                // The report is complete: nothing is left to resume.
+                std::fs::remove_file(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(SessionEnd {
+            finished,
+            report,
+            resume_command: resume,
+            blessed: self.bless.map(|b| b.written).unwrap_or_default(),
+            bless: self.spec.bless,
+        })
+    }
+}
+
+/// Each `expectations` file, checked against the run's backends: one file
+/// per backend, each for a backend of the run; with `bless`, every backend
+/// needs one, and a missing file starts empty.
+fn load_expectations(
+    spec: &RunSpec,
+    backends: &[BackendUnderTest],
+) -> Result<Vec<Expectations>, Error> {
+    let mut expectations = Vec::new();
+    for path in &spec.expectations {
+        let e = match Expectations::load(path) {
+            Err(Error::Io { source, .. })
+                if spec.bless && source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                let backend = path
+                    .file_stem()
+                    .map_or("?".into(), |s| s.to_string_lossy().into_owned());
+                Expectations::empty(&backend, path)
+            }
+            other => other?,
+        };
+        expectations.push(e);
+    }
+    let names: Vec<String> = backends.iter().map(|b| b.info().name).collect();
+    for (i, e) in expectations.iter().enumerate() {
+        if !names.contains(&e.backend) {
+            return Err(Error::InvalidRun(format!(
+                "{}: its backend {:?} is not in this run (backends: {}); it would apply to nothing",
+                e.path.display(),
+                e.backend,
+                names.join(", ")
+            )));
+        }
+        if let Some(first) = expectations[..i].iter().find(|f| f.backend == e.backend) {
+            return Err(Error::InvalidRun(format!(
+                "{} and {} are both for backend {:?}; give one file per backend",
+                first.path.display(),
+                e.path.display(),
+                e.backend
+            )));
+        }
+    }
+    if spec.bless {
+        for name in &names {
+            if !expectations.iter().any(|e| &e.backend == name) {
+                return Err(Error::InvalidRun(format!(
+                    "--bless needs an --expectations file whose `backend` is {name:?}"
+                )));
+            }
+        }
+    }
+    Ok(expectations)
+}
+
+/// The suites' cases; when every `cases` id names its file (see
+/// [`file_of_case_id`]), only those files' (a `fuzz:` case id regenerates
+/// just its module), falling back to everything if that misses any of them.
+pub fn load_for_cases(
+    suites: &[SuiteSpec],
+    truncation: bool,
+    limits: &Limits,
+    cases: &[String],
+) -> LoadedSuite {
+    let files: Option<std::collections::BTreeSet<&str>> =
+        cases.iter().map(|id| file_of_case_id(id)).collect();
+    if let Some(files) = files.filter(|f| !f.is_empty()) {
+        let mut loaded = LoadedSuite::default();
+        for file in files {
+            loaded.extend(load_all_matching(suites, truncation, Some(file), limits));
+        }
+        if cases
+            .iter()
+            .all(|id| loaded.cases.iter().any(|c| &c.id == id))
+        {
+            return loaded;
+        }
+    }
+    load_all(suites, truncation, limits)
+}
+
+/// The cases whose id contains `filter` (if any) and, if `exact` is not
+/// empty, whose id it lists.
+pub fn select(cases: Vec<Case>, filter: Option<&str>, exact: &[String]) -> Vec<Case> {
+    cases
+        .into_iter()
+        .filter(|c| filter.is_none_or(|f| c.id.contains(f)))
+        .filter(|c| exact.is_empty() || exact.contains(&c.id))
+        .collect()
+}
+
+/// This shard's slice of `cases`, and what it knows of the whole.
+fn take_shard(
+    cases: Vec<Case>,
+    shard: Option<crate::runner::Shard>,
+) -> Result<(Vec<Case>, Option<ShardRun>), Error> {
+    let Some(shard) = shard else {
+        return Ok((cases, None));
+    };
+    let selected = cases.len();
+    let positions = shard.positions(cases.iter().map(|c| c.id.as_str()));
+    if positions.is_empty() {
+        return Err(Error::InvalidRun(format!(
+            "shard {shard} holds none of the {selected} selected cases; use fewer shards"
+        )));
+    }
+    let slice = cases
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| positions.binary_search(i).is_ok())
+        .map(|(_, case)| case)
+        .collect();
+    Ok((slice, Some(ShardRun { shard, positions })))
+}
+
+/// A named plan or a cut list must fit every selected case: one that does
+/// not is a usage error, not an engine failure.
+pub fn check_plans_fit(plans: &PlanSelection, cases: &[Case]) -> Result<(), Error> {
+    if matches!(plans, PlanSelection::Set(_)) {
+        return Ok(());
+    }
+    for case in cases
+        .iter()
+        .filter(|c| c.scenario.as_ref().is_none_or(|s| s.uses_plans()))
+    {
+        if let Err(e) = plans.plans_for(case) {
+            return Err(Error::InvalidRun(format!("{}: {e}", case.id)));
+        }
+    }
+    Ok(())
+}
+
+/// A file beside `path`: its name with `suffix` added. The report is
+/// written to `FILE.partial` until the run completes; `FILE.journal`
+/// keeps the results as they finish.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The command that continues the run `journal` recorded, from anywhere.
+fn resume_command(program: Option<&str>, journal: &Path) -> String {
+    let journal = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
+    format!(
+        "{} run --resume {}",
+        shell_quote(program.unwrap_or("streamconform")),
+        shell_quote(&journal.to_string_lossy())
+    )
+}
