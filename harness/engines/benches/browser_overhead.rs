@@ -16,10 +16,10 @@
 //! suite); `STREAMCONFORM_BENCH_BROWSER=chromium` runs one browser.
 
 #[path = "common/mod.rs"]
-use crate::common;
+mod common;
 
 use std::time::Duration;
-use streamconform::backend;
+
 use streamconform_engines::browser::launcher::{Browser, BrowserKind};
 use streamconform_engines::loopback_server::{BodyEnding, LoopbackServer, Origin, Route};
 use streamconform::runner::Run;
@@ -39,7 +39,7 @@ fn bench(kind: BrowserKind, cases: Vec<streamconform::case::Case>) {
     // The backend's own sizing: one page worker per core, four cases in
     // flight per worker.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let backend = backend::by_name(kind.name()).expect("browser backend");
+    let backend = streamconform_engines::by_name(kind.name()).expect("browser backend");
     println!(
         "{}: {} cases, reduced plans, {}, {workers} page workers",
         kind.name(),

@@ -12,18 +12,18 @@
 //! `STREAMCONFORM_BENCH_CASES=N` limits the cases (default: the spec suite).
 
 #[path = "common/mod.rs"]
-use crate::common;
+mod common;
 
 use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
-use streamconform::backend;
+
 use streamconform::runner::Run;
 
 fn main() {
     let cases = common::spec_cases();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let backend = backend::by_name("node").expect("node backend");
+    let backend = streamconform_engines::by_name("node").expect("node backend");
     println!(
         "{} cases, reduced plans, node {}, {workers} workers",
         cases.len(),
