@@ -6,10 +6,26 @@
 #   browsers  Debian's chromium and firefox-esr, with apt (needs root or sudo).
 #   all       both (the default).
 # Idempotent: does nothing for what is already installed.
+# Serialized: each run holds an exclusive lock on engines/.install.lock
+# (flock) from start to end, so runs started at the same time (parallel
+# tests, test binaries run side by side) wait for each other, and the
+# later ones find everything installed. apt also waits (up to 10 minutes)
+# for any other apt or dpkg on the machine instead of failing on its lock.
 set -euo pipefail
 what=${1:-all}
 case "$what" in js|browsers|all) ;; *) echo "usage: $0 [js|browsers|all]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/../engines"
+
+# Held until this shell exits (fd 9 is closed then). Waits up to 30
+# minutes: a first install of everything takes a few.
+exec 9>>.install.lock
+if ! flock --nonblock 9; then
+  echo "install-engines: waiting for another install to finish (engines/.install.lock)" >&2
+  flock --timeout 1800 9 || { echo "install-engines: still locked after 30 minutes: engines/.install.lock" >&2; exit 1; }
+fi
+
+# How long apt waits for the dpkg lock another apt or dpkg holds.
+apt_lock_wait=600
 
 install_browsers() {
   if command -v chromium >/dev/null && command -v firefox-esr >/dev/null; then
@@ -20,8 +36,25 @@ install_browsers() {
     command -v sudo >/dev/null || { echo "install-engines: installing browsers needs root or sudo" >&2; return 1; }
     sudo="sudo"
   fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium firefox-esr >/dev/null
+  update_package_lists $sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=$apt_lock_wait \
+    install -y -qq --no-install-recommends chromium firefox-esr >/dev/null
+}
+
+# `apt-get update`. DPkg::Lock::Timeout covers the dpkg lock but not the
+# package lists' lock (apt 2.6 fails on that one at once), so an update
+# that failed only on a lock is retried, for up to $apt_lock_wait seconds.
+update_package_lists() {
+  local waited=0 errors
+  until errors=$("$@" apt-get -o DPkg::Lock::Timeout=$apt_lock_wait update -qq 2>&1 >/dev/null); do
+    if ! grep -q "Could not get lock" <<<"$errors" || [ "$waited" -ge "$apt_lock_wait" ]; then
+      echo "$errors" >&2
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+  [ -z "$errors" ] || echo "$errors" >&2
 }
 
 if [ "$what" != js ]; then

@@ -16,19 +16,37 @@ use streamconform::{Conformance, PlanSet, SuiteSpec};
 
 const ENGINES: &[&str] = &["node", "deno", "bun", "chromium", "firefox"];
 
-/// Runs the project's install script for every engine; its failure
-/// becomes a failing trial.
-fn install_engines() -> Result<(), String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-engines.sh");
+/// Runs the project's install script once, before the trials are made,
+/// for the engines the trials to run need: all of them, unless the filter
+/// starts with one engine's trials (`[deno] spec/...`, as nextest passes
+/// when it runs each trial in a process of its own, or `deno::start`).
+/// Its failure becomes a failing trial. Runs in other test processes at
+/// the same time wait for each other on the script's lock.
+fn install_engines(args: &Arguments) -> Result<(), String> {
+    let filter = args.filter.as_deref().unwrap_or("");
+    let engine = match filter.strip_prefix('[') {
+        Some(kinded) => kinded.split_once(']').map(|(kind, _)| kind),
+        None => filter.split_once("::").map(|(engine, _)| engine),
+    };
+    let what = match engine {
+        Some("node") => return Ok(()),
+        Some("deno" | "bun") => "js",
+        Some("chromium" | "firefox") => "browsers",
+        _ => "all",
+    };
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/install-engines.sh"
+    );
     let out = Command::new("bash")
-        .args([script, "all"])
+        .args([script, what])
         .output()
         .map_err(|e| format!("cannot run {script}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "{script} failed ({}): {}",
+            "{script} {what} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))
@@ -39,10 +57,11 @@ fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = args.test_threads.or(Some(16));
     let mut trials = Vec::new();
-    if !args.list {
-        if let Err(message) = install_engines() {
-            trials.push(Trial::test("install-engines", move || Err(message.into())));
-        }
+    // Also when only listing: which trials there are depends on which
+    // engines start (one that cannot has a single `ENGINE::start` trial),
+    // and nextest runs each trial it listed in a process of its own.
+    if let Err(message) = install_engines(&args) {
+        trials.push(Trial::test("install-engines", move || Err(message.into())));
     }
     let mut judged_against = Vec::new();
     for engine in ENGINES {

@@ -458,6 +458,7 @@ fn an_exported_reproducer_of_a_passing_chunking_exits_0_under_node() {
     );
     assert!(printed.contains("not reproduced"), "{printed}");
     // The same file under deno and bun, as the README says.
+    common::install_js_engines();
     for (engine, args) in [("deno", &["run", "--allow-read"][..]), ("bun", &[][..])] {
         let ran = Command::new(streamconform_engines::engine_binary(engine))
             .args(args)

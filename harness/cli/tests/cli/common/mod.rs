@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Runs the binary in `dir`, outside CI (so `--bless` is allowed).
 pub fn streamconform(args: &[&str], dir: &Path) -> Output {
@@ -19,16 +20,47 @@ pub fn streamconform(args: &[&str], dir: &Path) -> Output {
 /// Installs Debian's chromium and firefox-esr if missing
 /// (`scripts/install-engines.sh browsers`), or fails the test.
 pub fn install_browsers() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-engines.sh");
-    let out = Command::new("bash")
-        .args([script, "browsers"])
-        .output()
-        .expect("run the install script");
-    assert!(
-        out.status.success(),
-        "{script} browsers failed: {}",
-        text(&out)
+    static OUTCOME: OnceLock<Result<(), String>> = OnceLock::new();
+    installed(&OUTCOME, "browsers");
+}
+
+/// Installs deno and bun into `engines/bin` if missing
+/// (`scripts/install-engines.sh js`), or fails the test.
+pub fn install_js_engines() {
+    static OUTCOME: OnceLock<Result<(), String>> = OnceLock::new();
+    installed(&OUTCOME, "js");
+}
+
+/// Runs the install script for `what` once per test process: the tests of
+/// this binary run in parallel, and those that need it wait for that one
+/// run and all get its outcome (a failure fails each of them, with the
+/// script's output). Other processes (nextest runs each test in its own,
+/// and other test binaries may run alongside) are serialized by the
+/// script's own lock, and find the engines installed.
+fn installed(outcome: &OnceLock<Result<(), String>>, what: &str) {
+    if let Err(reason) = outcome.get_or_init(|| run_install_script(what)) {
+        panic!("{reason}");
+    }
+}
+
+fn run_install_script(what: &str) -> Result<(), String> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/install-engines.sh"
     );
+    let out = Command::new("bash")
+        .args([script, what])
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{script} {what} failed ({}): {}",
+            out.status,
+            text(&out)
+        ))
+    }
 }
 
 /// stdout then stderr, for assertions and failure messages.
