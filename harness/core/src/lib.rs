@@ -90,8 +90,8 @@
 #![warn(missing_docs)]
 
 pub use backend::{
-    Backend, BackendInfo, BodyEnd, ProposalSupport, ReferenceBackend, StreamingBody,
-    WebApiBackend, WebApiOutcome,
+    Backend, BackendInfo, BodyEnd, ProposalSupport, ReferenceBackend, StreamingBody, WebApiBackend,
+    WebApiOutcome,
 };
 pub use error::Error;
 pub use features::{Features, SpecVersion};
