@@ -7,11 +7,13 @@
 //! decoder on every body the suites have, under the same verdicts as any
 //! engine.
 
-use streamconform::backend::ProposalSupport;
-use streamconform::outcome::{ExportDescriptor, ImportDescriptor};
-use streamconform::{Backend, BackendInfo, BodyEnd, Features, Fingerprint, Outcome, StreamingBody};
+use streamconform::{
+    Backend, BackendInfo, BodyEnd, ExportDescriptor, Features, Fingerprint, ImportDescriptor,
+    Outcome, ProposalSupport, StreamingBody,
+};
 use wasmi::{CompilationMode, Config, Engine, ExternType, Module};
 
+/// wasmi as a streamconform backend.
 #[derive(Debug, Default)]
 pub struct WasmiBackend;
 

@@ -12,21 +12,34 @@ use wasmparser::{Validator, WasmFeatures};
 ///
 /// Older proposal directories assume the spec of their time: `threads`
 /// expects a second table to be invalid, which WebAssembly 2.0 allows.
+///
+/// A backend sets its engine's switches from [`Features::enables`], which
+/// counts the proposals the base version already includes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Features {
+    /// The spec version the case is written against.
     pub base: SpecVersion,
+    /// Proposals on beyond `base`, by testsuite directory name. Only names
+    /// the harness knows (the testsuite's proposal directories) occur.
     #[serde(default)]
     pub proposals: BTreeSet<String>,
 }
 
+/// A WebAssembly spec version: the base of a [`Features`] set.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum SpecVersion {
+    /// WebAssembly 1.0 (the MVP, plus mutable globals).
     Wasm1,
+    /// WebAssembly 2.0: adds bulk memory, multi-value, non-trapping
+    /// float-to-int, reference types, sign extension and SIMD.
     Wasm2,
+    /// WebAssembly 3.0 (the default): adds exceptions, extended
+    /// constants, typed function references, GC, 64-bit memories, multiple
+    /// memories, relaxed SIMD, tail calls and threads.
     #[default]
     Wasm3,
 }
@@ -64,7 +77,8 @@ impl Features {
         Features::default()
     }
 
-    /// `base` plus proposals, rejecting names not in [`KNOWN_FEATURES`].
+    /// `base` plus proposals, rejecting names the harness does not know
+    /// (the testsuite's proposal directory names).
     pub fn new<I, S>(base: SpecVersion, proposals: I) -> Result<Features, String>
     where
         I: IntoIterator<Item = S>,
@@ -96,6 +110,8 @@ impl Features {
         Features::new(SpecVersion::Wasm3, proposals)
     }
 
+    /// Whether `name` is one of [`Features::proposals`] (on by name, not by
+    /// the base version; see [`Features::enables`]).
     pub fn contains(&self, name: &str) -> bool {
         self.proposals.contains(name)
     }
@@ -133,6 +149,7 @@ impl Features {
         in_base || self.contains(name)
     }
 
+    /// The proposals on by name, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.proposals.iter().map(String::as_str)
     }

@@ -6,7 +6,7 @@
 //! and an expectations file that does not parse are failing trials, so
 //! nothing is skipped silently.
 
-use crate::backend::{Backend, BackendUnderTest};
+use crate::backend::{Backend, BackendUnderTest, WebApiBackend};
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
 use crate::runner::{
@@ -23,7 +23,25 @@ use std::time::Duration;
 /// expectations file from its results (refused when `CI` is set).
 pub const BLESS_ENV: &str = "STREAMCONFORM_BLESS";
 
-/// A conformance run of one in-process backend, as a libtest harness.
+/// A conformance run of one in-process backend, as a libtest harness: the
+/// `main` of a `[[test]] harness = false` target (see the crate docs).
+///
+/// Each case is one trial named by its id, so `cargo test -- FILTER`,
+/// `--list`, `--exact ID`, `--ignored` and nextest work as usual. A case
+/// passes when every plan's outcome agrees with the spec and with the
+/// backend's one-shot compile; a failure listed in the expectations file is
+/// expected, and a listed case that passes fails (so the list stays true).
+/// `STREAMCONFORM_BLESS=1 cargo test` rewrites the expectations file from
+/// the results (refused when `CI` is set).
+///
+/// ```no_run
+/// use streamconform::{Conformance, PlanSet, ReferenceBackend, SuiteSpec};
+///
+/// Conformance::new(ReferenceBackend)
+///     .suites([SuiteSpec::Streaming])
+///     .plans(PlanSet::Reduced)
+///     .run_as_test_harness()
+/// ```
 pub struct Conformance {
     backend: BackendUnderTest,
     suites: Vec<SuiteSpec>,
@@ -35,14 +53,21 @@ pub struct Conformance {
 }
 
 impl Conformance {
-    /// Spec and streaming suites, default plans, truncation cases, no
-    /// expectations file.
+    /// A run of `backend` on the spec and streaming suites, with the
+    /// default plans, truncation cases and no expectations file.
     pub fn new(backend: impl Backend + 'static) -> Conformance {
         Conformance::for_backend(BackendUnderTest::bytes_only(backend))
     }
 
-    /// Like [`Conformance::new`], for a backend that may also answer Web
-    /// API cases (the reference, or a JS engine).
+    /// Like [`Conformance::new`], for a backend that also answers Web API
+    /// cases: add [`SuiteSpec::WebApi`] to [`Conformance::suites`] to run
+    /// them.
+    pub fn with_web_api<B: Backend + WebApiBackend + 'static>(backend: B) -> Conformance {
+        Conformance::for_backend(BackendUnderTest::with_web_api(backend))
+    }
+
+    /// Like [`Conformance::new`], for a backend as the runner holds it.
+    #[doc(hidden)]
     pub fn for_backend(backend: BackendUnderTest) -> Conformance {
         Conformance {
             backend,
@@ -55,23 +80,30 @@ impl Conformance {
         }
     }
 
+    /// The suites to run, instead of spec and streaming.
     pub fn suites(mut self, suites: impl IntoIterator<Item = SuiteSpec>) -> Self {
         self.suites = suites.into_iter().collect();
         self
     }
 
+    /// The chunkings to try on each module, instead of
+    /// [`PlanSet::Default`]; [`PlanSet::Reduced`] is a cheap cross-section
+    /// for slow engines.
     pub fn plans(mut self, set: PlanSet) -> Self {
         self.plans = PlanSelection::Set(set);
         self
     }
 
-    /// The backend's known failures. A missing file counts as empty (so a
-    /// first `STREAMCONFORM_BLESS=1 cargo test` can create it).
+    /// The backend's known failures, a TOML file (usually beside the test,
+    /// named from `CARGO_MANIFEST_DIR`). A missing file counts as empty (so
+    /// a first `STREAMCONFORM_BLESS=1 cargo test` can create it).
     pub fn expectations(mut self, path: impl AsRef<Path>) -> Self {
         self.expectations = Some(path.as_ref().to_path_buf());
         self
     }
 
+    /// Whether to derive truncation cases (each valid module cut short at
+    /// several prefixes, which must fail to compile); on by default.
     pub fn truncation(mut self, enabled: bool) -> Self {
         self.truncation = enabled;
         self
@@ -83,12 +115,17 @@ impl Conformance {
         self
     }
 
+    /// How long one case (its whole plan sweep) may take before it is
+    /// recorded as a timeout, a failure; 120 seconds by default.
     pub fn case_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Parses the test binary's arguments, runs, and exits the process.
+    /// Parses the test binary's arguments (libtest's), runs the matching
+    /// cases, and exits the process: 0 when every trial passed, 101
+    /// otherwise (also when the expectations file has stale rules after a
+    /// full run).
     pub fn run_as_test_harness(self) -> ! {
         let mut args = Arguments::from_args();
         // Out-of-process engines want many cases in flight.
@@ -131,6 +168,7 @@ impl Conformance {
 
     /// The trials, and the expectations they were judged against. With a
     /// recorder, every case's raw result is also pushed there (for bless).
+    #[doc(hidden)]
     pub fn trials(
         &self,
         recorder: Option<Arc<Mutex<Vec<BlessInput>>>>,

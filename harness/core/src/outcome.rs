@@ -3,43 +3,74 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The observable result of one `compileStreaming` (or one-shot compile).
+/// The observable result of one `compileStreaming` (or one-shot compile):
+/// what a [`Backend`](crate::Backend) returns.
+///
+/// Only the class and, for a module, the [`Fingerprint`] are judged; the
+/// messages are engine prose, shown in reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "kebab-case")]
 pub enum Outcome {
     /// Resolved with a module; the fingerprint is what JS can observe of it.
-    Module { fingerprint: Fingerprint },
+    Module {
+        /// The module's imports, exports and custom section names.
+        fingerprint: Fingerprint,
+    },
     /// Rejected with `WebAssembly.CompileError`.
-    CompileError { message: String },
+    CompileError {
+        /// The engine's error message.
+        message: String,
+    },
     /// Rejected with a `TypeError` the algorithm itself created.
-    TypeError { message: String },
+    TypeError {
+        /// The engine's error message.
+        message: String,
+    },
     /// Rejected with exactly the reason the source or the body stream gave.
     PassedThrough,
     /// Never settled within the case's pending window.
     Pending,
     /// Rejected with something else (a `RangeError`, a foreign error...).
-    OtherError { name: String, message: String },
+    OtherError {
+        /// The error's constructor name, e.g. `RangeError`.
+        name: String,
+        /// The engine's error message.
+        message: String,
+    },
     /// The backend crashed (a panic, a dead process) while compiling.
-    Crash { message: String },
+    Crash {
+        /// What happened: the panic message, an exit status or signal.
+        message: String,
+    },
     /// The backend did not answer in time: hung, as opposed to `Pending`.
     Timeout,
 }
 
 /// The coarse class of an [`Outcome`]; the spec verdict compares these.
+/// Each variant is the class of the [`Outcome`] variant of the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutcomeClass {
+    /// Resolved with a module.
     Module,
+    /// Rejected with `WebAssembly.CompileError`.
     CompileError,
+    /// Rejected with a `TypeError` of the algorithm's own.
     TypeError,
+    /// Rejected with the reason the source or the body stream gave.
     PassedThrough,
+    /// Never settled.
     Pending,
+    /// Rejected with another error.
     OtherError,
+    /// The backend crashed.
     Crash,
+    /// The backend did not answer in time.
     Timeout,
 }
 
 impl Outcome {
+    /// The outcome's class, without its details.
     pub fn class(&self) -> OutcomeClass {
         match self {
             Outcome::Module { .. } => OutcomeClass::Module,
@@ -95,24 +126,36 @@ impl fmt::Display for OutcomeClass {
 /// What JavaScript can observe of a compiled module without instantiating
 /// it: `WebAssembly.Module.imports`, `.exports` and the custom section names.
 /// Two chunkings of the same bytes must give the same fingerprint.
+///
+/// Each list is in the module's order, as the JS API returns it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// `WebAssembly.Module.imports(module)`.
     pub imports: Vec<ImportDescriptor>,
+    /// `WebAssembly.Module.exports(module)`.
     pub exports: Vec<ExportDescriptor>,
+    /// The names of the module's custom sections, one per section
+    /// (`WebAssembly.Module.customSections` looks them up by these).
     pub custom_sections: Vec<String>,
 }
 
+/// One import of a module, as `WebAssembly.Module.imports` describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportDescriptor {
+    /// The module name of the import.
     pub module: String,
+    /// The field name of the import.
     pub name: String,
     /// As in the JS API: `function`, `table`, `memory`, `global` or `tag`.
     pub kind: String,
 }
 
+/// One export of a module, as `WebAssembly.Module.exports` describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportDescriptor {
+    /// The export's name.
     pub name: String,
+    /// As in the JS API: `function`, `table`, `memory`, `global` or `tag`.
     pub kind: String,
 }
 

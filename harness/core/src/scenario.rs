@@ -37,9 +37,16 @@ macro_rules! enumerated {
 /// `step` and `expect` has a default: a fresh `Response` with
 /// `Content-Type: application/wasm`, status 200, and the module streamed as
 /// `Uint8Array` chunks that then close.
+///
+/// A [`WebApiBackend`](crate::WebApiBackend) builds what the fields
+/// describe around the module bytes it is given, and calls
+/// `compileStreaming`. The types of the fields are the Web API case format
+/// (`suites/webapi/*.toml`), in streamconform's internal `scenario`
+/// module: they grow with the suite and have no stability promise yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Scenario {
+    /// The case's name, unique in its file.
     pub name: String,
     /// The algorithm step this case exercises, e.g. `2.F.5`.
     pub step: String,
@@ -48,6 +55,8 @@ pub struct Scenario {
     /// or a short reason. Informational only.
     #[serde(default)]
     pub source: String,
+    /// What is passed to `compileStreaming`: the Response, a promise of
+    /// it, another value...
     #[serde(default)]
     pub argument: Argument,
     /// For `argument = "value"`: the non-Response value passed.
@@ -56,8 +65,10 @@ pub struct Scenario {
     /// For rejections and throwing thenables: the reason given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<JsValue>,
+    /// The Response's headers, in order, as (name, value).
     #[serde(default = "default_headers")]
     pub headers: Vec<(String, String)>,
+    /// The Response's status.
     #[serde(default = "default_status")]
     pub status: u16,
     /// The module bytes the body carries: a name in the suite's module
@@ -65,6 +76,8 @@ pub struct Scenario {
     /// resolves it into the case's bytes; backends never read it.
     #[serde(default = "default_module")]
     pub module: ModuleRef,
+    /// What the Response's body is: a stream of the module's chunks, a
+    /// buffer, a Blob, a string...
     #[serde(default)]
     pub body: BodyShape,
     /// For `body = "string"`: the text.
@@ -79,19 +92,24 @@ pub struct Scenario {
     /// For `body = "stream"`: a chunk of another type, inserted at `bad_chunk_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bad_chunk: Option<ChunkType>,
+    /// Where `bad_chunk` goes: before the first chunk or after the last.
     #[serde(default)]
     pub bad_chunk_at: ChunkPosition,
+    /// For `body = "stream"`: how the stream ends after its chunks.
     #[serde(default)]
     pub stream_end: StreamEnd,
     /// For `stream_end = "error"`: how many of the plan's chunks are
     /// delivered before the error (all of them by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_after_chunks: Option<usize>,
+    /// What is done to the body before (or right after) the call: locked,
+    /// disturbed, consumed...
     #[serde(default)]
     pub body_state: BodyState,
     /// A change to the headers in the same turn, right after the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_call: Option<HeaderChange>,
+    /// For `body = "stream"`: when the chunks are enqueued.
     #[serde(default)]
     pub pacing: Pacing,
     /// The second argument, `options` (WebAssemblyCompileOptions).
@@ -102,6 +120,7 @@ pub struct Scenario {
     /// `status`, `headers` (as raw header lines) and `module` bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch: Option<FetchRequest>,
+    /// What the spec requires of the promise.
     pub expect: OutcomeClass,
 }
 
@@ -685,7 +704,8 @@ pub fn normalize(value: &str) -> String {
 }
 
 /// What a backend saw a streamed body do: the evidence that a case's
-/// premise held (see [`Scenario::premise_violation`]).
+/// premise held (for example, that the reader took every chunk before the
+/// stream errored, when the case is about a chunk being rejected).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BodyObservation {

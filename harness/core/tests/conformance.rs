@@ -12,7 +12,8 @@ fn main() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../expectations/reference.toml"
     );
-    Conformance::new(ReferenceBackend)
+    // With its Web API capability: the `webapi` cases run on the model.
+    Conformance::with_web_api(ReferenceBackend)
         .suites([SuiteSpec::Spec, SuiteSpec::Streaming, SuiteSpec::WebApi])
         .expectations(expectations)
         .run_as_test_harness()

@@ -32,16 +32,26 @@ pub enum BodyEnd {
 }
 
 /// The streaming input of one compile: the chunks in order, then the end.
+///
+/// A backend feeds `chunks` to its engine one at a time, as a `Response`
+/// body would deliver them (some may be empty), then ends the stream as
+/// `end` says.
 #[derive(Clone, Debug)]
 pub struct StreamingBody<'a> {
+    /// The body's chunks, in delivery order; together they are the module
+    /// bytes (or a prefix of them, for a truncation case).
     pub chunks: Chunks<'a>,
+    /// What happens after the last chunk.
     pub end: BodyEnd,
 }
 
 /// Who a backend is, for reports and `streamconform backends`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendInfo {
+    /// A short stable name (`wasmi`, `v8`): it names the backend in
+    /// reports and must match `backend` in its expectations file.
     pub name: String,
+    /// The engine's version as it wants it shown, e.g. `wasmi 2.0.1`.
     pub version: String,
 }
 
@@ -67,14 +77,23 @@ pub struct ProposalSupport {
 /// is caught and recorded as a crash of that compile; a compile that never
 /// returns costs its case once the runner's timeout passes.
 pub trait Backend: Send + Sync {
+    /// The engine's name and version.
     fn info(&self) -> BackendInfo;
 
     /// `compileStreaming` of a body delivered as `body.chunks`, then ended
-    /// as `body.end` says.
+    /// as `body.end` says, with `features` on.
+    ///
+    /// On [`BodyEnd::Close`] the result is the compile's: a
+    /// [`Outcome::Module`] or a [`Outcome::CompileError`]. On
+    /// [`BodyEnd::Error`] the spec rejects with the stream's own reason
+    /// ([`Outcome::PassedThrough`]), and on [`BodyEnd::Never`] the promise
+    /// stays pending ([`Outcome::Pending`]), whatever the chunks held.
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome;
 
     /// The engine's own one-shot compile of the same bytes
-    /// (`new WebAssembly.Module(bytes)`): the invariance oracle.
+    /// (`new WebAssembly.Module(bytes)`): the invariance oracle. Every
+    /// chunking of a module must give an outcome equivalent to this one
+    /// (see [`Outcome::equivalent`]).
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome;
 
     /// Which proposals the engine has only behind a switch, and which it
@@ -110,9 +129,16 @@ pub trait Backend: Send + Sync {
 
 /// The Web API capability: a backend that builds real `Response` objects
 /// (or models them) around the module bytes.
+///
+/// Optional: a backend without it runs every byte-level case, and the Web
+/// API cases (the `webapi` suite) count as not applicable. JS runtimes get
+/// it from `streamconform-engines`, which drives them out of process with a
+/// JS driver that builds the objects each [`Scenario`] describes; run an
+/// in-process one with [`Conformance::with_web_api`](crate::Conformance::with_web_api).
 pub trait WebApiBackend: Send + Sync {
     /// A Web API case: `scenario` around the module bytes, with a streamed
-    /// body cut by `plan`.
+    /// body cut by `plan` (when the scenario streams one; see
+    /// [`ChunkPlan::chunks`]).
     fn compile_web_api(
         &self,
         scenario: &Scenario,
@@ -131,9 +157,15 @@ pub trait WebApiBackend: Send + Sync {
 
 /// What a Web API compile gave, and what the body stream was seen doing
 /// (when the backend can observe it): the evidence for the case's premise.
+///
+/// A backend that cannot observe the stream converts its [`Outcome`] with
+/// `.into()`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WebApiOutcome {
+    /// How the `compileStreaming` promise settled.
     pub outcome: Outcome,
+    /// What the body stream's reader was seen doing, if the backend saw it;
+    /// `None` claims nothing.
     pub body: Option<BodyObservation>,
 }
 
@@ -150,7 +182,9 @@ impl From<Outcome> for WebApiOutcome {
 /// API capability if it has one.
 #[derive(Clone)]
 pub struct BackendUnderTest {
+    /// The bytes-level engine.
     pub engine: Arc<dyn Backend>,
+    /// Its Web API capability, if it has one.
     pub web_api: Option<Arc<dyn WebApiBackend>>,
 }
 
@@ -172,6 +206,7 @@ impl BackendUnderTest {
         }
     }
 
+    /// The engine's name and version.
     pub fn info(&self) -> BackendInfo {
         self.engine.info()
     }
@@ -202,4 +237,3 @@ impl Default for WorkerTiming {
         }
     }
 }
-

@@ -23,9 +23,17 @@ use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Where one body is cut into chunks: a name, and the cut offsets.
+///
+/// Chunk `i` is `body[cuts[i-1]..cuts[i]]` (with `0` before the first cut
+/// and the body length after the last): a repeated cut is an empty chunk.
+/// [`ChunkPlan::chunks`] gives them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkPlan {
+    /// The plan's name (`one-byte`, `split@8`, ...), from which a plan set
+    /// rebuilds it for a given body: how a failure is replayed.
     pub name: String,
+    /// The cut offsets into the body, sorted; repeats allowed.
     pub cuts: Vec<usize>,
 }
 
@@ -59,12 +67,15 @@ impl ChunkPlan {
         }
     }
 
+    /// How many chunks the plan makes (one more than its cuts).
     pub fn chunk_count(&self) -> usize {
         self.cuts.len() + 1
     }
 }
 
-/// Iterator over a plan's chunks of a body.
+/// Iterator over a plan's chunks of a body, in order: what
+/// [`StreamingBody::chunks`](crate::StreamingBody::chunks) holds. Chunks
+/// may be empty; concatenated they are the body.
 #[derive(Clone, Debug)]
 pub struct Chunks<'a> {
     body: &'a [u8],

@@ -72,7 +72,9 @@ pub const PLAN_NAME_FORMS: &str = "`whole`, `one-byte`, `empty-interleaved`, `ta
 `split@K`, `split@K,L` (K <= L), `fixed-N`, `count-N` (N >= 2), `sections`, `sections-empty`, \
 `names`, `locals`, `immediates`, `names-spaced-S` (also locals, immediates) or `random-SEED`";
 
-/// A named set of plans, chosen with `--plans`.
+/// A named set of plans, chosen with `--plans` or
+/// [`Conformance::plans`](crate::Conformance::plans): which chunkings of
+/// each module a run tries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PlanSet {
     /// Whole body, one byte per chunk, two-chunk splits at every coarse
@@ -100,6 +102,7 @@ pub enum PlanSet {
 }
 
 impl PlanSet {
+    /// The names [`PlanSet::parse`] accepts, in declaration order.
     pub const NAMES: &'static [&'static str] = &[
         "default",
         "exhaustive",
@@ -109,6 +112,7 @@ impl PlanSet {
         "truncation",
     ];
 
+    /// The set of this name (`default`, `reduced`, ...).
     pub fn parse(name: &str) -> Result<PlanSet, Error> {
         match name {
             "default" => Ok(PlanSet::Default),
@@ -124,6 +128,7 @@ impl PlanSet {
         }
     }
 
+    /// The set's name, as [`PlanSet::parse`] reads it.
     pub fn name(self) -> &'static str {
         match self {
             PlanSet::Default => "default",
@@ -135,14 +140,15 @@ impl PlanSet {
         }
     }
 
-    /// The set's plans for `body`, all at once. A run takes them one at a
-    /// time instead ([`PlanSet::lazy`]).
+    /// The set's plans for `body`, all at once (a run builds each only
+    /// when it takes it).
     pub fn plans(self, body: &[u8]) -> Vec<ChunkPlan> {
         self.lazy(body).collect()
     }
 
     /// The same plans as [`PlanSet::plans`], in the same order, each built
     /// only when it is taken.
+    #[doc(hidden)]
     pub fn lazy(self, body: &[u8]) -> LazyPlans {
         self.lazy_for(body, BodyKind::Module)
     }
@@ -152,6 +158,7 @@ impl PlanSet {
     /// sweep cuts give it the `truncation` plans instead: `deliberate`
     /// without its random plan, `exhaustive` followed by the `reduced`
     /// plans (so that `exhaustive` is a superset of `default` on every case).
+    #[doc(hidden)]
     pub fn lazy_for(self, body: &[u8], kind: BodyKind) -> LazyPlans {
         use PlanName::*;
         let n = body.len();

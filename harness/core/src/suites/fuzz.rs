@@ -42,7 +42,7 @@ pub const DEFAULT_COUNT: u64 = 100;
 
 /// The proposals wasm-smith generates, by testsuite directory name, and
 /// the `wasm_smith::Config` field that switches each on (see
-/// [`switch_proposal`]). Not here: `mutable-global` (always generated,
+/// `switch_proposal`). Not here: `mutable-global` (always generated,
 /// wasm-smith has no switch), `legacy-exceptions`, `stack-switching` and
 /// `annotations` (never generated); wasm-smith's compact imports,
 /// acquire-release atomics and multibyte array access are no testsuite

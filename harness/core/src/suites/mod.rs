@@ -58,14 +58,15 @@ pub trait CaseSource: Send + Sync {
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 16 << 20;
 
 /// Bounds on what one module may cost a run (`--max-module-bytes`,
-/// `--max-truncations-per-module`).
+/// `--max-truncations-per-module`, [`Conformance::limits`](crate::Conformance::limits)).
+/// The defaults suit the built-in suites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// A longer module is an input error that costs its case only.
     pub max_module_bytes: usize,
-    /// At most this many truncation cases are derived from one module (see
-    /// [`truncation::derive`]).
+    /// At most this many truncation cases (the module cut short at a
+    /// prefix) are derived from one module.
     pub max_truncations_per_module: usize,
 }
 
@@ -78,16 +79,30 @@ impl Default for Limits {
     }
 }
 
-/// A suite named on the command line or in a test harness.
+/// A suite named on the command line or in a test harness
+/// ([`Conformance::suites`](crate::Conformance::suites)): where cases come
+/// from. The built-in suites are compiled into this crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SuiteSpec {
+    /// `spec`: every module of the official WebAssembly testsuite
+    /// (`wasm-latest` and each proposal directory), pinned by this crate's
+    /// version.
     Spec,
+    /// `streaming`: streamconform's own modules for streaming decoders:
+    /// section sizes and LEBs, custom and empty sections, UTF-8 names,
+    /// local groups, modules over 64 KiB and 1 MiB, trailing bytes.
     Streaming,
+    /// `webapi`: Response-level scenarios of `compileStreaming` (headers,
+    /// body shapes, stream errors); they need a
+    /// [`WebApiBackend`](crate::WebApiBackend) and are not applicable
+    /// without one.
     WebApi,
     /// `fuzz:SEED[:COUNT][:without=P+Q]`: generated modules (the `fuzz`
     /// feature).
     #[cfg(feature = "fuzz")]
     Fuzz(fuzz::FuzzSuite),
+    /// A directory of `.wast` files and Web API `.toml` case files, walked
+    /// in a stable order.
     Directory(PathBuf),
 }
 
@@ -124,6 +139,7 @@ impl SuiteSpec {
     }
 
     /// Where this suite's cases come from.
+    #[doc(hidden)]
     pub fn source(&self) -> Box<dyn CaseSource> {
         match self {
             SuiteSpec::Spec => Box::new(SpecSource),

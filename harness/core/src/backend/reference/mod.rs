@@ -18,6 +18,13 @@ use wasmparser::{
 /// The wasmparser line this crate is built against (see Cargo.toml).
 const WASMPARSER_VERSION: &str = "wasmparser 0.263";
 
+/// The reference backend: wasmparser's incremental parser and validator,
+/// fed chunk by chunk, with the spec's rules for how a stream's end decides
+/// the outcome. Also a [`WebApiBackend`], through an executable model of
+/// the `compileStreaming` algorithm.
+///
+/// It is what streamconform's own suites are checked against, and a
+/// correct backend to delegate to or compare with.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReferenceBackend;
 
