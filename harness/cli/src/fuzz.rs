@@ -63,12 +63,7 @@ pub struct FuzzArgs {
 pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let stop = stop_on_interrupt();
     let plans = PlanSet::parse(&args.plans)?;
-    let timing = streamconform::session::RunSpec {
-        settle_ms: args.settle_ms,
-        hang_timeout_secs: args.hang_timeout,
-        ..Default::default()
-    }
-    .timing();
+    let timing = streamconform::session::timing(args.settle_ms, args.hang_timeout);
     let backends = args
         .backends
         .iter()

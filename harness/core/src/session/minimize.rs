@@ -4,7 +4,7 @@
 //! reproducer from it.
 
 use super::{load_for_cases, outcome_options, BackendRegistry, PlanChoice};
-use crate::backend::{WorkerTiming, DEFAULT_HANG_GRACE, DEFAULT_SETTLE};
+use crate::backend::DEFAULT_HANG_GRACE;
 use crate::case::Case;
 use crate::error::Error;
 use crate::outcome::Outcome;
@@ -13,7 +13,6 @@ use crate::runner::{run_case, PlanSelection, Replay};
 use crate::suites::{Limits, SuiteSpec};
 use crate::verdict::{CaseResult, Minimized, PlanFailure, Verdict};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 /// What to minimize, as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,15 +101,8 @@ pub fn minimize_case(
         .iter()
         .map(|n| SuiteSpec::parse(n))
         .collect::<Result<_, _>>()?;
-    let selection = super::RunSpec {
-        plans: spec.plans.clone(),
-        ..super::RunSpec::default()
-    }
-    .plan_selection()?;
-    let timing = WorkerTiming {
-        settle: spec.settle_ms.map_or(DEFAULT_SETTLE, Duration::from_millis),
-        hang_grace: Duration::from_secs(spec.hang_timeout_secs),
-    };
+    let selection = spec.plans.selection()?;
+    let timing = super::timing(spec.settle_ms, spec.hang_timeout_secs);
     let backend = registry.backend(&spec.backend, timing)?;
     // Truncated prefixes are cases too (their ids end in `/truncated@N`).
     let loaded = load_for_cases(

@@ -17,7 +17,7 @@ pub mod journal;
 pub mod minimize;
 mod spec;
 
-pub use spec::{outcome_options, PlanChoice, PublishSpec, RunSpec};
+pub use spec::{outcome_options, timing, PlanChoice, PublishSpec, RunSpec};
 
 use crate::backend::{BackendUnderTest, WorkerTiming};
 use crate::case::Case;

@@ -98,6 +98,30 @@ pub enum PlanChoice {
     Cuts(String),
 }
 
+impl PlanChoice {
+    /// The plans, checked: an unknown set or plan name, or a bad cut list,
+    /// is an error before anything runs.
+    pub fn selection(&self) -> Result<PlanSelection, Error> {
+        Ok(match self {
+            PlanChoice::Plan(name) => {
+                PlanName::parse(name)?;
+                PlanSelection::Named(name.clone())
+            }
+            PlanChoice::Cuts(cuts) => PlanSelection::Cuts(parse_cuts(cuts)?),
+            PlanChoice::Set(set) => PlanSelection::Set(PlanSet::parse(set)?),
+        })
+    }
+}
+
+/// The clocks of out-of-process engines: the pending window (`None`: the
+/// default) and the silence past it that makes a worker hung.
+pub fn timing(settle_ms: Option<u64>, hang_timeout_secs: u64) -> WorkerTiming {
+    WorkerTiming {
+        settle: settle_ms.map_or(DEFAULT_SETTLE, Duration::from_millis),
+        hang_grace: Duration::from_secs(hang_timeout_secs),
+    }
+}
+
 /// Reports made from the JSON report (paths; all optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,25 +161,14 @@ impl RunSpec {
         self.suites.iter().map(|n| SuiteSpec::parse(n)).collect()
     }
 
-    /// The plans, checked: an unknown set or plan name, or a bad cut list,
-    /// is an error before anything runs.
+    /// The plans, checked (see [`PlanChoice::selection`]).
     pub fn plan_selection(&self) -> Result<PlanSelection, Error> {
-        Ok(match &self.plans {
-            PlanChoice::Plan(name) => {
-                PlanName::parse(name)?;
-                PlanSelection::Named(name.clone())
-            }
-            PlanChoice::Cuts(cuts) => PlanSelection::Cuts(parse_cuts(cuts)?),
-            PlanChoice::Set(set) => PlanSelection::Set(PlanSet::parse(set)?),
-        })
+        self.plans.selection()
     }
 
     /// The clocks of out-of-process engines.
     pub fn timing(&self) -> WorkerTiming {
-        WorkerTiming {
-            settle: self.settle_ms.map_or(DEFAULT_SETTLE, Duration::from_millis),
-            hang_grace: Duration::from_secs(self.hang_timeout_secs),
-        }
+        timing(self.settle_ms, self.hang_timeout_secs)
     }
 
     /// How replay lines are built: this executable, this directory, and the
