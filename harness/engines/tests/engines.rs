@@ -84,7 +84,7 @@ fn main() {
             continue;
         }
         let expectations = format!(
-            "{}/../expectations/{engine}.toml",
+            "{}/../../expectations/{engine}.toml",
             env!("CARGO_MANIFEST_DIR")
         );
         let (engine_trials, judged) = Conformance::for_backend(backend)
