@@ -369,7 +369,11 @@ mod tests {
                 quiet: true,
             }
         );
-        assert_eq!(spec(""), RunSpec::default(), "the defaults are the library's");
+        assert_eq!(
+            spec(""),
+            RunSpec::default(),
+            "the defaults are the library's"
+        );
         assert_eq!(spec("--cuts 8,9").plans, PlanChoice::Cuts("8,9".into()));
         assert_eq!(spec("--shard 2/3").shard, Some("2/3".parse().unwrap()));
     }

@@ -94,7 +94,6 @@ pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
 
 /// What the fuzz run found, for a person.
 fn print_report(report: &FuzzReport, args: &FuzzArgs) -> std::io::Result<()> {
-
     out(format_args!(
         "fuzz {}: {} modules generated ({} valid, {} invalid; {} mutated)",
         report.suite.argument(),

@@ -7,9 +7,9 @@
 //! prints meanwhile go through [`AroundBars`], which lifts the bars off
 //! the screen while they are written, so the two never mix.
 
-use streamconform::runner::{Reporter, RunEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::{self, Write};
+use streamconform::runner::{Reporter, RunEvent};
 
 /// What decides whether the bars are drawn.
 #[derive(Clone, Copy, Debug, Default)]

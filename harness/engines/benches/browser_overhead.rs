@@ -20,9 +20,9 @@ mod common;
 
 use std::time::Duration;
 
+use streamconform::runner::Run;
 use streamconform_engines::browser::launcher::{Browser, BrowserKind};
 use streamconform_engines::loopback_server::{BodyEnding, LoopbackServer, Origin, Route};
-use streamconform::runner::Run;
 
 fn main() {
     let only = std::env::var("STREAMCONFORM_BENCH_BROWSER").ok();

@@ -17,7 +17,6 @@
 //! connections are dropped, and the connections served at once are
 //! bounded.
 
-use streamconform::scenario::{FetchUrl, Scenario, Served};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -25,6 +24,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
+use streamconform::scenario::{FetchUrl, Scenario, Served};
 
 /// How long a stalled body keeps its connection open if the client never
 /// goes away: longer than any pending window, short enough to not pile up.

@@ -10,12 +10,12 @@
 //! section names). They exit 1 (the page says "REPRODUCED") when either
 //! fails, 0 otherwise.
 
+use base64::Engine as _;
+use std::path::{Path, PathBuf};
 use streamconform::case::Case;
 use streamconform::error::Error;
 use streamconform::outcome::{Outcome, OutcomeClass};
 use streamconform::verdict::Oracle;
-use base64::Engine as _;
-use std::path::{Path, PathBuf};
 
 /// What a reproducer replays and records.
 #[derive(Clone, Debug)]

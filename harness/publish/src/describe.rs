@@ -2,9 +2,9 @@
 //! headline and the details of a failure. JUnit, wptreport and Markdown
 //! share it so that they say the same thing about the same case.
 
+use std::fmt::Write as _;
 use streamconform::reporter::json::ReportedCase;
 use streamconform::verdict::{PlanFailure, Status, TIMEOUT_PREFIX};
-use std::fmt::Write as _;
 
 /// Where a case stands for CI: the five kinds every output tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,14 +9,14 @@
 //! files (a README) are left alone.
 
 use super::PublishError;
-use streamconform::reporter::json::{Report, READABLE_SCHEMA_VERSIONS, SCHEMA, SCHEMA_VERSION};
-use streamconform::reporter::summary::SummaryRow;
-use streamconform::runner::RunInfo;
-use streamconform::verdict::Status;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use streamconform::reporter::json::{Report, READABLE_SCHEMA_VERSIONS, SCHEMA, SCHEMA_VERSION};
+use streamconform::reporter::summary::SummaryRow;
+use streamconform::runner::RunInfo;
+use streamconform::verdict::Status;
 
 /// The nights of a history directory, oldest first.
 #[derive(Clone, Debug)]

@@ -16,11 +16,11 @@
 
 use super::describe::{self, Standing};
 use super::PublishError;
-use streamconform::reporter::json::{Report, ReportedCase};
-use streamconform::verdict::Status;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;
 use std::time::Duration;
+use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::verdict::Status;
 
 /// The suite that holds what went wrong with the run itself.
 const RUN_SUITE: &str = "streamconform/run";

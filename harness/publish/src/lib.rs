@@ -20,8 +20,8 @@ mod sample;
 pub mod site;
 pub mod wptreport;
 
-use streamconform::reporter::json::Report;
 use std::path::{Path, PathBuf};
+use streamconform::reporter::json::Report;
 
 /// Errors of reading reports and writing what is made from them; each
 /// names its file.

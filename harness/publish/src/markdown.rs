@@ -8,9 +8,9 @@
 use super::describe::{self, Standing};
 use super::history::{Change, Changes};
 use super::PublishError;
-use streamconform::reporter::json::Report;
 use std::fmt::Write as _;
 use std::path::Path;
+use streamconform::reporter::json::Report;
 
 /// Unexpected results shown one by one.
 const UNEXPECTED_SHOWN: usize = 15;

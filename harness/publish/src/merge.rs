@@ -9,12 +9,12 @@
 //! input errors and not-applicable cases: they are counted once).
 
 use super::PublishError;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
 use streamconform::case::NotApplicable;
 use streamconform::expectations::{ExpectationTally, RuleCheck};
 use streamconform::reporter::json::Report;
 use streamconform::reporter::summary::SummaryRow;
-use std::collections::BTreeMap;
-use std::fmt::Debug;
 
 pub fn merge(reports: Vec<Report>) -> Result<Report, PublishError> {
     let refuse = |message: String| Err(PublishError::Refused(message));

@@ -14,12 +14,12 @@
 
 use super::history::{Change, History, PassRate};
 use super::PublishError;
-use streamconform::reporter::json::{Report, ReportedCase};
-use streamconform::reporter::summary::SummaryRow;
-use streamconform::verdict::{PlanFailure, Status};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::path::Path;
+use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::reporter::summary::SummaryRow;
+use streamconform::verdict::{PlanFailure, Status};
 
 /// Regressions or fixes listed per backend on the index; the rest are
 /// counted.

@@ -23,12 +23,12 @@
 
 use super::describe::{self, Standing};
 use super::PublishError;
-use streamconform::reporter::json::{Report, ReportedCase};
-use streamconform::verdict::Status;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::verdict::Status;
 
 #[derive(Debug, Serialize)]
 pub struct WptReport {

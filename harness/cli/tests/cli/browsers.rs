@@ -82,13 +82,13 @@ fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
 /// answered.
 #[test]
 fn the_driver_page_speaks_the_protocol_in_each_browser() {
+    use streamconform::scenario::{stream_event_runs, Scenario};
+    use streamconform::Outcome;
     use streamconform_engines::browser::page::serve_driver_page;
     use streamconform_engines::worker::protocol::{
         Hello, ModuleRequest, Reply, Request, RequestBody, WireCuts, WireEvent, WireScenario,
         PROTOCOL_VERSION,
     };
-    use streamconform::scenario::{stream_event_runs, Scenario};
-    use streamconform::Outcome;
     common::install_browsers();
     let server = LoopbackServer::start().unwrap();
     let module = b"\0asm\x01\0\0\0\0\x05\x04name";
@@ -181,14 +181,14 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
 /// (the channel closes) instead of hanging.
 #[test]
 fn the_protocol_client_drives_a_browser_page() {
+    use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
+    use streamconform::Outcome;
     use streamconform_engines::browser::page::serve_driver_page;
     use streamconform_engines::worker::client::{Deadlines, Worker};
     use streamconform_engines::worker::protocol::{
         Request, RequestBody, WireCuts, WireEvent, WireScenario,
     };
     use streamconform_engines::worker::transport::{Transport, WebSocketTransport};
-    use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
-    use streamconform::Outcome;
     common::install_browsers();
     let server = LoopbackServer::start().unwrap();
     let (url, mut connections) = serve_driver_page(&server, &["client".to_string()]);

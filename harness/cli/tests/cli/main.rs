@@ -2,9 +2,9 @@
 //! in parallel; the engine installs they need are serialized by the
 //! install script's lock).
 
-mod common;
 mod browsers;
 mod cli;
+mod common;
 mod determinism;
 mod faults;
 mod fuzz;

@@ -15,13 +15,13 @@ use streamconform::backend::BackendUnderTest;
 use streamconform::case::{CaseOrigin, Expected};
 use streamconform::plan::structure::structural_offsets;
 use streamconform::reporter::json::{JsonReport, Report};
-use streamconform_engines::reproducer::{self, Reproducer};
 use streamconform::runner::minimize::{minimize, MinimizeOptions};
 use streamconform::runner::{PlanSelection, Run, RunConfig};
 use streamconform::verdict::{Oracle, PlanFailure};
 use streamconform::{
     Backend, BackendInfo, Case, Features, Outcome, OutcomeClass, ReferenceBackend, StreamingBody,
 };
+use streamconform_engines::reproducer::{self, Reproducer};
 
 /// The chunks' inner boundaries: the offsets the body was cut at, an
 /// empty chunk giving the same offset twice.

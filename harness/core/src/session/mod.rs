@@ -27,7 +27,7 @@ use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
 use crate::reporter::ToFile;
 use crate::runner::{
-    shell_quote, minimize::MinimizeOptions, PlanSelection, Reporter, Run, RunConfig, RunFinished,
+    minimize::MinimizeOptions, shell_quote, PlanSelection, Reporter, Run, RunConfig, RunFinished,
     ShardRun,
 };
 use crate::suites::{file_of_case_id, load_all, load_all_matching, Limits, LoadedSuite, SuiteSpec};
@@ -285,9 +285,8 @@ impl Session {
                     source,
                 })?;
                 let header = journal::Header::new(directory, spec.clone());
-                let writer = JournalWriter::create(&path, &header).map_err(|e| {
-                    Error::InvalidRun(format!("writing {}: {e}", path.display()))
-                })?;
+                let writer = JournalWriter::create(&path, &header)
+                    .map_err(|e| Error::InvalidRun(format!("writing {}: {e}", path.display())))?;
                 Some((
                     ToFile {
                         path: path.clone(),

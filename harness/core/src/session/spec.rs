@@ -187,7 +187,11 @@ impl RunSpec {
 /// change pending and timeout outcomes, and limits other than the default
 /// (with other limits, a case may not exist: a module over the default
 /// size, a truncation offset the default cap leaves out).
-pub fn outcome_options(settle_ms: Option<u64>, hang_timeout_secs: u64, limits: &Limits) -> Vec<String> {
+pub fn outcome_options(
+    settle_ms: Option<u64>,
+    hang_timeout_secs: u64,
+    limits: &Limits,
+) -> Vec<String> {
     let mut options = Vec::new();
     if let Some(ms) = settle_ms {
         options.extend(["--settle-ms".into(), ms.to_string()]);
@@ -244,7 +248,14 @@ mod tests {
         };
         assert_eq!(
             outcome_options(Some(0), 5, &limits),
-            ["--settle-ms", "0", "--hang-timeout", "5", "--max-module-bytes", "10"]
+            [
+                "--settle-ms",
+                "0",
+                "--hang-timeout",
+                "5",
+                "--max-module-bytes",
+                "10"
+            ]
         );
     }
 }

@@ -22,10 +22,10 @@ pub mod launcher;
 pub mod page;
 pub mod pool;
 
+use crate::loopback_server::{LoopbackServer, ServerOnDemand};
 use crate::switches::{self, Switch};
 use crate::worker::engine::{WorkerBackend, WorkerPool, WorkerSource};
 use crate::worker::protocol::Hello;
-use crate::loopback_server::{LoopbackServer, ServerOnDemand};
 use launcher::BrowserKind;
 use pool::PagePool;
 use std::sync::atomic::{AtomicUsize, Ordering};

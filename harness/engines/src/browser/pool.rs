@@ -19,12 +19,12 @@
 
 use crate::browser::launcher::{Browser, BrowserKind};
 use crate::browser::page::serve_driver_page;
+use crate::loopback_server::{ChannelConnection, LoopbackServer};
 use crate::switches::Switch;
 use crate::worker::client::Worker;
 use crate::worker::engine::WorkerPool;
 use crate::worker::pool::RETIRE_AFTER;
 use crate::worker::transport::{Transport, WebSocketTransport};
-use crate::loopback_server::{ChannelConnection, LoopbackServer};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};

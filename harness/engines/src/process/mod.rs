@@ -23,10 +23,10 @@ pub use crate::worker::protocol::{Hello, PROTOCOL_VERSION};
 use super::switches::{self, Switch};
 use crate::js::{DRIVER_CORE, STDIO_TRANSPORT};
 use crate::launcher::Launch;
+use crate::loopback_server::{LoopbackServer, ServerOnDemand};
 use crate::worker::engine::{WorkerBackend, WorkerPool, WorkerSource};
 use crate::worker::pool::Pool;
 use crate::worker::protocol::module_id;
-use crate::loopback_server::{LoopbackServer, ServerOnDemand};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 

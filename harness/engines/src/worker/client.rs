@@ -6,12 +6,12 @@
 use crate::launcher::Launch;
 use crate::worker::protocol::{ForgetRequest, Hello, ModuleRequest, Reply, Request};
 use crate::worker::transport::{Received, StdioTransport, Transport};
-use streamconform::backend::WebApiOutcome;
-use streamconform::outcome::Outcome;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+use streamconform::backend::WebApiOutcome;
+use streamconform::outcome::Outcome;
 
 /// How long a worker may take to say hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);

@@ -5,23 +5,23 @@
 //! case as a request on a worker of the right switch set, and running a
 //! request lost with its worker again on a fresh one.
 
+use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::switches::Switch;
 use crate::worker::client::{self, Deadlines, Worker};
 use crate::worker::protocol::{
     module_id, Hello, Request, RequestBody, WireCuts, WireEvent, WireScenario,
 };
-use streamconform::backend::{
-    Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
-};
-use streamconform::features::{probe_bytes, Features, PROBES};
-use crate::loopback_server::{serve_scenario, LoopbackServer};
-use streamconform::outcome::Outcome;
-use streamconform::plan::ChunkPlan;
-use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use streamconform::backend::{
+    Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
+};
+use streamconform::features::{probe_bytes, Features, PROBES};
+use streamconform::outcome::Outcome;
+use streamconform::plan::ChunkPlan;
+use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
 
 /// Where a backend's workers come from.
 pub trait WorkerSource: Send + Sync {

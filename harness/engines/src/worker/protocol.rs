@@ -2,6 +2,11 @@
 //! harness sends and what a worker may answer, as types. Everything that
 //! crosses the wire is serialized or parsed here and nowhere else.
 
+use base64::Engine as _;
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
 use streamconform::backend::WebApiOutcome;
 use streamconform::outcome::Outcome;
 use streamconform::plan::{cut_runs, CutRun};
@@ -9,11 +14,6 @@ use streamconform::scenario::{
     AbortAt, Argument, BodyObservation, BodyShape, BodyState, ChunkType, CompileOptions, EventRun,
     FetchUrl, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
 };
-use base64::Engine as _;
-use serde::ser::{SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
-use std::hash::{Hash, Hasher};
-use std::sync::LazyLock;
 
 pub const PROTOCOL_VERSION: u32 = 5;
 

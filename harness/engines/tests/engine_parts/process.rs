@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use streamconform_engines::process::ProcessBackend;
 use streamconform::backend::BackendUnderTest;
 use streamconform::case::{Case, CaseOrigin};
 use streamconform::runner::{run_cases, PlanSelection, RunConfig};
 use streamconform::verdict::Verdict;
 use streamconform::Features;
 use streamconform::{Outcome, OutcomeClass, PlanSet};
+use streamconform_engines::process::ProcessBackend;
 
 /// A valid module with a custom section "x" carrying `marker`.
 fn module_with(marker: &[u8]) -> Vec<u8> {

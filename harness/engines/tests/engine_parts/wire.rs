@@ -7,7 +7,6 @@
 //! protocol error. A Rust/JS mismatch fails the build's tests, not a run.
 
 use std::time::Duration;
-use streamconform_engines::process::ProcessBackend;
 use streamconform::backend::WebApiBackend;
 use streamconform::scenario::{
     AbortAt, Argument, BodyShape, BodyState, ChunkPosition, ChunkType, CompileOptions,
@@ -15,6 +14,7 @@ use streamconform::scenario::{
     Served, StreamEnd,
 };
 use streamconform::{ChunkPlan, Outcome};
+use streamconform_engines::process::ProcessBackend;
 
 /// A valid module with a custom section "x".
 const MODULE: &[u8] = b"\0asm\x01\0\0\0\0\x0a\x01xabcdefgh";
