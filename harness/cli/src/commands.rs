@@ -43,10 +43,7 @@ pub fn list(
     truncation: bool,
     limits: &Limits,
 ) -> anyhow::Result<i32> {
-    let suites = suites
-        .iter()
-        .map(|n| SuiteSpec::parse(n))
-        .collect::<Result<Vec<_>, _>>()?;
+    let suites = SuiteSpec::parse_all(suites)?;
     let loaded = load_all(&suites, truncation, limits);
     for case in select(loaded.cases, filter, &[]) {
         out(format_args!("{}\t{}", case.id, case.expected()))?;

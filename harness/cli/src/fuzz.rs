@@ -64,11 +64,7 @@ pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let stop = stop_on_interrupt();
     let plans = PlanSet::parse(&args.plans)?;
     let timing = streamconform::session::timing(args.settle_ms, args.hang_timeout);
-    let backends = args
-        .backends
-        .iter()
-        .map(|name| NamedBackends.backend(name, timing))
-        .collect::<Result<Vec<_>, _>>()?;
+    let backends = NamedBackends.backends(&args.backends, timing)?;
     let options = FuzzOptions {
         seed: args.seed,
         count: args.count,

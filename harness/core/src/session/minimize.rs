@@ -96,11 +96,7 @@ pub fn minimize_case(
     refuse: impl Fn(&Case) -> Option<String>,
 ) -> Result<MinimizeSession, Error> {
     let invalid = |message: String| Err(Error::InvalidRun(message));
-    let suites: Vec<SuiteSpec> = spec
-        .suites
-        .iter()
-        .map(|n| SuiteSpec::parse(n))
-        .collect::<Result<_, _>>()?;
+    let suites = SuiteSpec::parse_all(&spec.suites)?;
     let selection = spec.plans.selection()?;
     let timing = super::timing(spec.settle_ms, spec.hang_timeout_secs);
     let backend = registry.backend(&spec.backend, timing)?;

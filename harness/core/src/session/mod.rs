@@ -43,6 +43,18 @@ use std::time::Duration;
 pub trait BackendRegistry {
     /// The backend `name` (as `--backend` takes it), with these clocks.
     fn backend(&self, name: &str, timing: WorkerTiming) -> Result<BackendUnderTest, Error>;
+
+    /// Each of `names`, in order, with the same clocks.
+    fn backends(
+        &self,
+        names: &[String],
+        timing: WorkerTiming,
+    ) -> Result<Vec<BackendUnderTest>, Error> {
+        names
+            .iter()
+            .map(|name| self.backend(name, timing))
+            .collect()
+    }
 }
 
 /// What a resumed run may take from the command line rather than from its
@@ -172,11 +184,7 @@ impl Session {
         }
         let suites = spec.suite_specs()?;
         let plans = spec.plan_selection()?;
-        let backends = spec
-            .backends
-            .iter()
-            .map(|name| registry.backend(name, spec.timing()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let backends = registry.backends(&spec.backends, spec.timing())?;
         let expectations = load_expectations(&spec, &backends)?;
         let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
         let filtered = spec.filter.is_some() || !spec.cases.is_empty();

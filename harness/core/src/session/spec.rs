@@ -158,7 +158,7 @@ impl PublishSpec {
 impl RunSpec {
     /// The suites, parsed.
     pub fn suite_specs(&self) -> Result<Vec<SuiteSpec>, Error> {
-        self.suites.iter().map(|n| SuiteSpec::parse(n)).collect()
+        SuiteSpec::parse_all(&self.suites)
     }
 
     /// The plans, checked (see [`PlanChoice::selection`]).

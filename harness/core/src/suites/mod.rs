@@ -107,6 +107,11 @@ pub enum SuiteSpec {
 }
 
 impl SuiteSpec {
+    /// Each of `names` parsed (see [`SuiteSpec::parse`]).
+    pub fn parse_all(names: &[String]) -> Result<Vec<SuiteSpec>, Error> {
+        names.iter().map(|n| SuiteSpec::parse(n)).collect()
+    }
+
     /// `spec`, `streaming`, `webapi`, `fuzz:SEED[:COUNT]`, or a path to an
     /// existing directory.
     pub fn parse(name: &str) -> Result<SuiteSpec, Error> {
