@@ -8,6 +8,7 @@ mod common;
 mod determinism;
 mod faults;
 mod fuzz;
+mod hostile;
 mod minimize;
 mod publish;
 mod shard;
