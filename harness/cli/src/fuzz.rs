@@ -63,7 +63,7 @@ pub struct FuzzArgs {
 pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let stop = stop_on_interrupt();
     let plans = PlanSet::parse(&args.plans)?;
-    let timing = streamconform::session::timing(args.settle_ms, args.hang_timeout);
+    let timing = streamconform::session::timing(args.settle_ms, args.hang_timeout)?;
     let backends = NamedBackends.backends(&args.backends, timing)?;
     let options = FuzzOptions {
         seed: args.seed,

@@ -599,6 +599,26 @@ impl Scenario {
         })
     }
 
+    /// Whether the source or the body may never end: a source that never
+    /// settles, a stream that neither closes nor errors, a served body
+    /// that stalls. Only then can a compile be judged `pending`, by a
+    /// window (ALGORITHM.md, Outcomes); any other compile ends, and one
+    /// that settles late is slow, not pending, bounded only by the hang
+    /// timeout (on a loaded machine, Firefox compiles of closed bodies
+    /// settled after the window and were reported `pending`).
+    pub fn may_never_end(&self) -> bool {
+        let body_never_ends = match &self.fetch {
+            // An abort ends a stalled body too.
+            Some(request) => {
+                request.url.is_server()
+                    && request.served == Served::Stall
+                    && request.abort.is_none()
+            }
+            None => self.body == BodyShape::Stream && self.stream_end == StreamEnd::Never,
+        };
+        self.argument == Argument::NeverSettles || body_never_ends
+    }
+
     /// Whether the outcome is decided by compiling the module bytes alone,
     /// so the invariance oracle (same as the one-shot compile, which takes
     /// no options) applies.
@@ -758,6 +778,34 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pending window applies only where a body may never end: every
+    /// built-in case the spec requires to stay pending has such a body,
+    /// and a closed, errored or whole body never does.
+    #[test]
+    fn only_a_source_or_body_that_may_never_end_can_be_pending() {
+        let loaded = crate::suites::load(&crate::suites::SuiteSpec::WebApi);
+        let scenarios: Vec<&Scenario> = loaded
+            .cases
+            .iter()
+            .filter_map(|c| c.scenario.as_deref())
+            .collect();
+        assert!(scenarios.len() >= 150);
+        for scenario in &scenarios {
+            assert_eq!(
+                scenario.may_never_end(),
+                scenario.expect == OutcomeClass::Pending,
+                "{}",
+                scenario.name
+            );
+        }
+        let mut byte_level = Scenario::byte_level();
+        assert!(!byte_level.may_never_end());
+        byte_level.stream_end = StreamEnd::Error;
+        assert!(!byte_level.may_never_end());
+        byte_level.stream_end = StreamEnd::Never;
+        assert!(byte_level.may_never_end());
+    }
 
     /// Runs are the per-chunk events, compressed: a few entries whatever
     /// the plan.

@@ -136,7 +136,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
             let request = Request {
                 id,
                 module: 1,
-                settle_ms: 1000,
+                settle_ms: Some(1000),
                 body,
             };
             send(serde_json::to_string(&request).unwrap());
@@ -211,7 +211,7 @@ fn the_protocol_client_drives_a_browser_page() {
     let request = |id, body| Request {
         id,
         module: 1,
-        settle_ms: 1000,
+        settle_ms: Some(1000),
         body,
     };
     let one_shot = worker

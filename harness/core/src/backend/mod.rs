@@ -215,6 +215,11 @@ impl BackendUnderTest {
 /// How long a JS compile may stay unsettled before it is reported pending.
 pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(3000);
 
+/// The longest pending window: a JS timer's delay is a signed 32-bit count
+/// of milliseconds, and a longer one fires at once (so every compile would
+/// read `pending`). Windows are checked against it and grown up to it.
+pub const MAX_SETTLE: std::time::Duration = std::time::Duration::from_millis(i32::MAX as u64);
+
 /// How long a worker may stay silent on a request it took, beyond the
 /// pending window, before it counts as hung.
 pub const DEFAULT_HANG_GRACE: std::time::Duration = std::time::Duration::from_secs(60);

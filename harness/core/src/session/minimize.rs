@@ -98,7 +98,7 @@ pub fn minimize_case(
     let invalid = |message: String| Err(Error::InvalidRun(message));
     let suites = SuiteSpec::parse_all(&spec.suites)?;
     let selection = spec.plans.selection()?;
-    let timing = super::timing(spec.settle_ms, spec.hang_timeout_secs);
+    let timing = super::timing(spec.settle_ms, spec.hang_timeout_secs)?;
     let backend = registry.backend(&spec.backend, timing)?;
     // Truncated prefixes are cases too (their ids end in `/truncated@N`).
     let loaded = load_for_cases(

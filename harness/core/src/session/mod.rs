@@ -184,7 +184,7 @@ impl Session {
         }
         let suites = spec.suite_specs()?;
         let plans = spec.plan_selection()?;
-        let backends = registry.backends(&spec.backends, spec.timing())?;
+        let backends = registry.backends(&spec.backends, spec.timing()?)?;
         let expectations = load_expectations(&spec, &backends)?;
         let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
         let filtered = spec.filter.is_some() || !spec.cases.is_empty();

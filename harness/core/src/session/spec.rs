@@ -2,7 +2,7 @@
 //! into, and what a journal records so that `run --resume` makes the same
 //! run again.
 
-use crate::backend::{WorkerTiming, DEFAULT_HANG_GRACE, DEFAULT_SETTLE};
+use crate::backend::{WorkerTiming, DEFAULT_HANG_GRACE, DEFAULT_SETTLE, MAX_SETTLE};
 use crate::error::Error;
 use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::runner::{PlanSelection, Replay, Shard};
@@ -114,12 +114,28 @@ impl PlanChoice {
 }
 
 /// The clocks of out-of-process engines: the pending window (`None`: the
-/// default) and the silence past it that makes a worker hung.
-pub fn timing(settle_ms: Option<u64>, hang_timeout_secs: u64) -> WorkerTiming {
-    WorkerTiming {
-        settle: settle_ms.map_or(DEFAULT_SETTLE, Duration::from_millis),
+/// default) and the silence past it that makes a worker hung, each
+/// checked against what it can be (an error names the flag and the limit).
+pub fn timing(settle_ms: Option<u64>, hang_timeout_secs: u64) -> Result<WorkerTiming, Error> {
+    Ok(WorkerTiming {
+        settle: settle_window(settle_ms)?,
         hang_grace: Duration::from_secs(hang_timeout_secs),
+    })
+}
+
+/// `--settle-ms`, checked: JS timers cannot wait longer than [`MAX_SETTLE`].
+fn settle_window(settle_ms: Option<u64>) -> Result<Duration, Error> {
+    let Some(ms) = settle_ms else {
+        return Ok(DEFAULT_SETTLE);
+    };
+    let window = Duration::from_millis(ms);
+    if window > MAX_SETTLE {
+        return Err(Error::InvalidRun(format!(
+            "--settle-ms {ms} is over the limit of {} ms (the longest delay a JS timer accepts)",
+            MAX_SETTLE.as_millis()
+        )));
     }
+    Ok(window)
 }
 
 /// Reports made from the JSON report (paths; all optional).
@@ -166,8 +182,8 @@ impl RunSpec {
         self.plans.selection()
     }
 
-    /// The clocks of out-of-process engines.
-    pub fn timing(&self) -> WorkerTiming {
+    /// The clocks of out-of-process engines, checked (see [`timing`]).
+    pub fn timing(&self) -> Result<WorkerTiming, Error> {
         timing(self.settle_ms, self.hang_timeout_secs)
     }
 

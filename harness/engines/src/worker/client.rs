@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamconform::backend::WebApiOutcome;
+use streamconform::backend::{WebApiOutcome, MAX_SETTLE};
 use streamconform::outcome::Outcome;
 
 /// How long a worker may take to say hello.
@@ -52,6 +52,9 @@ struct InFlight {
     /// waiting thread: waking it for every `started` would cost a context
     /// switch per request; it looks here only when its wait runs out.
     started: Option<Instant>,
+    /// Whether the request had a pending window: a `pending` result to one
+    /// without is a protocol fault, not an engine's outcome.
+    has_window: bool,
 }
 
 /// How long a request may take: `settle` (the pending window the worker
@@ -75,13 +78,15 @@ impl Deadlines {
     /// seconds to compile after its last chunk (Firefox took over 3 s for
     /// a 1.1 MB module in 7-byte chunks beside other plans of it); a window
     /// that ignored the size would report slow as pending. Small bodies,
-    /// where pending cases live, keep the window as given.
+    /// where pending cases live, keep the window as given. The window
+    /// grows no further than a JS timer can wait ([`MAX_SETTLE`]).
     pub fn for_body(self, body_len: usize) -> Deadlines {
-        let extra = (body_len / BODY_BYTES_PER_SETTLE).min(u32::MAX as usize) as u32;
+        let extra = u32::try_from(body_len / BODY_BYTES_PER_SETTLE).unwrap_or(u32::MAX);
         Deadlines {
             settle: self
                 .settle
-                .saturating_add(self.settle.saturating_mul(extra)),
+                .saturating_add(self.settle.saturating_mul(extra))
+                .min(MAX_SETTLE),
             ..self
         }
     }
@@ -168,6 +173,7 @@ impl Worker {
             InFlight {
                 reply,
                 started: None,
+                has_window: request.settle_ms.is_some(),
             },
         );
         if self.is_dead() {
@@ -344,6 +350,13 @@ impl Shared {
                         None => Some(not_in_flight(id, &line)),
                     },
                     Reply::Result { id, outcome } => match pending.remove(&id) {
+                        Some(in_flight)
+                            if outcome.outcome == Outcome::Pending && !in_flight.has_window =>
+                        {
+                            Some(format!(
+                                "`pending` for request {id}, which had no pending window (its body ends)"
+                            ))
+                        }
                         Some(in_flight) => {
                             let _ = in_flight.reply.send(outcome);
                             None
@@ -415,5 +428,26 @@ mod tests {
         let large = given.for_body(4 * BODY_BYTES_PER_SETTLE + 5);
         assert_eq!(large.settle, Duration::from_millis(15_000));
         assert_eq!(large.hang_grace, given.hang_grace);
+    }
+
+    /// A JS timer waits at most 2^31 - 1 ms: no body grows a window past
+    /// it (a longer delay fires at once and reads as `pending`).
+    #[test]
+    fn the_pending_window_grows_no_further_than_a_js_timer_waits() {
+        let js_timer_limit = Duration::from_millis((1 << 31) - 1);
+        for settle in [Duration::from_secs(1), js_timer_limit] {
+            let given = Deadlines {
+                settle,
+                hang_grace: Duration::from_secs(60),
+            };
+            for body_len in [100 << 20, 3 << 30, usize::MAX] {
+                assert!(given.for_body(body_len).settle <= js_timer_limit);
+            }
+        }
+        let huge = Deadlines {
+            settle: Duration::from_secs(1),
+            hang_grace: Duration::ZERO,
+        };
+        assert_eq!(huge.for_body(usize::MAX).settle, js_timer_limit);
     }
 }

@@ -210,8 +210,12 @@ impl WorkerBackend {
                         .map(|(proposal, hex)| {
                             let pool = &*pool;
                             scope.spawn(move || {
-                                let outcome =
-                                    self.request_in(pool, &probe_bytes(hex), &RequestBody::OneShot);
+                                let outcome = self.request_in(
+                                    pool,
+                                    &probe_bytes(hex),
+                                    &RequestBody::OneShot,
+                                    false,
+                                );
                                 matches!(outcome.outcome, Outcome::Module { .. })
                                     .then(|| proposal.to_string())
                             })
@@ -266,18 +270,23 @@ impl WorkerBackend {
         features: Option<&Features>,
         module: &[u8],
         body: RequestBody<'_>,
+        pending_window: bool,
     ) -> WebApiOutcome {
         let pool = self.pool(self.switches_for(features));
-        self.request_in(&*pool, module, &body)
+        self.request_in(&*pool, module, &body, pending_window)
     }
 
     /// A request on a worker of `pool`, run again on a fresh worker when
-    /// lost with its worker.
+    /// lost with its worker. With `pending_window` (a case whose source or
+    /// body may never end) the worker reports a compile unsettled after
+    /// the window as `pending`; without, it waits for the compile to
+    /// settle, within the hang deadline.
     fn request_in(
         &self,
         pool: &dyn WorkerPool,
         module: &[u8],
         body: &RequestBody<'_>,
+        pending_window: bool,
     ) -> WebApiOutcome {
         let mut last_loss = String::new();
         for _attempt in 0..=RETRIES_AFTER_WORKER_LOSS {
@@ -298,7 +307,8 @@ impl WorkerBackend {
             let request = Request {
                 id: self.next_request.fetch_add(1, Ordering::Relaxed),
                 module: module_id(module),
-                settle_ms: deadlines.settle.as_millis() as u64,
+                settle_ms: pending_window
+                    .then(|| u64::try_from(deadlines.settle.as_millis()).unwrap_or(u64::MAX)),
                 body,
             };
             match worker.request((request.module, module), &request, deadlines) {
@@ -339,7 +349,7 @@ impl WorkerBackend {
             cuts: WireCuts(&plan.cuts),
             events,
         };
-        self.request(features, module, body)
+        self.request(features, module, body, scenario.may_never_end())
     }
 }
 
@@ -385,7 +395,7 @@ impl Backend for WorkerBackend {
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        self.request(Some(features), bytes, RequestBody::OneShot)
+        self.request(Some(features), bytes, RequestBody::OneShot, false)
             .outcome
     }
 

@@ -139,7 +139,10 @@ impl ForgetRequest {
 pub struct Request<'a> {
     pub id: u64,
     pub module: u64,
-    pub settle_ms: u64,
+    /// The pending window, only for a case whose source or body may never
+    /// end; without it the worker waits for the promise to settle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_ms: Option<u64>,
     #[serde(flatten)]
     pub body: &'a RequestBody<'a>,
 }
@@ -375,7 +378,7 @@ mod tests {
         let line = serde_json::to_string(&Request {
             id: 8,
             module: 9,
-            settle_ms: 3000,
+            settle_ms: Some(3000),
             body: &body,
         })
         .unwrap();
@@ -395,11 +398,12 @@ mod tests {
         let one_shot = serde_json::to_string(&Request {
             id: 1,
             module: 2,
-            settle_ms: 3,
+            settle_ms: None,
             body: &RequestBody::OneShot,
         })
         .unwrap();
         assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
+        assert!(!one_shot.contains("settle_ms"), "no window: {one_shot}");
     }
 
     /// Every key a wire scenario can carry is one the driver reads (a
