@@ -138,6 +138,10 @@ pub struct Minimized {
 /// `runner::case::timeout_message`).
 pub const TIMEOUT_PREFIX: &str = "timeout:";
 
+/// How `aborted` begins when the harness itself failed to present a case
+/// as described (its verdict is then `invalid`, never a FAIL).
+pub const HARNESS_ERROR_PREFIX: &str = "harness error";
+
 /// A case's result on one backend, before expectations are applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {

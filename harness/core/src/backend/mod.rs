@@ -167,6 +167,11 @@ pub struct WebApiOutcome {
     /// What the body stream's reader was seen doing, if the backend saw it;
     /// `None` claims nothing.
     pub body: Option<BodyObservation>,
+    /// Why the harness did not present the case as described (its loopback
+    /// server did not serve the body as registered: refused, cut off, or
+    /// crowded out by a flood), if it did not: the outcome then says
+    /// nothing about the engine, and the case is a harness error.
+    pub harness_fault: Option<String>,
 }
 
 impl From<Outcome> for WebApiOutcome {
@@ -174,6 +179,7 @@ impl From<Outcome> for WebApiOutcome {
         WebApiOutcome {
             outcome,
             body: None,
+            harness_fault: None,
         }
     }
 }

@@ -7,7 +7,8 @@ use crate::case::Case;
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
 use crate::verdict::{
-    judge, CaseResult, PlanFailure, Verdict, MAX_RECORDED_FAILING_PLANS, TIMEOUT_PREFIX,
+    judge, CaseResult, PlanFailure, Verdict, HARNESS_ERROR_PREFIX, MAX_RECORDED_FAILING_PLANS,
+    TIMEOUT_PREFIX,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -119,6 +120,18 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
         }
         result.plans_run += group.len();
         for (plan, actual) in group.into_iter().zip(outcomes) {
+            // The harness did not present the case as described (its
+            // server did not serve the body as registered): the outcome is
+            // no engine result, and the case is a harness error.
+            if let Some(why) = &actual.harness_fault {
+                result.verdict = Verdict::Invalid;
+                result.aborted = Some(format!(
+                    "{HARNESS_ERROR_PREFIX} under plan {}: {why} (not an engine result)",
+                    plan.name
+                ));
+                result.one_shot = Some(one_shot.clone());
+                return result;
+            }
             // A case whose premise did not hold tested something else: it
             // is invalid, whatever the outcome.
             if let (Some(s), Some(observed)) = (scenario, &actual.body) {

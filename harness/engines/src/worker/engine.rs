@@ -328,18 +328,26 @@ impl WorkerBackend {
         module: &[u8],
         plan: &ChunkPlan,
     ) -> WebApiOutcome {
-        let mut fetch_url = None;
+        let mut served = None;
         if scenario.fetch.is_some() {
             match self.source.server() {
-                Ok(server) => fetch_url = serve_scenario(&server, scenario, module),
+                Ok(server) => {
+                    served = serve_scenario(&server, scenario, module).map(|r| (server, r))
+                }
                 Err(e) => {
-                    return Outcome::Crash {
-                        message: format!("loopback server: {e}"),
+                    return WebApiOutcome {
+                        harness_fault: Some(format!("the loopback server did not start: {e}")),
+                        ..Outcome::Crash {
+                            message: format!("loopback server: {e}"),
+                        }
+                        .into()
                     }
-                    .into()
                 }
             }
         }
+        let fetch_url = served
+            .as_ref()
+            .map(|(_, registered)| registered.url.clone());
         let events = stream_event_runs(scenario, plan.chunk_count())
             .into_iter()
             .map(WireEvent)
@@ -349,7 +357,13 @@ impl WorkerBackend {
             cuts: WireCuts(&plan.cuts),
             events,
         };
-        self.request(features, module, body, scenario.may_never_end())
+        let mut outcome = self.request(features, module, body, scenario.may_never_end());
+        // Whatever the engine answered, it answered something else than the
+        // case describes if the body was not served as registered.
+        if let Some((server, registered)) = &served {
+            outcome.harness_fault = server.fault_since(registered);
+        }
+        outcome
     }
 }
 

@@ -85,6 +85,7 @@ impl Reply {
                 outcome: WebApiOutcome {
                     outcome,
                     body: raw.body,
+                    harness_fault: None,
                 },
             }),
             ("error", ..) => Err(format!(

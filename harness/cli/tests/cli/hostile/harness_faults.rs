@@ -8,7 +8,15 @@
 //!   slow, not `pending`.
 
 use crate::common::{self, scratch, streamconform};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use streamconform::reporter::json::Report;
+use streamconform::verdict::Status;
 use streamconform::verdict::Verdict;
 use streamconform::{Outcome, OutcomeClass};
 
@@ -108,4 +116,160 @@ fn a_closed_body_that_settles_after_the_window_is_not_pending() {
         }
     }
     assert!(judged > 100, "{judged} cases");
+}
+
+/// A fault-injection double of a local process flooding the run's loopback
+/// server: it finds the harness's listening ports in `/proc` (no prefix
+/// needed), and keeps `per_port` connections on each trickling a request
+/// line a byte at a time, never finishing it, reopening any the server
+/// closes, until dropped.
+struct FloodDouble {
+    stop: Arc<AtomicBool>,
+    /// Connections opened so far (reopened ones included).
+    opened: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FloodDouble {
+    fn start(harness_pid: u32, per_port: usize) -> FloodDouble {
+        let stop = Arc::new(AtomicBool::new(false));
+        let opened = Arc::new(AtomicUsize::new(0));
+        let (stop_flag, count) = (stop.clone(), opened.clone());
+        let thread = std::thread::spawn(move || {
+            let mut ports = Vec::new();
+            while ports.len() < 2 && !stop_flag.load(Ordering::SeqCst) {
+                ports = listening_ports(harness_pid);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let connect = |port: u16| {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                stream.write_all(b"GET /").ok()?;
+                stream.set_nonblocking(true).ok()?;
+                count.fetch_add(1, Ordering::SeqCst);
+                Some(stream)
+            };
+            let mut flood: Vec<(u16, Option<TcpStream>)> = ports
+                .iter()
+                .flat_map(|&port| (0..per_port).map(move |_| port))
+                .map(|port| (port, connect(port)))
+                .collect();
+            while !stop_flag.load(Ordering::SeqCst) {
+                for (port, stream) in &mut flood {
+                    let alive = stream.as_mut().is_some_and(|s| {
+                        let mut buf = [0u8; 256];
+                        let closed = !matches!(s.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+                        !closed && s.write_all(b"a").is_ok()
+                    });
+                    if !alive {
+                        *stream = connect(*port);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        FloodDouble {
+            stop,
+            opened,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FloodDouble {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The TCP ports `pid` listens on, as any local user can see them: its
+/// socket inodes (`/proc/PID/fd`) in `/proc/net/tcp`.
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let inodes: Vec<String> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let listening = fields.get(3) == Some(&"0A");
+            let ours = fields
+                .get(9)
+                .is_some_and(|inode| inodes.iter().any(|i| i == inode));
+            let port = fields.get(1)?.rsplit_once(':')?.1;
+            (listening && ours).then(|| u16::from_str_radix(port, 16).ok())?
+        })
+        .collect()
+}
+
+/// Item 5: 300 local connections trickling a request line at the loopback
+/// server while node fetches the Web API suite's bodies from it. Before,
+/// they filled its 256 slots and node got the harness's own 503s, read as
+/// `unsupported MIME type 'null'` FAILs.
+#[test]
+fn a_flooded_loopback_server_costs_no_case_a_fail() {
+    let dir = scratch("hostile-flood");
+    let expectations = concat!(env!("CARGO_MANIFEST_DIR"), "/../../expectations/node.toml");
+    let report = dir.join("r.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_streamconform"))
+        .args(["run", "--backend", "node", "--suite", "webapi"])
+        .args([
+            "--filter",
+            "webapi/fetch/",
+            "--settle-ms",
+            "1000",
+            "--quiet",
+        ])
+        .args(["--expectations", expectations, "--report"])
+        .arg(&report)
+        .env_remove("CI")
+        .current_dir(&dir)
+        // Both captured, for the failure message.
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let flood = FloodDouble::start(run.id(), 150);
+    let started = Instant::now();
+    let out = run.wait_with_output().unwrap();
+    let opened = flood.opened.load(Ordering::SeqCst);
+    drop(flood);
+    assert!(opened >= 300, "the flood opened only {opened} connections");
+    assert!(started.elapsed() < Duration::from_secs(120));
+    let report: Report = serde_json::from_slice(
+        &std::fs::read(&report).unwrap_or_else(|e| panic!("{e}: {}", common::text(&out))),
+    )
+    .unwrap();
+    let failed: Vec<String> = report
+        .results
+        .iter()
+        .filter(|c| matches!(c.status, Status::Failed | Status::Invalid))
+        .map(|c| {
+            format!(
+                "{} {:?} {:?}",
+                c.id,
+                c.aborted,
+                c.failing_plans.first().map(|p| &p.actual)
+            )
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}\n{}", common::text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
 }
