@@ -287,15 +287,64 @@ pub(super) mod tests {
         assert!(r.aborted.unwrap().contains("past the end"));
     }
 
-    #[test]
-    fn a_web_api_case_on_a_bytes_only_backend_is_not_applicable() {
+    /// The reference engine behind a loopback server that answered the
+    /// case's fetch with its own 503 (as a flooded one did): the engine's
+    /// `type-error` is no engine result.
+    struct ServerRefused;
+
+    impl crate::backend::Backend for ServerRefused {
+        fn info(&self) -> crate::backend::BackendInfo {
+            ReferenceBackend.info()
+        }
+        fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
+            ReferenceBackend.compile_streaming(body, features)
+        }
+        fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+            ReferenceBackend.compile_one_shot(bytes, features)
+        }
+    }
+
+    impl crate::backend::WebApiBackend for ServerRefused {
+        fn compile_web_api(
+            &self,
+            _scenario: &crate::scenario::Scenario,
+            _module: &[u8],
+            _plan: &ChunkPlan,
+        ) -> WebApiOutcome {
+            WebApiOutcome {
+                harness_fault: Some("refused (503)".into()),
+                ..Outcome::TypeError {
+                    message: "unsupported MIME type 'null'".into(),
+                }
+                .into()
+            }
+        }
+    }
+
+    /// A Web API case of the default scenario on an empty module.
+    fn web_api_case() -> Case {
         let mut c = case("w", b"\0asm\x01\0\0\0".to_vec(), OutcomeClass::Module);
         c.scenario = Some(Arc::new(crate::scenario::Scenario::byte_level()));
-        let r = run_case(
-            &BackendUnderTest::bytes_only(ReferenceBackend),
-            &c,
-            &PlanSelection::default(),
+        c
+    }
+
+    #[test]
+    fn a_body_the_harness_did_not_serve_as_registered_is_a_harness_error_not_a_fail() {
+        let backend = BackendUnderTest::with_web_api(ServerRefused);
+        let r = run_case(&backend, &web_api_case(), &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::Invalid);
+        assert!(r.failing_plans.is_empty(), "{:?}", r.failing_plans);
+        let why = r.aborted.unwrap();
+        assert!(
+            why.starts_with(HARNESS_ERROR_PREFIX) && why.contains("refused (503)"),
+            "{why}"
         );
+    }
+
+    #[test]
+    fn a_web_api_case_on_a_bytes_only_backend_is_not_applicable() {
+        let backend = BackendUnderTest::bytes_only(ReferenceBackend);
+        let r = run_case(&backend, &web_api_case(), &PlanSelection::default());
         assert_eq!(r.verdict, Verdict::NotApplicable);
         assert!(r.aborted.unwrap().contains("runs no Web API cases"));
     }
