@@ -306,6 +306,50 @@ fn the_driver_drops_a_forgotten_module() {
     assert_ne!(results[1]["outcome"]["class"], "module", "{results:?}");
 }
 
+/// A pending window past what a JS timer can wait (2^31 - 1 ms) is clamped
+/// by the driver, not overflowed: an overflowing `setTimeout` fires at
+/// once, and every compile read `pending` (issue 20, item 6).
+#[test]
+fn the_driver_clamps_a_window_js_timers_cannot_hold() {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    let mut child = node_driver(Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if value["type"] == "result" {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    let window = (1u64 << 31).to_string();
+    // The empty module: streamed and closed, then streamed and never ended.
+    for line in [
+        r#"{"type":"module","module":1,"bytes":"AGFzbQEAAAA="}"#.to_string(),
+        format!(
+            r#"{{"type":"case","id":1,"module":1,"settle_ms":{window},"scenario":{{}},"cuts":[],"events":[["chunks",0,1],["close"]]}}"#
+        ),
+        format!(
+            r#"{{"type":"case","id":2,"module":1,"settle_ms":{window},"scenario":{{}},"cuts":[],"events":[["chunks",0,1]]}}"#
+        ),
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    let closed = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(closed["id"], 1, "{closed}");
+    assert_eq!(closed["outcome"]["class"], "module", "{closed}");
+    let never_ends = rx.recv_timeout(Duration::from_secs(1));
+    assert!(never_ends.is_err(), "judged at once: {never_ends:?}");
+    writeln!(stdin, r#"{{"type":"exit"}}"#).unwrap();
+    child.wait().unwrap();
+}
+
 /// A worker that breaks the protocol (garbage, a reply to a request not in
 /// flight, bytes that are not UTF-8) is given up on at once: its case ends
 /// as a crash naming the offending line, quickly, and no reply lands on
