@@ -362,6 +362,7 @@ fn protocol_faults_cost_only_their_case_and_are_named() {
         case("garbage", b"fault:garbage"),
         case("wrong-id", b"fault:wrong-id"),
         case("not-utf8", b"fault:not-utf8"),
+        case("pending-without-window", b"fault:pending"),
         case("ok-after", b"still fine"),
     ]);
     let config = one_job();
@@ -381,13 +382,16 @@ fn protocol_faults_cost_only_their_case_and_are_named() {
             ("garbage", Verdict::Fail),
             ("wrong-id", Verdict::Fail),
             ("not-utf8", Verdict::Fail),
+            ("pending-without-window", Verdict::Fail),
             ("ok-after", Verdict::Pass),
         ]
     );
-    for (r, what) in results[1..4]
-        .iter()
-        .zip(["not protocol", "not in flight", "not UTF-8"])
-    {
+    for (r, what) in results[1..5].iter().zip([
+        "not protocol",
+        "not in flight",
+        "not UTF-8",
+        "no pending window",
+    ]) {
         let Some(Outcome::Crash { message }) = &r.one_shot else {
             panic!("{}: {:?}", r.id, r.one_shot)
         };
