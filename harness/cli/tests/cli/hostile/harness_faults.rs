@@ -6,6 +6,14 @@
 //!   and the limit (exit 2), by `run`, `minimize` and `fuzz`;
 //! - 7: a closed body whose compile settles after the pending window is
 //!   slow, not `pending`.
+//!
+//! Beside these, in the crates: the loopback server's total head deadline
+//! and a flood past its limit of unidentified connections
+//! (`loopback_server.rs`), a body not served as registered made a harness
+//! error (`runner/case.rs`), the pending window capped for huge bodies
+//! (`worker/client.rs`), and the node driver clamping a window and a
+//! `pending` reply without a window as a protocol fault
+//! (`engines/tests/engine_parts/process.rs`).
 
 use crate::common::{self, scratch, streamconform};
 use std::io::{Read, Write};
