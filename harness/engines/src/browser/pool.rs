@@ -4,8 +4,8 @@
 //!
 //! - A worker that hangs: the protocol client gives up on it and closes its
 //!   channel, which costs the requests it had in flight; the page replaces
-//!   the worker and opens the channel again, and the slot takes the new
-//!   connection.
+//!   the worker, which connects again once the slot, asked for a worker,
+//!   opens the channel for it.
 //! - A browser that crashes or is killed: every channel closes, costing
 //!   what was in flight; the next slot that needs a worker finds the browser
 //!   gone and launches a fresh one (a new generation, with channels of its
@@ -126,7 +126,15 @@ impl PagePool {
             .map(|slot| format!("{}-g{generation}-w{slot}-{}", self.label, unguessable()))
             .collect();
         let (url, waiting) = serve_driver_page(&self.server, &names);
-        let browser = Browser::open(self.kind, &url, &self.switches)?;
+        let browser = match Browser::open(self.kind, &url, &self.switches) {
+            Ok(browser) => browser,
+            Err(why) => {
+                for name in &names {
+                    self.server.close_channel(&channel_path(name));
+                }
+                return Err(why);
+            }
+        };
         let channels = names
             .iter()
             .zip(waiting)
