@@ -13,9 +13,9 @@
 //! per page).
 //!
 //! Any local process can connect, so routes live under an unguessable
-//! per-run prefix, requests are read only up to fixed sizes, idle
-//! connections are dropped, and the connections served at once are
-//! bounded.
+//! per-run prefix, a channel takes one upgrade per opening, requests are
+//! read only up to fixed sizes, idle connections are dropped, and the
+//! connections served at once are bounded.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -89,10 +89,11 @@ struct Tables {
     channels: Mutex<HashMap<String, mpsc::Sender<ChannelConnection>>>,
 }
 
-/// 128 bits no other local process can guess. std's `RandomState` keys
-/// come from the OS's randomness; two of them, hashing distinct inputs,
-/// give the bits without a dependency for one string per run.
-fn unguessable() -> String {
+/// 128 bits no other local process can guess, as 32 hex digits. std's
+/// `RandomState` keys come from the OS's randomness; two of them, hashing
+/// distinct inputs, give the bits without a dependency for the few strings
+/// a run needs (its prefix, its channels' names).
+pub fn unguessable() -> String {
     use std::hash::BuildHasher;
     let a = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
     let b = std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
@@ -158,9 +159,12 @@ impl LoopbackServer {
         format!("{}{path}", self.origin(origin))
     }
 
-    /// Accepts WebSocket connections at `path` on the primary origin:
-    /// returns the `ws://` URL and where the connections arrive. Only a
-    /// client that knows the run's prefix can reach it.
+    /// Accepts one WebSocket connection at `path` on the primary origin:
+    /// returns the `ws://` URL and where the connection arrives. Only a
+    /// client that knows the run's prefix can reach it, and only the first
+    /// upgrade is taken: the channel then closes, and further upgrades find
+    /// nothing until its owner opens it again for the next connection it
+    /// expects.
     pub fn open_channel(&self, path: &str) -> (String, mpsc::Receiver<ChannelConnection>) {
         let path = format!("{}{path}", self.prefix);
         let (tx, rx) = mpsc::channel();
@@ -171,6 +175,12 @@ impl LoopbackServer {
             .insert(path.clone(), tx);
         let origin = self.origin(Origin::Primary).replacen("http://", "ws://", 1);
         (format!("{origin}{path}"), rx)
+    }
+
+    /// Stops accepting the connection a channel at `path` still waits for.
+    pub fn close_channel(&self, path: &str) {
+        let path = format!("{}{path}", self.prefix);
+        self.tables.channels.lock().unwrap().remove(&path);
     }
 }
 
@@ -302,9 +312,14 @@ fn handle(stream: TcpStream, tables: &Tables) -> io::Result<()> {
     // Routes are paths; a query (the driver page's) does not choose one.
     let path = parts.next().unwrap_or("");
     let path = path.split_once('?').map_or(path, |(path, _query)| path);
-    let channel = tables.channels.lock().unwrap().get(path).cloned();
-    if let (Some(channel), Some(key)) = (channel, websocket_key) {
-        return hand_over(stream, &key, &channel);
+    if let Some(key) = websocket_key {
+        // A channel takes one connection: taken out of the table here, a
+        // second upgrade (a local process that learned the path) finds
+        // nothing.
+        let channel = tables.channels.lock().unwrap().remove(path);
+        if let Some(channel) = channel {
+            return hand_over(stream, &key, &channel);
+        }
     }
     let route = tables.routes.lock().unwrap().get(path).cloned();
     let mut stream = stream;
@@ -534,6 +549,34 @@ mod tests {
         // Without the run's prefix there is no channel.
         let guessed = url.replacen(&server.prefix, "", 1);
         assert!(tungstenite::connect(guessed.as_str()).is_err());
+    }
+
+    /// A channel takes the one connection it was opened for: a second
+    /// upgrade (a local process that learned the path) is refused, until
+    /// the owner opens the channel again for its next connection; a closed
+    /// channel takes none.
+    #[test]
+    fn a_channel_takes_one_connection_per_opening() {
+        let server = LoopbackServer::start().unwrap();
+        let (url, first) = server.open_channel("/channel/once");
+        let (_page, _) = tungstenite::connect(url.as_str()).unwrap();
+        first.recv_timeout(Duration::from_secs(10)).unwrap();
+        let intruder = tungstenite::connect(url.as_str());
+        assert!(
+            matches!(&intruder, Err(tungstenite::Error::Http(r)) if r.status() == 404),
+            "{intruder:?}"
+        );
+        assert!(first.try_recv().is_err());
+
+        let (_, second) = server.open_channel("/channel/once");
+        let (_next_page, _) = tungstenite::connect(url.as_str()).unwrap();
+        second.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(tungstenite::connect(url.as_str()).is_err());
+
+        let (_, third) = server.open_channel("/channel/once");
+        server.close_channel("/channel/once");
+        assert!(tungstenite::connect(url.as_str()).is_err());
+        assert!(third.try_recv().is_err());
     }
 
     #[test]
