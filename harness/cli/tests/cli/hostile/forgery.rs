@@ -400,6 +400,7 @@ fn repository() -> PathBuf {
 /// judged against the browser's expectations file as the browser tests
 /// are, it passes, and nothing forged reaches the report.
 fn hijacked_run(browser: &str) {
+    common::install_browsers();
     let scratch = tempfile::tempdir().unwrap();
     let report = scratch.path().join("report.json");
     let expectations = format!("expectations/{browser}.toml");
@@ -490,6 +491,7 @@ fn a_local_process_cannot_forge_firefox_results() {
 /// slot gets a working worker in the same browser, and a second upgrade
 /// on the channel (a process that learned its URL) is refused.
 fn replaced_worker(kind: BrowserKind) {
+    common::install_browsers();
     let server = Arc::new(LoopbackServer::start().unwrap());
     let label = format!("replaced-{}", kind.name());
     let pool = PagePool::new(kind, &[], server, label.clone(), 1);
