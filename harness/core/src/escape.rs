@@ -45,7 +45,7 @@ pub fn terminal_lines(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether `c` changes what a terminal shows beyond printing itself.
-fn acts_on_terminal(c: char) -> bool {
+pub(crate) fn acts_on_terminal(c: char) -> bool {
     c.is_control()
         // Bidirectional embeddings, overrides and isolates (Trojan Source).
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
