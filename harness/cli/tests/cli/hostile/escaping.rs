@@ -8,17 +8,18 @@
 //!   Markdown/HTML reach stdout with control characters escaped and
 //!   `summary.md` escaped (repro lines exact in their code spans).
 //! - 12: a symlink at each output path (JSON report and its old `.partial`,
-//!   JUnit, wptreport, Markdown, site, history, reproducer files) leaves
-//!   its target unchanged. (Fuzz findings and file names made from backend
-//!   names: unit tests in the core's `fuzz` and `output`.)
+//!   JUnit, wptreport, Markdown, the site's index and its `cells`
+//!   directory, history and its old `.partial`, the reproducer's four
+//!   files) leaves its target unchanged. (Fuzz findings and file names
+//!   made from backend names: unit tests in the core's `fuzz` and `output`.)
 //! - 14: the site's filter survives a malformed `#q=` escape.
 //!
-//! Hostile inputs tried here: 2 (item 2: the name-section module, a
-//! symlink in the export directory) + 7 (item 3: the terminal-escape file
-//! name, its control-character export name, the Markdown file name with a
-//! lone backtick, its HTML/image/link/mention export name, the hostile
-//! backend version, and the same ids through `list` and `report`) + 11
-//! (item 12: the symlinks) + 2 (item 14: `#q=%E0%A4%A`, `#q=100%`) = 22.
+//! Hostile inputs tried here: 1 (item 2: the name-section module) + 5
+//! (item 3: the line-erasing file name, its control-character export
+//! name, the Markdown file name with a lone backtick, its
+//! HTML/image/link/mention export name, the hostile backend version; each
+//! through `run`, `list`, `report` and the replayed repro line) + 13 (item
+//! 12: the symlinks) + 2 (item 14: `#q=%E0%A4%A`, `#q=100%`) = 21.
 
 use crate::common::{streamconform, text};
 use crate::site::{load_in_chromium, strip_tags};
@@ -379,6 +380,12 @@ fn outputs_replace_symlinks_at_their_paths_and_leave_the_targets_alone() {
     ] {
         victims.push(plant_link(&link, &victims_dir));
     }
+    // The site's `cells` directory, whose old pages are deleted.
+    let victim_cells = victims_dir.join("cells");
+    std::fs::create_dir_all(&victim_cells).unwrap();
+    std::fs::write(victim_cells.join("0.html"), "precious").unwrap();
+    victims.push(victim_cells.join("0.html"));
+    std::os::unix::fs::symlink(&victim_cells, work.join("site/cells")).unwrap();
     let out = streamconform(
         &[
             "report",
@@ -398,7 +405,14 @@ fn outputs_replace_symlinks_at_their_paths_and_leave_the_targets_alone() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_untouched(&victims);
-    for output in ["junit.xml", "wpt.json", "summary.md", "site/index.html"] {
+    assert_eq!(std::fs::read_dir(&victim_cells).unwrap().count(), 1);
+    for output in [
+        "junit.xml",
+        "wpt.json",
+        "summary.md",
+        "site/index.html",
+        "site/cells/0.html",
+    ] {
         assert!(!work.join(output).is_symlink(), "{output}");
         assert!(work.join(output).is_file(), "{output}");
     }
