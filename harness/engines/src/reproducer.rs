@@ -107,7 +107,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          embedded below; the result is printed here and to the console.</p>\n\
          <pre id=\"out\"></pre>\n<script type=\"module\">\n\
          {settings}\
-         const bytes = Uint8Array.from(atob(\"{base64}\"), (c) => c.charCodeAt(0));\n\n\
+         const bytes = Uint8Array.from(atob({base64}), (c) => c.charCodeAt(0));\n\n\
          {judge}\n\
          const out = document.getElementById(\"out\");\n\
          const log = (line) => {{ console.log(line); out.textContent += line + \"\\n\"; }};\n\
@@ -115,7 +115,9 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          </script>\n",
         id = html_escape(&case.id),
         backend = html_escape(&repro.backend),
-        base64 = base64::engine::general_purpose::STANDARD.encode(&case.bytes[..]),
+        // Base64 needs no escaping; it goes the way of every datum anyway.
+        base64 = script_json(&base64::engine::general_purpose::STANDARD.encode(&case.bytes[..]))
+            .expect("a string serializes"),
     );
     output::write(&files.html, html)?;
     let readme = format!(
