@@ -1,9 +1,10 @@
 //! The small subcommands: `list`, `plans`, `backends`.
 
 use crate::args::Format;
-use crate::terminal::out;
+use crate::terminal::{err, out};
 use anyhow::Context as _;
 use std::path::Path;
+use streamconform::escape;
 use streamconform::plan::PlanSet;
 use streamconform::session::select;
 use streamconform::suites::{load_all, Limits, SuiteSpec};
@@ -46,10 +47,15 @@ pub fn list(
     let suites = SuiteSpec::parse_all(suites)?;
     let loaded = load_all(&suites, truncation, limits);
     for case in select(loaded.cases, filter, &[]) {
-        out(format_args!("{}\t{}", case.id, case.expected()))?;
+        // A tab in an id is shown escaped: the tab here separates columns.
+        out(format_args!(
+            "{}\t{}",
+            escape::terminal(&case.id),
+            case.expected()
+        ))?;
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        err(format_args!("error: {e}"));
     }
     Ok(if loaded.errors.is_empty() { 0 } else { 2 })
 }

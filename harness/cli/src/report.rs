@@ -45,7 +45,7 @@ pub fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
                 .collect::<Result<Vec<_>, _>>()?;
             let merged = publish::merge::merge(shards)?;
             let text = serde_json::to_string(&merged)?;
-            std::fs::write(&output, text + "\n")
+            streamconform::output::write(&output, text + "\n")
                 .with_context(|| format!("writing {}", output.display()))?;
             out(format_args!(
                 "merged {} shard reports into {}",

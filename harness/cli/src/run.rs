@@ -3,7 +3,7 @@
 
 use crate::args::{RunArgs, RESUME_MAY_OVERRIDE};
 use crate::report::publish_report;
-use crate::terminal::{out, stop_on_interrupt, TerminalOutput};
+use crate::terminal::{err, out, stop_on_interrupt, TerminalOutput};
 use streamconform::session::{ResumeOverrides, Session};
 use streamconform_engines::NamedBackends;
 
@@ -42,7 +42,7 @@ pub fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         out(format_args!("resume: {command}"))?;
     }
     for line in &end.blessed {
-        eprintln!("{line}");
+        err(format_args!("{line}"));
     }
     Ok(match end.exit_code() {
         0 => published,

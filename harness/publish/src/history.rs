@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use streamconform::output::OutputFile;
 use streamconform::reporter::json::{Report, READABLE_SCHEMA_VERSIONS, SCHEMA, SCHEMA_VERSION};
 use streamconform::reporter::summary::SummaryRow;
 use streamconform::runner::RunInfo;
@@ -206,20 +207,14 @@ impl History {
         // Written aside and renamed, so a night is never half there.
         // Gzipped: a nightly's report is some 330 MB of JSON (six backends,
         // 141,000 cases each), about a tenth of that compressed.
-        let partial = dir.join(format!(".{name}.json.gz.partial"));
-        let write = || -> std::io::Result<()> {
-            let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-            serde_json::to_writer(&mut encoder, report)?;
-            std::io::Write::write_all(&mut encoder, b"\n")?;
-            encoder
-                .finish()?
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()
-        };
-        write().map_err(PublishError::io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(PublishError::io(&path))?;
+        let file = OutputFile::create(&path)?;
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        serde_json::to_writer(&mut encoder, report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| std::io::Write::write_all(&mut encoder, b"\n"))
+            .and_then(|()| encoder.finish())
+            .map_err(PublishError::io(&path))?
+            .commit()?;
         let plain = dir.join(format!("{name}.json"));
         if plain.exists() {
             // The same night, kept uncompressed before: replaced too.

@@ -30,7 +30,7 @@ pub fn write(report: &Report, path: &Path) -> Result<(), PublishError> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
-    std::fs::write(path, xml).map_err(PublishError::io(path))
+    Ok(streamconform::output::write(path, xml)?)
 }
 
 /// The JUnit document for `report`.

@@ -38,6 +38,16 @@ pub enum PublishError {
     Refused(String),
 }
 
+/// The core's errors of writing an output file (`streamconform::output`).
+impl From<streamconform::Error> for PublishError {
+    fn from(error: streamconform::Error) -> PublishError {
+        match error {
+            streamconform::Error::Io { path, source } => PublishError::Io { path, source },
+            other => PublishError::Refused(other.to_string()),
+        }
+    }
+}
+
 impl PublishError {
     pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
         move |source| PublishError::Io {

@@ -5,8 +5,8 @@
 //! - the journal (`FILE.journal` beside `--report FILE`): begun before the
 //!   first case, appended to by a resumed run ([`Session::resume`]),
 //!   removed once the report is complete, kept when the run is interrupted;
-//! - the JSON report, written to `FILE.partial` and renamed over `FILE`
-//!   only when complete, so a run that dies never leaves a truncated
+//! - the JSON report, written to `.FILE.XXXXXX.partial` beside it
+//!   ([`crate::output`]) and renamed over `FILE` only when complete, so a run that dies never leaves a truncated
 //!   report nor an old one that looks current;
 //! - blessed expectations files.
 //!
@@ -23,6 +23,7 @@ use crate::backend::{BackendUnderTest, WorkerTiming};
 use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
+use crate::output::OutputFile;
 use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
 use crate::reporter::ToFile;
@@ -32,8 +33,6 @@ use crate::runner::{
 };
 use crate::suites::{file_of_case_id, load_all, load_all_matching, Limits, LoadedSuite, SuiteSpec};
 use journal::{Journal, JournalWriter};
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -78,7 +77,7 @@ pub struct Session {
     journal: Option<(ToFile<JournalWriter>, PathBuf)>,
     /// A resumed run: how many results its journal replays.
     replayed: Option<usize>,
-    report: Option<(ToFile<JsonReport<BufWriter<File>>>, PathBuf)>,
+    report: Option<(ToFile<JsonReport<OutputFile>>, PathBuf)>,
     bless: Option<Bless>,
 }
 
@@ -257,15 +256,14 @@ impl Session {
         let report = match &spec.report {
             Some(path) => {
                 // Created before the run: an unwritable path is an error
-                // now, not after the run.
-                let partial = beside(path, ".partial");
-                let file = File::create(&partial).map_err(|e| {
-                    Error::InvalidRun(format!("writing report {}: {e}", partial.display()))
+                // now, not after the run. Renamed over `path` at the end.
+                let file = OutputFile::create(path).map_err(|e| {
+                    Error::InvalidRun(format!("writing report {}: {e}", path.display()))
                 })?;
                 Some((
                     ToFile {
-                        path: partial,
-                        inner: JsonReport::new(BufWriter::new(file)),
+                        path: path.clone(),
+                        inner: JsonReport::new(file),
                     },
                     path.clone(),
                 ))
@@ -351,16 +349,9 @@ impl Session {
         };
         let report = match self.report {
             Some((json, path)) => {
-                let partial = json.inner.into_inner();
-                let partial_path = beside(&path, ".partial");
-                partial
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|file| file.sync_all())
-                    .and_then(|()| std::fs::rename(&partial_path, &path))
-                    .map_err(|e| {
-                        Error::InvalidRun(format!("writing report {}: {e}", path.display()))
-                    })?;
+                json.inner.into_inner().commit().map_err(|e| {
+                    Error::InvalidRun(format!("writing report {}: {e}", path.display()))
+                })?;
                 Some(path)
             }
             None => None,
@@ -521,8 +512,7 @@ pub fn check_plans_fit(plans: &PlanSelection, cases: &[Case]) -> Result<(), Erro
     Ok(())
 }
 
-/// A file beside `path`: its name with `suffix` added. The report is
-/// written to `FILE.partial` until the run completes; `FILE.journal`
+/// A file beside `path`: its name with `suffix` added. `FILE.journal`
 /// keeps the results as they finish.
 fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
