@@ -214,8 +214,7 @@ impl Browser {
 fn write_start_page(profile: &Path, url: &str) -> std::io::Result<PathBuf> {
     std::fs::set_permissions(profile, std::fs::Permissions::from_mode(0o700))?;
     let path = profile.join(START_PAGE);
-    // A JS string that cannot end the script element.
-    let target = serde_json::to_string(url)?.replace('<', "\\u003c");
+    let target = streamconform::escape::script_json(url)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
