@@ -185,7 +185,8 @@ impl Session {
         let suites = spec.suite_specs()?;
         let plans = spec.plan_selection()?;
         let backends = registry.backends(&spec.backends, spec.timing())?;
-        let expectations = load_expectations(&spec, &backends)?;
+        let suite_names: Vec<String> = suites.iter().map(SuiteSpec::name).collect();
+        let expectations = load_expectations(&spec, &backends, &suite_names)?;
         let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
         let filtered = spec.filter.is_some() || !spec.cases.is_empty();
         let cases = select(loaded.cases, spec.filter.as_deref(), &spec.cases);
@@ -393,10 +394,12 @@ impl Session {
 
 /// Each `expectations` file, checked against the run's backends: one file
 /// per backend, each for a backend of the run; with `bless`, every backend
-/// needs one, and a missing file starts empty.
+/// needs one, and a missing file starts empty, made from the run's suites.
+/// Each judges staleness over `suite_names`, the suites of the run.
 fn load_expectations(
     spec: &RunSpec,
     backends: &[BackendUnderTest],
+    suite_names: &[String],
 ) -> Result<Vec<Expectations>, Error> {
     let mut expectations = Vec::new();
     for path in &spec.expectations {
@@ -407,11 +410,13 @@ fn load_expectations(
                 let backend = path
                     .file_stem()
                     .map_or("?".into(), |s| s.to_string_lossy().into_owned());
-                Expectations::empty(&backend, path)
+                let mut empty = Expectations::empty(&backend, path);
+                empty.suites = suite_names.to_vec();
+                empty
             }
             other => other?,
         };
-        expectations.push(e);
+        expectations.push(e.judged_over(suite_names.iter().cloned()));
     }
     let names: Vec<String> = backends.iter().map(|b| b.info().name).collect();
     for (i, e) in expectations.iter().enumerate() {
