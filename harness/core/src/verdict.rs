@@ -62,6 +62,17 @@ pub enum Verdict {
     Invalid,
 }
 
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Invalid => "invalid",
+        })
+    }
+}
+
 /// How a case came out after the expectations file is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,6 +98,33 @@ impl Status {
             (Verdict::Fail, true) => Status::ExpectedFailure,
             (Verdict::Pass, true) => Status::UnexpectedPass,
         }
+    }
+
+    /// Whether this status can follow from `verdict` under some
+    /// expectations file (`reason`: the one the file gave, if any), as
+    /// [`crate::expectations::Expectations::judge`] decides it.
+    pub fn check_follows(self, verdict: Verdict, reason: Option<&str>) -> Result<(), String> {
+        let follows = match (verdict, self) {
+            (Verdict::NotApplicable, Status::NotApplicable)
+            | (Verdict::Invalid, Status::Invalid)
+            | (Verdict::Pass, Status::Passed) => true,
+            (Verdict::Pass, Status::UnexpectedPass) | (Verdict::Fail, Status::ExpectedFailure) => {
+                reason.is_some()
+            }
+            (Verdict::Fail, Status::Failed) => reason.is_none(),
+            _ => false,
+        };
+        if follows {
+            return Ok(());
+        }
+        Err(format!(
+            "status {self:?} cannot follow from verdict {verdict}{}",
+            if reason.is_some() {
+                " with an expectation"
+            } else {
+                " without an expectation"
+            }
+        ))
     }
 
     /// Whether this status makes the run fail.
@@ -197,6 +235,54 @@ impl CaseResult {
             verdict: Verdict::NotApplicable,
             ..CaseResult::aborted(case, why)
         }
+    }
+
+    /// Whether the result agrees with itself: its verdict is the one its
+    /// plans and abort give (as [`crate::runner::run_case`] decides it), and
+    /// its counts fit together. A result read back from a journal or a
+    /// report is evidence only if it does; the error says what disagrees.
+    pub fn check_consistent(&self) -> Result<(), String> {
+        let recorded = self.failing_plans.len();
+        if recorded != self.failing_plans_total.min(MAX_RECORDED_FAILING_PLANS) {
+            return Err(format!(
+                "it records {recorded} failing plan(s) but counts {} (at most {MAX_RECORDED_FAILING_PLANS} are recorded)",
+                self.failing_plans_total
+            ));
+        }
+        if self.failing_plans_total > self.plans_run {
+            return Err(format!(
+                "{} failing plan(s) of {} run",
+                self.failing_plans_total, self.plans_run
+            ));
+        }
+        if let Some(plan) = self.failing_plans.iter().find(|p| p.failed.is_empty()) {
+            return Err(format!("failing plan {} fails no oracle", plan.plan));
+        }
+        let derived = match (&self.aborted, self.verdict) {
+            (Some(_), Verdict::NotApplicable) if self.plans_run == 0 => Verdict::NotApplicable,
+            (Some(why), Verdict::Invalid) if why.starts_with("invalid case") => Verdict::Invalid,
+            (Some(_), _) => Verdict::Fail,
+            (None, _) if self.plans_run == 0 => {
+                return Err(format!(
+                    "verdict {} with no plan run and no reason it stopped",
+                    self.verdict
+                ))
+            }
+            (None, _) if self.failing_plans_total > 0 => Verdict::Fail,
+            (None, _) => Verdict::Pass,
+        };
+        if derived != self.verdict {
+            return Err(format!(
+                "verdict {} but its plans and abort make it {derived} ({} of {} plans fail{})",
+                self.verdict,
+                self.failing_plans_total,
+                self.plans_run,
+                self.aborted
+                    .as_ref()
+                    .map_or(String::new(), |a| format!("; aborted: {a}"))
+            ));
+        }
+        Ok(())
     }
 
     /// One line saying why the case failed, for test output and bless.

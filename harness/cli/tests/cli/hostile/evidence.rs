@@ -10,6 +10,7 @@
 //!   live in the full run.
 
 use crate::common::{streamconform, text, VALID, WRONG_EXPECTATION};
+use serde_json::Value;
 use std::path::Path;
 
 /// Suites `one` (a passing `x.wast`) and `two` (a failing `x.wast`), and
@@ -109,6 +110,203 @@ fn the_suites_key_is_checked() {
         assert!(
             said.contains(&format!("bad.toml:{line}")) && said.contains(says),
             "{file}: {said}"
+        );
+    }
+}
+
+/// The two shards of a run of eight passing cases and two failing ones,
+/// written to `s1.json` and `s2.json`.
+fn two_shards(dir: &Path) {
+    std::fs::create_dir_all(dir.join("suite")).unwrap();
+    for i in 0..8 {
+        std::fs::write(dir.join(format!("suite/m{i}.wast")), VALID).unwrap();
+    }
+    for i in 0..2 {
+        std::fs::write(dir.join(format!("suite/w{i}.wast")), WRONG_EXPECTATION).unwrap();
+    }
+    for k in 1..=2 {
+        let (shard, report) = (format!("--shard={k}/2"), format!("--report=s{k}.json"));
+        let args = ["run", "--no-truncation", "--suite=suite", &shard, &report];
+        let out = streamconform(&args, dir);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn merge(dir: &Path, files: &[&str], output: &str) -> (Option<i32>, String) {
+    let mut args = vec!["report", "merge"];
+    args.extend(files);
+    args.extend(["-o", output]);
+    let out = streamconform(&args, dir);
+    (out.status.code(), text(&out))
+}
+
+/// The index in `report`'s results of a failing (or, `failing` false, a
+/// passing) one.
+fn result_index(report: &Value, failing: bool) -> usize {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|r| (r["verdict"] == "fail") == failing)
+        .expect("each shard has a passing and a failing result")
+}
+
+type Forgery = fn(&mut Value, &mut Value);
+
+#[test]
+fn merge_recounts_and_verifies_shards_instead_of_trusting_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    two_shards(dir);
+    let (code, said) = merge(dir, &["s1.json", "s2.json"], "out.json");
+    assert_eq!(code, Some(1), "two unexpected failures: {said}");
+    assert!(
+        said.contains("10 (case, backend) pairs, 2 unexpected"),
+        "{said}"
+    );
+    let original = [
+        read_json(&dir.join("s1.json")),
+        read_json(&dir.join("s2.json")),
+    ];
+
+    // Each forgery is done to shard 1 (and, where it moves a result, 2).
+    let forgeries: [(&str, Forgery, &str); 9] = [
+        (
+            "results deleted, counters kept",
+            |one, _| {
+                one["results"].as_array_mut().unwrap().truncate(1);
+            },
+            "s1.json: it claims",
+        ),
+        (
+            "results deleted, results counter lowered to match",
+            |one, _| {
+                let results = one["results"].as_array_mut().unwrap();
+                let failing = results.iter().any(|r| r["verdict"] == "fail");
+                results.retain(|r| r["verdict"] == "fail");
+                assert!(failing);
+                let left = results.len();
+                one["finished"]["cases_run"] = left.into();
+            },
+            "s1.json: it claims",
+        ),
+        (
+            "a failing result with unexpected 0",
+            |one, _| one["finished"]["unexpected"] = 0.into(),
+            "s1.json: it claims 0 unexpected results (finished.unexpected) but its results give 1",
+        ),
+        (
+            "a failing result's status made passed",
+            |one, _| {
+                let i = result_index(one, true);
+                one["results"][i]["status"] = "passed".into();
+                one["finished"]["unexpected"] = 0.into();
+            },
+            "cannot follow from verdict fail",
+        ),
+        (
+            "a failing result made a pass, its failing plans kept",
+            |one, _| {
+                let i = result_index(one, true);
+                one["results"][i]["verdict"] = "pass".into();
+                one["results"][i]["status"] = "passed".into();
+            },
+            "verdict pass but its plans and abort make it fail",
+        ),
+        (
+            "a pass with no plan run",
+            |one, _| {
+                let i = result_index(one, false);
+                one["results"][i]["plans_run"] = 0.into();
+            },
+            "verdict pass with no plan run",
+        ),
+        (
+            "a failure marked expected with no expectation",
+            |one, _| {
+                let i = result_index(one, true);
+                one["results"][i]["status"] = "expected-failure".into();
+            },
+            "cannot follow from verdict fail without an expectation",
+        ),
+        (
+            "a result copied into the other shard",
+            |one, two| {
+                let copy = one["results"][0].clone();
+                two["results"].as_array_mut().unwrap().push(copy);
+            },
+            "is in s1.json and in s2.json",
+        ),
+        (
+            "a result moved into the wrong shard",
+            |one, two| {
+                let moved = one["results"].as_array_mut().unwrap().remove(0);
+                two["results"].as_array_mut().unwrap().push(moved);
+            },
+            "s2.json: suite/",
+        ),
+    ];
+    for (what, forge, says) in forgeries {
+        let [mut one, mut two] = original.clone();
+        forge(&mut one, &mut two);
+        std::fs::write(dir.join("f1.json"), one.to_string()).unwrap();
+        std::fs::write(dir.join("f2.json"), two.to_string()).unwrap();
+        // Named by the file given: the forged copies.
+        let (code, said) = merge(dir, &["f1.json", "f2.json"], "out.json");
+        let said = said
+            .replace("f1.json", "s1.json")
+            .replace("f2.json", "s2.json");
+        assert_eq!(code, Some(2), "{what}: {said}");
+        assert!(said.contains(says), "{what}: {said}");
+    }
+    // The wrong shard is named as such.
+    let [mut one, mut two] = original.clone();
+    forgeries[8].1(&mut one, &mut two);
+    std::fs::write(dir.join("f2.json"), two.to_string()).unwrap();
+    std::fs::write(dir.join("f1.json"), one.to_string()).unwrap();
+    let (_, said) = merge(dir, &["f1.json", "f2.json"], "out.json");
+    assert!(
+        said.contains("belongs to shard 1/2, not to this report's shard 2/2"),
+        "{said}"
+    );
+}
+
+#[test]
+fn merge_never_writes_over_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    two_shards(dir);
+    std::os::unix::fs::symlink("s1.json", dir.join("link.json")).unwrap();
+    std::fs::hard_link(dir.join("s2.json"), dir.join("hard.json")).unwrap();
+    let before = std::fs::read(dir.join("s1.json")).unwrap();
+    let before_two = std::fs::read(dir.join("s2.json")).unwrap();
+    for output in ["s1.json", "./s2.json", "link.json", "hard.json", "../"] {
+        let output = if output == "../" {
+            // The same file through its directory's parent.
+            let name = dir.file_name().unwrap().to_string_lossy();
+            format!("../{name}/s1.json")
+        } else {
+            output.to_string()
+        };
+        let (code, said) = merge(dir, &["s1.json", "s2.json"], &output);
+        assert_eq!(code, Some(2), "{output}: {said}");
+        assert!(
+            said.contains(&format!("the output {output} is the input")),
+            "{output}: {said}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join("s1.json")).unwrap(),
+            before,
+            "{output}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join("s2.json")).unwrap(),
+            before_two,
+            "{output}"
         );
     }
 }
