@@ -12,6 +12,9 @@
 use crate::common::{streamconform, text, VALID, WRONG_EXPECTATION};
 use serde_json::Value;
 use std::path::Path;
+use streamconform::reporter::json::Report;
+use streamconform::session::journal::{Entry, Header};
+use streamconform::session::RunSpec;
 
 /// Suites `one` (a passing `x.wast`) and `two` (a failing `x.wast`), and
 /// an expectations file made from both whose rule `**/x.wast:*` is live
@@ -309,4 +312,179 @@ fn merge_never_writes_over_an_input() {
             "{output}"
         );
     }
+}
+
+/// A run of four passing cases and a known failure (`e.toml`), as the
+/// journal of a run interrupted before one case would hold it: the
+/// header (journaling `bless` when `bless`), then one line per result
+/// but that of `suite/m3.wast:1`, from a complete run's report. Returns the
+/// result lines as JSON, to forge.
+fn journal_lines(dir: &Path, bless: bool) -> (String, Vec<Value>) {
+    std::fs::create_dir_all(dir.join("suite")).unwrap();
+    for i in 0..4 {
+        std::fs::write(dir.join(format!("suite/m{i}.wast")), VALID).unwrap();
+    }
+    std::fs::write(dir.join("suite/w.wast"), WRONG_EXPECTATION).unwrap();
+    std::fs::write(
+        dir.join("e.toml"),
+        "backend = \"reference\"\n# Kept as written unless blessed.\n\
+         [[failure]]\ncase = \"suite/w.wast:1\"\nreason = \"wrong on purpose\"\n",
+    )
+    .unwrap();
+    let spec = RunSpec {
+        suites: vec!["suite".into()],
+        truncation: false,
+        expectations: vec!["e.toml".into()],
+        report: Some("r.json".into()),
+        bless,
+        ..RunSpec::default()
+    };
+    let whole = streamconform(
+        &[
+            "run",
+            "--suite=suite",
+            "--no-truncation",
+            "--expectations=e.toml",
+            "--report=whole.json",
+        ],
+        dir,
+    );
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    let report: Report =
+        serde_json::from_slice(&std::fs::read(dir.join("whole.json")).unwrap()).unwrap();
+    let header = Header::new(dir.canonicalize().unwrap(), spec);
+    let mut results: Vec<Value> = report
+        .results
+        .iter()
+        .map(|r| {
+            serde_json::to_value(Entry {
+                backend: r.backend.as_str().into(),
+                duration_ms: 1,
+                result: std::borrow::Cow::Owned(r.raw()),
+            })
+            .unwrap()
+        })
+        .collect();
+    results.retain(|r| r["result"]["id"] != "suite/m3.wast:1");
+    (serde_json::to_string(&header).unwrap(), results)
+}
+
+fn resume(dir: &Path, header: &str, lines: &[Value]) -> (Option<i32>, String) {
+    let mut journal = format!("{header}\n");
+    for line in lines {
+        journal.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(dir.join("r.json.journal"), journal).unwrap();
+    let out = streamconform(&["run", "--resume", "r.json.journal"], dir);
+    (out.status.code(), text(&out))
+}
+
+/// The journal line (from 2) of the result of `id`.
+fn line_of(lines: &[Value], id: &str) -> usize {
+    2 + lines
+        .iter()
+        .position(|l| l["result"]["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is journaled"))
+}
+
+#[test]
+fn resume_checks_each_journaled_result_against_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (header, lines) = journal_lines(dir, false);
+    let (code, said) = resume(dir, &header, &lines);
+    assert_eq!(code, Some(0), "the journal as written resumes: {said}");
+    assert!(said.contains("replay"), "{said}");
+
+    let failing = "suite/w.wast:1";
+    let passing = "suite/m0.wast:1";
+    type Forgery = fn(&mut Vec<Value>);
+    let forgeries: [(&str, &str, Forgery, &str); 6] = [
+        (
+            "a failure journaled as a pass, its failing plans kept",
+            failing,
+            |lines| {
+                let i = lines
+                    .iter()
+                    .position(|l| l["result"]["verdict"] == "fail")
+                    .unwrap();
+                lines[i]["result"]["verdict"] = "pass".into();
+            },
+            "verdict pass but its plans and abort make it fail",
+        ),
+        (
+            "a pass with no plan run",
+            passing,
+            |lines| lines[0]["result"]["plans_run"] = 0.into(),
+            "verdict pass with no plan run",
+        ),
+        (
+            "a pass with fewer plans than the case has",
+            passing,
+            |lines| lines[0]["result"]["plans_run"] = 1.into(),
+            "it ran 1 plan(s), and this run gives the case",
+        ),
+        (
+            "a changed expected outcome",
+            passing,
+            |lines| lines[0]["result"]["expected"] = "compile-error".into(),
+            "judged expecting CompileError, and the case now expects Module",
+        ),
+        (
+            "a later conflicting line for a case",
+            "",
+            |lines| {
+                let mut later = lines[0].clone();
+                later["result"]["aborted"] = "journaled twice".into();
+                later["result"]["verdict"] = "fail".into();
+                lines.push(later);
+            },
+            "a second result for suite/m0.wast:1 on reference, differing from the one on line 2",
+        ),
+        (
+            "a later conflicting pass for a failing case",
+            "",
+            |lines| {
+                let i = lines
+                    .iter()
+                    .position(|l| l["result"]["verdict"] == "fail")
+                    .unwrap();
+                let mut later = lines[i].clone();
+                later["result"]["verdict"] = "pass".into();
+                later["result"]["failing_plans"] = Value::Array(vec![]);
+                later["result"]["failing_plans_total"] = 0.into();
+                lines.push(later);
+            },
+            "a second result for suite/w.wast:1 on reference",
+        ),
+    ];
+    assert_eq!(lines[0]["result"]["id"], passing);
+    for (what, id, forge, says) in forgeries {
+        let mut forged = lines.clone();
+        forge(&mut forged);
+        let line = if id.is_empty() {
+            forged.len() + 1
+        } else {
+            line_of(&forged, id)
+        };
+        let (code, said) = resume(dir, &header, &forged);
+        assert_eq!(code, Some(2), "{what}: {said}");
+        assert!(
+            said.contains(&format!("r.json.journal:{line}:")) && said.contains(says),
+            "{what}: line {line}: {said}"
+        );
+    }
+}
+
+#[test]
+fn a_journal_cannot_turn_on_bless() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (header, lines) = journal_lines(dir, true);
+    assert!(header.contains("\"bless\":true"), "{header}");
+    let before = std::fs::read(dir.join("e.toml")).unwrap();
+    let (code, said) = resume(dir, &header, &lines);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains("blessed"), "{said}");
+    assert_eq!(std::fs::read(dir.join("e.toml")).unwrap(), before, "{said}");
 }
