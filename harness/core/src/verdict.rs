@@ -375,4 +375,99 @@ mod tests {
         assert!(Status::UnexpectedPass.is_unexpected());
         assert!(!Status::ExpectedFailure.is_unexpected());
     }
+
+    /// A result of `plans_run` plans, `failing` of them failing, with
+    /// `aborted` and `verdict` as given.
+    fn result(
+        plans_run: usize,
+        failing: usize,
+        aborted: Option<&str>,
+        verdict: Verdict,
+    ) -> CaseResult {
+        let failure = PlanFailure {
+            plan: "whole".into(),
+            cuts: vec![],
+            actual: compile_error(),
+            failed: vec![Oracle::Spec],
+        };
+        CaseResult {
+            id: "s/a.wast:1".into(),
+            expected: OutcomeClass::Module,
+            one_shot: Some(module()),
+            plans_run,
+            failing_plans_total: failing,
+            failing_plans: vec![failure; failing.min(MAX_RECORDED_FAILING_PLANS)],
+            aborted: aborted.map(String::from),
+            verdict,
+            minimized: None,
+        }
+    }
+
+    #[test]
+    fn a_result_agrees_with_itself_or_says_what_disagrees() {
+        use Verdict::*;
+        let timeout = Some("timeout: 120 s");
+        let invalid = Some("invalid case under plan whole: the body ended early");
+        for ok in [
+            result(3, 0, None, Pass),
+            result(3, 2, None, Fail),
+            result(40, 20, None, Fail),
+            result(0, 0, timeout, Fail),
+            result(0, 0, Some("runs no Web API cases"), NotApplicable),
+            result(2, 0, invalid, Invalid),
+        ] {
+            assert_eq!(ok.check_consistent(), Ok(()), "{ok:?}");
+        }
+        let mut unrecorded = result(3, 2, None, Fail);
+        unrecorded.failing_plans.pop();
+        let mut no_oracle = result(3, 1, None, Fail);
+        no_oracle.failing_plans[0].failed.clear();
+        for (bad, says) in [
+            (
+                result(3, 2, None, Pass),
+                "verdict pass but its plans and abort make it fail",
+            ),
+            (
+                result(3, 0, None, Fail),
+                "verdict fail but its plans and abort make it pass",
+            ),
+            (result(0, 0, None, Pass), "verdict pass with no plan run"),
+            (result(0, 0, timeout, Pass), "make it fail"),
+            (result(3, 0, timeout, NotApplicable), "make it fail"),
+            (result(2, 0, timeout, Invalid), "make it fail"),
+            (result(2, 3, None, Fail), "3 failing plan(s) of 2 run"),
+            (unrecorded, "records 1 failing plan(s) but counts 2"),
+            (no_oracle, "failing plan whole fails no oracle"),
+        ] {
+            let error = bad.check_consistent().unwrap_err();
+            assert!(error.contains(says), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_status_follows_from_its_verdict_and_expectation() {
+        use Status::*;
+        let reason = Some("known");
+        for (status, verdict, reason, follows) in [
+            (Passed, Verdict::Pass, None, true),
+            (Passed, Verdict::Pass, reason, true),
+            (UnexpectedPass, Verdict::Pass, reason, true),
+            (UnexpectedPass, Verdict::Pass, None, false),
+            (Failed, Verdict::Fail, None, true),
+            (Failed, Verdict::Fail, reason, false),
+            (ExpectedFailure, Verdict::Fail, reason, true),
+            (ExpectedFailure, Verdict::Fail, None, false),
+            (Passed, Verdict::Fail, None, false),
+            (Failed, Verdict::Pass, None, false),
+            (NotApplicable, Verdict::NotApplicable, None, true),
+            (Invalid, Verdict::Invalid, None, true),
+            (Passed, Verdict::Invalid, None, false),
+        ] {
+            assert_eq!(
+                status.check_follows(verdict, reason).is_ok(),
+                follows,
+                "{status:?} from {verdict} with {reason:?}"
+            );
+        }
+    }
 }
