@@ -176,7 +176,7 @@ fn merge_recounts_and_verifies_shards_instead_of_trusting_them() {
     ];
 
     // Each forgery is done to shard 1 (and, where it moves a result, 2).
-    let forgeries: [(&str, Forgery, &str); 9] = [
+    let forgeries: [(&str, Forgery, &str); 10] = [
         (
             "results deleted, counters kept",
             |one, _| {
@@ -250,6 +250,16 @@ fn merge_recounts_and_verifies_shards_instead_of_trusting_them() {
                 two["results"].as_array_mut().unwrap().push(moved);
             },
             "s2.json: suite/",
+        ),
+        (
+            "a result twice in one shard, counted",
+            |one, _| {
+                let copy = one["results"][0].clone();
+                one["results"].as_array_mut().unwrap().push(copy);
+                let results = one["results"].as_array().unwrap().len();
+                one["finished"]["cases_run"] = results.into();
+            },
+            "is in s1.json and in s1.json",
         ),
     ];
     for (what, forge, says) in forgeries {
