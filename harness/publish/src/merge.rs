@@ -278,11 +278,51 @@ fn verify_counts(report: &Report) -> Result<(), String> {
             )?;
         }
     }
+    verify_tallies(report)?;
     if recount_summary(report) != report.summary {
         return Err(
             "its summary rows are not the counts of its results: the report was changed or cut"
                 .into(),
         );
+    }
+    Ok(())
+}
+
+/// Checks a shard's expectation tallies against its results as far as
+/// they tell: each judged (pass or fail) result counts toward at most one
+/// entry or rule, and each failure a rule covers is an expected failure,
+/// so a tally cannot claim the failure that keeps a rule from being stale
+/// when the results hold none.
+fn verify_tallies(report: &Report) -> Result<(), String> {
+    use streamconform::expectations::TallyKind;
+    use streamconform::verdict::{Status, Verdict};
+    let tallies = &report.finished.expectation_tallies;
+    if let Some(t) = tallies.iter().find(|t| t.failed > t.matched) {
+        return Err(format!(
+            "its tally of {}:{} counts {} failing of {} matched cases",
+            t.file, t.line, t.failed, t.matched
+        ));
+    }
+    let judged = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Pass | Verdict::Fail))
+        .count();
+    let expected_failures = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::ExpectedFailure)
+        .count();
+    let matched: usize = tallies.iter().map(|t| t.matched).sum();
+    let covered: usize = tallies
+        .iter()
+        .filter(|t| t.kind == TallyKind::Rule)
+        .map(|t| t.failed)
+        .sum();
+    if matched > judged || covered > expected_failures {
+        return Err(format!(
+            "its expectation tallies count {matched} matched and {covered} failing cases, but its results hold {judged} judged and {expected_failures} expected failures"
+        ));
     }
     Ok(())
 }

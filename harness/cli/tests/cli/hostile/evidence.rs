@@ -117,8 +117,14 @@ fn the_suites_key_is_checked() {
 }
 
 /// The two shards of a run of eight passing cases and two failing ones,
-/// written to `s1.json` and `s2.json`.
+/// judged with a rule that matches passing cases only (stale), written to
+/// `s1.json` and `s2.json`.
 fn two_shards(dir: &Path) {
+    std::fs::write(
+        dir.join("e.toml"),
+        "backend = \"reference\"\n[[rule]]\ncases = \"suite/m*\"\nreason = \"stale\"\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.join("suite")).unwrap();
     for i in 0..8 {
         std::fs::write(dir.join(format!("suite/m{i}.wast")), VALID).unwrap();
@@ -128,7 +134,14 @@ fn two_shards(dir: &Path) {
     }
     for k in 1..=2 {
         let (shard, report) = (format!("--shard={k}/2"), format!("--report=s{k}.json"));
-        let args = ["run", "--no-truncation", "--suite=suite", &shard, &report];
+        let args = [
+            "run",
+            "--no-truncation",
+            "--suite=suite",
+            "--expectations=e.toml",
+            &shard,
+            &report,
+        ];
         let out = streamconform(&args, dir);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     }
@@ -170,13 +183,14 @@ fn merge_recounts_and_verifies_shards_instead_of_trusting_them() {
         said.contains("10 (case, backend) pairs, 2 unexpected"),
         "{said}"
     );
+    assert!(said.contains("STALE RULE e.toml:3"), "{said}");
     let original = [
         read_json(&dir.join("s1.json")),
         read_json(&dir.join("s2.json")),
     ];
 
     // Each forgery is done to shard 1 (and, where it moves a result, 2).
-    let forgeries: [(&str, Forgery, &str); 10] = [
+    let forgeries: [(&str, Forgery, &str); 11] = [
         (
             "results deleted, counters kept",
             |one, _| {
@@ -260,6 +274,15 @@ fn merge_recounts_and_verifies_shards_instead_of_trusting_them() {
                 one["finished"]["cases_run"] = results.into();
             },
             "is in s1.json and in s1.json",
+        ),
+        (
+            "a stale rule's tally claiming a failure no result has",
+            |one, _| {
+                let tally = &mut one["finished"]["expectation_tallies"][0];
+                assert_eq!(tally["kind"], "rule");
+                tally["failed"] = 1.into();
+            },
+            "its expectation tallies count",
         ),
     ];
     for (what, forge, says) in forgeries {
