@@ -71,5 +71,7 @@ fn resume_overrides(args: &RunArgs, given: &[String]) -> anyhow::Result<ResumeOv
         jobs: has("jobs").then_some(args.jobs),
         show_failures: has("show-failures").then_some(args.show_failures),
         quiet: has("quiet").then_some(args.quiet),
+        // Not among RESUME_MAY_OVERRIDE: a resumed run never blesses.
+        bless: false,
     })
 }

@@ -194,7 +194,8 @@ impl Conformance {
                 Ok(Expectations::empty(&self.backend.engine.info().name, path))
             }
             Some(path) => Expectations::load(path).map_err(|e| e.to_string()),
-        };
+        }
+        .map(|e| e.judged_over(self.suites.iter().map(SuiteSpec::name)));
         let judged_against = match &expectations {
             Ok(e) => Arc::new(e.clone()),
             Err(message) => {

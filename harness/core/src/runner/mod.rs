@@ -276,7 +276,8 @@ impl EarlierResults {
         self.len() == 0
     }
 
-    fn get(&self, backend: &str, case_id: &str) -> Option<&(CaseResult, Duration)> {
+    /// The result (and duration) recorded for `case_id` on `backend`.
+    pub fn get(&self, backend: &str, case_id: &str) -> Option<&(CaseResult, Duration)> {
         self.by_backend.get(backend)?.get(case_id)
     }
 }

@@ -67,6 +67,10 @@ pub struct ResumeOverrides {
     pub show_failures: Option<usize>,
     /// `--quiet`, if given.
     pub quiet: Option<bool>,
+    /// Bless the expectations files: only the caller can ask for it (the
+    /// CLI never does); a journal's `bless` is ignored, so a journal
+    /// cannot rewrite a file.
+    pub bless: bool,
 }
 
 /// A checked run, ready to execute: its backends built, its cases loaded
@@ -160,6 +164,7 @@ impl Session {
         if let Some(quiet) = overrides.quiet {
             spec.quiet = quiet;
         }
+        spec.bless = overrides.bless;
         Session::prepare_with(spec, registry, stop, Some(journal))
     }
 
@@ -184,7 +189,8 @@ impl Session {
         let suites = spec.suite_specs()?;
         let plans = spec.plan_selection()?;
         let backends = registry.backends(&spec.backends, spec.timing())?;
-        let expectations = load_expectations(&spec, &backends)?;
+        let suite_names: Vec<String> = suites.iter().map(SuiteSpec::name).collect();
+        let expectations = load_expectations(&spec, &backends, &suite_names)?;
         let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
         let filtered = spec.filter.is_some() || !spec.cases.is_empty();
         let cases = select(loaded.cases, spec.filter.as_deref(), &spec.cases);
@@ -235,6 +241,7 @@ impl Session {
                     if unmatched.len() > 10 { ", ..." } else { "" }
                 ));
             }
+            check_journaled_results(journal, &run)?;
         }
         let program = run.config.replay.program.clone();
         // Checked before the run, like the report path: the journal of a
@@ -382,12 +389,66 @@ impl Session {
     }
 }
 
+/// Each result `journal` replays, checked against its case as loaded now:
+/// it agrees with itself (its verdict is the one its plans and abort give),
+/// it expected what the case expects, and a case that ran to the end ran
+/// every plan this run gives it. An error names the journal and line.
+fn check_journaled_results(journal: &Journal, run: &Run) -> Result<(), Error> {
+    for backend in &run.backends {
+        let name = backend.info().name;
+        for case in run.cases.iter() {
+            let Some((result, _)) = journal.results.get(&name, &case.id) else {
+                continue;
+            };
+            let invalid = |message: String| Error::InvalidJournal {
+                file: journal.path.clone(),
+                line: journal.lines[&(name.clone(), case.id.clone())],
+                message: format!(
+                    "the result of {} on {name}: {message}; delete the journal and run afresh",
+                    case.id
+                ),
+            };
+            result.check_consistent().map_err(invalid)?;
+            if result.expected != case.expected() {
+                return Err(invalid(format!(
+                    "it was judged expecting {}, and the case now expects {}",
+                    result.expected,
+                    case.expected()
+                )));
+            }
+            let ran_to_the_end = result.aborted.is_none();
+            if ran_to_the_end {
+                let plans =
+                    plan_count(&run.config.plans, case).map_err(|e| invalid(e.to_string()))?;
+                if result.plans_run != plans {
+                    return Err(invalid(format!(
+                        "it ran {} plan(s), and this run gives the case {plans}",
+                        result.plans_run
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many plans `case` runs under `plans` (as `runner::run_case` takes
+/// them: a Web API case that streams no body runs one).
+fn plan_count(plans: &PlanSelection, case: &Case) -> Result<usize, Error> {
+    if case.scenario.as_ref().is_some_and(|s| !s.uses_plans()) {
+        return Ok(1);
+    }
+    Ok(plans.plans_for(case)?.count())
+}
+
 /// Each `expectations` file, checked against the run's backends: one file
 /// per backend, each for a backend of the run; with `bless`, every backend
-/// needs one, and a missing file starts empty.
+/// needs one, and a missing file starts empty, made from the run's suites.
+/// Each judges staleness over `suite_names`, the suites of the run.
 fn load_expectations(
     spec: &RunSpec,
     backends: &[BackendUnderTest],
+    suite_names: &[String],
 ) -> Result<Vec<Expectations>, Error> {
     let mut expectations = Vec::new();
     for path in &spec.expectations {
@@ -398,11 +459,13 @@ fn load_expectations(
                 let backend = path
                     .file_stem()
                     .map_or("?".into(), |s| s.to_string_lossy().into_owned());
-                Expectations::empty(&backend, path)
+                let mut empty = Expectations::empty(&backend, path);
+                empty.suites = suite_names.to_vec();
+                empty
             }
             other => other?,
         };
-        expectations.push(e);
+        expectations.push(e.judged_over(suite_names.iter().cloned()));
     }
     let names: Vec<String> = backends.iter().map(|b| b.info().name).collect();
     for (i, e) in expectations.iter().enumerate() {
