@@ -105,7 +105,27 @@ pub fn load(path: &Path) -> Result<Report, PublishError> {
             ),
         });
     }
+    check_numbers(path, &report)?;
     Ok(report)
+}
+
+/// The longest run a report may claim: a year. A report is a file anyone
+/// can edit, and every output turns its time into clocks and dates.
+pub const MAX_ELAPSED_SECS: f64 = 365.0 * 24.0 * 60.0 * 60.0;
+
+/// Refuses a report whose numbers no run gives (a negative or enormous
+/// elapsed time), naming the file and the field.
+pub fn check_numbers(path: &Path, report: &Report) -> Result<(), PublishError> {
+    let elapsed = report.finished.elapsed_secs;
+    if !(0.0..=MAX_ELAPSED_SECS).contains(&elapsed) {
+        return Err(PublishError::NotAReport {
+            path: path.to_path_buf(),
+            message: format!(
+                "finished.elapsed_secs is {elapsed}: expected seconds from 0 to {MAX_ELAPSED_SECS}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Makes every output asked for from `report`.
