@@ -289,6 +289,9 @@ pub fn outcome_options(
             limits.max_truncations_per_module.to_string(),
         ]);
     }
+    if limits.files_outside_suite {
+        options.push("--allow-files-outside-suite".into());
+    }
     options
 }
 

@@ -258,3 +258,272 @@ fn a_report_with_impossible_numbers_is_refused_naming_file_and_field() {
         "a night claiming 1e308 s",
     );
 }
+
+/// What a finished child left: its output, exit status and peak memory.
+struct Measured {
+    out: Output,
+    max_rss_kib: i64,
+}
+
+/// Runs the binary in `dir` with at most 4 GiB of address space (so code
+/// that reads without bound fails instead of taking the machine), kills it
+/// after `limit`, and measures its peak resident memory (`wait4`, this
+/// child's alone).
+fn streamconform_measured(args: &[&str], dir: &Path, limit: Duration) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_streamconform"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in between.
+    unsafe {
+        command.pre_exec(|| {
+            let cap = libc::rlimit {
+                rlim_cur: 4 << 30,
+                rlim_max: 4 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("run streamconform");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let started = Instant::now();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    loop {
+        // SAFETY: plain syscall on our own child, with valid pointers.
+        let done = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if done == pid {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("streamconform {args:?} still ran after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Measured {
+        out: Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        },
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// A valid module that exports a function `f`.
+const ADD_WASM: &[u8] =
+    b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x07\x05\x01\x01f\0\0\x0a\x04\x01\x02\0\x0b";
+
+/// A Web API case named `name` whose module is the file `path`.
+fn file_case(name: &str, path: &str) -> String {
+    format!("[[case]]\nname = \"{name}\"\nstep = \"2.F.9\"\nmodule = {{ file = \"{path}\" }}\nexpect = \"module\"\n\n")
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Items 10 and 11, module files: `/dev/zero` was read until memory ran
+/// out (`--max-module-bytes` was checked after the read), a FIFO hung the
+/// run, and `../../../../etc/passwd` was read and streamed. Each now costs
+/// its case with an error naming the file and why; a file past the limit
+/// is read no further than the limit; the good case still runs.
+#[test]
+fn module_files_are_bounded_regular_files_inside_the_suite() {
+    let dir = scratch("hostile-bounds-module-files");
+    let suite = dir.join("suite");
+    std::fs::write(suite.join("add.wasm"), ADD_WASM).unwrap();
+    std::fs::write(dir.join("outside.wasm"), ADD_WASM).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside.wasm"), suite.join("link.wasm")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", suite.join("passwd.wasm")).unwrap();
+    mkfifo(&suite.join("pipe.wasm"));
+    // Sparse: 64 MiB that take no disk, four times the module limit.
+    std::fs::File::create(suite.join("big.wasm"))
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let bad = [
+        ("zero", "/dev/zero", "outside the suite"),
+        ("fifo", "pipe.wasm", "a FIFO"),
+        ("big", "big.wasm", "--max-module-bytes"),
+        (
+            "dotdot",
+            "../../../../../../../../../../etc/passwd",
+            "outside the suite",
+        ),
+        ("absolute", "/etc/passwd", "outside the suite"),
+        ("linked-passwd", "passwd.wasm", "outside the suite"),
+        ("linked-module", "link.wasm", "outside the suite"),
+        ("up-one", "../outside.wasm", "outside the suite"),
+        ("directory", ".", "a directory"),
+    ];
+    let run = run_file_cases(&dir, &bad, &[]);
+    let t = text(&run.out);
+    assert!(!t.contains("panicked"), "{t}");
+    assert_eq!(run.out.status.code(), Some(2), "{t}");
+    for (name, _, why) in bad {
+        let line = t
+            .lines()
+            .find(|l| l.contains(&format!("case \"{name}\"")))
+            .unwrap_or_else(|| panic!("no error for case {name}: {t}"));
+        assert!(
+            line.contains(why),
+            "case {name}: expected {why:?} in {line}"
+        );
+    }
+    // One more: the walk reports the FIFO in the suite directory itself.
+    assert_only_the_good_case_ran(&dir, bad.len() + 1);
+    // The 64 MiB file is read no further than the 16 MiB limit: the whole
+    // run stays well below it plus the file.
+    assert!(
+        run.max_rss_kib < 200 << 10,
+        "peak memory {} KiB: {t}",
+        run.max_rss_kib
+    );
+
+    // The user may opt out for a suite they trust: files outside are
+    // read, if they are regular files.
+    let trusted = scratch("hostile-bounds-module-files-trusted");
+    std::fs::write(trusted.join("suite/add.wasm"), ADD_WASM).unwrap();
+    mkfifo(&trusted.join("pipe.wasm"));
+    let outside = [
+        ("zero", "/dev/zero", "a device"),
+        ("fifo", "../pipe.wasm", "a FIFO"),
+    ];
+    let allowed = run_file_cases(&trusted, &outside, &["--allow-files-outside-suite"]);
+    let t = text(&allowed.out);
+    assert_eq!(allowed.out.status.code(), Some(2), "{t}");
+    for (name, _, why) in outside {
+        assert!(
+            t.contains(&format!("case \"{name}\"")) && t.contains(why),
+            "{name}: {t}"
+        );
+    }
+    assert_only_the_good_case_ran(&trusted, outside.len());
+    // Up and back in is inside; out is refused unless allowed.
+    std::fs::write(
+        trusted.join("suite/api.toml"),
+        file_case("up-and-in", "../suite/add.wasm"),
+    )
+    .unwrap();
+    let inside = streamconform_within(
+        &["run", "--suite", "suite", "--quiet"],
+        &trusted,
+        Duration::from_secs(60),
+    );
+    assert_eq!(inside.status.code(), Some(0), "{}", text(&inside));
+    std::fs::write(trusted.join("outside.wasm"), ADD_WASM).unwrap();
+    std::fs::write(
+        trusted.join("suite/api.toml"),
+        file_case("up-one", "../outside.wasm"),
+    )
+    .unwrap();
+    let refused = streamconform_within(
+        &["run", "--suite", "suite", "--quiet"],
+        &trusted,
+        Duration::from_secs(60),
+    );
+    assert_refused(
+        &refused,
+        &["outside.wasm", "--allow-files-outside-suite"],
+        "up one, not allowed",
+    );
+    let allowed = streamconform_within(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--quiet",
+            "--allow-files-outside-suite",
+        ],
+        &trusted,
+        Duration::from_secs(60),
+    );
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed));
+}
+
+/// Runs `suite/api.toml` of `dir`: a good case `fine` (`add.wasm`) and one
+/// case per `(name, module file, _)` of `bad`.
+fn run_file_cases(dir: &Path, bad: &[(&str, &str, &str)], extra: &[&str]) -> Measured {
+    std::fs::write(dir.join("suite/add.wasm"), ADD_WASM).unwrap();
+    let mut cases = file_case("fine", "add.wasm");
+    for (name, path, _) in bad {
+        cases.push_str(&file_case(name, path));
+    }
+    std::fs::write(dir.join("suite/api.toml"), &cases).unwrap();
+    let mut args = vec!["run", "--suite", "suite", "--quiet", "--report", "r.json"];
+    args.extend_from_slice(extra);
+    streamconform_measured(&args, dir, Duration::from_secs(60))
+}
+
+/// The report of `dir` has the good case alone, and `errors` input errors.
+fn assert_only_the_good_case_ran(dir: &Path, errors: usize) {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert!(
+        results.len() == 1 && results[0]["id"] == "suite/api/fine",
+        "only the good case runs: {results:?}"
+    );
+    assert_eq!(report["input_errors"].as_array().unwrap().len(), errors);
+}
+
+/// Item 11: a FIFO or a device named `.wast` in a suite directory was
+/// skipped with exit 0. Each is now an input error naming it (exit 2,
+/// counted in the report); the other cases still run.
+#[test]
+fn a_fifo_or_device_case_file_is_an_error_naming_it() {
+    let dir = scratch("hostile-bounds-special-case-files");
+    let suite = dir.join("suite");
+    std::fs::write(suite.join("a.wast"), VALID).unwrap();
+    mkfifo(&suite.join("fifo.wast"));
+    mkfifo(&suite.join("api.toml"));
+    std::os::unix::fs::symlink("/dev/zero", suite.join("zero.wast")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", suite.join("null.wast")).unwrap();
+    let out = streamconform_within(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--quiet",
+            "--no-truncation",
+            "--report",
+            "r.json",
+        ],
+        &dir,
+        Duration::from_secs(60),
+    );
+    let t = text(&out);
+    assert_refused(
+        &out,
+        &[
+            "fifo.wast: a FIFO, not a regular file",
+            "api.toml: a FIFO, not a regular file",
+            "zero.wast: a device, not a regular file",
+            "null.wast: a device, not a regular file",
+        ],
+        "special files",
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["input_errors"].as_array().unwrap().len(), 4, "{t}");
+    assert_eq!(report["results"].as_array().unwrap().len(), 1, "{t}");
+}
