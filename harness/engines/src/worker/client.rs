@@ -317,6 +317,18 @@ impl Shared {
     fn receive(&self, received: Received, hello: &mut Option<mpsc::Sender<Result<Hello, String>>>) {
         let line = match received {
             Received::Line(line) => line,
+            Received::TooLong => {
+                let why = format!(
+                    "a line longer than {} bytes",
+                    crate::worker::transport::MAX_LINE_BYTES
+                );
+                if let Some(hello) = hello.take() {
+                    let _ = hello.send(Err(format!("its handshake is {why}")));
+                }
+                *self.fault.lock().unwrap() =
+                    Some(format!("the worker broke the protocol, sending {why}"));
+                return self.end();
+            }
             Received::Closed => {
                 if let Some(hello) = hello.take() {
                     let _ = hello.send(Err("closed before the handshake".into()));

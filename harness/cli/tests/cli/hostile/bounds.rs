@@ -269,6 +269,8 @@ struct Measured {
 /// that reads without bound fails instead of taking the machine), kills it
 /// after `limit`, and measures its peak resident memory (`wait4`, this
 /// child's alone).
+// The child is reaped by `wait4`, which also gives its peak memory.
+#[allow(clippy::zombie_processes)]
 fn streamconform_measured(args: &[&str], dir: &Path, limit: Duration) -> Measured {
     use std::io::Read;
     use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -526,4 +528,68 @@ fn a_fifo_or_device_case_file_is_an_error_naming_it() {
         serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["input_errors"].as_array().unwrap().len(), 4, "{t}");
     assert_eq!(report["results"].as_array().unwrap().len(), 1, "{t}");
+}
+
+/// A worker (a `command:` backend) that answers its hello, then writes one
+/// line that never ends.
+const ENDLESS_LINE_WORKER: &str = r#"#!/usr/bin/env node
+const hello = { type: "hello", protocol: 5, engine: "endless-line", version: "test double" };
+process.stdout.write(JSON.stringify(hello) + "\n");
+const chunk = '{"type":"result","id":1,"outcome":"' + "a".repeat(1 << 20);
+process.stdin.once("data", function more() {
+  while (process.stdout.write(chunk)) {}
+  process.stdout.once("drain", more);
+});
+process.stdin.resume();
+"#;
+
+/// Item 10, protocol lines: a worker writing one line with no newline was
+/// buffered without limit (an 800 MB line took the harness to 1.65 GB).
+/// The harness now holds at most 32 MiB of a line: the worker is a
+/// protocol fault named as such, and the harness's peak memory stays
+/// bounded while the worker writes on.
+#[test]
+fn a_worker_line_that_never_ends_is_a_protocol_fault_in_bounded_memory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("hostile-bounds-endless-line");
+    std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
+    let worker = dir.join("endless-line-worker");
+    std::fs::write(&worker, ENDLESS_LINE_WORKER).unwrap();
+    std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let backend = format!("command:{}", worker.display());
+    let run = streamconform_measured(
+        &[
+            "run",
+            "--suite",
+            "suite",
+            "--quiet",
+            "--no-truncation",
+            "--jobs",
+            "1",
+            "--plan",
+            "whole",
+            "--backend",
+            &backend,
+        ],
+        &dir,
+        Duration::from_secs(120),
+    );
+    let t = text(&run.out);
+    assert!(!t.contains("panicked"), "{t}");
+    assert!(
+        matches!(run.out.status.code(), Some(1 | 2)),
+        "a protocol error, not a pass or a crash of the harness: {:?} {t}",
+        run.out.status
+    );
+    assert!(
+        t.contains("broke the protocol") && t.contains("a line longer than 33554432 bytes"),
+        "{t}"
+    );
+    // The cap (32 MiB), a line being handed on, and the harness (about
+    // 75 MB in all, measured).
+    assert!(
+        run.max_rss_kib < 200 << 10,
+        "peak memory {} KiB: {t}",
+        run.max_rss_kib
+    );
 }
