@@ -166,7 +166,7 @@ fn not_a_regular_file(path: &Path, file_type: std::fs::FileType) -> Error {
 /// Reads `path` if it is a regular file, and at most one byte past
 /// `bounds.max_bytes`. Opened without blocking and checked once open, so
 /// a FIFO put in its place cannot stall the read.
-fn read_regular_file(path: &Path, bounds: ReadBounds) -> Result<Vec<u8>, Error> {
+pub fn read_regular_file(path: &Path, bounds: ReadBounds) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let io = |source| Error::Io {
