@@ -183,7 +183,7 @@ pub fn read_regular_file(path: &Path, bounds: ReadBounds) -> Result<Vec<u8>, Err
         return Err(not_a_regular_file(path, file_type));
     }
     let mut bytes = Vec::new();
-    file.take(bounds.max_bytes as u64 + 1)
+    file.take((bounds.max_bytes as u64).saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() > bounds.max_bytes {

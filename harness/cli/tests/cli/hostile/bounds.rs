@@ -214,6 +214,38 @@ fn a_report_with_impossible_numbers_is_refused_naming_file_and_field() {
             );
         }
     }
+    // JSON has no infinity: a number past f64 is not a report at all.
+    let json = good.to_string();
+    let elapsed = format!("\"elapsed_secs\":{}", good["finished"]["elapsed_secs"]);
+    assert!(json.contains(&elapsed), "{json}");
+    std::fs::write(
+        dir.join("bad.json"),
+        json.replacen(&elapsed, "\"elapsed_secs\":1e400", 1),
+    )
+    .unwrap();
+    let out = streamconform_within(
+        &["report", "bad.json", "--junit", "j.xml"],
+        &dir,
+        Duration::from_secs(60),
+    );
+    assert_refused(&out, &["bad.json", "out of range"], "elapsed_secs 1e400");
+    // Durations of cases as long as a u64 holds: written, not a panic.
+    let mut report = good.clone();
+    for result in report["results"].as_array_mut().unwrap() {
+        result["duration_ms"] = u64::MAX.into();
+    }
+    std::fs::write(dir.join("long.json"), report.to_string()).unwrap();
+    let mut args = vec!["report", "long.json"];
+    for output in outputs {
+        args.extend_from_slice(output);
+    }
+    let out = streamconform_within(&args, &dir, Duration::from_secs(60));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "duration_ms u64::MAX: {}",
+        text(&out)
+    );
     // A night kept in a history directory, edited: huge counts and time.
     let mut night = good.clone();
     night["run"]["started_at"] = "2020-01-01T00:00:00Z".into();
