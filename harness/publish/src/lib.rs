@@ -86,8 +86,22 @@ pub struct Published {
 
 /// Reads a JSON report, checking its schema and version.
 pub fn load(path: &Path) -> Result<Report, PublishError> {
-    let text = std::fs::read_to_string(path).map_err(PublishError::io(path))?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| PublishError::NotAReport {
+    use streamconform::suites::tree::{read_regular_file, ReadBounds};
+    // A regular file (a FIFO would block, a device never end); a nightly's
+    // report is hundreds of MB, so no size limit.
+    let bounds = ReadBounds {
+        max_bytes: usize::MAX,
+        limit_name: "",
+        outside_root: true,
+    };
+    let text = read_regular_file(path, bounds).map_err(|e| match e {
+        streamconform::Error::Io { path, source } => PublishError::Io { path, source },
+        other => PublishError::NotAReport {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    })?;
+    let report: Report = serde_json::from_slice(&text).map_err(|e| PublishError::NotAReport {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

@@ -626,15 +626,21 @@ fn a_worker_line_that_never_ends_is_a_protocol_fault_in_bounded_memory() {
     );
 }
 
-/// Item 10, other files a user names: the module of `plans FILE` and an
-/// expectations file were read with no check, so `/dev/zero` filled
-/// memory and a FIFO hung. Each is refused naming the file.
+/// Item 10, other files a user names: the module of `plans FILE`, an
+/// expectations file and a report were read with no check, so `/dev/zero`
+/// filled memory and a FIFO hung. Each is refused naming the file.
 #[test]
 fn a_module_or_expectations_file_that_is_not_a_regular_file_is_refused() {
     let dir = scratch("hostile-bounds-user-files");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
     mkfifo(&dir.join("pipe"));
     for file in ["/dev/zero", "pipe"] {
+        let report = streamconform_measured(
+            &["report", file, "--junit", "j.xml"],
+            &dir,
+            Duration::from_secs(60),
+        );
+        assert_refused(&report.out, &[file, "not a regular file"], "report");
         let plans = streamconform_measured(&["plans", file], &dir, Duration::from_secs(60));
         assert_refused(&plans.out, &[file, "not a regular file"], "plans");
         let run = streamconform_measured(
