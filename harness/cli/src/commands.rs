@@ -2,16 +2,23 @@
 
 use crate::args::Format;
 use crate::terminal::{err, out};
-use anyhow::Context as _;
 use std::path::Path;
 use streamconform::escape;
 use streamconform::plan::PlanSet;
 use streamconform::session::select;
-use streamconform::suites::{load_all, Limits, SuiteSpec};
+use streamconform::suites::tree::{read_regular_file, ReadBounds};
+use streamconform::suites::{load_all, Limits, SuiteSpec, DEFAULT_MAX_MODULE_BYTES};
 
 pub fn print_plans(file: &Path, set: &str, format: Format) -> anyhow::Result<i32> {
     let set = PlanSet::parse(set)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // Like a suite's module file: a regular file, read no further than the
+    // module limit.
+    let bounds = ReadBounds {
+        max_bytes: DEFAULT_MAX_MODULE_BYTES,
+        limit_name: "the module limit",
+        outside_root: true,
+    };
+    let bytes = read_regular_file(file, bounds)?;
     let plans = set.plans(&bytes);
     match format {
         Format::Json => out(format_args!("{}", serde_json::to_string(&plans)?))?,

@@ -206,9 +206,12 @@ impl Expectations {
     }
 
     pub fn load(path: &Path) -> Result<Expectations, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        use crate::suites::tree::{read_regular_file, ReadBounds};
+        // A FIFO or a device given as the file must not block or fill memory.
+        let bytes = read_regular_file(path, ReadBounds::CASE_FILE)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Io {
             path: path.to_path_buf(),
-            source,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
         Self::parse(&text, path)
     }

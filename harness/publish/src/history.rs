@@ -62,8 +62,13 @@ impl PassRate {
             .iter()
             .map(|backend| {
                 let mine = rows.iter().filter(|r| &r.backend == backend);
-                let (passed, judged) = mine.fold((0, 0), |(p, j), r| {
-                    (p + r.passed + r.unexpected_passes, j + r.cases)
+                // Saturating: a night's file may claim any counts.
+                let (passed, judged) = mine.fold((0usize, 0usize), |(p, j), r| {
+                    (
+                        p.saturating_add(r.passed)
+                            .saturating_add(r.unexpected_passes),
+                        j.saturating_add(r.cases),
+                    )
                 });
                 PassRate {
                     backend: backend.clone(),
@@ -76,7 +81,7 @@ impl PassRate {
 
     /// The share passed, 0 to 1; `None` when nothing was judged.
     pub fn rate(&self) -> Option<f64> {
-        (self.judged > 0).then(|| self.passed as f64 / self.judged as f64)
+        (self.judged > 0).then(|| (self.passed as f64 / self.judged as f64).min(1.0))
     }
 }
 
@@ -194,7 +199,10 @@ fn read_night(path: &Path, name: &str, gzipped: bool) -> Result<Night, PublishEr
 fn read_report(night: &Night) -> Result<Report, PublishError> {
     let gzipped = night.path.to_string_lossy().ends_with(".gz");
     let bytes = read_bytes(&night.path, gzipped)?;
-    serde_json::from_slice(&bytes).map_err(|e| not_a_night(&night.path, e.to_string()))
+    let report: Report =
+        serde_json::from_slice(&bytes).map_err(|e| not_a_night(&night.path, e.to_string()))?;
+    crate::check_numbers(&night.path, &report)?;
+    Ok(report)
 }
 
 impl History {

@@ -135,7 +135,9 @@ pub fn reports(report: &Report) -> Result<Vec<(String, WptReport)>, PublishError
         })?
         .timestamp_millis()
         .max(0) as u64;
-    let time_end = time_start + (report.finished.elapsed_secs.max(0.0) * 1000.0).round() as u64;
+    // `as u64` saturates (NaN gives 0), and so does the sum.
+    let time_end =
+        time_start.saturating_add((report.finished.elapsed_secs * 1000.0).round() as u64);
     let mut out = Vec::new();
     for backend in &report.run.backends {
         let cases: Vec<&ReportedCase> = report

@@ -209,6 +209,20 @@ impl Default for RunConfig {
     }
 }
 
+/// The instant `span` from now (see [`later_by`]).
+pub fn deadline_after(span: Duration) -> Instant {
+    later_by(Instant::now(), span)
+}
+
+/// `at + span`, saturating: when the clock cannot count that far (a span
+/// of `u64::MAX` seconds), a century after `at`, which no run outlives.
+pub fn later_by(at: Instant, span: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    at.checked_add(span)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
+}
+
 impl RunConfig {
     fn jobs_for(&self, backend: &BackendUnderTest) -> usize {
         self.jobs

@@ -17,7 +17,10 @@ pub mod journal;
 pub mod minimize;
 mod spec;
 
-pub use spec::{outcome_options, timing, PlanChoice, PublishSpec, RunSpec};
+pub use spec::{
+    check_backends_distinct, check_bounds, clock_bounds, jobs_bound, outcome_options, timing,
+    Bounded, PlanChoice, PublishSpec, RunSpec, MAX_JOBS, MAX_TIMEOUT_SECS,
+};
 
 use crate::backend::{BackendUnderTest, WorkerTiming};
 use crate::case::Case;
@@ -113,7 +116,8 @@ impl SessionEnd {
 }
 
 impl Session {
-    /// Checks `spec` as the CLI did before running anything: bless outside
+    /// Checks `spec` as the CLI did before running anything: its numbers
+    /// and backend names ([`RunSpec::validate`]), bless outside
     /// CI, outputs that need a report, the plans, the backends, one
     /// expectations file per backend of the run, the case selection, the
     /// shard, a named plan that fits every case, a journal left by an
@@ -175,6 +179,7 @@ impl Session {
         resumed: Option<Journal>,
     ) -> Result<Session, Error> {
         let invalid = |message: String| Err(Error::InvalidRun(message));
+        spec.validate()?;
         if spec.bless {
             refuse_bless_in_ci()?;
             if spec.shard.is_some() {
