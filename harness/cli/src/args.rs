@@ -136,6 +136,11 @@ pub struct LimitArgs {
     /// offsets left out are counted as not applicable.
     #[arg(long, default_value_t = DEFAULT_MAX_TRUNCATIONS_PER_MODULE)]
     max_truncations_per_module: usize,
+    /// Let cases name module files outside their suite directory (by
+    /// `..`, an absolute path or a link); without it such a case is an
+    /// input error. Only for suites you trust.
+    #[arg(long)]
+    allow_files_outside_suite: bool,
 }
 
 impl LimitArgs {
@@ -143,6 +148,7 @@ impl LimitArgs {
         Limits {
             max_module_bytes: self.max_module_bytes,
             max_truncations_per_module: self.max_truncations_per_module,
+            files_outside_suite: self.allow_files_outside_suite,
         }
     }
 }
@@ -334,7 +340,8 @@ mod tests {
              --plan split@9 --settle-ms 5 --hang-timeout 7 --filter binary --case spec/x.wast:1 \
              --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
              --show-failures 2 --minimize --minimize-attempts 40 --quiet \
-             --max-module-bytes 100 --max-truncations-per-module 4 --html site --history h \
+             --max-module-bytes 100 --max-truncations-per-module 4 --allow-files-outside-suite \
+             --html site --history h \
              --fail-on-regression",
         );
         assert_eq!(
@@ -358,6 +365,7 @@ mod tests {
                 limits: Limits {
                     max_module_bytes: 100,
                     max_truncations_per_module: 4,
+                    files_outside_suite: true,
                 },
                 publish: PublishSpec {
                     html: Some("site".into()),

@@ -1,16 +1,24 @@
 //! The small subcommands: `list`, `plans`, `backends`.
 
 use crate::args::Format;
-use crate::terminal::out;
-use anyhow::Context as _;
+use crate::terminal::{err, out};
 use std::path::Path;
+use streamconform::escape;
 use streamconform::plan::PlanSet;
 use streamconform::session::select;
-use streamconform::suites::{load_all, Limits, SuiteSpec};
+use streamconform::suites::tree::{read_regular_file, ReadBounds};
+use streamconform::suites::{load_all, Limits, SuiteSpec, DEFAULT_MAX_MODULE_BYTES};
 
 pub fn print_plans(file: &Path, set: &str, format: Format) -> anyhow::Result<i32> {
     let set = PlanSet::parse(set)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // Like a suite's module file: a regular file, read no further than the
+    // module limit.
+    let bounds = ReadBounds {
+        max_bytes: DEFAULT_MAX_MODULE_BYTES,
+        limit_name: "the module limit",
+        outside_root: true,
+    };
+    let bytes = read_regular_file(file, bounds)?;
     let plans = set.plans(&bytes);
     match format {
         Format::Json => out(format_args!("{}", serde_json::to_string(&plans)?))?,
@@ -46,10 +54,15 @@ pub fn list(
     let suites = SuiteSpec::parse_all(suites)?;
     let loaded = load_all(&suites, truncation, limits);
     for case in select(loaded.cases, filter, &[]) {
-        out(format_args!("{}\t{}", case.id, case.expected()))?;
+        // A tab in an id is shown escaped: the tab here separates columns.
+        out(format_args!(
+            "{}\t{}",
+            escape::terminal(&case.id),
+            case.expected()
+        ))?;
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        err(format_args!("error: {e}"));
     }
     Ok(if loaded.errors.is_empty() { 0 } else { 2 })
 }

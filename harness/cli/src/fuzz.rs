@@ -6,7 +6,7 @@ use std::time::Duration;
 use streamconform::fuzz::{fuzz, FuzzOptions, FuzzReport};
 use streamconform::plan::PlanSet;
 use streamconform::runner::Replay;
-use streamconform::session::{outcome_options, BackendRegistry};
+use streamconform::session::{self, outcome_options, BackendRegistry};
 use streamconform::suites::Limits;
 use streamconform_engines::NamedBackends;
 
@@ -63,6 +63,10 @@ pub struct FuzzArgs {
 pub fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let stop = stop_on_interrupt();
     let plans = PlanSet::parse(&args.plans)?;
+    let mut bounds = session::clock_bounds(args.hang_timeout, Some(args.timeout));
+    bounds.extend(session::jobs_bound(args.jobs));
+    session::check_bounds(&bounds)?;
+    session::check_backends_distinct(&args.backends)?;
     let timing = streamconform::session::timing(args.settle_ms, args.hang_timeout)?;
     let backends = NamedBackends.backends(&args.backends, timing)?;
     let options = FuzzOptions {

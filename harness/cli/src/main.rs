@@ -61,7 +61,7 @@ fn run_cli() -> i32 {
         if closed_pipe {
             return 141;
         }
-        eprintln!("error: {e:#}");
+        terminal::err(format_args!("error: {e:#}"));
         2
     })
 }

@@ -118,7 +118,11 @@ impl Reporter for Progress {
                 for backend in &info.backends {
                     let bar = self.bars.add(ProgressBar::new(info.cases as u64));
                     bar.set_style(style.clone());
-                    bar.set_prefix(format!("{:>1$}", backend.name, width.unwrap_or(0)));
+                    bar.set_prefix(format!(
+                        "{:>1$}",
+                        streamconform::escape::terminal(&backend.name),
+                        width.unwrap_or(0)
+                    ));
                     self.per_backend.push((backend.name.clone(), bar));
                 }
             }

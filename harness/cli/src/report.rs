@@ -39,13 +39,14 @@ pub fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     let spec = args.publish.spec();
     match (args.command, args.file) {
         (Some(ReportCommand::Merge { files, output }), _) => {
+            publish::merge::check_output(&files, &output)?;
             let shards = files
                 .iter()
-                .map(|f| publish::load(f))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|f| Ok((f.display().to_string(), publish::load(f)?)))
+                .collect::<Result<Vec<_>, publish::PublishError>>()?;
             let merged = publish::merge::merge(shards)?;
             let text = serde_json::to_string(&merged)?;
-            std::fs::write(&output, text + "\n")
+            streamconform::output::write(&output, text + "\n")
                 .with_context(|| format!("writing {}", output.display()))?;
             out(format_args!(
                 "merged {} shard reports into {}",

@@ -3,7 +3,7 @@
 
 use crate::args::{RunArgs, RESUME_MAY_OVERRIDE};
 use crate::report::publish_report;
-use crate::terminal::{out, stop_on_interrupt, TerminalOutput};
+use crate::terminal::{err, out, stop_on_interrupt, TerminalOutput};
 use streamconform::session::{ResumeOverrides, Session};
 use streamconform_engines::NamedBackends;
 
@@ -42,7 +42,7 @@ pub fn run(args: RunArgs, given: &[String]) -> anyhow::Result<i32> {
         out(format_args!("resume: {command}"))?;
     }
     for line in &end.blessed {
-        eprintln!("{line}");
+        err(format_args!("{line}"));
     }
     Ok(match end.exit_code() {
         0 => published,
@@ -71,5 +71,7 @@ fn resume_overrides(args: &RunArgs, given: &[String]) -> anyhow::Result<ResumeOv
         jobs: has("jobs").then_some(args.jobs),
         show_failures: has("show-failures").then_some(args.show_failures),
         quiet: has("quiet").then_some(args.quiet),
+        // Not among RESUME_MAY_OVERRIDE: a resumed run never blesses.
+        bless: false,
     })
 }

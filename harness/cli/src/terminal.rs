@@ -4,16 +4,24 @@
 use crate::progress::{self, AroundBars, Progress};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use streamconform::escape;
 use streamconform::reporter::terminal::Terminal;
 use streamconform::runner::Reporter;
 
 /// Writes a line to stdout, returning the error (println! panics on a
-/// closed pipe).
+/// closed pipe). Control characters in it (from case ids, which are file
+/// names, and engine messages) are shown escaped.
 pub fn out(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
     use std::io::Write;
+    let line = line.to_string();
     let mut stdout = std::io::stdout().lock();
-    stdout.write_fmt(line)?;
+    stdout.write_all(escape::terminal_lines(&line).as_bytes())?;
     stdout.write_all(b"\n")
+}
+
+/// Writes a line to stderr, control characters shown escaped.
+pub fn err(line: std::fmt::Arguments<'_>) {
+    eprintln!("{}", escape::terminal_lines(&line.to_string()));
 }
 
 /// A flag the first SIGINT sets: the run starts no more cases, finishes and

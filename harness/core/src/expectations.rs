@@ -3,6 +3,9 @@
 //!
 //! ```toml
 //! backend = "node"
+//! # The suites the file was made from: rules are judged stale only by a
+//! # run of every suite they could match.
+//! suites = ["spec", "webapi"]
 //!
 //! # One case.
 //! [[failure]]
@@ -25,7 +28,9 @@
 //!   (a glob: `*` stays within a `/` segment, `**` crosses them, `{a,b}`
 //!   alternates) and `requires` (every proposal listed is one the case's
 //!   module uses). Matching cases may fail; a rule that matched cases but
-//!   none that failed is stale and fails an unfiltered run.
+//!   none that failed is stale and fails an unfiltered run, but only when
+//!   that run included every suite of the file's `suites` the rule could
+//!   match (a run of a subset cannot tell a rule that is live elsewhere).
 //!
 //! The file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1`
 //! under `cargo test`), never in CI.
@@ -44,6 +49,12 @@ use std::sync::Arc;
 pub struct Expectations {
     pub path: PathBuf,
     pub backend: String,
+    /// The suites the file was made from (its `suites`): a rule is judged
+    /// stale only by a run that included each of them the rule could match.
+    pub suites: Vec<String>,
+    /// The names of the suites of the run judging with this file (see
+    /// [`Self::judged_over`]); `None`: every suite the file names.
+    run_suites: Option<BTreeSet<String>>,
     /// case id → its entry
     failures: BTreeMap<String, FailureEntry>,
     rules: Vec<Rule>,
@@ -100,6 +111,10 @@ pub struct ExpectationTally {
     pub matched: usize,
     /// Of those, failing ones (rules only; 0 for entries).
     pub failed: usize,
+    /// Suites of the file the rule could match that the run did not
+    /// include: a rule with any is not judged stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suites_not_run: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +139,12 @@ impl RuleCheck {
                 TallyKind::Rule if matched == 0 => check.not_run.push(format!(
                     "{file}:{line}: rule {name} matched no case of this run"
                 )),
+                TallyKind::Rule if t.failed == 0 && !t.suites_not_run.is_empty() => {
+                    check.not_run.push(format!(
+                        "{file}:{line}: rule {name} matched {matched} case(s) and none failed; not judged stale, as it may match cases of suite(s) {} that this run did not include",
+                        t.suites_not_run.join(", ")
+                    ))
+                }
                 TallyKind::Rule if t.failed == 0 => check.stale.push(format!(
                     "{file}:{line}: rule {name} matched {matched} case(s) and none failed: remove it or narrow it"
                 )),
@@ -148,6 +169,8 @@ pub struct RuleCheck {
 struct File {
     backend: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    suites: Vec<toml::Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     rule: Vec<RuleEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     failure: Vec<Entry>,
@@ -170,7 +193,7 @@ struct RuleEntry {
     reason: toml::Spanned<String>,
 }
 
-const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`";
+const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, optional `suites = [\"NAME\", ...]`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`";
 
 impl Expectations {
     /// An empty set for `backend`, to be filled by blessing.
@@ -183,9 +206,12 @@ impl Expectations {
     }
 
     pub fn load(path: &Path) -> Result<Expectations, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        use crate::suites::tree::{read_regular_file, ReadBounds};
+        // A FIFO or a device given as the file must not block or fill memory.
+        let bytes = read_regular_file(path, ReadBounds::CASE_FILE)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Io {
             path: path.to_path_buf(),
-            source,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
         Self::parse(&text, path)
     }
@@ -195,6 +221,17 @@ impl Expectations {
         let line = |offset: usize| crate::error::line_of_offset(text, offset);
         let file: File =
             toml::from_str(text).map_err(|e| Error::toml_parse(path, text, &e, FORMAT))?;
+        let mut suites: Vec<String> = Vec::new();
+        for suite in file.suites {
+            let name = suite.get_ref();
+            if name.trim().is_empty() || suites.contains(name) {
+                return Err(at(
+                    suite.span().start,
+                    format!("`suites` lists {name:?} twice or empty; list each suite the file was made from once"),
+                ));
+            }
+            suites.push(suite.into_inner());
+        }
         let mut failures = BTreeMap::new();
         for entry in file.failure {
             if entry.reason.get_ref().trim().is_empty() {
@@ -279,10 +316,33 @@ impl Expectations {
         Ok(Expectations {
             path: path.to_path_buf(),
             backend: file.backend,
+            suites,
+            run_suites: None,
             failures,
             rules,
             hits: Arc::new(hits),
         })
+    }
+
+    /// Records the names of the suites the judging run includes (as case
+    /// ids begin), so that a rule is judged stale only when the run covers
+    /// every suite of the file it could match.
+    pub fn judged_over(mut self, run_suites: impl IntoIterator<Item = String>) -> Self {
+        self.run_suites = Some(run_suites.into_iter().collect());
+        self
+    }
+
+    /// The file's suites that `rule` could match and the run did not
+    /// include (none when the file names no suites, or the run is unknown).
+    fn suites_not_run(&self, rule: &Rule) -> Vec<String> {
+        let Some(run) = &self.run_suites else {
+            return Vec::new();
+        };
+        self.suites
+            .iter()
+            .filter(|suite| !run.contains(*suite) && rule.could_match_suite(suite))
+            .cloned()
+            .collect()
     }
 
     /// The reason of a `[[failure]]` entry for exactly this case id.
@@ -397,6 +457,7 @@ impl Expectations {
             name: id.clone(),
             matched: n.load(Ordering::Relaxed),
             failed: 0,
+            suites_not_run: Vec::new(),
         });
         let rules = self
             .rules
@@ -409,13 +470,15 @@ impl Expectations {
                 name: rule.describe(),
                 matched: self.hits.rule_matched[i].load(Ordering::Relaxed),
                 failed: self.hits.rule_failed[i].load(Ordering::Relaxed),
+                suites_not_run: self.suites_not_run(rule),
             });
         entries.chain(rules).collect()
     }
 
     /// The file as it should be after a run: failing cases listed (keeping
     /// existing entries and rules), entries of passing cases dropped, stale
-    /// rules dropped. New failures that share an unsupported proposal
+    /// rules dropped (only those judged stale: see [`Self::judged_over`]).
+    /// New failures that share an unsupported proposal
     /// become one proposed rule; a truncation case of a listed parent
     /// needs nothing. New entries and rules say `TODO explain`.
     pub fn blessed(&self, results: &[BlessInput]) -> Expectations {
@@ -441,9 +504,10 @@ impl Expectations {
             .rules
             .iter()
             .enumerate()
-            .filter(|(i, _)| {
+            .filter(|(i, rule)| {
                 self.hits.rule_matched[*i].load(Ordering::Relaxed) == 0
                     || self.hits.rule_failed[*i].load(Ordering::Relaxed) > 0
+                    || !self.suites_not_run(rule).is_empty()
             })
             .map(|(_, r)| r.clone())
             .collect();
@@ -475,6 +539,8 @@ impl Expectations {
         Expectations {
             path: self.path.clone(),
             backend: self.backend.clone(),
+            suites: self.suites.clone(),
+            run_suites: None,
             failures,
             rules,
             hits: Arc::default(),
@@ -484,6 +550,11 @@ impl Expectations {
     pub fn to_toml(&self) -> String {
         let file = File {
             backend: self.backend.clone(),
+            suites: self
+                .suites
+                .iter()
+                .map(|s| toml::Spanned::new(0..0, s.clone()))
+                .collect(),
             rule: self
                 .rules
                 .iter()
@@ -537,6 +608,21 @@ impl Rule {
         }
         let used = used();
         self.requires.iter().all(|p| used.contains(p))
+    }
+
+    /// Whether some case of `suite` (its ids begin `SUITE/`) could match
+    /// the `cases` glob: judged on the glob's literal beginning, so a glob
+    /// that begins with a pattern could match any suite.
+    fn could_match_suite(&self, suite: &str) -> bool {
+        let Some(glob) = &self.cases else {
+            return true;
+        };
+        let literal = match glob.find(['*', '?', '[', '{', '\\']) {
+            Some(end) => &glob[..end],
+            None => glob,
+        };
+        let prefix = format!("{suite}/");
+        literal.starts_with(&prefix) || prefix.starts_with(literal)
     }
 
     fn describe(&self) -> String {
@@ -706,6 +792,66 @@ reason = "not in this run"
         assert_eq!(
             e.judge(&declares_only, Verdict::Fail).status,
             Status::Failed
+        );
+    }
+
+    #[test]
+    fn the_shipped_files_parse_and_name_the_suites_they_were_made_from() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../expectations");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let e = Expectations::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!e.suites.is_empty(), "{}: no `suites`", path.display());
+            assert!(!e.is_empty(), "{}", path.display());
+            checked += 1;
+        }
+        assert_eq!(checked, 6, "bun, chromium, deno, firefox, node, reference");
+    }
+
+    #[test]
+    fn a_rule_is_stale_only_if_every_suite_it_could_match_ran() {
+        let text = "backend = \"x\"\nsuites = [\"spec\", \"webapi\"]\n\
+            [[rule]]\ncases = \"spec/a*\"\nreason = \"r\"\n\
+            [[rule]]\ncases = \"*/b*\"\nreason = \"r\"\n\
+            [[rule]]\nrequires = [\"gc\"]\ncases = \"webapi/**\"\nreason = \"r\"\n";
+        let e = Expectations::parse(text, Path::new("r.toml")).unwrap();
+        let rules = e.rules();
+        let suites = |rule: &Rule| -> Vec<&str> {
+            ["spec", "webapi", "streaming"]
+                .into_iter()
+                .filter(|s| rule.could_match_suite(s))
+                .collect()
+        };
+        assert_eq!(suites(&rules[0]), ["spec"]);
+        assert_eq!(suites(&rules[1]), ["spec", "webapi", "streaming"]);
+        assert_eq!(suites(&rules[2]), ["webapi"]);
+        let over = |run: &[&str]| {
+            let e = e.clone().judged_over(run.iter().map(|s| s.to_string()));
+            e.rules()
+                .iter()
+                .map(|r| e.suites_not_run(r))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            over(&["spec"]),
+            [
+                vec![],
+                vec!["webapi".to_string()],
+                vec!["webapi".to_string()]
+            ]
+        );
+        assert_eq!(
+            over(&["spec", "webapi"]),
+            [Vec::<String>::new(), vec![], vec![]]
+        );
+        // The file's suites only: a suite it does not name is not waited for.
+        assert_eq!(
+            over(&["webapi", "streaming"]),
+            [vec!["spec".to_string()], vec!["spec".to_string()], vec![]]
         );
     }
 

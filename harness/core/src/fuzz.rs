@@ -480,22 +480,12 @@ fn file_stem(case: &Case) -> String {
 
 /// Writes the finding's JSON and its module; returns the paths.
 fn save(dir: &Path, case: &Case, finding: &Finding) -> Result<Vec<PathBuf>, Error> {
-    let backend: String = finding
-        .backend
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let backend = crate::output::file_name_part(&finding.backend);
     let wasm = dir.join(&finding.wasm);
     let json = dir.join(format!("{}-{backend}.json", file_stem(case)));
-    let write = |path: &Path, bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    write(&wasm, &case.bytes)?;
+    crate::output::write(&wasm, &case.bytes[..])?;
     let text = serde_json::to_string_pretty(finding).expect("a finding serializes");
-    write(&json, (text + "\n").as_bytes())?;
+    crate::output::write(&json, text + "\n")?;
     Ok(vec![wasm, json])
 }
 
@@ -532,6 +522,65 @@ mod tests {
         assert!(report.findings.is_empty(), "{:?}", report.findings);
         assert_eq!(report.exit_code(), 0);
         assert!(report.suite.without.is_empty());
+    }
+
+    /// Rejects every module, under a name of its own.
+    struct RejectsAll(&'static str);
+
+    impl crate::backend::Backend for RejectsAll {
+        fn info(&self) -> crate::backend::BackendInfo {
+            crate::backend::BackendInfo {
+                name: self.0.into(),
+                version: "test double".into(),
+            }
+        }
+        fn compile_streaming(
+            &self,
+            _: crate::backend::StreamingBody<'_>,
+            _: &crate::features::Features,
+        ) -> Outcome {
+            self.compile_one_shot(&[], &crate::features::Features::baseline())
+        }
+        fn compile_one_shot(&self, _: &[u8], _: &crate::features::Features) -> Outcome {
+            Outcome::CompileError {
+                message: "rejected".into(),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn findings_of_backends_with_similar_names_and_planted_links_write_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let findings = dir.path().join("findings");
+        let run = || {
+            let mut options = options(1);
+            options.findings_dir = Some(findings.clone());
+            let backends = ["x:y", "x_y", "x/y"]
+                .into_iter()
+                .map(|name| BackendUnderTest::bytes_only(RejectsAll(name)))
+                .collect();
+            fuzz(backends, &options, &mut []).unwrap()
+        };
+        let report = run();
+        assert_eq!(report.findings.len(), 3, "{:?}", report.findings);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&findings)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        // One module and a JSON per backend: none overwrote another.
+        assert_eq!(files.len(), 4, "{files:?}");
+        // Run again with a link to a victim at each finding's path.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        for file in &files {
+            std::fs::remove_file(file).unwrap();
+            std::os::unix::fs::symlink(&victim, file).unwrap();
+        }
+        run();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(files.iter().all(|f| !f.is_symlink()));
     }
 
     #[test]

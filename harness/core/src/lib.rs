@@ -124,6 +124,8 @@ pub mod case;
 #[doc(hidden)]
 pub mod error;
 #[doc(hidden)]
+pub mod escape;
+#[doc(hidden)]
 pub mod expectations;
 #[doc(hidden)]
 pub mod features;
@@ -134,6 +136,8 @@ pub mod fuzz;
 pub mod libtest;
 #[doc(hidden)]
 pub mod outcome;
+#[doc(hidden)]
+pub mod output;
 #[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]

@@ -7,6 +7,7 @@
 //! nothing is skipped silently.
 
 use crate::backend::{Backend, BackendUnderTest, WebApiBackend};
+use crate::escape;
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
 use crate::runner::{
@@ -135,10 +136,12 @@ impl Conformance {
         let bless = std::env::var_os(BLESS_ENV).is_some_and(|v| v != "0");
         let recorder = Arc::new(Mutex::new(Vec::new()));
         // `--exact ID` (how nextest runs each trial) needs only ID's file.
+        // A name with escapes (see `trial_name`) may name a file that is
+        // spelled otherwise on disk: then every file is loaded.
         let only_file = args
             .filter
             .as_deref()
-            .filter(|_| args.exact)
+            .filter(|name| args.exact && !name.contains('\\'))
             .and_then(file_of_case_id);
         let (trials, expectations) =
             self.trials_matching(bless.then(|| recorder.clone()), only_file);
@@ -191,13 +194,14 @@ impl Conformance {
                 Ok(Expectations::empty(&self.backend.engine.info().name, path))
             }
             Some(path) => Expectations::load(path).map_err(|e| e.to_string()),
-        };
+        }
+        .map(|e| e.judged_over(self.suites.iter().map(SuiteSpec::name)));
         let judged_against = match &expectations {
             Ok(e) => Arc::new(e.clone()),
             Err(message) => {
                 let message = message.clone();
                 trials.push(Trial::test("streamconform::expectations", move || {
-                    Err(message.into())
+                    Err(shown(&message))
                 }));
                 Arc::new(Expectations::default())
             }
@@ -206,13 +210,17 @@ impl Conformance {
         for error in loaded.errors {
             let message = error.to_string();
             trials.push(Trial::test(
-                format!("streamconform::input-error::{}", error_file(&message)),
-                move || Err(message.into()),
+                trial_name(&format!(
+                    "streamconform::input-error::{}",
+                    error_file(&message)
+                )),
+                move || Err(shown(&message)),
             ));
         }
         for na in loaded.not_applicable {
-            let reason = format!("not applicable: {}", na.reason);
-            trials.push(Trial::ignorable_test(na.id, move || {
+            let reason =
+                escape::terminal_lines(&format!("not applicable: {}", na.reason)).into_owned();
+            trials.push(Trial::ignorable_test(trial_name(&na.id), move || {
                 Ok(Completion::ignored_with(reason))
             }));
         }
@@ -226,7 +234,7 @@ impl Conformance {
                 ..RunConfig::default()
             };
             let (expectations, recorder) = (judged_against.clone(), recorder.clone());
-            let name = case.id.clone();
+            let name = trial_name(&case.id);
             trials.push(Trial::ignorable_test(name, move || {
                 let pass = gate.enter(case.runs_alone());
                 let started = std::time::Instant::now();
@@ -246,10 +254,23 @@ impl Conformance {
                     recorder.lock().unwrap().push(BlessInput::from(&done));
                 }
                 judge_trial(&done, &expectations)
+                    .map_err(|failed| shown(failed.message().unwrap_or_default()))
             }));
         }
         (trials, expectations)
     }
+}
+
+/// A trial's name: the case id with control characters shown escaped,
+/// as libtest prints names raw (a case id is a file name).
+fn trial_name(id: &str) -> String {
+    escape::terminal(id).into_owned()
+}
+
+/// A failure's text as libtest prints it: engine messages quote names
+/// from the module, so control characters are shown escaped.
+fn shown(message: &str) -> Failed {
+    escape::terminal_lines(message).into_owned().into()
 }
 
 /// A concluded case as a libtest outcome.
@@ -358,6 +379,15 @@ mod tests {
         dir
     }
 
+    /// The reference backend's trials of the suite in `dir`, by name.
+    fn trial_names(dir: PathBuf) -> Vec<String> {
+        let conformance = Conformance::new(ReferenceBackend)
+            .suites([SuiteSpec::Directory(dir)])
+            .truncation(false);
+        let (trials, _) = conformance.trials(None);
+        trials.iter().map(|t| t.name().to_string()).collect()
+    }
+
     #[test]
     fn nothing_is_dropped_silently() {
         let dir = suite_dir(
@@ -371,11 +401,7 @@ mod tests {
             ],
         );
         let prefix = SuiteSpec::Directory(dir.clone()).name();
-        let conformance = Conformance::new(ReferenceBackend)
-            .suites([SuiteSpec::Directory(dir)])
-            .truncation(false);
-        let (trials, _) = conformance.trials(None);
-        let names: Vec<&str> = trials.iter().map(Trial::name).collect();
+        let names = trial_names(dir);
         assert_eq!(names.len(), 3, "{names:?}");
         assert!(
             names[0].starts_with("streamconform::input-error::") && names[0].ends_with("bad.wast"),
@@ -387,6 +413,23 @@ mod tests {
             "the not-applicable case is a trial too"
         );
         assert_eq!(names[2], format!("{prefix}/a.wast:1"));
+    }
+
+    #[test]
+    fn hostile_file_names_and_messages_reach_libtest_escaped() {
+        let dir = suite_dir(
+            "hostile",
+            &[(
+                "erase\x1b[2K\r.wast",
+                "(module (func) (export \"\\1b[2K\" (func 0)) (export \"\\1b[2K\" (func 0)))\n",
+            )],
+        );
+        let names = trial_names(dir);
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].ends_with("/erase\\x1b[2K\\r.wast:1"), "{names:?}");
+        let failed = shown("duplicate export name `\x1b[2K`\n  plan whole");
+        let message = failed.message().unwrap();
+        assert_eq!(message, "duplicate export name `\\x1b[2K`\n  plan whole");
     }
 
     #[test]

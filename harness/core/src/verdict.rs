@@ -62,6 +62,17 @@ pub enum Verdict {
     Invalid,
 }
 
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Invalid => "invalid",
+        })
+    }
+}
+
 /// How a case came out after the expectations file is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,6 +98,33 @@ impl Status {
             (Verdict::Fail, true) => Status::ExpectedFailure,
             (Verdict::Pass, true) => Status::UnexpectedPass,
         }
+    }
+
+    /// Whether this status can follow from `verdict` under some
+    /// expectations file (`reason`: the one the file gave, if any), as
+    /// [`crate::expectations::Expectations::judge`] decides it.
+    pub fn check_follows(self, verdict: Verdict, reason: Option<&str>) -> Result<(), String> {
+        let follows = match (verdict, self) {
+            (Verdict::NotApplicable, Status::NotApplicable)
+            | (Verdict::Invalid, Status::Invalid)
+            | (Verdict::Pass, Status::Passed) => true,
+            (Verdict::Pass, Status::UnexpectedPass) | (Verdict::Fail, Status::ExpectedFailure) => {
+                reason.is_some()
+            }
+            (Verdict::Fail, Status::Failed) => reason.is_none(),
+            _ => false,
+        };
+        if follows {
+            return Ok(());
+        }
+        Err(format!(
+            "status {self:?} cannot follow from verdict {verdict}{}",
+            if reason.is_some() {
+                " with an expectation"
+            } else {
+                " without an expectation"
+            }
+        ))
     }
 
     /// Whether this status makes the run fail.
@@ -203,6 +241,54 @@ impl CaseResult {
         }
     }
 
+    /// Whether the result agrees with itself: its verdict is the one its
+    /// plans and abort give (as [`crate::runner::run_case`] decides it), and
+    /// its counts fit together. A result read back from a journal or a
+    /// report is evidence only if it does; the error says what disagrees.
+    pub fn check_consistent(&self) -> Result<(), String> {
+        let recorded = self.failing_plans.len();
+        if recorded != self.failing_plans_total.min(MAX_RECORDED_FAILING_PLANS) {
+            return Err(format!(
+                "it records {recorded} failing plan(s) but counts {} (at most {MAX_RECORDED_FAILING_PLANS} are recorded)",
+                self.failing_plans_total
+            ));
+        }
+        if self.failing_plans_total > self.plans_run {
+            return Err(format!(
+                "{} failing plan(s) of {} run",
+                self.failing_plans_total, self.plans_run
+            ));
+        }
+        if let Some(plan) = self.failing_plans.iter().find(|p| p.failed.is_empty()) {
+            return Err(format!("failing plan {} fails no oracle", plan.plan));
+        }
+        let derived = match (&self.aborted, self.verdict) {
+            (Some(_), Verdict::NotApplicable) if self.plans_run == 0 => Verdict::NotApplicable,
+            (Some(why), Verdict::Invalid) if why.starts_with("invalid case") => Verdict::Invalid,
+            (Some(_), _) => Verdict::Fail,
+            (None, _) if self.plans_run == 0 => {
+                return Err(format!(
+                    "verdict {} with no plan run and no reason it stopped",
+                    self.verdict
+                ))
+            }
+            (None, _) if self.failing_plans_total > 0 => Verdict::Fail,
+            (None, _) => Verdict::Pass,
+        };
+        if derived != self.verdict {
+            return Err(format!(
+                "verdict {} but its plans and abort make it {derived} ({} of {} plans fail{})",
+                self.verdict,
+                self.failing_plans_total,
+                self.plans_run,
+                self.aborted
+                    .as_ref()
+                    .map_or(String::new(), |a| format!("; aborted: {a}"))
+            ));
+        }
+        Ok(())
+    }
+
     /// One line saying why the case failed, for test output and bless.
     pub fn failure_summary(&self) -> String {
         if let Some(why) = &self.aborted {
@@ -292,5 +378,100 @@ mod tests {
         );
         assert!(Status::UnexpectedPass.is_unexpected());
         assert!(!Status::ExpectedFailure.is_unexpected());
+    }
+
+    /// A result of `plans_run` plans, `failing` of them failing, with
+    /// `aborted` and `verdict` as given.
+    fn result(
+        plans_run: usize,
+        failing: usize,
+        aborted: Option<&str>,
+        verdict: Verdict,
+    ) -> CaseResult {
+        let failure = PlanFailure {
+            plan: "whole".into(),
+            cuts: vec![],
+            actual: compile_error(),
+            failed: vec![Oracle::Spec],
+        };
+        CaseResult {
+            id: "s/a.wast:1".into(),
+            expected: OutcomeClass::Module,
+            one_shot: Some(module()),
+            plans_run,
+            failing_plans_total: failing,
+            failing_plans: vec![failure; failing.min(MAX_RECORDED_FAILING_PLANS)],
+            aborted: aborted.map(String::from),
+            verdict,
+            minimized: None,
+        }
+    }
+
+    #[test]
+    fn a_result_agrees_with_itself_or_says_what_disagrees() {
+        use Verdict::*;
+        let timeout = Some("timeout: 120 s");
+        let invalid = Some("invalid case under plan whole: the body ended early");
+        for ok in [
+            result(3, 0, None, Pass),
+            result(3, 2, None, Fail),
+            result(40, 20, None, Fail),
+            result(0, 0, timeout, Fail),
+            result(0, 0, Some("runs no Web API cases"), NotApplicable),
+            result(2, 0, invalid, Invalid),
+        ] {
+            assert_eq!(ok.check_consistent(), Ok(()), "{ok:?}");
+        }
+        let mut unrecorded = result(3, 2, None, Fail);
+        unrecorded.failing_plans.pop();
+        let mut no_oracle = result(3, 1, None, Fail);
+        no_oracle.failing_plans[0].failed.clear();
+        for (bad, says) in [
+            (
+                result(3, 2, None, Pass),
+                "verdict pass but its plans and abort make it fail",
+            ),
+            (
+                result(3, 0, None, Fail),
+                "verdict fail but its plans and abort make it pass",
+            ),
+            (result(0, 0, None, Pass), "verdict pass with no plan run"),
+            (result(0, 0, timeout, Pass), "make it fail"),
+            (result(3, 0, timeout, NotApplicable), "make it fail"),
+            (result(2, 0, timeout, Invalid), "make it fail"),
+            (result(2, 3, None, Fail), "3 failing plan(s) of 2 run"),
+            (unrecorded, "records 1 failing plan(s) but counts 2"),
+            (no_oracle, "failing plan whole fails no oracle"),
+        ] {
+            let error = bad.check_consistent().unwrap_err();
+            assert!(error.contains(says), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_status_follows_from_its_verdict_and_expectation() {
+        use Status::*;
+        let reason = Some("known");
+        for (status, verdict, reason, follows) in [
+            (Passed, Verdict::Pass, None, true),
+            (Passed, Verdict::Pass, reason, true),
+            (UnexpectedPass, Verdict::Pass, reason, true),
+            (UnexpectedPass, Verdict::Pass, None, false),
+            (Failed, Verdict::Fail, None, true),
+            (Failed, Verdict::Fail, reason, false),
+            (ExpectedFailure, Verdict::Fail, reason, true),
+            (ExpectedFailure, Verdict::Fail, None, false),
+            (Passed, Verdict::Fail, None, false),
+            (Failed, Verdict::Pass, None, false),
+            (NotApplicable, Verdict::NotApplicable, None, true),
+            (Invalid, Verdict::Invalid, None, true),
+            (Passed, Verdict::Invalid, None, false),
+        ] {
+            assert_eq!(
+                status.check_follows(verdict, reason).is_ok(),
+                follows,
+                "{status:?} from {verdict} with {reason:?}"
+            );
+        }
     }
 }

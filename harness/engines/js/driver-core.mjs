@@ -4,7 +4,7 @@
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
 
-export const PROTOCOL = 5;
+export const PROTOCOL = 6;
 
 // The longest delay setTimeout accepts; a longer one fires at once.
 const MAX_TIMER_MS = 2 ** 31 - 1;

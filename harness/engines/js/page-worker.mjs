@@ -28,11 +28,16 @@ self.onmessage = ({ data: { channel, engine, version, capabilities } }) => {
     version,
     capabilities,
   });
-  socket.onopen = () => driver.hello();
+  let opened = false;
+  socket.onopen = () => {
+    opened = true;
+    driver.hello();
+  };
   socket.onmessage = ({ data }) => {
     for (const line of data.split("\n")) if (line) driver.handle(JSON.parse(line));
   };
   // The harness closed the channel (it gave up on this worker, or retired
-  // it), or the page is going: the page starts a fresh worker.
-  socket.onclose = () => postMessage("closed");
+  // it), refused it (not open for a worker now), or the page is going: the
+  // page starts a fresh worker.
+  socket.onclose = () => postMessage({ closed: true, opened });
 };

@@ -7,8 +7,11 @@
 // (the harness gave up on it, or retired it) says so and ends, and the page
 // starts a fresh one on the same channel. Channels are beside the page
 // under the run's unguessable prefix (…/run-PREFIX/driver/page.html ->
-// ws://…/run-PREFIX/channel/NAME): only this run's harness is at the other
-// end, and only its pages reach it.
+// ws://…/run-PREFIX/channel/NAME, NAME unguessable too): only this run's
+// harness is at the other end, and only its pages reach it. A channel takes
+// one connection and is open only while the harness waits for a worker on
+// it, so a fresh worker may be refused a while: the page tries again,
+// waiting longer each time (up to RESTART_MAX_MS) until one gets through.
 
 // The real version: Chromium's user agent string gives only the major
 // version ("156.0.0.0"); its client hints give the full one.
@@ -28,25 +31,30 @@ async function browserInfo() {
 }
 
 // How long before a fresh worker replaces one that ended: quick, since the
-// harness waits for it; not a busy loop if the harness is gone.
+// harness waits for it; not a busy loop if the harness is gone or has not
+// opened the channel again yet.
 const RESTART_MS = 100;
+const RESTART_MAX_MS = 1000;
 
-async function serve(name) {
+async function serve(name, delay = RESTART_MS) {
   const channel = new URL(`../channel/${name}`, location.href);
   channel.protocol = "ws:";
   const worker = new Worker(new URL("page-worker.mjs", location.href), { type: "module" });
   let ended = false;
-  const restart = () => {
+  const restart = (opened) => {
     if (ended) return;
     ended = true;
     worker.terminate();
-    setTimeout(() => serve(name), RESTART_MS);
+    // A worker that got its channel starts the delays afresh.
+    const next = opened ? RESTART_MS : Math.min(delay * 2, RESTART_MAX_MS);
+    setTimeout(() => serve(name, next), opened ? RESTART_MS : delay);
   };
-  // The worker's only message to the page: its channel closed.
-  worker.onmessage = restart;
+  // The worker's only message to the page: its channel closed, and
+  // whether it had opened.
+  worker.onmessage = ({ data }) => restart(data?.opened === true);
   // It failed to load, or threw outside the driver's own handling; its
   // socket closes with it, so the harness sees its requests lost.
-  worker.onerror = restart;
+  worker.onerror = () => restart(false);
   worker.postMessage({
     channel: channel.href,
     ...(await browserInfo()),

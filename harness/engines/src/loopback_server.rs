@@ -13,17 +13,17 @@
 //! per page).
 //!
 //! Any local process can connect, so routes live under an unguessable
-//! per-run prefix, requests are read only up to fixed sizes, and each
-//! request head must arrive within a total deadline from accept. A local
-//! flood cannot starve the run: a connection is only *unidentified* until
-//! its request line shows whether it carries the run's prefix; one that
-//! does not is answered 404 and closed at once, and when too many are
-//! unidentified the oldest is closed to make room, so a connection of the
-//! run (whose client sends its request line at once) is never refused for
-//! a flood's sake. The server records, per registered route, whether it
-//! was served as registered; a case whose body was not (see
-//! [`LoopbackServer::fault_since`]) is the harness's fault, never the
-//! engine's result.
+//! per-run prefix, a channel takes one upgrade per opening, requests are
+//! read only up to fixed sizes, and each request head must arrive within a
+//! total deadline from accept. A local flood cannot starve the run: a
+//! connection is only *unidentified* until its request line shows whether
+//! it carries the run's prefix; one that does not is answered 404 and
+//! closed at once, and when too many are unidentified the oldest is closed
+//! to make room, so a connection of the run (whose client sends its
+//! request line at once) is never refused for a flood's sake. The server
+//! records, per registered route, whether it was served as registered; a
+//! case whose body was not (see [`LoopbackServer::fault_since`]) is the
+//! harness's fault, never the engine's result.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -150,10 +150,11 @@ pub struct Registered {
     dropped_before: u64,
 }
 
-/// 128 bits no other local process can guess. std's `RandomState` keys
-/// come from the OS's randomness; two of them, hashing distinct inputs,
-/// give the bits without a dependency for one string per run.
-fn unguessable() -> String {
+/// 128 bits no other local process can guess, as 32 hex digits. std's
+/// `RandomState` keys come from the OS's randomness; two of them, hashing
+/// distinct inputs, give the bits without a dependency for the few strings
+/// a run needs (its prefix, its channels' names).
+pub fn unguessable() -> String {
     use std::hash::BuildHasher;
     let a = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
     let b = std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
@@ -264,9 +265,12 @@ impl LoopbackServer {
         format!("{}{path}", self.origin(origin))
     }
 
-    /// Accepts WebSocket connections at `path` on the primary origin:
-    /// returns the `ws://` URL and where the connections arrive. Only a
-    /// client that knows the run's prefix can reach it.
+    /// Accepts one WebSocket connection at `path` on the primary origin:
+    /// returns the `ws://` URL and where the connection arrives. Only a
+    /// client that knows the run's prefix can reach it, and only the first
+    /// upgrade is taken: the channel then closes, and further upgrades find
+    /// nothing until its owner opens it again for the next connection it
+    /// expects.
     pub fn open_channel(&self, path: &str) -> (String, mpsc::Receiver<ChannelConnection>) {
         let path = format!("{}{path}", self.prefix);
         let (tx, rx) = mpsc::channel();
@@ -277,6 +281,12 @@ impl LoopbackServer {
             .insert(path.clone(), tx);
         let origin = self.origin(Origin::Primary).replacen("http://", "ws://", 1);
         (format!("{origin}{path}"), rx)
+    }
+
+    /// Stops accepting the connection a channel at `path` still waits for.
+    pub fn close_channel(&self, path: &str) {
+        let path = format!("{}{path}", self.prefix);
+        self.tables.channels.lock().unwrap().remove(&path);
     }
 }
 
@@ -568,9 +578,14 @@ fn serve_request(
             }
         }
     }
-    let channel = tables.channels.lock().unwrap().get(path).cloned();
-    if let (Some(channel), Some(key)) = (channel, websocket_key) {
-        return hand_over(stream, &key, &channel);
+    if let Some(key) = websocket_key {
+        // A channel takes one connection: taken out of the table here, a
+        // second upgrade (a local process that learned the path) finds
+        // nothing.
+        let channel = tables.channels.lock().unwrap().remove(path);
+        if let Some(channel) = channel {
+            return hand_over(stream, &key, &channel);
+        }
     }
     let route = tables.routes.lock().unwrap().get(path).cloned();
     let mut stream = stream;
@@ -883,6 +898,34 @@ mod tests {
         // Without the run's prefix there is no channel.
         let guessed = url.replacen(&server.prefix, "", 1);
         assert!(tungstenite::connect(guessed.as_str()).is_err());
+    }
+
+    /// A channel takes the one connection it was opened for: a second
+    /// upgrade (a local process that learned the path) is refused, until
+    /// the owner opens the channel again for its next connection; a closed
+    /// channel takes none.
+    #[test]
+    fn a_channel_takes_one_connection_per_opening() {
+        let server = LoopbackServer::start().unwrap();
+        let (url, first) = server.open_channel("/channel/once");
+        let (_page, _) = tungstenite::connect(url.as_str()).unwrap();
+        first.recv_timeout(Duration::from_secs(10)).unwrap();
+        let intruder = tungstenite::connect(url.as_str());
+        assert!(
+            matches!(&intruder, Err(tungstenite::Error::Http(r)) if r.status() == 404),
+            "{intruder:?}"
+        );
+        assert!(first.try_recv().is_err());
+
+        let (_, second) = server.open_channel("/channel/once");
+        let (_next_page, _) = tungstenite::connect(url.as_str()).unwrap();
+        second.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(tungstenite::connect(url.as_str()).is_err());
+
+        let (_, third) = server.open_channel("/channel/once");
+        server.close_channel("/channel/once");
+        assert!(tungstenite::connect(url.as_str()).is_err());
+        assert!(third.try_recv().is_err());
     }
 
     #[test]

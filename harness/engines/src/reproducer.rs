@@ -14,7 +14,9 @@ use base64::Engine as _;
 use std::path::{Path, PathBuf};
 use streamconform::case::Case;
 use streamconform::error::Error;
+use streamconform::escape::script_json;
 use streamconform::outcome::{Outcome, OutcomeClass};
+use streamconform::output;
 use streamconform::verdict::Oracle;
 
 /// What a reproducer replays and records.
@@ -71,11 +73,10 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
             message: "Web API cases (scenarios) cannot be exported yet: only byte-level cases, whose body is a plain chunked stream".into(),
         });
     }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let stem = file_stem(&case.id);
     let files = Exported {
         wasm: dir.join(format!("{stem}.wasm")),
@@ -85,7 +86,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
     };
     let settings = settings(repro);
     let judge = judge();
-    std::fs::write(&files.wasm, &case.bytes[..]).map_err(io(&files.wasm))?;
+    output::write(&files.wasm, &case.bytes[..])?;
     let mjs = format!(
         "// streamconform reproducer: {id} on {backend}.\n\
          // Run with `node {stem}.mjs` (or `deno run --allow-read {stem}.mjs`, `bun {stem}.mjs`);\n\
@@ -99,14 +100,14 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
         id = one_line(&case.id),
         backend = one_line(&repro.backend),
     );
-    std::fs::write(&files.mjs, mjs).map_err(io(&files.mjs))?;
+    output::write(&files.mjs, mjs)?;
     let html = format!(
         "<!doctype html>\n<meta charset=\"utf-8\">\n<title>streamconform reproducer: {id}</title>\n\
          <p>streamconform reproducer: <code>{id}</code> on {backend}. The module's bytes are \
          embedded below; the result is printed here and to the console.</p>\n\
          <pre id=\"out\"></pre>\n<script type=\"module\">\n\
          {settings}\
-         const bytes = Uint8Array.from(atob(\"{base64}\"), (c) => c.charCodeAt(0));\n\n\
+         const bytes = Uint8Array.from(atob({base64}), (c) => c.charCodeAt(0));\n\n\
          {judge}\n\
          const out = document.getElementById(\"out\");\n\
          const log = (line) => {{ console.log(line); out.textContent += line + \"\\n\"; }};\n\
@@ -114,9 +115,11 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          </script>\n",
         id = html_escape(&case.id),
         backend = html_escape(&repro.backend),
-        base64 = base64::engine::general_purpose::STANDARD.encode(&case.bytes[..]),
+        // Base64 needs no escaping; it goes the way of every datum anyway.
+        base64 = script_json(&base64::engine::general_purpose::STANDARD.encode(&case.bytes[..]))
+            .expect("a string serializes"),
     );
-    std::fs::write(&files.html, html).map_err(io(&files.html))?;
+    output::write(&files.html, html)?;
     let readme = format!(
         "streamconform reproducer\n\n\
          case:     {id}\n\
@@ -148,13 +151,16 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
             .join("+"),
         replay = repro.replay,
     );
-    std::fs::write(&files.readme, readme).map_err(io(&files.readme))?;
+    output::write(&files.readme, readme)?;
     Ok(files)
 }
 
-/// The constants both scripts start with, as JavaScript.
+/// The constants both scripts start with, as JavaScript. Every datum is
+/// [`script_json`]: the same text goes into the `.html`'s `<script>`, and
+/// an engine's message quotes names from the module (a function named
+/// `</script><svg onload=...>` must stay a string).
 fn settings(repro: &Reproducer<'_>) -> String {
-    let json = |v: &str| serde_json::to_string(v).expect("a string serializes");
+    let json = |v: &str| script_json(v).expect("a string serializes");
     let failed: Vec<String> = repro.failed.iter().map(Oracle::to_string).collect();
     format!(
         "// What the spec requires of this module (class names as streamconform prints them).\n\
@@ -162,11 +168,12 @@ fn settings(repro: &Reproducer<'_>) -> String {
          // Chunk i is bytes[cuts[i-1]..cuts[i]] (0 before the first cut, the end after the\n\
          // last); a repeated cut is an empty chunk.\n\
          const cuts = {cuts};\n\
-         // What streamconform saw on {backend}.\n\
-         const seen = {seen};\n\n",
+         // What streamconform saw, and on which backend.\n\
+         const seen = {seen};\n\
+         const backend = {backend};\n\n",
         expected = json(&class_name(repro.case.expected())),
-        cuts = serde_json::to_string(&repro.cuts).expect("numbers serialize"),
-        backend = one_line(&repro.backend),
+        cuts = script_json(&repro.cuts).expect("numbers serialize"),
+        backend = json(&one_line(&repro.backend)),
         seen = json(&format!(
             "{} (failing {})",
             one_line(&repro.actual.to_string()),
@@ -227,16 +234,18 @@ function describeModule(module, bytes) {
   });
 }
 
-const PENDING_MS = 10000;
+// The body closes, so a late compile is slow or hung, never pending (as
+// the harness judges): it is waited for, with a word after a while.
+const SLOW_MS = 60000;
 
-async function settle(promise, bytes) {
-  let timer;
-  const pending = new Promise((resolve) => { timer = setTimeout(() => resolve({ class: "pending", detail: `not settled after ${PENDING_MS} ms` }), PENDING_MS); });
-  const settled = promise.then(
-    (module) => ({ class: "Module", detail: describeModule(module, bytes) }),
-    outcomeOfError,
-  );
-  try { return await Promise.race([settled, pending]); } finally { clearTimeout(timer); }
+async function settle(promise, bytes, log) {
+  const timer = setTimeout(() => log(`compileStreaming still unsettled after ${SLOW_MS} ms (the body is closed: slow or hung); waiting`), SLOW_MS);
+  try {
+    return await promise.then(
+      (module) => ({ class: "Module", detail: describeModule(module, bytes) }),
+      outcomeOfError,
+    );
+  } finally { clearTimeout(timer); }
 }
 
 async function reproduce(bytes, log) {
@@ -251,7 +260,7 @@ async function reproduce(bytes, log) {
     },
   });
   const response = new Response(stream, { headers: { "content-type": "application/wasm" } });
-  const streamed = await settle(WebAssembly.compileStreaming(response), bytes);
+  const streamed = await settle(WebAssembly.compileStreaming(response), bytes, log);
   let oneShot;
   try { oneShot = { class: "Module", detail: describeModule(new WebAssembly.Module(bytes), bytes) }; } catch (error) { oneShot = outcomeOfError(error); }
   const sizes = chunks.length > 12 ? `${chunks.slice(0, 12).map((c) => c.length).join(", ")}, ...` : chunks.map((c) => c.length).join(", ");
@@ -260,6 +269,7 @@ async function reproduce(bytes, log) {
   log(`compileStreaming:                ${streamed.class}: ${streamed.detail}`);
   log(`new WebAssembly.Module(bytes):   ${oneShot.class}: ${oneShot.detail}`);
   log(`streamconform saw:               ${seen}`);
+  log(`on backend:                      ${backend}`);
   const failed = [];
   if (streamed.class !== expected) failed.push("spec");
   if (streamed.class !== oneShot.class || (streamed.class === "Module" && streamed.detail !== oneShot.detail)) failed.push("invariance");
@@ -286,6 +296,38 @@ mod tests {
             "{text}"
         );
         assert!(judge().contains(text) && judge().contains("function describeModule"));
+    }
+
+    #[test]
+    fn engine_messages_and_backend_names_stay_strings_in_the_script() {
+        let case = Case {
+            id: "t/</script>".into(),
+            suite: "t".into(),
+            group: "t".into(),
+            origin: streamconform::case::CaseOrigin::Directive,
+            bytes: b"\0asm\x01\0\0\0".to_vec().into(),
+            expected: streamconform::case::Expected::from(OutcomeClass::Module),
+            features: std::sync::Arc::new(streamconform::Features::baseline()),
+            scenario: None,
+        };
+        let repro = Reproducer {
+            case: &case,
+            backend: "command:</script><script>alert(1)</script>".into(),
+            cuts: vec![3],
+            actual: Outcome::CompileError {
+                message:
+                    "Compiling function #0:\"</script><svg onload=title=1337>\" failed \u{2028}"
+                        .into(),
+            },
+            failed: vec![Oracle::Spec],
+            replay: "streamconform run ...".into(),
+        };
+        let text = settings(&repro);
+        assert!(!text.contains('<') && !text.contains('\u{2028}'), "{text}");
+        assert!(
+            text.contains(r#"\u003c/script\u003e\u003csvg onload=title=1337\u003e"#),
+            "{text}"
+        );
     }
 
     #[test]

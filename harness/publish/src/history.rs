@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use streamconform::output::OutputFile;
 use streamconform::reporter::json::{Report, READABLE_SCHEMA_VERSIONS, SCHEMA, SCHEMA_VERSION};
 use streamconform::reporter::summary::SummaryRow;
 use streamconform::runner::RunInfo;
@@ -61,8 +62,13 @@ impl PassRate {
             .iter()
             .map(|backend| {
                 let mine = rows.iter().filter(|r| &r.backend == backend);
-                let (passed, judged) = mine.fold((0, 0), |(p, j), r| {
-                    (p + r.passed + r.unexpected_passes, j + r.cases)
+                // Saturating: a night's file may claim any counts.
+                let (passed, judged) = mine.fold((0usize, 0usize), |(p, j), r| {
+                    (
+                        p.saturating_add(r.passed)
+                            .saturating_add(r.unexpected_passes),
+                        j.saturating_add(r.cases),
+                    )
                 });
                 PassRate {
                     backend: backend.clone(),
@@ -75,7 +81,7 @@ impl PassRate {
 
     /// The share passed, 0 to 1; `None` when nothing was judged.
     pub fn rate(&self) -> Option<f64> {
-        (self.judged > 0).then(|| self.passed as f64 / self.judged as f64)
+        (self.judged > 0).then(|| (self.passed as f64 / self.judged as f64).min(1.0))
     }
 }
 
@@ -193,7 +199,10 @@ fn read_night(path: &Path, name: &str, gzipped: bool) -> Result<Night, PublishEr
 fn read_report(night: &Night) -> Result<Report, PublishError> {
     let gzipped = night.path.to_string_lossy().ends_with(".gz");
     let bytes = read_bytes(&night.path, gzipped)?;
-    serde_json::from_slice(&bytes).map_err(|e| not_a_night(&night.path, e.to_string()))
+    let report: Report =
+        serde_json::from_slice(&bytes).map_err(|e| not_a_night(&night.path, e.to_string()))?;
+    crate::check_numbers(&night.path, &report)?;
+    Ok(report)
 }
 
 impl History {
@@ -206,20 +215,14 @@ impl History {
         // Written aside and renamed, so a night is never half there.
         // Gzipped: a nightly's report is some 330 MB of JSON (six backends,
         // 141,000 cases each), about a tenth of that compressed.
-        let partial = dir.join(format!(".{name}.json.gz.partial"));
-        let write = || -> std::io::Result<()> {
-            let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-            serde_json::to_writer(&mut encoder, report)?;
-            std::io::Write::write_all(&mut encoder, b"\n")?;
-            encoder
-                .finish()?
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()
-        };
-        write().map_err(PublishError::io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(PublishError::io(&path))?;
+        let file = OutputFile::create(&path)?;
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        serde_json::to_writer(&mut encoder, report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| std::io::Write::write_all(&mut encoder, b"\n"))
+            .and_then(|()| encoder.finish())
+            .map_err(PublishError::io(&path))?
+            .commit()?;
         let plain = dir.join(format!("{name}.json"));
         if plain.exists() {
             // The same night, kept uncompressed before: replaced too.

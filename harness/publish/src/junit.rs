@@ -30,7 +30,7 @@ pub fn write(report: &Report, path: &Path) -> Result<(), PublishError> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
-    std::fs::write(path, xml).map_err(PublishError::io(path))
+    Ok(streamconform::output::write(path, xml)?)
 }
 
 /// The JUnit document for `report`.
@@ -40,9 +40,10 @@ pub fn to_xml(report: &Report) -> Result<String, quick_junit::SerializeError> {
     if let Some(started) = started {
         junit.set_timestamp(started);
     }
-    junit.set_time(Duration::from_secs_f64(
-        report.finished.elapsed_secs.max(0.0),
-    ));
+    // Clamped: a report that skipped `load`'s check must not panic here.
+    junit.set_time(
+        Duration::try_from_secs_f64(report.finished.elapsed_secs.max(0.0)).unwrap_or(Duration::MAX),
+    );
 
     // (backend, suite) in the order the report's results come in: backend
     // order, then case order.

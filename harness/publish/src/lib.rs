@@ -38,6 +38,16 @@ pub enum PublishError {
     Refused(String),
 }
 
+/// The core's errors of writing an output file (`streamconform::output`).
+impl From<streamconform::Error> for PublishError {
+    fn from(error: streamconform::Error) -> PublishError {
+        match error {
+            streamconform::Error::Io { path, source } => PublishError::Io { path, source },
+            other => PublishError::Refused(other.to_string()),
+        }
+    }
+}
+
 impl PublishError {
     pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
         move |source| PublishError::Io {
@@ -86,8 +96,22 @@ pub struct Published {
 
 /// Reads a JSON report, checking its schema and version.
 pub fn load(path: &Path) -> Result<Report, PublishError> {
-    let text = std::fs::read_to_string(path).map_err(PublishError::io(path))?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| PublishError::NotAReport {
+    use streamconform::suites::tree::{read_regular_file, ReadBounds};
+    // A regular file (a FIFO would block, a device never end); a nightly's
+    // report is hundreds of MB, so no size limit.
+    let bounds = ReadBounds {
+        max_bytes: usize::MAX,
+        limit_name: "",
+        outside_root: true,
+    };
+    let text = read_regular_file(path, bounds).map_err(|e| match e {
+        streamconform::Error::Io { path, source } => PublishError::Io { path, source },
+        other => PublishError::NotAReport {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    })?;
+    let report: Report = serde_json::from_slice(&text).map_err(|e| PublishError::NotAReport {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -105,7 +129,27 @@ pub fn load(path: &Path) -> Result<Report, PublishError> {
             ),
         });
     }
+    check_numbers(path, &report)?;
     Ok(report)
+}
+
+/// The longest run a report may claim: a year. A report is a file anyone
+/// can edit, and every output turns its time into clocks and dates.
+pub const MAX_ELAPSED_SECS: f64 = 365.0 * 24.0 * 60.0 * 60.0;
+
+/// Refuses a report whose numbers no run gives (a negative or enormous
+/// elapsed time), naming the file and the field.
+pub fn check_numbers(path: &Path, report: &Report) -> Result<(), PublishError> {
+    let elapsed = report.finished.elapsed_secs;
+    if !(0.0..=MAX_ELAPSED_SECS).contains(&elapsed) {
+        return Err(PublishError::NotAReport {
+            path: path.to_path_buf(),
+            message: format!(
+                "finished.elapsed_secs is {elapsed}: expected seconds from 0 to {MAX_ELAPSED_SECS}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Makes every output asked for from `report`.

@@ -25,7 +25,7 @@ const HEADLINE_CHARS: usize = 200;
 const REPRO_CHARS: usize = 300;
 
 pub fn write(report: &Report, changes: Option<&Changes>, path: &Path) -> Result<(), PublishError> {
-    std::fs::write(path, render(report, changes)).map_err(PublishError::io(path))
+    Ok(streamconform::output::write(path, render(report, changes))?)
 }
 
 /// Counts of one backend, from the report's results.
@@ -73,15 +73,43 @@ impl Counts {
     }
 }
 
-/// Inline code that survives backticks in the text.
+/// Inline code showing `text` exactly (a repro line stays one to copy):
+/// fenced by one backtick more than its longest run of them, and padded
+/// with a space, which CommonMark strips, when it starts or ends with a
+/// backtick or a space.
 fn code(text: &str) -> String {
-    let text = text.replace('`', "'");
-    format!("`{text}`")
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        format!("{fence} {text} {fence}")
+    } else {
+        format!("{fence}{text}{fence}")
+    }
+}
+
+/// Text from the report (an engine's message, a backend's name or
+/// version) shown as it is: the characters that start emphasis, links,
+/// images, HTML, entities, math, strikethrough or a table cell are
+/// backslash-escaped, and each `@` is a code span of its own, where
+/// GitHub sees no mention.
+fn text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '@' => escaped.push_str("`@`"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '$' | '!' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Table cells must not break the row.
-fn cell(text: &str) -> String {
-    describe::one_line(text, 200).replace('|', "\\|")
+fn cell(text_of_cell: &str) -> String {
+    text(&describe::one_line(text_of_cell, 200))
 }
 
 /// Appends `lines` while they fit in `budget` (and at most `cap` of them),
@@ -122,15 +150,15 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
     let _ = writeln!(
         out,
         "streamconform {} at {}, started {}, suites {}, plans {}, {:.0} s.\n",
-        run.tool_version,
+        text(&describe::one_line(&run.tool_version, ID_CHARS)),
         run.revision
             .as_deref()
             .map_or("an unknown revision".into(), |r| {
                 code(&r.chars().take(12).collect::<String>())
             }),
-        run.started_at,
-        code(&run.suites.join(" ")),
-        code(&run.plans),
+        text(&describe::one_line(&run.started_at, ID_CHARS)),
+        code(&describe::one_line(&run.suites.join(" "), REPRO_CHARS)),
+        code(&describe::one_line(&run.plans, REPRO_CHARS)),
         report.finished.elapsed_secs
     );
 
@@ -201,9 +229,12 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
                 let mut line = format!(
                     "- **{}** [{}] {}: {}",
                     describe::status_word(case.status),
-                    case.backend,
+                    text(&describe::one_line(&case.backend, ID_CHARS)),
                     code(&describe::one_line(&case.id, ID_CHARS)),
-                    describe::one_line(&describe::headline(case), HEADLINE_CHARS)
+                    text(&describe::one_line(
+                        &describe::headline(case),
+                        HEADLINE_CHARS
+                    ))
                 );
                 if let Some(repro) = &case.repro {
                     let _ = write!(
@@ -236,7 +267,7 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
         let line = |c: &Change| {
             format!(
                 "- [{}] {}: {} → {}",
-                c.backend,
+                text(&describe::one_line(&c.backend, ID_CHARS)),
                 code(&describe::one_line(&c.id, ID_CHARS)),
                 describe::status_word(c.before),
                 describe::status_word(c.after)
@@ -249,7 +280,7 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
             let _ = writeln!(
                 out,
                 "\n### {title} since {} ({})\n",
-                changes.previous,
+                text(&changes.previous),
                 list.len()
             );
             if list.is_empty() {
@@ -321,6 +352,17 @@ mod tests {
         );
         assert!(!md.contains("Regressions"), "{md}");
         assert_eq!(md, render(&sample::report(), None));
+    }
+
+    #[test]
+    fn code_spans_keep_backticks_and_text_is_shown_not_interpreted() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a``"), "``` `a`` ```");
+        assert_eq!(code("plain"), "`plain`");
+        assert_eq!(
+            text("<img src=x> @octocat ![i](u) [l](u) **b** a|b &amp; $x$"),
+            "\\<img src=x\\> `@`octocat \\!\\[i\\](u) \\[l\\](u) \\*\\*b\\*\\* a\\|b \\&amp; \\$x\\$"
+        );
     }
 
     #[test]

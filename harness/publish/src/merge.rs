@@ -1,7 +1,12 @@
 //! The reports of one run's shards (`run --shard K/N`) joined into the
 //! report one unsharded run would have written: results in backend order
-//! then case order, summary rows and counts summed, expectation rules
-//! judged over every shard.
+//! then case order, summary rows and counts recounted from the results,
+//! expectation rules judged over every shard.
+//!
+//! Shards are evidence to verify, not to trust (see [`merge`]): a result
+//! that disagrees with itself, a case in the wrong shard or in two, or a
+//! shard whose counts are not those of its results is refused, naming the
+//! shard's file.
 //!
 //! Reports of different runs are refused, naming what differs: the tool
 //! version, revision, suites, plans, backends or shard count, or load-time
@@ -9,54 +14,80 @@
 //! input errors and not-applicable cases: they are counted once).
 
 use super::PublishError;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Debug;
-use streamconform::case::NotApplicable;
+use std::path::{Path, PathBuf};
 use streamconform::expectations::{ExpectationTally, RuleCheck};
-use streamconform::reporter::json::Report;
-use streamconform::reporter::summary::SummaryRow;
+use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::reporter::summary::Summary;
+use streamconform::runner::Shard;
 
-pub fn merge(reports: Vec<Report>) -> Result<Report, PublishError> {
+/// Refuses an output path that is one of the inputs, or the same file by
+/// another name (a link, `./a.json`): merging must not destroy a shard.
+pub fn check_output(inputs: &[PathBuf], output: &Path) -> Result<(), PublishError> {
+    for input in inputs {
+        // A missing output is no input; an unreadable one is an error later.
+        if same_file::is_same_file(input, output).unwrap_or(false) {
+            return Err(PublishError::Refused(format!(
+                "the output {} is the input {}: write the merged report elsewhere",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Merges the reports of all shards of one run, each with the name of
+/// the file it came from (for messages). Nothing a shard claims is taken
+/// on trust: each result must agree with itself (its verdict with its
+/// plans, its status with its verdict) and belong to its shard, no
+/// (backend, case) may be in two shards, and each shard's counters and
+/// summary must be those of the results it holds; the merged counts are
+/// recounted from the results.
+pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, PublishError> {
     let refuse = |message: String| Err(PublishError::Refused(message));
     if reports.is_empty() {
         return refuse("no shard reports to merge".into());
     }
     let mut shards = Vec::with_capacity(reports.len());
-    for (given, report) in reports.into_iter().enumerate() {
+    for (file, report) in reports {
         match report.run.shard {
-            Some(shard) => shards.push((shard, report)),
+            Some(shard) => shards.push((shard, file, report)),
             None => {
                 return refuse(format!(
-                    "report {} of those given is not a shard's (its run has no `shard`): merge the reports of `run --shard K/N`",
-                    given + 1
+                    "{file} is not a shard's report (its run has no `shard`): merge the reports of `run --shard K/N`"
                 ))
             }
         }
     }
-    shards.sort_by_key(|(shard, _)| shard.index);
-    let (first_shard, first) = &shards[0];
+    shards.sort_by_key(|(shard, _, _)| shard.index);
+    let (first_shard, first_file, first) = &shards[0];
     let total = first_shard.total;
-    for (shard, _) in &shards[1..] {
+    for (shard, file, _) in &shards[1..] {
         if shard.total != total {
             return refuse(format!(
-                "shard {shard} and shard {first_shard} are of different runs: the shard totals differ ({} vs {total})",
+                "{file} (shard {shard}) and {first_file} (shard {first_shard}) are of different runs: the shard totals differ ({} vs {total})",
                 shard.total
             ));
         }
     }
     for pair in shards.windows(2) {
         if pair[0].0.index == pair[1].0.index {
-            return refuse(format!("shard {} is given twice", pair[0].0));
+            return refuse(format!(
+                "shard {} is given twice: {} and {}",
+                pair[0].0, pair[0].1, pair[1].1
+            ));
         }
     }
-    if let Some(missing) = (1..=total).find(|i| shards.iter().all(|(s, _)| s.index != *i)) {
+    if let Some(missing) = (1..=total).find(|i| shards.iter().all(|(s, _, _)| s.index != *i)) {
         return refuse(format!(
             "shard {missing}/{total} is missing: give the reports of all {total} shards"
         ));
     }
 
     // The same run: everything but which cases ran and when.
-    for (shard, report) in &shards[1..] {
+    for (shard, file, report) in &shards[1..] {
         let (a, b) = (&report.run, &first.run);
         let differing = first_difference(&[
             ("tool_version", &a.tool_version, &b.tool_version),
@@ -74,70 +105,85 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, PublishError> {
         ]);
         if let Some((field, mine, theirs)) = differing {
             return refuse(format!(
-                "shard {shard} is of a different run than shard {first_shard}: {field} differ ({mine} vs {theirs})"
+                "{file} (shard {shard}) is of a different run than {first_file} (shard {first_shard}): {field} differ ({mine} vs {theirs})"
             ));
         }
+    }
+    // What each result says of itself first (a result copied or moved
+    // into another shard is named as such), then what each shard claims.
+    let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
+    for (shard, file, report) in &shards {
+        for result in &report.results {
+            if let Some(other) = seen.insert((&result.backend, &result.id), file) {
+                return refuse(format!(
+                    "{} on {} is in {other} and in {file}: a (backend, case) has one result",
+                    result.id, result.backend
+                ));
+            }
+            verify_result(*shard, result)
+                .map_err(|why| PublishError::Refused(format!("{file}: {why}")))?;
+        }
+    }
+    for (_, file, report) in &shards {
+        verify_counts(report).map_err(|why| PublishError::Refused(format!("{file}: {why}")))?;
     }
 
     let mut merged = first.clone();
     merged.run.shard = None;
-    merged.run.cases = shards.iter().map(|(_, r)| r.run.cases).sum();
+    merged.run.cases = shards.iter().map(|(_, _, r)| r.run.cases).sum();
     merged.run.started_at = shards
         .iter()
-        .map(|(_, r)| r.run.started_at.clone())
+        .map(|(_, _, r)| r.run.started_at.clone())
         .min()
         .unwrap_or_default();
     let mut hosts: Vec<&str> = Vec::new();
-    for (_, r) in &shards {
+    for (_, _, r) in &shards {
         if !hosts.contains(&r.run.host.as_str()) {
             hosts.push(&r.run.host);
         }
     }
     merged.run.host = hosts.join(", ");
 
-    // Backend order, then the case's place in the unsharded selection.
+    // Backend order, then the case's place in the unsharded selection;
+    // two results in one place are refused.
     let backend_position = |name: &str| merged.run.backends.iter().position(|b| b.name == name);
     let mut results = Vec::new();
-    for (shard, report) in &shards {
+    for (shard, file, report) in &shards {
         for result in &report.results {
             let (Some(backend), Some(index)) =
                 (backend_position(&result.backend), result.case_index)
             else {
                 return refuse(format!(
-                    "shard {shard}: the result of {} on {} has no case_index or an unknown backend; was it written by `run --shard`?",
+                    "{file} (shard {shard}): the result of {} on {} has no case_index or an unknown backend; was it written by `run --shard`?",
                     result.id, result.backend
                 ));
             };
-            results.push(((backend, index), result.clone()));
+            results.push(((backend, index), file, result));
         }
     }
-    results.sort_by_key(|(key, _)| *key);
+    results.sort_by_key(|(key, _, _)| *key);
     for pair in results.windows(2) {
         if pair[0].0 == pair[1].0 {
             return refuse(format!(
-                "{} on {} is in two shards: the shards overlap",
-                pair[1].1.id, pair[1].1.backend
+                "{} ({}) and {} ({}) on {} claim the same case_index {}: the shards overlap",
+                pair[0].2.id, pair[0].1, pair[1].2.id, pair[1].1, pair[1].2.backend, pair[1].0 .1
             ));
         }
     }
     merged.results = results
         .into_iter()
-        .map(|(_, mut result)| {
-            result.case_index = None;
-            result
+        .map(|(_, _, result)| ReportedCase {
+            case_index: None,
+            ..result.clone()
         })
         .collect();
-
-    merged.summary = merge_summaries(
-        &first.not_applicable,
-        shards.iter().map(|(_, r)| r.summary.as_slice()),
-    );
+    merged.summary = recount_summary(&merged);
 
     let finished = &mut merged.finished;
-    let all = || shards.iter().map(|(_, r)| &r.finished);
+    let all = || shards.iter().map(|(_, _, r)| &r.finished);
     finished.elapsed_secs = all().map(|f| f.elapsed_secs).fold(0.0, f64::max);
-    finished.cases_run = all().map(|f| f.cases_run).sum();
-    finished.unexpected = all().map(|f| f.unexpected).sum();
+    finished.cases_run = merged.results.len();
+    finished.unexpected = count_unexpected(&merged.results);
     finished.interrupted = all().any(|f| f.interrupted);
     finished.setup_errors.clear();
     for error in all().flat_map(|f| &f.setup_errors) {
@@ -167,6 +213,145 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, PublishError> {
     Ok(merged)
 }
 
+/// Checks a result of `shard`: it agrees with itself and is of a case of
+/// this shard (`xxh64(id) % N`, as `run --shard` assigns them).
+fn verify_result(shard: Shard, result: &ReportedCase) -> Result<(), String> {
+    result
+        .check_consistent()
+        .map_err(|why| format!("the result of {} on {}: {why}", result.id, result.backend))?;
+    if !shard.contains(&result.id) {
+        let home = (1..=shard.total)
+            .map(|index| Shard {
+                index,
+                total: shard.total,
+            })
+            .find(|s| s.contains(&result.id))
+            .expect("every id is in one shard");
+        return Err(format!(
+            "{} on {} belongs to shard {home}, not to this report's shard {shard}",
+            result.id, result.backend
+        ));
+    }
+    Ok(())
+}
+
+/// Checks what a shard claims (how many cases, results, unexpected ones,
+/// input errors, its summary) against what its results and findings give.
+fn verify_counts(report: &Report) -> Result<(), String> {
+    let finished = &report.finished;
+    let claims = |what: &str, claimed: usize, present: usize| {
+        if claimed == present {
+            Ok(())
+        } else {
+            Err(format!(
+                "it claims {claimed} {what} but its results give {present}: the report was changed or cut"
+            ))
+        }
+    };
+    claims(
+        "results (finished.cases_run)",
+        finished.cases_run,
+        report.results.len(),
+    )?;
+    claims(
+        "unexpected results (finished.unexpected)",
+        finished.unexpected,
+        count_unexpected(&report.results),
+    )?;
+    claims(
+        "input errors (finished.input_errors)",
+        finished.input_errors,
+        report.input_errors.len(),
+    )?;
+    if !finished.interrupted && finished.setup_errors.is_empty() {
+        // A complete shard has a result for each of its cases on each backend.
+        for backend in &report.run.backends {
+            let present = report
+                .results
+                .iter()
+                .filter(|r| r.backend == backend.name)
+                .count();
+            claims(
+                &format!("cases (run.cases) on {}", backend.name),
+                report.run.cases,
+                present,
+            )?;
+        }
+    }
+    verify_tallies(report)?;
+    if recount_summary(report) != report.summary {
+        return Err(
+            "its summary rows are not the counts of its results: the report was changed or cut"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Checks a shard's expectation tallies against its results as far as
+/// they tell: each judged (pass or fail) result counts toward at most one
+/// entry or rule, and each failure a rule covers is an expected failure,
+/// so a tally cannot claim the failure that keeps a rule from being stale
+/// when the results hold none.
+fn verify_tallies(report: &Report) -> Result<(), String> {
+    use streamconform::expectations::TallyKind;
+    use streamconform::verdict::{Status, Verdict};
+    let tallies = &report.finished.expectation_tallies;
+    if let Some(t) = tallies.iter().find(|t| t.failed > t.matched) {
+        return Err(format!(
+            "its tally of {}:{} counts {} failing of {} matched cases",
+            t.file, t.line, t.failed, t.matched
+        ));
+    }
+    let judged = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Pass | Verdict::Fail))
+        .count();
+    let expected_failures = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::ExpectedFailure)
+        .count();
+    let matched: usize = tallies.iter().map(|t| t.matched).sum();
+    let covered: usize = tallies
+        .iter()
+        .filter(|t| t.kind == TallyKind::Rule)
+        .map(|t| t.failed)
+        .sum();
+    if matched > judged || covered > expected_failures {
+        return Err(format!(
+            "its expectation tallies count {matched} matched and {covered} failing cases, but its results hold {judged} judged and {expected_failures} expected failures"
+        ));
+    }
+    Ok(())
+}
+
+/// How many results make the run fail.
+fn count_unexpected(results: &[ReportedCase]) -> usize {
+    results.iter().filter(|r| r.status.is_unexpected()).count()
+}
+
+/// The summary rows of `report`'s results and load-time findings, counted
+/// as the run counts them.
+fn recount_summary(report: &Report) -> Vec<streamconform::reporter::summary::SummaryRow> {
+    let mut summary =
+        Summary::for_backends(report.run.backends.iter().map(|b| b.name.clone()).collect());
+    for na in &report.not_applicable {
+        summary.add_not_applicable(na);
+    }
+    for r in &report.results {
+        summary.add_result(
+            &r.backend,
+            &r.suite,
+            &r.group,
+            r.status,
+            !r.unsupported.is_empty(),
+        );
+    }
+    summary.rows()
+}
+
 /// The first of `(field, this shard's value, the first shard's value)`
 /// whose values differ, as text for the message (long ones shortened).
 /// Compared by their `Debug` text, which for these plain data types
@@ -180,40 +365,6 @@ fn first_difference(fields: &[(&str, &dyn Debug, &dyn Debug)]) -> Option<(String
         let (mine, theirs) = (format!("{mine:?}"), format!("{theirs:?}"));
         (mine != theirs).then(|| (field.to_string(), shorten(mine), shorten(theirs)))
     })
-}
-
-/// Rows per (backend, suite, group), counts summed. A row's
-/// `not_applicable` has two parts: cases found not applicable when loading
-/// (`load_time`, in every shard alike, so counted once) and cases a backend
-/// judged not applicable (split between the shards, so summed).
-fn merge_summaries<'a>(
-    load_time: &[NotApplicable],
-    shards: impl Iterator<Item = &'a [SummaryRow]>,
-) -> Vec<SummaryRow> {
-    let mut found: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for na in load_time {
-        *found.entry((&na.suite, &na.group)).or_default() += 1;
-    }
-    let found_in = |row: &SummaryRow| {
-        found
-            .get(&(row.suite.as_str(), row.group.as_str()))
-            .copied()
-            .unwrap_or(0)
-    };
-    let mut rows: BTreeMap<(String, String, String), SummaryRow> = BTreeMap::new();
-    for row in shards.flatten() {
-        let key = (row.backend.clone(), row.suite.clone(), row.group.clone());
-        let sum = rows.entry(key).or_insert_with(|| SummaryRow {
-            backend: row.backend.clone(),
-            suite: row.suite.clone(),
-            group: row.group.clone(),
-            not_applicable: found_in(row),
-            ..SummaryRow::default()
-        });
-        sum.add_judged(row);
-        sum.not_applicable += row.not_applicable.saturating_sub(found_in(row));
-    }
-    rows.into_values().collect()
 }
 
 /// The shards' tallies summed entry by entry; `None` if the shards do not
@@ -250,6 +401,7 @@ mod tests {
             name: format!("thing{line}"),
             matched,
             failed,
+            suites_not_run: Vec::new(),
         }
     }
 
@@ -286,31 +438,5 @@ mod tests {
         assert_eq!(not_run, ["e.toml:4:", "e.toml:3:"], "{check:?}");
         // Different files: not one run.
         assert!(sum_tallies([&one[..], &two[..4]].into_iter()).is_none());
-    }
-
-    #[test]
-    fn not_applicable_when_loading_counts_once_and_when_judged_sums() {
-        let row = |cases, na| SummaryRow {
-            backend: "node".into(),
-            suite: "webapi".into(),
-            group: "fetch".into(),
-            cases,
-            passed: cases,
-            not_applicable: na,
-            ..SummaryRow::default()
-        };
-        let found = |id: &str| NotApplicable {
-            id: id.into(),
-            suite: "webapi".into(),
-            group: "fetch".into(),
-            reason: "text only".into(),
-        };
-        // Two found when loading (in both shards' rows), and 1 + 3 cases
-        // the backend judged not applicable.
-        let merged = merge_summaries(
-            &[found("a"), found("b")],
-            [&[row(3, 2 + 1)][..], &[row(4, 2 + 3)][..]].into_iter(),
-        );
-        assert_eq!(merged, [row(7, 2 + 1 + 3)]);
     }
 }

@@ -17,6 +17,7 @@ use super::PublishError;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::path::Path;
+use streamconform::output;
 use streamconform::reporter::json::{Report, ReportedCase};
 use streamconform::reporter::summary::SummaryRow;
 use streamconform::verdict::{PlanFailure, Status};
@@ -38,6 +39,10 @@ pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(
     }
     let matrix = Matrix::new(report);
     let cells_dir = dir.join("cells");
+    if cells_dir.is_symlink() {
+        // Not followed: pages would be deleted and written wherever it points.
+        std::fs::remove_file(&cells_dir).map_err(PublishError::io(&cells_dir))?;
+    }
     if cells_dir.is_dir() {
         // Pages of an earlier site: cell numbers may mean other cells now.
         for entry in std::fs::read_dir(&cells_dir).map_err(PublishError::io(&cells_dir))? {
@@ -60,11 +65,11 @@ pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(
     for (&n, cases) in &listed {
         let path = cells_dir.join(format!("{n}.html"));
         let page = cell_page(report, &matrix.cells[n], cases);
-        std::fs::write(&path, page).map_err(PublishError::io(&path))?;
+        output::write(&path, page)?;
     }
     let index = dir.join("index.html");
     let page = index_page(report, &matrix, &listed, history);
-    std::fs::write(&index, page).map_err(PublishError::io(&index))?;
+    output::write(&index, page)?;
     Ok(())
 }
 
@@ -778,9 +783,13 @@ const CELL_SCRIPT: &str = "<script>
     }
     shown.textContent = n + ' of ' + cases.length + ' shown';
   }
+  // A hand-edited link may hold a `%` that escapes nothing: taken as typed.
+  function decoded(text) {
+    try { return decodeURIComponent(text); } catch (e) { return text; }
+  }
   function fromHash() {
     var m = /^#q=(.*)$/.exec(location.hash);
-    if (m) { input.value = decodeURIComponent(m[1]); }
+    if (m) { input.value = decoded(m[1]); }
     apply();
   }
   input.addEventListener('input', apply);

@@ -27,6 +27,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use streamconform::output::{file_name_part, OutputFile};
 use streamconform::reporter::json::{Report, ReportedCase};
 use streamconform::verdict::Status;
 
@@ -94,31 +95,23 @@ pub fn write(report: &Report, path: &Path) -> Result<Vec<PathBuf>, PublishError>
             )));
         }
         // Compact, as wptrunner writes it: a spec run has many results.
-        let out = std::fs::File::create(&file).map_err(PublishError::io(&file))?;
-        let mut out = std::io::BufWriter::new(out);
+        let mut out = OutputFile::create(&file)?;
         serde_json::to_writer(&mut out, &wpt)
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush())
             .map_err(PublishError::io(&file))?;
+        out.commit()?;
         written.push(file);
     }
     Ok(written)
 }
 
 /// `dir/STEM-BACKEND.EXT` for `dir/STEM.EXT`; characters of the backend
-/// name that do not belong in a file name (`command:/path`) become `_`.
+/// name that do not belong in a file name (`command:/path`) are written as
+/// `_` and their hex code ([`file_name_part`]), so no two backends share
+/// a file.
 pub fn path_for(path: &Path, backend: &str) -> PathBuf {
-    let backend: String = backend
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let backend = file_name_part(backend);
     let stem = path
         .file_stem()
         .map_or_else(|| "wptreport".into(), |s| s.to_string_lossy());
@@ -142,7 +135,9 @@ pub fn reports(report: &Report) -> Result<Vec<(String, WptReport)>, PublishError
         })?
         .timestamp_millis()
         .max(0) as u64;
-    let time_end = time_start + (report.finished.elapsed_secs.max(0.0) * 1000.0).round() as u64;
+    // `as u64` saturates (NaN gives 0), and so does the sum.
+    let time_end =
+        time_start.saturating_add((report.finished.elapsed_secs * 1000.0).round() as u64);
     let mut out = Vec::new();
     for backend in &report.run.backends {
         let cases: Vec<&ReportedCase> = report
@@ -394,8 +389,10 @@ mod tests {
         assert_eq!(path_for(path, "node"), Path::new("out/w-node.json"));
         assert_eq!(
             path_for(path, "command:/opt/my engine"),
-            Path::new("out/w-command__opt_my_engine.json")
+            Path::new("out/w-command_3a_2fopt_2fmy_20engine.json")
         );
+        // Names the old folding to `_` made one file.
+        assert_ne!(path_for(path, "command:a"), path_for(path, "command_a"));
         assert_eq!(path_for(Path::new("w"), "deno"), Path::new("w-deno"));
     }
 

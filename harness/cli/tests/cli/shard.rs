@@ -177,12 +177,12 @@ fn merge_refuses_shards_of_different_runs_naming_what_differs() {
     for (files, says) in [
         (
             &["a1.json", "b2.json"][..],
-            "shard 2/2 is of a different run than shard 1/2: plans differ",
+            "b2.json (shard 2/2) is of a different run than a1.json (shard 1/2): plans differ",
         ),
         (&["a1.json", "c2.json"], "the shard totals differ"),
         (
             &["a1.json", "whole.json"],
-            "report 2 of those given is not a shard's",
+            "whole.json is not a shard's report",
         ),
         (&["a1.json", "a1.json"], "shard 1/2 is given twice"),
         (

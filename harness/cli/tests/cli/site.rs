@@ -97,7 +97,7 @@ fn two_nights(dir: &Path) -> (PathBuf, PathBuf, String) {
 
 /// What headless Chromium makes of `url`: the DOM after load, and the page's
 /// console messages (Chromium logs each at INFO as `...:CONSOLE...`).
-fn load_in_chromium(url: &str, profile: &Path, extra: &[&str]) -> (String, Vec<String>) {
+pub(crate) fn load_in_chromium(url: &str, profile: &Path, extra: &[&str]) -> (String, Vec<String>) {
     if Command::new("chromium").arg("--version").output().is_err() {
         common::install_browsers();
     }
@@ -130,7 +130,7 @@ fn load_in_chromium(url: &str, profile: &Path, extra: &[&str]) -> (String, Vec<S
 
 /// The text of `html` with its tags removed and the entities Chromium
 /// writes in text decoded.
-fn strip_tags(html: &str) -> String {
+pub(crate) fn strip_tags(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {

@@ -6,7 +6,7 @@ use super::summary::{Summary, SummaryRow};
 use crate::case::NotApplicable;
 use crate::outcome::{Outcome, OutcomeClass};
 use crate::runner::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
-use crate::verdict::{Minimized, PlanFailure, Status, Verdict};
+use crate::verdict::{CaseResult, Minimized, PlanFailure, Status, Verdict};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
@@ -97,6 +97,39 @@ impl ReportedCase {
             duration_ms: done.duration.as_millis() as u64,
             case_index: done.case_index,
         }
+    }
+}
+
+impl ReportedCase {
+    /// The raw result as the runner made it, before expectations.
+    pub fn raw(&self) -> CaseResult {
+        CaseResult {
+            id: self.id.clone(),
+            expected: self.expected,
+            one_shot: self.one_shot.clone(),
+            plans_run: self.plans_run,
+            failing_plans_total: self.failing_plans_total,
+            failing_plans: self.failing_plans.clone(),
+            aborted: self.aborted.clone(),
+            verdict: self.verdict,
+            minimized: self.minimized.as_ref().map(|m| m.minimized.clone()),
+        }
+    }
+
+    /// Whether the result agrees with itself: its verdict with its plans
+    /// (see [`CaseResult::check_consistent`]), its status with its verdict
+    /// and expectation, unsupported proposals only on a failure.
+    pub fn check_consistent(&self) -> Result<(), String> {
+        self.raw().check_consistent()?;
+        self.status
+            .check_follows(self.verdict, self.expectation_reason.as_deref())?;
+        if !self.unsupported.is_empty() && self.verdict != Verdict::Fail {
+            return Err(format!(
+                "unsupported proposals listed on verdict {}",
+                self.verdict
+            ));
+        }
+        Ok(())
     }
 }
 

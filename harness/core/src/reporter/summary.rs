@@ -1,6 +1,7 @@
 //! Counts per (backend, suite, group), and the table printed at the end
 //! of a run. A reporter of its own, and a part of others.
 
+use crate::case::NotApplicable;
 use crate::runner::{Reporter, RunEvent};
 use crate::verdict::Status;
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,47 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts for these backends (as the run lists them), none yet.
+    pub fn for_backends(backends: Vec<String>) -> Summary {
+        Summary {
+            rows: BTreeMap::new(),
+            backends,
+        }
+    }
+
+    /// A case found not applicable when loading: one for every backend.
+    pub fn add_not_applicable(&mut self, na: &NotApplicable) {
+        for b in &self.backends {
+            row_mut(&mut self.rows, b, &na.suite, &na.group).not_applicable += 1;
+        }
+    }
+
+    /// One judged (backend, case); `unsupported`: the case uses proposals
+    /// the backend lacks.
+    pub fn add_result(
+        &mut self,
+        backend: &str,
+        suite: &str,
+        group: &str,
+        status: Status,
+        unsupported: bool,
+    ) {
+        let entry = row_mut(&mut self.rows, backend, suite, group);
+        entry.cases += 1;
+        match status {
+            Status::Passed => entry.passed += 1,
+            Status::Failed => entry.failed += 1,
+            Status::ExpectedFailure if unsupported => entry.unsupported += 1,
+            Status::ExpectedFailure => entry.expected_failures += 1,
+            Status::UnexpectedPass => entry.unexpected_passes += 1,
+            Status::Invalid => entry.invalid += 1,
+            Status::NotApplicable => {
+                entry.cases -= 1;
+                entry.not_applicable += 1;
+            }
+        }
+    }
+
     pub fn rows(&self) -> Vec<SummaryRow> {
         self.rows.values().cloned().collect()
     }
@@ -85,34 +127,14 @@ impl Reporter for Summary {
             RunEvent::RunStarted(info) => {
                 self.backends = info.backends.iter().map(|b| b.name.clone()).collect();
             }
-            RunEvent::NotApplicable(na) => {
-                for b in &self.backends {
-                    row_mut(&mut self.rows, b, &na.suite, &na.group).not_applicable += 1;
-                }
-            }
-            RunEvent::CaseFinished(done) => {
-                let entry = row_mut(
-                    &mut self.rows,
-                    done.backend,
-                    &done.case.suite,
-                    &done.case.group,
-                );
-                entry.cases += 1;
-                match done.status {
-                    Status::Passed => entry.passed += 1,
-                    Status::Failed => entry.failed += 1,
-                    Status::ExpectedFailure if !done.unsupported.is_empty() => {
-                        entry.unsupported += 1
-                    }
-                    Status::ExpectedFailure => entry.expected_failures += 1,
-                    Status::UnexpectedPass => entry.unexpected_passes += 1,
-                    Status::Invalid => entry.invalid += 1,
-                    Status::NotApplicable => {
-                        entry.cases -= 1;
-                        entry.not_applicable += 1;
-                    }
-                }
-            }
+            RunEvent::NotApplicable(na) => self.add_not_applicable(na),
+            RunEvent::CaseFinished(done) => self.add_result(
+                done.backend,
+                &done.case.suite,
+                &done.case.group,
+                done.status,
+                !done.unsupported.is_empty(),
+            ),
             RunEvent::InputError(_) | RunEvent::SetupError { .. } | RunEvent::RunFinished(_) => {}
         }
         Ok(())

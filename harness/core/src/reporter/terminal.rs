@@ -3,6 +3,7 @@
 //! the run concluded.
 
 use super::summary::Summary;
+use crate::escape;
 use crate::runner::{Reporter, RunEvent};
 use crate::verdict::Status;
 use std::io::{self, Write};
@@ -31,6 +32,10 @@ impl<W: Write> Terminal<W> {
 impl<W: Write> Reporter for Terminal<W> {
     fn report(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
         self.summary.report(event)?;
+        // Case ids are file names and messages quote modules: what is
+        // printed is escaped as a whole, so no datum reaches the terminal
+        // with its control characters.
+        let mut out = Vec::new();
         match event {
             RunEvent::RunStarted(info) => {
                 self.backends = info.backends.len();
@@ -40,7 +45,7 @@ impl<W: Write> Reporter for Terminal<W> {
                     .map(|b| format!("{} {}", b.name, b.version))
                     .collect();
                 writeln!(
-                    self.out,
+                    out,
                     "streamconform {}: {} cases x {} backend(s) ({}), plans: {}",
                     info.tool_version,
                     info.cases,
@@ -55,7 +60,7 @@ impl<W: Write> Reporter for Terminal<W> {
                         .map(|(p, s)| format!("{p} ({s})"))
                         .collect();
                     writeln!(
-                        self.out,
+                        out,
                         "  {backend}: with switches: {}; lacks: {}",
                         if switched.is_empty() {
                             "none".into()
@@ -70,9 +75,9 @@ impl<W: Write> Reporter for Terminal<W> {
                     )?;
                 }
             }
-            RunEvent::InputError(e) => writeln!(self.out, "input error: {e}")?,
+            RunEvent::InputError(e) => writeln!(out, "input error: {e}")?,
             RunEvent::NotApplicable(_) => {}
-            RunEvent::SetupError { message, .. } => writeln!(self.out, "setup error: {message}")?,
+            RunEvent::SetupError { message, .. } => writeln!(out, "setup error: {message}")?,
             RunEvent::CaseFinished(done) if done.status.is_unexpected() => {
                 self.unexpected_seen += 1;
                 if self.unexpected_seen > self.show_failures {
@@ -83,13 +88,13 @@ impl<W: Write> Reporter for Terminal<W> {
                     Status::Invalid => "INVALID CASE",
                     _ => "FAIL",
                 };
-                writeln!(self.out, "{what} [{}] {}", done.backend, done.case.id)?;
+                writeln!(out, "{what} [{}] {}", done.backend, done.case.id)?;
                 if let Some(reason) = &done.expectation {
-                    writeln!(self.out, "    listed as failing: {reason}")?;
+                    writeln!(out, "    listed as failing: {reason}")?;
                 }
                 if !done.unsupported.is_empty() {
                     writeln!(
-                        self.out,
+                        out,
                         "    unsupported proposal {}: the backend lacks it even with its switches",
                         done.unsupported.join(", ")
                     )?;
@@ -97,7 +102,7 @@ impl<W: Write> Reporter for Terminal<W> {
                 for p in done.result.failing_plans.iter().take(3) {
                     let oracles: Vec<String> = p.failed.iter().map(|o| o.to_string()).collect();
                     writeln!(
-                        self.out,
+                        out,
                         "    plan {} [{}]: {}",
                         p.plan,
                         oracles.join("+"),
@@ -105,14 +110,14 @@ impl<W: Write> Reporter for Terminal<W> {
                     )?;
                 }
                 if let Some(why) = &done.result.aborted {
-                    writeln!(self.out, "    {why}")?;
+                    writeln!(out, "    {why}")?;
                 }
                 if let Some(repro) = &done.repro {
-                    writeln!(self.out, "    repro: {repro}")?;
+                    writeln!(out, "    repro: {repro}")?;
                 }
                 if let (Some(m), Some(repro)) = (&done.result.minimized, &done.minimized_repro) {
                     writeln!(
-                        self.out,
+                        out,
                         "    minimized from {} to {} cuts ({} compiles{}): {repro}",
                         m.from_cut_count,
                         m.cuts.len(),
@@ -129,37 +134,39 @@ impl<W: Write> Reporter for Terminal<W> {
             RunEvent::RunFinished(finished) => {
                 if self.unexpected_seen > self.show_failures {
                     writeln!(
-                        self.out,
+                        out,
                         "... and {} more unexpected results (see --report)",
                         self.unexpected_seen - self.show_failures
                     )?;
                 }
-                write!(self.out, "{}", self.summary.table())?;
+                write!(out, "{}", self.summary.table())?;
                 writeln!(
-                    self.out,
+                    out,
                     "{} (case, backend) pairs on {} backend(s) in {:.1}s",
                     finished.cases_run, self.backends, finished.elapsed_secs
                 )?;
                 for note in &finished.expectations_not_run {
-                    writeln!(self.out, "note: {note}")?;
+                    writeln!(out, "note: {note}")?;
                 }
                 for stale in &finished.stale_rules {
-                    writeln!(self.out, "STALE RULE {stale}")?;
+                    writeln!(out, "STALE RULE {stale}")?;
                 }
                 if finished.interrupted {
                     writeln!(
-                        self.out,
+                        out,
                         "interrupted: the results above are those of the cases that finished"
                     )?;
                 }
                 if finished.cases_run == 0 {
                     writeln!(
-                        self.out,
+                        out,
                         "error: no case ran; a run with nothing to judge is not a pass"
                     )?;
                 }
             }
         }
+        self.out
+            .write_all(escape::terminal_lines(&String::from_utf8_lossy(&out)).as_bytes())?;
         self.out.flush()
     }
 }

@@ -51,7 +51,7 @@ impl Gate {
 
     /// Enters for one case: `alone` waits until nothing else runs.
     pub fn enter(&self, alone: bool) -> Pass<'_> {
-        let deadline = Instant::now() + self.bound;
+        let deadline = super::deadline_after(self.bound);
         let mut state = self.state.lock().unwrap();
         if alone {
             // Wait for the turn of another case that runs alone, then
@@ -143,6 +143,17 @@ mod tests {
             most_shared.load(Ordering::SeqCst) > 1,
             "ordinary cases overlap"
         );
+    }
+
+    /// A bound past what the clock can add (`--timeout` of `i64::MAX`
+    /// seconds panicked here in every worker) waits as if for a century.
+    #[test]
+    fn a_bound_past_the_clock_does_not_panic() {
+        let gate = Gate::new(Duration::MAX);
+        drop(gate.enter(true));
+        drop(gate.enter(false));
+        let at = Instant::now();
+        assert!(super::super::later_by(at, Duration::MAX) > at);
     }
 
     /// A pass that is never given back (its case stuck for good) holds

@@ -216,7 +216,7 @@ pub(super) fn minimize_first_failure(
     if first.actual.class() == OutcomeClass::Timeout {
         return;
     }
-    let deadline = Instant::now() + time_left / 2;
+    let deadline = super::deadline_after(time_left / 2);
     result.minimized = minimize_until(
         backend,
         case,

@@ -161,7 +161,10 @@ impl Replay {
     }
 }
 
-/// `text` quoted for a POSIX shell.
+/// `text` quoted for a POSIX shell. Text with control or bidi characters
+/// (a case id from a hostile file name) is `$'...'`-quoted with those
+/// characters as escapes, so the line shows nothing raw on a terminal and
+/// still replays exactly when pasted.
 pub fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
@@ -169,6 +172,26 @@ pub fn shell_quote(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
     {
         return text.to_string();
+    }
+    if text.chars().any(crate::escape::acts_on_terminal) {
+        let mut quoted = String::from("$'");
+        for c in text.chars() {
+            match c {
+                '\\' | '\'' => {
+                    quoted.push('\\');
+                    quoted.push(c);
+                }
+                c if crate::escape::acts_on_terminal(c) && (c as u32) < 0x80 => {
+                    quoted.push_str(&format!("\\x{:02x}", c as u32));
+                }
+                c if crate::escape::acts_on_terminal(c) => {
+                    quoted.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('\'');
+        return quoted;
     }
     format!("'{}'", text.replace('\'', "'\\''"))
 }
@@ -184,6 +207,20 @@ impl Default for RunConfig {
             minimize: None,
         }
     }
+}
+
+/// The instant `span` from now (see [`later_by`]).
+pub fn deadline_after(span: Duration) -> Instant {
+    later_by(Instant::now(), span)
+}
+
+/// `at + span`, saturating: when the clock cannot count that far (a span
+/// of `u64::MAX` seconds), a century after `at`, which no run outlives.
+pub fn later_by(at: Instant, span: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    at.checked_add(span)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
 }
 
 impl RunConfig {
@@ -253,7 +290,8 @@ impl EarlierResults {
         self.len() == 0
     }
 
-    fn get(&self, backend: &str, case_id: &str) -> Option<&(CaseResult, Duration)> {
+    /// The result (and duration) recorded for `case_id` on `backend`.
+    pub fn get(&self, backend: &str, case_id: &str) -> Option<&(CaseResult, Duration)> {
         self.by_backend.get(backend)?.get(case_id)
     }
 }
@@ -676,5 +714,19 @@ mod tests {
         // An empty cut list (one chunk) still has a value to parse.
         assert_eq!(PlanSelection::Cuts(vec![]).argument(), "--cuts ''");
         assert_eq!(PlanSelection::Cuts(vec![8, 8]).argument(), "--cuts 8,8");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn control_characters_are_quoted_as_escapes_that_a_shell_reads_back() {
+        let hostile = "erase\x1b[2K\r 'q' \\ \u{9b}\u{202e}.wast:1";
+        let quoted = shell_quote(hostile);
+        assert_eq!(quoted, r"$'erase\x1b[2K\x0d \'q\' \\ \u009b\u202e.wast:1'");
+        assert!(!quoted.chars().any(crate::escape::acts_on_terminal));
+        let echoed = std::process::Command::new("bash")
+            .args(["-c", &format!("printf %s {quoted}")])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(echoed.stdout).unwrap(), hostile);
     }
 }

@@ -96,7 +96,7 @@ pub(super) fn run_all(
         });
         worker
     };
-    let mut workers: Vec<Worker> = (0..jobs.max(1)).map(|_| spawn()).collect();
+    let mut workers: Vec<Worker> = (0..workers_for(jobs, total)).map(|_| spawn()).collect();
     // Results that arrived before an earlier case finished.
     let mut waiting: BTreeMap<usize, (CaseResult, Duration)> = BTreeMap::new();
     let mut recorded = vec![false; total];
@@ -179,6 +179,13 @@ pub(super) fn run_all(
     }
 }
 
+/// How many workers `jobs` asked for start on `cases` cases: at least one,
+/// and never more than there are cases (the others would only start and
+/// stop; `--jobs 100000` on 2 cases started 100,000 threads).
+fn workers_for(jobs: usize, cases: usize) -> usize {
+    jobs.clamp(1, cases.max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +195,14 @@ mod tests {
     use crate::runner::case::tests::{case, module_with};
     use crate::runner::PlanSelection;
     use crate::verdict::Verdict;
+
+    #[test]
+    fn never_more_workers_than_cases() {
+        assert_eq!(workers_for(100_000, 2), 2);
+        assert_eq!(workers_for(usize::MAX, 0), 1);
+        assert_eq!(workers_for(0, 5), 1);
+        assert_eq!(workers_for(3, 5), 3);
+    }
 
     #[test]
     fn a_hanging_and_a_crashing_case_cost_only_themselves_and_order_is_kept() {

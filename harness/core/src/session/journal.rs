@@ -12,6 +12,7 @@ use crate::runner::{EarlierResults, Reporter, RunEvent};
 use crate::verdict::CaseResult;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -64,14 +65,18 @@ pub struct Journal {
     pub path: PathBuf,
     pub header: Header,
     pub results: EarlierResults,
+    /// (backend, case id) → the line its result is on, for messages.
+    pub lines: HashMap<(String, String), usize>,
     /// Bytes up to the end of the last whole line: a cut-off last line
     /// (the run was killed while writing it) is dropped before appending.
     pub complete_len: u64,
 }
 
 /// Reads a journal. A last line without its newline is ignored; any other
-/// line that does not parse, and a header of another tool version, is an
-/// error naming the file and line.
+/// line that does not parse, a header of another tool version, and a
+/// second result for a (backend, case) that differs from the first, is an
+/// error naming the file and line. (That each result fits its case is
+/// checked once the cases are loaded: see `Session::resume`.)
 pub fn read(path: &Path) -> Result<Journal, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -117,19 +122,38 @@ pub fn read(path: &Path) -> Result<Journal, Error> {
         ));
     }
     let mut results = EarlierResults::default();
+    let mut result_lines = HashMap::new();
     for (text, line) in lines {
         let entry: Entry<'_> = serde_json::from_slice(text)
             .map_err(|e| invalid(line, format!("not a journaled result: {e}")))?;
+        let key = (entry.backend.to_string(), entry.result.id.clone());
+        if let Some(earlier) = result_lines.get(&key) {
+            // A run journals each (backend, case) once; the same line
+            // twice is harmless, two different outcomes are not evidence.
+            let (first, _) = results.get(&key.0, &key.1).expect("recorded with its line");
+            if first != entry.result.as_ref() {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "a second result for {} on {}, differing from the one on line {earlier}; a journal holds one result per (backend, case)",
+                        key.1, key.0
+                    ),
+                ));
+            }
+            continue;
+        }
         results.insert(
             &entry.backend,
             entry.result.into_owned(),
             Duration::from_millis(entry.duration_ms),
         );
+        result_lines.insert(key, line);
     }
     Ok(Journal {
         path: path.to_path_buf(),
         header,
         results,
+        lines: result_lines,
         complete_len: complete_len as u64,
     })
 }
@@ -249,6 +273,33 @@ mod tests {
         assert!(
             JournalWriter::create(&path, &header).is_err(),
             "an existing journal is kept"
+        );
+    }
+
+    #[test]
+    fn the_same_line_twice_is_read_once_and_two_different_results_are_refused() {
+        let path = scratch("twice");
+        let header = serde_json::to_string(&Header::new("/d".into(), RunSpec::default())).unwrap();
+        let twice = format!("{header}\n{}{}", entry_line("a"), entry_line("a"));
+        std::fs::write(&path, &twice).unwrap();
+        let journal = read(&path).unwrap();
+        assert_eq!(journal.results.len(), 1);
+        assert_eq!(journal.lines[&("reference".into(), "a".into())], 2);
+
+        let mut other = entry("a");
+        other.result.to_mut().plans_run = 4;
+        let differing = format!(
+            "{header}\n{}{}\n",
+            entry_line("a"),
+            serde_json::to_string(&other).unwrap()
+        );
+        std::fs::write(&path, &differing).unwrap();
+        let message = read(&path).unwrap_err().to_string();
+        assert!(
+            message.contains(
+                ":3: a second result for a on reference, differing from the one on line 2"
+            ),
+            "{message}"
         );
     }
 

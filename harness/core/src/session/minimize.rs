@@ -96,6 +96,7 @@ pub fn minimize_case(
     refuse: impl Fn(&Case) -> Option<String>,
 ) -> Result<MinimizeSession, Error> {
     let invalid = |message: String| Err(Error::InvalidRun(message));
+    super::check_bounds(&super::clock_bounds(spec.hang_timeout_secs, None))?;
     let suites = SuiteSpec::parse_all(&spec.suites)?;
     let selection = spec.plans.selection()?;
     let timing = super::timing(spec.settle_ms, spec.hang_timeout_secs)?;

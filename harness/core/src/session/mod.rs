@@ -5,8 +5,8 @@
 //! - the journal (`FILE.journal` beside `--report FILE`): begun before the
 //!   first case, appended to by a resumed run ([`Session::resume`]),
 //!   removed once the report is complete, kept when the run is interrupted;
-//! - the JSON report, written to `FILE.partial` and renamed over `FILE`
-//!   only when complete, so a run that dies never leaves a truncated
+//! - the JSON report, written to `.FILE.XXXXXX.partial` beside it
+//!   ([`crate::output`]) and renamed over `FILE` only when complete, so a run that dies never leaves a truncated
 //!   report nor an old one that looks current;
 //! - blessed expectations files.
 //!
@@ -17,12 +17,16 @@ pub mod journal;
 pub mod minimize;
 mod spec;
 
-pub use spec::{outcome_options, timing, PlanChoice, PublishSpec, RunSpec};
+pub use spec::{
+    check_backends_distinct, check_bounds, clock_bounds, jobs_bound, outcome_options, timing,
+    Bounded, PlanChoice, PublishSpec, RunSpec, MAX_JOBS, MAX_TIMEOUT_SECS,
+};
 
 use crate::backend::{BackendUnderTest, WorkerTiming};
 use crate::case::Case;
 use crate::error::Error;
 use crate::expectations::{refuse_bless_in_ci, Expectations};
+use crate::output::OutputFile;
 use crate::reporter::bless::Bless;
 use crate::reporter::json::JsonReport;
 use crate::reporter::ToFile;
@@ -32,8 +36,6 @@ use crate::runner::{
 };
 use crate::suites::{file_of_case_id, load_all, load_all_matching, Limits, LoadedSuite, SuiteSpec};
 use journal::{Journal, JournalWriter};
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -68,6 +70,10 @@ pub struct ResumeOverrides {
     pub show_failures: Option<usize>,
     /// `--quiet`, if given.
     pub quiet: Option<bool>,
+    /// Bless the expectations files: only the caller can ask for it (the
+    /// CLI never does); a journal's `bless` is ignored, so a journal
+    /// cannot rewrite a file.
+    pub bless: bool,
 }
 
 /// A checked run, ready to execute: its backends built, its cases loaded
@@ -78,7 +84,7 @@ pub struct Session {
     journal: Option<(ToFile<JournalWriter>, PathBuf)>,
     /// A resumed run: how many results its journal replays.
     replayed: Option<usize>,
-    report: Option<(ToFile<JsonReport<BufWriter<File>>>, PathBuf)>,
+    report: Option<(ToFile<JsonReport<OutputFile>>, PathBuf)>,
     bless: Option<Bless>,
 }
 
@@ -110,7 +116,8 @@ impl SessionEnd {
 }
 
 impl Session {
-    /// Checks `spec` as the CLI did before running anything: bless outside
+    /// Checks `spec` as the CLI did before running anything: its numbers
+    /// and backend names ([`RunSpec::validate`]), bless outside
     /// CI, outputs that need a report, the plans, the backends, one
     /// expectations file per backend of the run, the case selection, the
     /// shard, a named plan that fits every case, a journal left by an
@@ -161,6 +168,7 @@ impl Session {
         if let Some(quiet) = overrides.quiet {
             spec.quiet = quiet;
         }
+        spec.bless = overrides.bless;
         Session::prepare_with(spec, registry, stop, Some(journal))
     }
 
@@ -171,6 +179,7 @@ impl Session {
         resumed: Option<Journal>,
     ) -> Result<Session, Error> {
         let invalid = |message: String| Err(Error::InvalidRun(message));
+        spec.validate()?;
         if spec.bless {
             refuse_bless_in_ci()?;
             if spec.shard.is_some() {
@@ -185,7 +194,8 @@ impl Session {
         let suites = spec.suite_specs()?;
         let plans = spec.plan_selection()?;
         let backends = registry.backends(&spec.backends, spec.timing()?)?;
-        let expectations = load_expectations(&spec, &backends)?;
+        let suite_names: Vec<String> = suites.iter().map(SuiteSpec::name).collect();
+        let expectations = load_expectations(&spec, &backends, &suite_names)?;
         let loaded = load_for_cases(&suites, spec.truncation, &spec.limits, &spec.cases);
         let filtered = spec.filter.is_some() || !spec.cases.is_empty();
         let cases = select(loaded.cases, spec.filter.as_deref(), &spec.cases);
@@ -236,6 +246,7 @@ impl Session {
                     if unmatched.len() > 10 { ", ..." } else { "" }
                 ));
             }
+            check_journaled_results(journal, &run)?;
         }
         let program = run.config.replay.program.clone();
         // Checked before the run, like the report path: the journal of a
@@ -257,15 +268,14 @@ impl Session {
         let report = match &spec.report {
             Some(path) => {
                 // Created before the run: an unwritable path is an error
-                // now, not after the run.
-                let partial = beside(path, ".partial");
-                let file = File::create(&partial).map_err(|e| {
-                    Error::InvalidRun(format!("writing report {}: {e}", partial.display()))
+                // now, not after the run. Renamed over `path` at the end.
+                let file = OutputFile::create(path).map_err(|e| {
+                    Error::InvalidRun(format!("writing report {}: {e}", path.display()))
                 })?;
                 Some((
                     ToFile {
-                        path: partial,
-                        inner: JsonReport::new(BufWriter::new(file)),
+                        path: path.clone(),
+                        inner: JsonReport::new(file),
                     },
                     path.clone(),
                 ))
@@ -351,16 +361,9 @@ impl Session {
         };
         let report = match self.report {
             Some((json, path)) => {
-                let partial = json.inner.into_inner();
-                let partial_path = beside(&path, ".partial");
-                partial
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|file| file.sync_all())
-                    .and_then(|()| std::fs::rename(&partial_path, &path))
-                    .map_err(|e| {
-                        Error::InvalidRun(format!("writing report {}: {e}", path.display()))
-                    })?;
+                json.inner.into_inner().commit().map_err(|e| {
+                    Error::InvalidRun(format!("writing report {}: {e}", path.display()))
+                })?;
                 Some(path)
             }
             None => None,
@@ -391,12 +394,66 @@ impl Session {
     }
 }
 
+/// Each result `journal` replays, checked against its case as loaded now:
+/// it agrees with itself (its verdict is the one its plans and abort give),
+/// it expected what the case expects, and a case that ran to the end ran
+/// every plan this run gives it. An error names the journal and line.
+fn check_journaled_results(journal: &Journal, run: &Run) -> Result<(), Error> {
+    for backend in &run.backends {
+        let name = backend.info().name;
+        for case in run.cases.iter() {
+            let Some((result, _)) = journal.results.get(&name, &case.id) else {
+                continue;
+            };
+            let invalid = |message: String| Error::InvalidJournal {
+                file: journal.path.clone(),
+                line: journal.lines[&(name.clone(), case.id.clone())],
+                message: format!(
+                    "the result of {} on {name}: {message}; delete the journal and run afresh",
+                    case.id
+                ),
+            };
+            result.check_consistent().map_err(invalid)?;
+            if result.expected != case.expected() {
+                return Err(invalid(format!(
+                    "it was judged expecting {}, and the case now expects {}",
+                    result.expected,
+                    case.expected()
+                )));
+            }
+            let ran_to_the_end = result.aborted.is_none();
+            if ran_to_the_end {
+                let plans =
+                    plan_count(&run.config.plans, case).map_err(|e| invalid(e.to_string()))?;
+                if result.plans_run != plans {
+                    return Err(invalid(format!(
+                        "it ran {} plan(s), and this run gives the case {plans}",
+                        result.plans_run
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many plans `case` runs under `plans` (as `runner::run_case` takes
+/// them: a Web API case that streams no body runs one).
+fn plan_count(plans: &PlanSelection, case: &Case) -> Result<usize, Error> {
+    if case.scenario.as_ref().is_some_and(|s| !s.uses_plans()) {
+        return Ok(1);
+    }
+    Ok(plans.plans_for(case)?.count())
+}
+
 /// Each `expectations` file, checked against the run's backends: one file
 /// per backend, each for a backend of the run; with `bless`, every backend
-/// needs one, and a missing file starts empty.
+/// needs one, and a missing file starts empty, made from the run's suites.
+/// Each judges staleness over `suite_names`, the suites of the run.
 fn load_expectations(
     spec: &RunSpec,
     backends: &[BackendUnderTest],
+    suite_names: &[String],
 ) -> Result<Vec<Expectations>, Error> {
     let mut expectations = Vec::new();
     for path in &spec.expectations {
@@ -407,11 +464,13 @@ fn load_expectations(
                 let backend = path
                     .file_stem()
                     .map_or("?".into(), |s| s.to_string_lossy().into_owned());
-                Expectations::empty(&backend, path)
+                let mut empty = Expectations::empty(&backend, path);
+                empty.suites = suite_names.to_vec();
+                empty
             }
             other => other?,
         };
-        expectations.push(e);
+        expectations.push(e.judged_over(suite_names.iter().cloned()));
     }
     let names: Vec<String> = backends.iter().map(|b| b.info().name).collect();
     for (i, e) in expectations.iter().enumerate() {
@@ -521,8 +580,7 @@ pub fn check_plans_fit(plans: &PlanSelection, cases: &[Case]) -> Result<(), Erro
     Ok(())
 }
 
-/// A file beside `path`: its name with `suffix` added. The report is
-/// written to `FILE.partial` until the run completes; `FILE.journal`
+/// A file beside `path`: its name with `suffix` added. `FILE.journal`
 /// keeps the results as they finish.
 fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();

@@ -8,8 +8,76 @@ use crate::plan::{parse_cuts, PlanName, PlanSet};
 use crate::runner::{PlanSelection, Replay, Shard};
 use crate::suites::{Limits, SuiteSpec};
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The most seconds `--timeout` and `--hang-timeout` take: a week. Far
+/// past any real run, and far from where clock arithmetic overflows.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 60 * 60;
+
+/// The most worker threads `--jobs` starts per backend.
+pub const MAX_JOBS: usize = 1024;
+
+/// A number given by the user: its flag, its value and what it may be.
+pub struct Bounded {
+    pub flag: &'static str,
+    pub value: u64,
+    pub allowed: RangeInclusive<u64>,
+}
+
+/// Checks each number against its range: the first one out of it is an
+/// error naming its flag and the range.
+pub fn check_bounds(numbers: &[Bounded]) -> Result<(), Error> {
+    match numbers.iter().find(|n| !n.allowed.contains(&n.value)) {
+        None => Ok(()),
+        Some(n) => Err(Error::InvalidRun(format!(
+            "{} {}: must be from {} to {}",
+            n.flag,
+            n.value,
+            n.allowed.start(),
+            n.allowed.end()
+        ))),
+    }
+}
+
+/// The clocks every command that runs cases takes, checked.
+pub fn clock_bounds(hang_timeout_secs: u64, case_timeout_secs: Option<u64>) -> Vec<Bounded> {
+    let mut bounds = vec![Bounded {
+        flag: "--hang-timeout",
+        value: hang_timeout_secs,
+        allowed: 0..=MAX_TIMEOUT_SECS,
+    }];
+    if let Some(secs) = case_timeout_secs {
+        bounds.push(Bounded {
+            flag: "--timeout",
+            value: secs,
+            allowed: 1..=MAX_TIMEOUT_SECS,
+        });
+    }
+    bounds
+}
+
+/// `--jobs`, checked (`None`: the backend's preference).
+pub fn jobs_bound(jobs: Option<usize>) -> Option<Bounded> {
+    jobs.map(|jobs| Bounded {
+        flag: "--jobs",
+        value: jobs as u64,
+        allowed: 1..=MAX_JOBS as u64,
+    })
+}
+
+/// Each backend at most once: a repeated one would run every case twice
+/// under one name.
+pub fn check_backends_distinct(backends: &[String]) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::new();
+    match backends.iter().find(|name| !seen.insert(name.as_str())) {
+        None => Ok(()),
+        Some(name) => Err(Error::InvalidRun(format!(
+            "--backend {name} is given more than once: give each backend once"
+        ))),
+    }
+}
 
 /// Everything that decides what a run does and what it writes. Paths are
 /// relative to the directory the run starts in (a journal records it).
@@ -172,6 +240,15 @@ impl PublishSpec {
 }
 
 impl RunSpec {
+    /// Checks what needs no file: numbers within their bounds, each
+    /// backend once.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut bounds = clock_bounds(self.hang_timeout_secs, Some(self.case_timeout_secs));
+        bounds.extend(jobs_bound(self.jobs));
+        check_bounds(&bounds)?;
+        check_backends_distinct(&self.backends)
+    }
+
     /// The suites, parsed.
     pub fn suite_specs(&self) -> Result<Vec<SuiteSpec>, Error> {
         SuiteSpec::parse_all(&self.suites)
@@ -227,6 +304,9 @@ pub fn outcome_options(
             "--max-truncations-per-module".into(),
             limits.max_truncations_per_module.to_string(),
         ]);
+    }
+    if limits.files_outside_suite {
+        options.push("--allow-files-outside-suite".into());
     }
     options
 }

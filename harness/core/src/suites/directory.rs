@@ -19,7 +19,7 @@
 //! A directory that yields no case at all is an input error naming it.
 
 use super::manifest::{ModuleTable, SuiteKind, SuiteManifest};
-use super::tree::{join, DiskTree, EmbeddedTree, FileTree};
+use super::tree::{join, DiskTree, EmbeddedTree, FileTree, ReadBounds};
 use super::wast::{cases_from_wast, WastSource};
 use super::webapi::{self, CaseFileSource, Modules, MODULES_FILE};
 use super::{CaseSource, Limits, LoadedSuite};
@@ -72,7 +72,7 @@ impl CaseSource for DirectorySource {
     }
 
     fn load(&self, only_file: Option<&str>, limits: &Limits) -> LoadedSuite {
-        let mut loaded = load_tree(&self.name, &*self.tree, only_file, limits.max_module_bytes);
+        let mut loaded = load_tree(&self.name, &*self.tree, only_file, limits);
         let root = self.tree.root();
         // A missing directory is already an error naming it.
         let unreadable = loaded
@@ -97,8 +97,8 @@ struct CaseFile {
     text: String,
 }
 
-fn read_text(tree: &dyn FileTree, relative: &str) -> Result<String, Error> {
-    let bytes = tree.read(relative)?;
+fn read_text(tree: &dyn FileTree, relative: &str, bounds: ReadBounds) -> Result<String, Error> {
+    let bytes = tree.read(relative, bounds)?;
     String::from_utf8(bytes).map_err(|_| Error::InvalidToml {
         file: tree.display(relative),
         line: 1,
@@ -110,13 +110,14 @@ fn load_tree(
     prefix: &str,
     tree: &dyn FileTree,
     only_file: Option<&str>,
-    max_module_bytes: usize,
+    limits: &Limits,
 ) -> LoadedSuite {
+    let max_module_bytes = limits.max_module_bytes;
     let mut loaded = LoadedSuite::default();
     let (paths, walk_errors) = tree.files();
     loaded.errors.extend(walk_errors);
     let manifest_text = if paths.iter().any(|p| p == SuiteManifest::FILE_NAME) {
-        match read_text(tree, SuiteManifest::FILE_NAME) {
+        match read_text(tree, SuiteManifest::FILE_NAME, ReadBounds::CASE_FILE) {
             Ok(text) => Some(text),
             Err(e) => {
                 loaded.errors.push(e);
@@ -151,25 +152,33 @@ fn load_tree(
         Some(ModuleTable::Inline(entries)) => {
             let text = manifest_text.as_deref().unwrap_or_default();
             (modules.suite, table_errors) =
-                webapi::module_table(entries, text, tree, SuiteManifest::FILE_NAME);
+                webapi::module_table(entries, text, tree, SuiteManifest::FILE_NAME, limits);
         }
         Some(ModuleTable::File(path)) => {
             let relative = join(SuiteManifest::FILE_NAME, &path);
-            match read_text(tree, &relative) {
+            // Named by the manifest: inside the suite, like module files.
+            let bounds = ReadBounds {
+                outside_root: limits.files_outside_suite,
+                ..ReadBounds::CASE_FILE
+            };
+            match read_text(tree, &relative, bounds) {
                 Ok(text) => {
                     (modules.suite, table_errors) =
-                        webapi::parse_module_file(&text, tree, &relative)
+                        webapi::parse_module_file(&text, tree, &relative, limits)
                 }
                 Err(e) => table_errors.push(e),
             }
             table_file = Some(relative);
         }
-        None if paths.iter().any(|p| p == MODULES_FILE) => match read_text(tree, MODULES_FILE) {
-            Ok(text) => {
-                (modules.suite, table_errors) = webapi::parse_module_file(&text, tree, MODULES_FILE)
+        None if paths.iter().any(|p| p == MODULES_FILE) => {
+            match read_text(tree, MODULES_FILE, ReadBounds::CASE_FILE) {
+                Ok(text) => {
+                    (modules.suite, table_errors) =
+                        webapi::parse_module_file(&text, tree, MODULES_FILE, limits)
+                }
+                Err(e) => table_errors.push(e),
             }
-            Err(e) => table_errors.push(e),
-        },
+        }
         None => {}
     }
 
@@ -199,7 +208,7 @@ fn load_tree(
         {
             continue;
         }
-        match read_text(tree, &relative) {
+        match read_text(tree, &relative, ReadBounds::CASE_FILE) {
             Ok(text) => files.push(CaseFile {
                 relative,
                 kind,
@@ -248,7 +257,7 @@ fn load_tree(
                         group,
                         features: features.clone(),
                         modules: &modules,
-                        max_module_bytes,
+                        limits,
                     },
                 )
             }

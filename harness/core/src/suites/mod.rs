@@ -68,6 +68,11 @@ pub struct Limits {
     /// At most this many truncation cases (the module cut short at a
     /// prefix) are derived from one module.
     pub max_truncations_per_module: usize,
+    /// Whether a case may name a module file outside its suite directory
+    /// (`--allow-files-outside-suite`); by default such a file costs its
+    /// case, so a suite from elsewhere cannot stream `/etc/passwd`.
+    #[serde(default)]
+    pub files_outside_suite: bool,
 }
 
 impl Default for Limits {
@@ -75,6 +80,7 @@ impl Default for Limits {
         Limits {
             max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
             max_truncations_per_module: truncation::DEFAULT_MAX_TRUNCATIONS_PER_MODULE,
+            files_outside_suite: false,
         }
     }
 }

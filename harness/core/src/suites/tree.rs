@@ -11,13 +11,43 @@ use std::path::{Path, PathBuf};
 /// repos get the built-in suites too (`build.rs` rebuilds on any change).
 static SUITES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/suites");
 
+/// The longest case file (`.wast`, `.toml`, a module table or a module's
+/// text) a suite may have: the largest built-in one is under 3 MB.
+pub const MAX_CASE_FILE_BYTES: usize = 256 << 20;
+
+/// What reading one file of a tree may cost, and where it may be.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadBounds {
+    /// A longer file is an error naming it and the limit; no more than
+    /// one byte past it is read.
+    pub max_bytes: usize,
+    /// What sets `max_bytes`, for the error (`--max-module-bytes`).
+    pub limit_name: &'static str,
+    /// Whether the file may resolve outside the root (through `..`, an
+    /// absolute path or a link): files walked below the root may (a linked
+    /// case file is followed); files a case names may not, unless the user
+    /// allows it (`--allow-files-outside-suite`).
+    pub outside_root: bool,
+}
+
+impl ReadBounds {
+    /// A case file found by walking the tree.
+    pub const CASE_FILE: ReadBounds = ReadBounds {
+        max_bytes: MAX_CASE_FILE_BYTES,
+        limit_name: "the limit of a suite file",
+        outside_root: true,
+    };
+}
+
 /// Files addressed by `/`-separated paths relative to the tree's root.
 pub trait FileTree: Sync {
     /// Every file below the root, sorted by path, and the entries that
-    /// could not be walked.
+    /// could not be walked (including entries that are not regular files:
+    /// a FIFO or a device).
     fn files(&self) -> (Vec<String>, Vec<Error>);
-    /// The bytes of a file; `relative` may contain `..` (see [`join`]).
-    fn read(&self, relative: &str) -> Result<Vec<u8>, Error>;
+    /// The bytes of a regular file within `bounds`; `relative` may contain
+    /// `..` (see [`join`]).
+    fn read(&self, relative: &str, bounds: ReadBounds) -> Result<Vec<u8>, Error>;
     /// The path errors name for a file of the tree.
     fn display(&self, relative: &str) -> PathBuf;
     /// The root, as errors name it.
@@ -61,19 +91,25 @@ impl FileTree for DiskTree {
                     continue;
                 }
             };
+            let path = entry.path();
             if entry.file_type().is_file() {
-                let path = entry.path();
                 let relative = path.strip_prefix(&self.root).unwrap_or(path);
                 files.push(relative.to_string_lossy().replace('\\', "/"));
+            } else if !entry.file_type().is_dir() {
+                // A FIFO would block its reader, a device never end.
+                errors.push(not_a_regular_file(path, entry.file_type()));
             }
         }
         files.sort();
         (files, errors)
     }
 
-    fn read(&self, relative: &str) -> Result<Vec<u8>, Error> {
+    fn read(&self, relative: &str, bounds: ReadBounds) -> Result<Vec<u8>, Error> {
         let path = self.display(relative);
-        std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        if !bounds.outside_root {
+            self.check_inside(&path)?;
+        }
+        read_regular_file(&path, bounds)
     }
 
     fn display(&self, relative: &str) -> PathBuf {
@@ -83,6 +119,80 @@ impl FileTree for DiskTree {
             self.root.join(relative)
         }
     }
+}
+
+impl DiskTree {
+    /// Refuses a path that resolves (links and `..` followed) outside the
+    /// root: a case naming `../../../../etc/passwd` as its module.
+    fn check_inside(&self, path: &Path) -> Result<(), Error> {
+        let canonical = |p: &Path| {
+            std::fs::canonicalize(p).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        if canonical(path)?.starts_with(canonical(&self.root)?) {
+            return Ok(());
+        }
+        Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!(
+                "outside the suite directory {}; --allow-files-outside-suite reads it anyway",
+                self.root.display()
+            )),
+        })
+    }
+}
+
+fn not_a_regular_file(path: &Path, file_type: std::fs::FileType) -> Error {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    };
+    Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(format!("{what}, not a regular file: it is not read")),
+    }
+}
+
+/// Reads `path` if it is a regular file, and at most one byte past
+/// `bounds.max_bytes`. Opened without blocking and checked once open, so
+/// a FIFO put in its place cannot stall the read.
+pub fn read_regular_file(path: &Path, bounds: ReadBounds) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let file_type = file.metadata().map_err(io)?.file_type();
+    if !file_type.is_file() {
+        return Err(not_a_regular_file(path, file_type));
+    }
+    let mut bytes = Vec::new();
+    file.take((bounds.max_bytes as u64).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > bounds.max_bytes {
+        return Err(io(std::io::Error::other(format!(
+            "longer than {} bytes ({}); it is not read",
+            bounds.max_bytes, bounds.limit_name
+        ))));
+    }
+    Ok(bytes)
 }
 
 /// A directory of the built-in `suites/`, e.g. `webapi`.
@@ -125,7 +235,8 @@ impl FileTree for EmbeddedTree {
         (files, Vec::new())
     }
 
-    fn read(&self, relative: &str) -> Result<Vec<u8>, Error> {
+    fn read(&self, relative: &str, _: ReadBounds) -> Result<Vec<u8>, Error> {
+        // Compiled in: bounded and inside by construction.
         SUITES
             .get_file(format!("{}/{relative}", self.name))
             .filter(|_| !relative.starts_with("../"))
@@ -187,7 +298,9 @@ mod tests {
         assert!(files.contains(&"modules.toml".to_string()), "{files:?}");
         assert!(files.contains(&"stream-end.toml".to_string()), "{files:?}");
         let tree = EmbeddedTree::builtin("streaming");
-        assert!(tree.read("suite.toml").is_ok());
-        assert!(tree.read("../webapi/modules.toml").is_err());
+        assert!(tree.read("suite.toml", ReadBounds::CASE_FILE).is_ok());
+        assert!(tree
+            .read("../webapi/modules.toml", ReadBounds::CASE_FILE)
+            .is_err());
     }
 }

@@ -12,8 +12,8 @@
 //! A bad case costs that case: it is an error naming the file and the line
 //! of the problem, and the file's other cases still load.
 
-use super::tree::{join, EmbeddedTree, FileTree};
-use super::LoadedSuite;
+use super::tree::{join, EmbeddedTree, FileTree, ReadBounds};
+use super::{Limits, LoadedSuite};
 use crate::case::{Case, CaseOrigin};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
@@ -59,10 +59,12 @@ pub fn builtin_modules() -> &'static ModuleBytes {
     static TABLE: OnceLock<ModuleBytes> = OnceLock::new();
     TABLE.get_or_init(|| {
         let tree = EmbeddedTree::builtin("webapi");
-        let text = tree.read(MODULES_FILE).unwrap_or_default();
+        let text = tree
+            .read(MODULES_FILE, ReadBounds::CASE_FILE)
+            .unwrap_or_default();
         let text = String::from_utf8(text).unwrap_or_default();
         // The built-in suite reports its own table's errors when it loads.
-        parse_module_file(&text, &tree, MODULES_FILE).0
+        parse_module_file(&text, &tree, MODULES_FILE, &Limits::default()).0
     })
 }
 
@@ -80,10 +82,11 @@ pub fn parse_module_file(
     text: &str,
     tree: &dyn FileTree,
     relative: &str,
+    limits: &Limits,
 ) -> (ModuleBytes, Vec<Error>) {
     let path = tree.display(relative);
     match toml::from_str::<ModulesFile>(text) {
-        Ok(file) => module_table(file.modules, text, tree, relative),
+        Ok(file) => module_table(file.modules, text, tree, relative, limits),
         Err(e) => (
             ModuleBytes::new(),
             vec![Error::toml_parse(
@@ -103,6 +106,7 @@ pub fn module_table(
     text: &str,
     tree: &dyn FileTree,
     relative: &str,
+    limits: &Limits,
 ) -> (ModuleBytes, Vec<Error>) {
     let (mut modules, mut errors) = (ModuleBytes::new(), Vec::new());
     for (name, module) in entries {
@@ -110,7 +114,7 @@ pub fn module_table(
             ModuleRef::Named(hex) => ModuleRef::Hex(hex),
             other => other,
         };
-        match module_bytes(&module, tree, relative, None) {
+        match module_bytes(&module, tree, relative, None, limits) {
             Ok(bytes) => {
                 modules.insert(name, bytes);
             }
@@ -143,6 +147,7 @@ fn module_bytes(
     tree: &dyn FileTree,
     file: &str,
     modules: Option<&Modules>,
+    limits: &Limits,
 ) -> Result<Arc<[u8]>, String> {
     match module {
         ModuleRef::Named(name) => {
@@ -162,10 +167,24 @@ fn module_bytes(
         }
         ModuleRef::File(path) => {
             let relative = join(file, path);
-            let bytes = tree.read(&relative).map_err(|e| e.to_string())?;
             let is_text = Path::new(path)
                 .extension()
                 .is_some_and(|e| e == "wat" || e == "wast");
+            // Binary modules are read no further than the module limit;
+            // text, which encodes smaller, as far as any suite file.
+            let bounds = ReadBounds {
+                outside_root: limits.files_outside_suite,
+                ..if is_text {
+                    ReadBounds::CASE_FILE
+                } else {
+                    ReadBounds {
+                        max_bytes: limits.max_module_bytes,
+                        limit_name: "--max-module-bytes",
+                        outside_root: false,
+                    }
+                }
+            };
+            let bytes = tree.read(&relative, bounds).map_err(|e| e.to_string())?;
             if !is_text {
                 return Ok(bytes.into());
             }
@@ -206,8 +225,10 @@ pub struct CaseFileSource<'a> {
     pub group: &'a str,
     pub features: Arc<Features>,
     pub modules: &'a Modules,
-    /// A case whose module is longer is an error naming its line.
-    pub max_module_bytes: usize,
+    /// A case whose module is longer than `max_module_bytes` is an error
+    /// naming its line; module files outside the suite are refused unless
+    /// `files_outside_suite`.
+    pub limits: &'a Limits,
 }
 
 /// The file as written: each case a table, typed one by one.
@@ -259,16 +280,17 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             source.tree,
             source.relative,
             Some(source.modules),
+            source.limits,
         )
         .map_err(|m| format!("module {}: {m}", scenario.module))
         .and_then(|bytes| check(&scenario, &bytes).map(|()| bytes));
         let bytes = match result {
-            Ok(bytes) if bytes.len() > source.max_module_bytes => {
+            Ok(bytes) if bytes.len() > source.limits.max_module_bytes => {
                 loaded.errors.push(Error::ModuleTooLarge {
                     file: path.display().to_string(),
                     line: line_of_offset(text, offset),
                     len: bytes.len(),
-                    limit: source.max_module_bytes,
+                    limit: source.limits.max_module_bytes,
                 });
                 continue;
             }
@@ -556,6 +578,10 @@ mod tests {
             root: std::path::PathBuf::from("no-such-dir"),
         };
         let modules = modules();
+        let limits = Limits {
+            max_module_bytes,
+            ..Limits::default()
+        };
         cases_from_toml(
             text,
             &CaseFileSource {
@@ -566,7 +592,7 @@ mod tests {
                 group: "w",
                 features: Arc::new(Features::baseline()),
                 modules: &modules,
-                max_module_bytes,
+                limits: &limits,
             },
         )
     }

@@ -1,10 +1,22 @@
 //! Starting a headless browser on a URL, with a fresh profile, in its own
 //! process group and dying with the harness (the process launcher's
 //! guarantees), and finding out its version.
+//!
+//! The URL never goes on the browser's command line, which every local
+//! user can read (`/proc/PID/cmdline`): the browser opens a start page in
+//! its profile, a directory only the harness's user can read, and that
+//! page replaces itself with the URL (see PROTOCOL.md, "Who can reach a
+//! channel").
 
 use crate::launcher::{Launch, WorkerProcess};
 use crate::switches::{self, Switch};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The start page in a browser's profile that sends it on to its URL.
+const START_PAGE: &str = "streamconform-start.html";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrowserKind {
@@ -122,6 +134,10 @@ impl BrowserKind {
             ("network.captive-portal-service.enabled", "false"),
             ("network.connectivity-service.enabled", "false"),
             ("extensions.update.enabled", "false"),
+            // A page worker whose channel is not open yet (the harness
+            // opens it when the slot waits for a worker) tries again soon;
+            // Firefox would otherwise delay its reconnects more each time.
+            ("network.websocket.delay-failed-reconnects", "false"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -155,7 +171,11 @@ impl Browser {
             .map_err(|e| format!("creating a browser profile: {e}"))?;
         kind.prepare_profile(profile.path(), switches)
             .map_err(|e| format!("writing the browser profile: {e}"))?;
-        let launched = kind.launch(url, profile.path(), switches).start()?;
+        let start = write_start_page(profile.path(), url)
+            .map_err(|e| format!("writing the browser's start page: {e}"))?;
+        let launched = kind
+            .launch(&file_url(&start), profile.path(), switches)
+            .start()?;
         // Drain its output so a chatty browser never blocks on a full pipe.
         for stream in [
             Box::new(launched.stdout) as Box<dyn std::io::Read + Send>,
@@ -185,5 +205,67 @@ impl Browser {
     pub fn kill(&self) -> String {
         self.process.kill();
         self.process.end()
+    }
+}
+
+/// Writes the page in `profile` that replaces itself with `url`: only the
+/// page's `file://` URL goes on the command line, and the profile (mode
+/// 0700, made by the harness) keeps `url`'s secrets from other users.
+fn write_start_page(profile: &Path, url: &str) -> std::io::Result<PathBuf> {
+    std::fs::set_permissions(profile, std::fs::Permissions::from_mode(0o700))?;
+    let path = profile.join(START_PAGE);
+    let target = streamconform::escape::script_json(url)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    write!(
+        file,
+        "<!doctype html><meta charset=\"utf-8\"><title>streamconform</title>\n\
+         <script>location.replace({target});</script>\n"
+    )?;
+    Ok(path)
+}
+
+/// `file://` and `path`, its bytes outside the unreserved set and `/`
+/// percent-encoded.
+fn file_url(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut url = String::from("file://");
+    for &byte in path.as_os_str().as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start page is the profile's own (0600 in a 0700 directory),
+    /// carries the URL as a script string that cannot close its element,
+    /// and is named by a `file://` URL without the secret.
+    #[test]
+    fn the_start_page_keeps_the_url_in_the_profile() {
+        let profile = tempfile::tempdir().unwrap();
+        let url = "http://127.0.0.1:1/run-0123456789abcdef/page.html?x=</script>";
+        let page = write_start_page(profile.path(), url).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(profile.path()), 0o700);
+        assert_eq!(mode(&page), 0o600);
+        let text = std::fs::read_to_string(&page).unwrap();
+        assert!(text.contains("run-0123456789abcdef"), "{text}");
+        assert_eq!(text.matches("</script>").count(), 1, "{text}");
+        let on_command_line = file_url(&page);
+        assert!(on_command_line.starts_with("file:///"));
+        assert!(!on_command_line.contains("run-"), "{on_command_line}");
+        assert_eq!(file_url(Path::new("/a b/%")), "file:///a%20b/%25");
+        // A page already there is never overwritten.
+        assert!(write_start_page(profile.path(), url).is_err());
     }
 }

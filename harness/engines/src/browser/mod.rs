@@ -16,7 +16,11 @@
 //! run: it serves the driver page from its first origin, the channels
 //! beside it, and the bodies of cases that fetch, so the second origin is
 //! cross-origin to the page. Everything sits under the run's unguessable
-//! prefix, so only this run's pages reach its channels.
+//! prefix, each channel has an unguessable name and takes only the one
+//! connection its slot waits for, and the page's URL never goes on a
+//! command line (the browser starts on a page in its 0700 profile that
+//! replaces itself with it): no other local process reaches a channel (see
+//! PROTOCOL.md, "Who can reach a channel").
 
 pub mod launcher;
 pub mod page;

@@ -5,12 +5,22 @@ use crate::js::{DRIVER_CORE, PAGE_HTML, PAGE_TRANSPORT, PAGE_WORKER};
 use crate::loopback_server::{BodyEnding, ChannelConnection, LoopbackServer, Origin, Route};
 use std::sync::mpsc::Receiver;
 
+/// Where the driver page finds the channel `name` (under the run prefix).
+pub fn channel_path(name: &str) -> String {
+    format!("/channel/{name}")
+}
+
 /// Opens a channel for each of `channels` (names of letters, digits and
 /// `-`) and serves the driver page: returns the page's URL, which tells
-/// the page the channels' names, and where each channel's connections
-/// arrive, in order. The page runs one driver worker per channel and finds
-/// the channels beside itself, under the same run prefix; a channel the
-/// harness closes is opened again with a fresh worker.
+/// the page the channels' names, and where each channel's first connection
+/// arrives, in order. The page runs one driver worker per channel and
+/// finds the channels beside itself, under the same run prefix; when a
+/// channel's connection closes, the page tries it again with a fresh worker
+/// until the harness opens the channel again ([`channel_path`]).
+///
+/// The URL carries the run's secrets (its prefix, the channels' names):
+/// never put it on a command line ([`crate::browser::launcher::Browser`]
+/// opens it from a file in the profile).
 pub fn serve_driver_page(
     server: &LoopbackServer,
     channels: &[String],
@@ -27,7 +37,7 @@ pub fn serve_driver_page(
     }
     let connections = channels
         .iter()
-        .map(|name| server.open_channel(&format!("/channel/{name}")).1)
+        .map(|name| server.open_channel(&channel_path(name)).1)
         .collect();
     let file = |content_type: &str, text: &str| Route {
         status: 200,

@@ -4,8 +4,8 @@
 //!
 //! - A worker that hangs: the protocol client gives up on it and closes its
 //!   channel, which costs the requests it had in flight; the page replaces
-//!   the worker and opens the channel again, and the slot takes the new
-//!   connection.
+//!   the worker, which connects again once the slot, asked for a worker,
+//!   opens the channel for it.
 //! - A browser that crashes or is killed: every channel closes, costing
 //!   what was in flight; the next slot that needs a worker finds the browser
 //!   gone and launches a fresh one (a new generation, with channels of its
@@ -16,10 +16,16 @@
 //! - A page that stops reconnecting while its browser lives (its own
 //!   thread stuck): after [`PAGE_CONNECT_TIMEOUT`] the browser counts as
 //!   broken and is relaunched the same way.
+//!
+//! A slot's channel has an unguessable name of its own and takes one
+//! connection at a time: it is open only while the slot waits for its
+//! page worker, and closes on the first upgrade, so no other local process
+//! can queue a worker of its own there (see PROTOCOL.md, "Who can reach a
+//! channel").
 
 use crate::browser::launcher::{Browser, BrowserKind};
-use crate::browser::page::serve_driver_page;
-use crate::loopback_server::{ChannelConnection, LoopbackServer};
+use crate::browser::page::{channel_path, serve_driver_page};
+use crate::loopback_server::{unguessable, ChannelConnection, LoopbackServer};
 use crate::switches::Switch;
 use crate::worker::client::Worker;
 use crate::worker::engine::WorkerPool;
@@ -49,10 +55,12 @@ pub struct PagePool {
     label: String,
     running: Mutex<Option<Arc<Running>>>,
     generations: AtomicU64,
-    /// Each slot's worker, and the launch it runs in.
-    slots: Vec<Mutex<Option<(Arc<Worker>, Arc<Running>)>>>,
+    slots: Vec<Slot>,
     next_slot: AtomicUsize,
 }
+
+/// A slot's worker, and the launch it runs in.
+type Slot = Mutex<Option<(Arc<Worker>, Arc<Running>)>>;
 
 /// One launch of the browser. Dropping it kills the browser.
 struct Running {
@@ -60,8 +68,27 @@ struct Running {
     /// Requests handed to this launch's workers.
     requests: AtomicUsize,
     browser: Browser,
-    /// Each slot's channel: where its page worker's connections arrive.
-    channels: Vec<Mutex<Receiver<ChannelConnection>>>,
+    /// Each slot's channel.
+    channels: Vec<Mutex<Channel>>,
+    server: Arc<LoopbackServer>,
+}
+
+/// A slot's channel: its path on the loopback server, and where the one
+/// connection it is open for arrives (`None` once that one came: the
+/// channel is closed until the slot waits for a worker again).
+struct Channel {
+    path: String,
+    waiting: Option<Receiver<ChannelConnection>>,
+}
+
+impl Drop for Running {
+    /// The launch's channels take no more connections.
+    fn drop(&mut self) {
+        for channel in &self.channels {
+            let channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+            self.server.close_channel(&channel.path);
+        }
+    }
 }
 
 impl PagePool {
@@ -93,16 +120,37 @@ impl PagePool {
             return Ok(r.clone());
         }
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        // Unguessable per launch and slot: only the page, told them in its
+        // URL (which no other process sees), knows where its channels are.
         let names: Vec<String> = (0..self.slots.len())
-            .map(|slot| format!("{}-g{generation}-w{slot}", self.label))
+            .map(|slot| format!("{}-g{generation}-w{slot}-{}", self.label, unguessable()))
             .collect();
-        let (url, channels) = serve_driver_page(&self.server, &names);
-        let browser = Browser::open(self.kind, &url, &self.switches)?;
+        let (url, waiting) = serve_driver_page(&self.server, &names);
+        let browser = match Browser::open(self.kind, &url, &self.switches) {
+            Ok(browser) => browser,
+            Err(why) => {
+                for name in &names {
+                    self.server.close_channel(&channel_path(name));
+                }
+                return Err(why);
+            }
+        };
+        let channels = names
+            .iter()
+            .zip(waiting)
+            .map(|(name, waiting)| {
+                Mutex::new(Channel {
+                    path: channel_path(name),
+                    waiting: Some(waiting),
+                })
+            })
+            .collect();
         let launched = Arc::new(Running {
             generation,
             requests: AtomicUsize::new(0),
             browser,
-            channels: channels.into_iter().map(Mutex::new).collect(),
+            channels,
+            server: self.server.clone(),
         });
         *running = Some(launched.clone());
         Ok(launched)
@@ -142,7 +190,7 @@ impl PagePool {
     /// hello. Connections that close before their hello (a page that
     /// reloaded twice) are passed over.
     fn connect(&self, running: &Running, slot: usize) -> Result<Worker, String> {
-        let channel = running.channels[slot].lock().unwrap();
+        let mut channel = running.channels[slot].lock().unwrap();
         let deadline = Instant::now() + PAGE_CONNECT_TIMEOUT;
         let mut last = String::new();
         loop {
@@ -161,8 +209,15 @@ impl PagePool {
                     PAGE_CONNECT_TIMEOUT.as_secs()
                 ));
             }
-            match channel.recv_timeout(left.min(LIVENESS_POLL)) {
+            // Open for the next connection: the slot's worker is gone, or
+            // the last connection closed before its hello.
+            let path = channel.path.clone();
+            let waiting = channel
+                .waiting
+                .get_or_insert_with(|| self.server.open_channel(&path).1);
+            match waiting.recv_timeout(left.min(LIVENESS_POLL)) {
                 Ok(connection) => {
+                    channel.waiting = None;
                     let opened = Worker::connect(self.kind.name(), |receive| {
                         WebSocketTransport::start(connection, receive)
                             .map(|t| Box::new(t) as Box<dyn Transport>)

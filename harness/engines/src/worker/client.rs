@@ -12,6 +12,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamconform::backend::{WebApiOutcome, MAX_SETTLE};
 use streamconform::outcome::Outcome;
+use streamconform::runner::{deadline_after, later_by};
 
 /// How long a worker may take to say hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -189,8 +190,8 @@ impl Worker {
                 self.transport.end_report()
             )));
         }
-        let limit = deadlines.settle + deadlines.hang_grace;
-        let mut deadline = Instant::now() + limit;
+        let limit = deadlines.settle.saturating_add(deadlines.hang_grace);
+        let mut deadline = deadline_after(limit);
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
@@ -206,8 +207,8 @@ impl Worker {
                         None => continue,
                         // Its clock runs from when the worker took it.
                         Some(Some(at)) => {
-                            if at + limit > Instant::now() {
-                                deadline = at + limit;
+                            if later_by(at, limit) > Instant::now() {
+                                deadline = later_by(at, limit);
                                 continue;
                             }
                             self.give_up(request.id);
@@ -217,7 +218,7 @@ impl Worker {
                         // through what came before it.
                         Some(None) => {
                             if let Some(heard) = self.shared.heard_within(limit) {
-                                deadline = heard + limit;
+                                deadline = later_by(heard, limit);
                                 continue;
                             }
                             self.give_up(request.id);
@@ -314,7 +315,7 @@ impl Shared {
     /// When the worker last spoke, if within `span` of now.
     fn heard_within(&self, span: Duration) -> Option<Instant> {
         let heard = (*self.last_heard.lock().unwrap())?;
-        (heard + span > Instant::now()).then_some(heard)
+        (later_by(heard, span) > Instant::now()).then_some(heard)
     }
 
     /// Everything the worker writes, in order: its hello first, then
@@ -322,6 +323,18 @@ impl Shared {
     fn receive(&self, received: Received, hello: &mut Option<mpsc::Sender<Result<Hello, String>>>) {
         let line = match received {
             Received::Line(line) => line,
+            Received::TooLong => {
+                let why = format!(
+                    "a line longer than {} bytes",
+                    crate::worker::transport::MAX_LINE_BYTES
+                );
+                if let Some(hello) = hello.take() {
+                    let _ = hello.send(Err(format!("its handshake is {why}")));
+                }
+                *self.fault.lock().unwrap() =
+                    Some(format!("the worker broke the protocol, sending {why}"));
+                return self.end();
+            }
             Received::Closed => {
                 if let Some(hello) = hello.take() {
                     let _ = hello.send(Err("closed before the handshake".into()));

@@ -15,7 +15,7 @@ use streamconform::scenario::{
     FetchUrl, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
 };
 
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]

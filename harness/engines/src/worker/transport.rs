@@ -16,9 +16,18 @@ pub enum Received {
     /// One line, without its newline, as bytes: whether it is UTF-8 and
     /// protocol is for the receiver to judge.
     Line(Vec<u8>),
+    /// The peer wrote more than [`MAX_LINE_BYTES`] without a newline: a
+    /// protocol fault. Nothing more is read from it.
+    TooLong,
     /// The peer closed its side; nothing more will come.
     Closed,
 }
+
+/// The longest line a worker may write. Replies are outcomes and messages
+/// (an engine's message may quote names from a module of up to 16 MiB);
+/// without a bound a worker that never ends its line is buffered until the
+/// harness runs out of memory (an 800 MB line took it to 1.65 GB).
+pub const MAX_LINE_BYTES: usize = 32 << 20;
 
 /// One worker's connection.
 pub trait Transport: Send + Sync {
@@ -63,14 +72,7 @@ impl StdioTransport {
         });
         let stdout = launched.stdout;
         std::thread::spawn(move || {
-            // Split on bytes, not UTF-8 lines: a line that is not UTF-8
-            // must reach the receiver as what it is, not stop the reading.
-            for line in BufReader::new(stdout).split(b'\n') {
-                match line {
-                    Ok(line) => receive(Received::Line(line)),
-                    Err(_) => break,
-                }
-            }
+            read_lines(BufReader::new(stdout), MAX_LINE_BYTES, &mut receive);
             receive(Received::Closed);
         });
         Ok(StdioTransport {
@@ -109,6 +111,29 @@ impl Transport for StdioTransport {
         } else {
             format!("{status}; stderr: {}", tail.trim())
         }
+    }
+}
+
+/// Hands each line of `reader` to `receive`, holding at most `max` bytes
+/// of one: a longer line is [`Received::TooLong`] and ends the reading.
+/// Split on bytes, not UTF-8 lines: a line that is not UTF-8 must reach
+/// the receiver as what it is, not stop the reading.
+fn read_lines(mut reader: impl BufRead, max: usize, receive: &mut impl FnMut(Received)) {
+    loop {
+        let mut line = Vec::new();
+        match (&mut reader)
+            .take(max as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if line.len() > max {
+            return receive(Received::TooLong);
+        }
+        receive(Received::Line(line));
     }
 }
 
@@ -274,6 +299,29 @@ mod tests {
     use crate::loopback_server::LoopbackServer;
     use tungstenite::Message;
 
+    /// Lines up to the limit arrive whole (a last one without its newline
+    /// too); a longer one is `TooLong`, read no further than the limit, and
+    /// nothing after it is read.
+    #[test]
+    fn a_line_past_the_limit_is_too_long_and_ends_the_reading() {
+        let got = |input: &[u8]| {
+            let mut got = Vec::new();
+            let mut reader = std::io::Cursor::new(input.to_vec());
+            read_lines(&mut reader, 4, &mut |r| {
+                got.push(match r {
+                    Received::Line(line) => String::from_utf8(line).unwrap(),
+                    Received::TooLong => "<too long>".into(),
+                    Received::Closed => "<closed>".into(),
+                })
+            });
+            (got, reader.position())
+        };
+        assert_eq!(got(b"ab\n\nabcd\nxy").0, ["ab", "", "abcd", "xy"]);
+        let (lines, read) = got(b"ok\nabcdefgh\nnever");
+        assert_eq!(lines, ["ok", "<too long>"]);
+        assert_eq!(read, 3 + 5, "no further than one byte past the limit");
+    }
+
     /// Lines sent in a burst reach the page in order, several to a message
     /// when they waited; a message of several lines from the page reaches
     /// the receiver as its lines, then `Closed` when the page goes.
@@ -289,7 +337,7 @@ mod tests {
         let transport = WebSocketTransport::start(connection, move |received| {
             let _ = tx.send(match received {
                 Received::Line(line) => Some(String::from_utf8(line).unwrap()),
-                Received::Closed => None,
+                Received::TooLong | Received::Closed => None,
             });
         })
         .unwrap();
