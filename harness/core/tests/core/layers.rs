@@ -17,6 +17,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("features", 0),
     ("outcome", 0),
+    // Text for an output medium, and files written by create-then-rename.
+    ("escape", 0),
+    ("output", 1),
     ("plan", 1),
     ("scenario", 1),
     ("case", 2),
