@@ -366,6 +366,10 @@ impl Shared {
                         Some(in_flight)
                             if outcome.outcome == Outcome::Pending && !in_flight.has_window =>
                         {
+                            // Put back, to end with the worker once the
+                            // fault is recorded: its case then reads the
+                            // fault, not a worker that merely went away.
+                            pending.insert(id, in_flight);
                             Some(format!(
                                 "`pending` for request {id}, which had no pending window (its body ends)"
                             ))

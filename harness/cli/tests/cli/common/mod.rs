@@ -158,3 +158,37 @@ pub fn report_without_timings(path: &Path) -> serde_json::Value {
     }
     report
 }
+
+/// The loopback TCP ports `pid` listens on: its socket inodes
+/// (`/proc/PID/fd`) looked up in `/proc/net/tcp`, which lists every
+/// user's sockets. What a local attacker (or a fault-injection double
+/// playing one) finds of a run.
+pub fn loopback_ports(pid: u32) -> Vec<u16> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(
+                link.strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (address, port) = fields.get(1)?.split_once(':')?;
+            let listening = fields.get(3) == Some(&"0A");
+            (address == "0100007F" && listening && inodes.contains(*fields.get(9)?))
+                .then(|| u16::from_str_radix(port, 16).ok())
+                .flatten()
+        })
+        .collect()
+}

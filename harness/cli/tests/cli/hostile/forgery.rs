@@ -232,7 +232,7 @@ fn scan(root: u32, findings: &mut Findings) -> Vec<String> {
             }
         }
     }
-    findings.ports.extend(listening_ports(root));
+    findings.ports.extend(common::loopback_ports(root));
     for url in &findings.urls {
         if let Some(port) = port_in(url) {
             findings.ports.insert(port);
@@ -294,39 +294,6 @@ fn port_in(url: &str) -> Option<u16> {
     let (_, rest) = url.split_once("127.0.0.1:")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
-}
-
-/// The loopback ports `root` listens on: `/proc/net/tcp` lists every
-/// user's sockets; the double narrows them to the run's by its socket
-/// inodes, to leave the rest of the machine alone.
-fn listening_ports(root: u32) -> Vec<u16> {
-    let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{root}/fd"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-        .filter_map(|link| {
-            let link = link.to_string_lossy().into_owned();
-            Some(
-                link.strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .to_string(),
-            )
-        })
-        .collect();
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (address, port) = fields.get(1)?.split_once(':')?;
-            let listening = fields.get(3) == Some(&"0A");
-            (address == "0100007F" && listening && inodes.contains(*fields.get(9)?))
-                .then(|| u16::from_str_radix(port, 16).ok())
-                .flatten()
-        })
-        .collect()
 }
 
 /// Connects to `target` and, if let in, speaks as a page worker would,

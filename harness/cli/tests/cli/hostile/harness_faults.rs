@@ -146,7 +146,7 @@ impl FloodDouble {
         let thread = std::thread::spawn(move || {
             let mut ports = Vec::new();
             while ports.len() < 2 && !stop_flag.load(Ordering::SeqCst) {
-                ports = listening_ports(harness_pid);
+                ports = common::loopback_ports(harness_pid);
                 std::thread::sleep(Duration::from_millis(10));
             }
             let connect = |port: u16| {
@@ -190,41 +190,6 @@ impl Drop for FloodDouble {
             let _ = thread.join();
         }
     }
-}
-
-/// The TCP ports `pid` listens on, as any local user can see them: its
-/// socket inodes (`/proc/PID/fd`) in `/proc/net/tcp`.
-fn listening_ports(pid: u32) -> Vec<u16> {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return Vec::new();
-    };
-    let inodes: Vec<String> = fds
-        .flatten()
-        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-        .filter_map(|target| {
-            let target = target.to_string_lossy().into_owned();
-            Some(
-                target
-                    .strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .to_string(),
-            )
-        })
-        .collect();
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let listening = fields.get(3) == Some(&"0A");
-            let ours = fields
-                .get(9)
-                .is_some_and(|inode| inodes.iter().any(|i| i == inode));
-            let port = fields.get(1)?.rsplit_once(':')?.1;
-            (listening && ours).then(|| u16::from_str_radix(port, 16).ok())?
-        })
-        .collect()
 }
 
 /// Item 5: 300 local connections trickling a request line at the loopback
