@@ -154,13 +154,41 @@ fn night_file(file_name: &str) -> Option<(&str, bool)> {
     }
 }
 
+/// The most a night's report may inflate to. A nightly's report is a few
+/// hundred MB; a `.json.gz` that inflates past this (a decompression
+/// bomb, or not a night at all) is refused before it takes the memory.
+const MAX_NIGHT_BYTES: u64 = 1 << 30;
+
 fn read_bytes(path: &Path, gzipped: bool) -> Result<Vec<u8>, PublishError> {
-    let mut bytes = std::fs::read(path).map_err(PublishError::io(path))?;
+    read_bytes_within(path, gzipped, MAX_NIGHT_BYTES)
+}
+
+/// A night's bytes: a regular file (a FIFO put in the history directory
+/// would block, a device never end), inflated if `gzipped`, at most
+/// `limit` bytes either way.
+fn read_bytes_within(path: &Path, gzipped: bool, limit: u64) -> Result<Vec<u8>, PublishError> {
+    use streamconform::suites::tree::{read_regular_file, ReadBounds};
+    let bounds = ReadBounds {
+        max_bytes: usize::try_from(limit).unwrap_or(usize::MAX),
+        limit_name: "the largest night a history reads",
+        outside_root: true,
+    };
+    let mut bytes = read_regular_file(path, bounds).map_err(|e| match e {
+        streamconform::Error::Io { path, source } => PublishError::Io { path, source },
+        other => not_a_night(path, other.to_string()),
+    })?;
     if gzipped {
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
+            .take(limit.saturating_add(1))
             .read_to_end(&mut plain)
             .map_err(PublishError::io(path))?;
+        if plain.len() as u64 > limit {
+            return Err(not_a_night(
+                path,
+                format!("inflates past {limit} bytes, the largest night a history reads"),
+            ));
+        }
         bytes = plain;
     }
     Ok(bytes)
@@ -330,6 +358,39 @@ fn compare(previous: &str, before: &Report, latest: &str, now: &Report) -> (Chan
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A `.json.gz` that inflates past the limit (a decompression bomb) is
+    /// refused naming the file, having inflated no more than the limit; a
+    /// FIFO in the history directory is refused without blocking.
+    #[test]
+    fn a_night_that_inflates_past_the_limit_or_is_no_file_is_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = dir.path().join("2026-01-01.json.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&vec![b' '; 1 << 20]).unwrap();
+        std::fs::write(&bomb, gz.finish().unwrap()).unwrap();
+        let error = read_bytes_within(&bomb, true, 1 << 16)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("2026-01-01.json.gz") && error.contains("inflates past 65536 bytes"),
+            "{error}"
+        );
+        assert_eq!(
+            read_bytes_within(&bomb, true, 1 << 20).unwrap().len(),
+            1 << 20
+        );
+
+        let fifo = dir.path().join("2026-01-02.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = read_bytes(&fifo, false).unwrap_err().to_string();
+        assert!(error.contains("a FIFO, not a regular file"), "{error}");
+    }
 
     /// A report of `cases`: (backend, id, status as in the JSON).
     fn report(started_at: &str, cases: &[(&str, &str, &str)]) -> Report {

@@ -829,6 +829,17 @@ fn bad_journals_are_input_errors_naming_the_file_and_line() {
     write_journal(&dir, &journal_line("suite/gone.wast:1", 1));
     expect_error(resume(), "suite/gone.wast:1 (reference)");
 
+    // A journal resumes only as the file its run wrote: put elsewhere, its
+    // header could make the resumed run write its report and outputs where
+    // the run never did.
+    write_journal(&dir, "");
+    std::fs::rename(dir.join("r.json.journal"), dir.join("moved.journal")).unwrap();
+    expect_error(
+        streamconform(&["run", "--resume", "moved.journal"], &dir),
+        "moved.journal:1: it is the journal of the report r.json",
+    );
+    std::fs::remove_file(dir.join("moved.journal")).unwrap();
+
     write_journal(&dir, "");
     expect_error(
         streamconform(

@@ -9,6 +9,7 @@
 use super::RunSpec;
 use crate::error::Error;
 use crate::runner::{EarlierResults, Reporter, RunEvent};
+use crate::suites::tree::{read_regular_file, ReadBounds};
 use crate::verdict::CaseResult;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -78,10 +79,14 @@ pub struct Journal {
 /// error naming the file and line. (That each result fits its case is
 /// checked once the cases are loaded: see `Session::resume`.)
 pub fn read(path: &Path) -> Result<Journal, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    // A regular file, so that a FIFO given as the journal cannot block;
+    // as large as a report can be, so no size limit.
+    let bounds = ReadBounds {
+        max_bytes: usize::MAX,
+        limit_name: "",
+        outside_root: true,
+    };
+    let bytes = read_regular_file(path, bounds)?;
     let invalid = |line: usize, message: String| Error::InvalidJournal {
         file: path.to_path_buf(),
         line,
@@ -207,6 +212,24 @@ mod tests {
     use super::*;
     use crate::outcome::OutcomeClass;
     use crate::verdict::Verdict;
+
+    /// `run --resume FIFO` (or a device) is an error naming it, not a
+    /// read that blocks or never ends.
+    #[test]
+    fn a_journal_that_is_no_regular_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("r.json.journal");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for path in [fifo.as_path(), Path::new("/dev/zero")] {
+            let error = read(path).expect_err("refused").to_string();
+            assert!(error.contains("not a regular file"), "{error}");
+            assert!(error.contains(&path.display().to_string()), "{error}");
+        }
+    }
 
     fn result(id: &str) -> CaseResult {
         CaseResult {

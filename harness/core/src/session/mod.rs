@@ -156,8 +156,24 @@ impl Session {
             ))
         })?;
         let mut spec = journal.header.run.clone();
-        if spec.report.is_none() {
+        let Some(report) = spec.report.as_deref() else {
             return Err(invalid("its run has no report".into()));
+        };
+        // A journal resumes only where its run left it, beside its report:
+        // its header names the report (and the outputs made from it), so a
+        // journal put anywhere else could make a resumed run write them
+        // where the run never did.
+        let own = beside(report, ".journal");
+        let is_own = matches!(
+            (std::fs::canonicalize(&own), std::fs::canonicalize(&path)),
+            (Ok(a), Ok(b)) if a == b
+        );
+        if !is_own {
+            return Err(invalid(format!(
+                "it is the journal of the report {}, which would be {}: a journal resumes only as the file its run wrote",
+                report.display(),
+                own.display()
+            )));
         }
         if let Some(jobs) = overrides.jobs {
             spec.jobs = jobs;
