@@ -167,16 +167,11 @@ fn read_bytes(path: &Path, gzipped: bool) -> Result<Vec<u8>, PublishError> {
 /// would block, a device never end), inflated if `gzipped`, at most
 /// `limit` bytes either way.
 fn read_bytes_within(path: &Path, gzipped: bool, limit: u64) -> Result<Vec<u8>, PublishError> {
-    use streamconform::suites::tree::{read_regular_file, ReadBounds};
-    let bounds = ReadBounds {
-        max_bytes: usize::try_from(limit).unwrap_or(usize::MAX),
-        limit_name: "the largest night a history reads",
-        outside_root: true,
-    };
-    let mut bytes = read_regular_file(path, bounds).map_err(|e| match e {
-        streamconform::Error::Io { path, source } => PublishError::Io { path, source },
-        other => not_a_night(path, other.to_string()),
-    })?;
+    let mut bytes = crate::read_input(
+        path,
+        usize::try_from(limit).unwrap_or(usize::MAX),
+        "the largest night a history reads",
+    )?;
     if gzipped {
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])

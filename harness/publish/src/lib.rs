@@ -94,23 +94,33 @@ pub struct Published {
     pub written: Vec<PathBuf>,
 }
 
-/// Reads a JSON report, checking its schema and version.
-pub fn load(path: &Path) -> Result<Report, PublishError> {
+/// Reads an input file of ours (a report, a history night): a regular file
+/// only (a FIFO would block, a device never end), read no further than one
+/// byte past `max_bytes` (`limit_name` says what sets it, for the error).
+pub(crate) fn read_input(
+    path: &Path,
+    max_bytes: usize,
+    limit_name: &'static str,
+) -> Result<Vec<u8>, PublishError> {
     use streamconform::suites::tree::{read_regular_file, ReadBounds};
-    // A regular file (a FIFO would block, a device never end); a nightly's
-    // report is hundreds of MB, so no size limit.
     let bounds = ReadBounds {
-        max_bytes: usize::MAX,
-        limit_name: "",
+        max_bytes,
+        limit_name,
         outside_root: true,
     };
-    let text = read_regular_file(path, bounds).map_err(|e| match e {
+    read_regular_file(path, bounds).map_err(|e| match e {
         streamconform::Error::Io { path, source } => PublishError::Io { path, source },
         other => PublishError::NotAReport {
             path: path.to_path_buf(),
             message: other.to_string(),
         },
-    })?;
+    })
+}
+
+/// Reads a JSON report, checking its schema and version.
+pub fn load(path: &Path) -> Result<Report, PublishError> {
+    // A nightly's report is hundreds of MB, so no size limit.
+    let text = read_input(path, usize::MAX, "")?;
     let report: Report = serde_json::from_slice(&text).map_err(|e| PublishError::NotAReport {
         path: path.to_path_buf(),
         message: e.to_string(),
