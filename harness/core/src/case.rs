@@ -22,6 +22,76 @@ pub struct Case {
     pub features: Arc<Features>,
     /// Web API cases: the Response-level scenario around `bytes`.
     pub scenario: Option<Arc<Scenario>>,
+    /// Which streaming function the case calls.
+    pub function: StreamingFunction,
+    /// What an instantiation case passes as its import object (ignored by
+    /// `compileStreaming`).
+    pub imports: ImportObject,
+}
+
+/// Which of the two streaming functions a case calls. An
+/// `instantiateStreaming` case's id ends in [`INSTANTIATE_SUFFIX`], so the
+/// two cases of one module sit side by side in every report and an
+/// expectations file can name either.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamingFunction {
+    /// `WebAssembly.compileStreaming(source, options)`: judged against the
+    /// engine's own `new WebAssembly.Module(bytes)`.
+    #[default]
+    Compile,
+    /// `WebAssembly.instantiateStreaming(source, importObject, options)`:
+    /// judged against the engine's own
+    /// `WebAssembly.instantiate(bytes, importObject, options)`.
+    Instantiate,
+}
+
+/// How the id of an `instantiateStreaming` case ends: `spec/x.wast:12@instantiate`.
+pub const INSTANTIATE_SUFFIX: &str = "@instantiate";
+
+impl StreamingFunction {
+    /// The name as JavaScript spells it: `compileStreaming`, `instantiateStreaming`.
+    pub fn js_name(self) -> &'static str {
+        match self {
+            StreamingFunction::Compile => "compileStreaming",
+            StreamingFunction::Instantiate => "instantiateStreaming",
+        }
+    }
+
+    /// The function an id names (see [`INSTANTIATE_SUFFIX`]).
+    pub fn of_id(id: &str) -> StreamingFunction {
+        if id.ends_with(INSTANTIATE_SUFFIX) {
+            StreamingFunction::Instantiate
+        } else {
+            StreamingFunction::Compile
+        }
+    }
+
+    /// Whether this is the default, `compileStreaming` (serde skips it).
+    pub fn is_compile(&self) -> bool {
+        *self == StreamingFunction::Compile
+    }
+}
+
+impl std::fmt::Display for StreamingFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.js_name())
+    }
+}
+
+/// The import object an `instantiateStreaming` case passes, as data: the
+/// harness builds the same object for the streamed call and for the
+/// engine's one-shot `WebAssembly.instantiate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ImportObject {
+    /// No import object (`undefined`): a module with imports is then a
+    /// `TypeError` once compiled ("read the imports", step 1).
+    #[default]
+    Omitted,
 }
 
 /// A case's bytes: a shared buffer and how much of it the body is, so that
@@ -141,6 +211,19 @@ impl Case {
             &self.bytes
         };
         self.features.proposals_used(bytes)
+    }
+
+    /// The `instantiateStreaming` twin of a compile case: the same body,
+    /// `expected` as the instantiation's outcome, id with
+    /// [`INSTANTIATE_SUFFIX`].
+    pub fn instantiation(&self, expected: Expected, imports: ImportObject) -> Case {
+        Case {
+            id: format!("{}{INSTANTIATE_SUFFIX}", self.id),
+            function: StreamingFunction::Instantiate,
+            imports,
+            expected,
+            ..self.clone()
+        }
     }
 
     pub fn is_truncation(&self) -> bool {

@@ -682,6 +682,8 @@ reason = "because"
             expected: OutcomeClass::Module.into(),
             features: Arc::new(Features::baseline()),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         }
     }
 

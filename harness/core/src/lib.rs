@@ -90,13 +90,17 @@
 #![warn(missing_docs)]
 
 pub use backend::{
-    Backend, BackendInfo, BodyEnd, ProposalSupport, ReferenceBackend, StreamingBody, WebApiBackend,
-    WebApiOutcome,
+    Backend, BackendInfo, BodyEnd, InstantiateBackend, ProposalSupport, ReferenceBackend,
+    StreamingBody, WebApiBackend, WebApiOutcome,
 };
+pub use case::{ImportObject, StreamingFunction};
 pub use error::Error;
 pub use features::{Features, SpecVersion};
 pub use libtest::Conformance;
-pub use outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome, OutcomeClass};
+pub use outcome::{
+    ExportDescriptor, Fingerprint, ImportDescriptor, InstanceExport, InstanceFingerprint, Outcome,
+    OutcomeClass,
+};
 pub use plan::{ChunkPlan, Chunks, PlanSet};
 pub use scenario::{BodyObservation, Scenario};
 pub use suites::{Limits, SuiteSpec};

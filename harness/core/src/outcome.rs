@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The observable result of one `compileStreaming` (or one-shot compile):
-/// what a [`Backend`](crate::Backend) returns.
+/// The observable result of one `compileStreaming` or `instantiateStreaming`
+/// (or their one-shot counterparts): what a [`Backend`](crate::Backend)
+/// returns.
 ///
-/// Only the class and, for a module, the [`Fingerprint`] are judged; the
-/// messages are engine prose, shown in reports.
+/// Only the class and, for a module or an instance, the fingerprints are
+/// judged; the messages are engine prose, shown in reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "kebab-case")]
 pub enum Outcome {
@@ -16,8 +17,27 @@ pub enum Outcome {
         /// The module's imports, exports and custom section names.
         fingerprint: Fingerprint,
     },
+    /// `instantiateStreaming` resolved with `{module, instance}`.
+    Instance {
+        /// What JS can observe of the module.
+        module: Fingerprint,
+        /// What JS can observe of the instance.
+        instance: InstanceFingerprint,
+    },
     /// Rejected with `WebAssembly.CompileError`.
     CompileError {
+        /// The engine's error message.
+        message: String,
+    },
+    /// Rejected with `WebAssembly.LinkError`: an import of the wrong kind,
+    /// type, mutability or size.
+    LinkError {
+        /// The engine's error message.
+        message: String,
+    },
+    /// Rejected with `WebAssembly.RuntimeError`: instantiation trapped (a
+    /// segment out of bounds, a trapping start function).
+    RuntimeError {
         /// The engine's error message.
         message: String,
     },
@@ -53,8 +73,14 @@ pub enum Outcome {
 pub enum OutcomeClass {
     /// Resolved with a module.
     Module,
+    /// Resolved with a module and its instance.
+    Instance,
     /// Rejected with `WebAssembly.CompileError`.
     CompileError,
+    /// Rejected with `WebAssembly.LinkError`.
+    LinkError,
+    /// Rejected with `WebAssembly.RuntimeError`.
+    RuntimeError,
     /// Rejected with a `TypeError` of the algorithm's own.
     TypeError,
     /// Rejected with the reason the source or the body stream gave.
@@ -74,7 +100,10 @@ impl Outcome {
     pub fn class(&self) -> OutcomeClass {
         match self {
             Outcome::Module { .. } => OutcomeClass::Module,
+            Outcome::Instance { .. } => OutcomeClass::Instance,
             Outcome::CompileError { .. } => OutcomeClass::CompileError,
+            Outcome::LinkError { .. } => OutcomeClass::LinkError,
+            Outcome::RuntimeError { .. } => OutcomeClass::RuntimeError,
             Outcome::TypeError { .. } => OutcomeClass::TypeError,
             Outcome::PassedThrough => OutcomeClass::PassedThrough,
             Outcome::Pending => OutcomeClass::Pending,
@@ -84,12 +113,22 @@ impl Outcome {
         }
     }
 
-    /// Same observable result: same class and, for a module, the same
-    /// fingerprint. Error messages are engine prose and may legitimately
-    /// differ between chunkings, so they are not compared.
+    /// Same observable result: same class and, for a module or an
+    /// instance, the same fingerprints. Error messages are engine prose and
+    /// may legitimately differ between chunkings, so they are not compared.
     pub fn equivalent(&self, other: &Outcome) -> bool {
         match (self, other) {
             (Outcome::Module { fingerprint: a }, Outcome::Module { fingerprint: b }) => a == b,
+            (
+                Outcome::Instance {
+                    module: a,
+                    instance: i,
+                },
+                Outcome::Instance {
+                    module: b,
+                    instance: j,
+                },
+            ) => a == b && i == j,
             _ => self.class() == other.class(),
         }
     }
@@ -99,7 +138,12 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Module { fingerprint } => write!(f, "Module ({fingerprint})"),
+            Outcome::Instance { module, instance } => {
+                write!(f, "Instance ({module}; {instance})")
+            }
             Outcome::CompileError { message } => write!(f, "CompileError: {message}"),
+            Outcome::LinkError { message } => write!(f, "LinkError: {message}"),
+            Outcome::RuntimeError { message } => write!(f, "RuntimeError: {message}"),
             Outcome::TypeError { message } => write!(f, "TypeError: {message}"),
             Outcome::OtherError { name, message } => write!(f, "{name}: {message}"),
             Outcome::Crash { message } => write!(f, "crash: {message}"),
@@ -112,7 +156,10 @@ impl fmt::Display for OutcomeClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             OutcomeClass::Module => "Module",
+            OutcomeClass::Instance => "Instance",
             OutcomeClass::CompileError => "CompileError",
+            OutcomeClass::LinkError => "LinkError",
+            OutcomeClass::RuntimeError => "RuntimeError",
             OutcomeClass::TypeError => "TypeError",
             OutcomeClass::PassedThrough => "passed-through rejection",
             OutcomeClass::Pending => "pending",
@@ -168,6 +215,46 @@ impl fmt::Display for Fingerprint {
             self.exports.len(),
             self.custom_sections.len()
         )
+    }
+}
+
+/// What JavaScript can observe of an instance's exports without calling
+/// them: each export's name and kind, and what its JS object tells of its
+/// type. Two chunkings of the same bytes, instantiated with the same import
+/// object, must give the same fingerprint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceFingerprint {
+    /// `Object.keys(instance.exports)`, in the module's export order.
+    pub exports: Vec<InstanceExport>,
+}
+
+/// One export of an instance, as its JS object shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceExport {
+    /// The export's name.
+    pub name: String,
+    /// As in the JS API: `function`, `table`, `memory`, `global` or `tag`.
+    pub kind: String,
+    /// A function's `length` (its parameter count), a table's `length`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// A memory's `buffer.byteLength`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_length: Option<u64>,
+    /// A global's value as JS reads it: `number` (i32, f32, f64), `bigint`
+    /// (i64), `reference` (any reference type JS can hold), or
+    /// `unrepresentable` (v128, exnref: reading it throws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Whether a global takes a new value (setting an immutable one throws);
+    /// absent when its value cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutable: Option<bool>,
+}
+
+impl fmt::Display for InstanceFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} instance exports", self.exports.len())
     }
 }
 

@@ -309,6 +309,8 @@ mod tests {
             expected: streamconform::case::Expected::from(OutcomeClass::Module),
             features: std::sync::Arc::new(streamconform::Features::baseline()),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         };
         let repro = Reproducer {
             case: &case,

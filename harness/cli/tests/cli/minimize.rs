@@ -151,6 +151,8 @@ fn case(id: &str, bytes: Vec<u8>) -> Case {
         expected: Expected::from(OutcomeClass::Module),
         features: Arc::new(Features::baseline()),
         scenario: None,
+        function: Default::default(),
+        imports: Default::default(),
     }
 }
 

@@ -396,6 +396,8 @@ fn a_huge_module_yields_a_bounded_thinned_set_and_says_so() {
         expected: OutcomeClass::Module.into(),
         features: Arc::new(Features::baseline()),
         scenario: None,
+        function: Default::default(),
+        imports: Default::default(),
     };
     let parents = std::slice::from_ref(&parent);
     let (derived, thinned) = derive(parents, DEFAULT_MAX_TRUNCATIONS_PER_MODULE);

@@ -10,6 +10,7 @@ mod reference;
 
 pub use reference::ReferenceBackend;
 
+use crate::case::ImportObject;
 use crate::features::Features;
 use crate::outcome::Outcome;
 use crate::plan::{ChunkPlan, Chunks};
@@ -184,14 +185,56 @@ impl From<Outcome> for WebApiOutcome {
     }
 }
 
+/// The instantiation capability: `instantiateStreaming` over the same
+/// bodies `compileStreaming` gets, and the engine's own one-shot
+/// `WebAssembly.instantiate` as its invariance oracle.
+///
+/// Optional: a backend without it counts `instantiateStreaming` cases (ids
+/// ending in `@instantiate`) as not applicable.
+pub trait InstantiateBackend: Send + Sync {
+    /// `instantiateStreaming` of a body delivered as `body.chunks`, then
+    /// ended as `body.end` says, with `imports` as the import object.
+    ///
+    /// The spec's order: the stream's fate and the compile decide first
+    /// (as for [`Backend::compile_streaming`]); only a module that compiled
+    /// has its imports read (a missing import object or namespace:
+    /// [`Outcome::TypeError`]) and linked ([`Outcome::LinkError`]), then
+    /// instantiated ([`Outcome::RuntimeError`] when that traps), giving
+    /// [`Outcome::Instance`].
+    fn instantiate_streaming(
+        &self,
+        body: StreamingBody<'_>,
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome;
+
+    /// The engine's own one-shot `WebAssembly.instantiate(bytes,
+    /// importObject)`: every chunking must give an outcome equivalent to it.
+    fn instantiate_one_shot(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome;
+
+    /// Why this backend cannot judge instantiating `bytes` at all (the case
+    /// is then not applicable on it, with this reason), or `None`.
+    fn not_applicable(&self, bytes: &[u8], features: &Features) -> Option<String> {
+        let _ = (bytes, features);
+        None
+    }
+}
+
 /// A backend as the runner holds it: the bytes-level engine, and its Web
-/// API capability if it has one.
+/// API and instantiation capabilities if it has them.
 #[derive(Clone)]
 pub struct BackendUnderTest {
     /// The bytes-level engine.
     pub engine: Arc<dyn Backend>,
     /// Its Web API capability, if it has one.
     pub web_api: Option<Arc<dyn WebApiBackend>>,
+    /// Its instantiation capability, if it has one.
+    pub instantiate: Option<Arc<dyn InstantiateBackend>>,
 }
 
 impl BackendUnderTest {
@@ -200,6 +243,7 @@ impl BackendUnderTest {
         BackendUnderTest {
             engine: Arc::new(engine),
             web_api: None,
+            instantiate: None,
         }
     }
 
@@ -209,7 +253,27 @@ impl BackendUnderTest {
         BackendUnderTest {
             engine: engine.clone(),
             web_api: Some(engine),
+            instantiate: None,
         }
+    }
+
+    /// An engine with every capability: bytes, Web API, instantiation.
+    pub fn complete<B>(engine: B) -> BackendUnderTest
+    where
+        B: Backend + WebApiBackend + InstantiateBackend + 'static,
+    {
+        let engine = Arc::new(engine);
+        BackendUnderTest {
+            engine: engine.clone(),
+            web_api: Some(engine.clone()),
+            instantiate: Some(engine),
+        }
+    }
+
+    /// The same engine, with `instantiate` as its instantiation capability.
+    pub fn instantiating(mut self, instantiate: Arc<dyn InstantiateBackend>) -> BackendUnderTest {
+        self.instantiate = Some(instantiate);
+        self
     }
 
     /// The engine's name and version.

@@ -227,6 +227,8 @@ mod tests {
             expected: OutcomeClass::Module.into(),
             features: Arc::new(Features::baseline()),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         }
     }
 

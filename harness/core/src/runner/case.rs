@@ -2,16 +2,20 @@
 //! each judged by the oracles.
 
 use super::{CasePlans, PlanSelection};
-use crate::backend::{BackendUnderTest, BodyEnd, StreamingBody, WebApiOutcome};
-use crate::case::Case;
+use crate::backend::{
+    BackendUnderTest, BodyEnd, InstantiateBackend, StreamingBody, WebApiBackend, WebApiOutcome,
+};
+use crate::case::{Case, StreamingFunction};
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
+use crate::scenario::Scenario;
 use crate::verdict::{
     judge, CaseResult, PlanFailure, Verdict, HARNESS_ERROR_PREFIX, MAX_RECORDED_FAILING_PLANS,
     TIMEOUT_PREFIX,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Plans of one case run at once on backends that prefer many jobs.
@@ -20,20 +24,11 @@ const PLANS_IN_FLIGHT: usize = 8;
 /// Runs one case on this thread: the one-shot compile, then every plan.
 /// A panicking compile is recorded as a crash of that plan.
 pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelection) -> CaseResult {
-    let scenario = case.scenario.as_deref();
-    let web_api = match (scenario, &backend.web_api) {
-        (None, _) => None,
-        (Some(s), Some(web_api)) => Some((s, web_api)),
-        (Some(_), None) => {
-            return CaseResult::not_applicable(
-                case,
-                format!("backend {} runs no Web API cases", backend.info().name),
-            )
-        }
+    let calls = match CaseCalls::resolve(backend, case) {
+        Ok(calls) => calls,
+        Err(why) => return CaseResult::not_applicable(case, why),
     };
-    if let Some(why) = web_api.and_then(|(s, w)| w.not_applicable(s)) {
-        return CaseResult::not_applicable(case, why);
-    }
+    let scenario = case.scenario.as_deref();
     let plans = match scenario {
         // Only a streamed body has chunk boundaries to vary.
         Some(s) if !s.uses_plans() => Ok(Box::new(std::iter::once(ChunkPlan {
@@ -47,28 +42,9 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
         Err(e) => return CaseResult::aborted(case, e.to_string()),
     };
     let engine = &backend.engine;
-    let run_one_shot = || {
-        guarded(
-            || engine.compile_one_shot(&case.bytes, &case.features),
-            crash,
-        )
-    };
+    let run_one_shot = || calls.one_shot();
     let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
-    let run_plan = |plan: &ChunkPlan| -> WebApiOutcome {
-        match web_api {
-            None => {
-                let body = StreamingBody {
-                    chunks: plan.chunks(&case.bytes),
-                    end: BodyEnd::Close,
-                };
-                guarded(|| engine.compile_streaming(body, &case.features), crash).into()
-            }
-            Some((s, web_api)) => guarded(
-                || web_api.compile_web_api(s, &case.bytes, plan),
-                |m| crash(m).into(),
-            ),
-        }
-    };
+    let run_plan = |plan: &ChunkPlan| calls.streamed(plan);
     // Out-of-process engines answer slowly but in parallel: keep several of
     // a case's plans in flight, so a pending window is not paid per plan,
     // and the one-shot compile with the first of them, so a case costs one
@@ -170,6 +146,115 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     result
 }
 
+/// How a case reaches its backend: the capability its calls go through,
+/// chosen once per case. Running a case and minimizing a failure of it
+/// make their calls through this one place.
+pub(super) struct CaseCalls<'a> {
+    backend: &'a BackendUnderTest,
+    case: &'a Case,
+    route: Route<'a>,
+}
+
+enum Route<'a> {
+    /// `compileStreaming` of plain bytes.
+    Compile,
+    /// `instantiateStreaming` of plain bytes.
+    Instantiate(&'a Arc<dyn InstantiateBackend>),
+    /// A Web API scenario around the bytes.
+    WebApi(&'a Scenario, &'a Arc<dyn WebApiBackend>),
+}
+
+impl<'a> CaseCalls<'a> {
+    /// The calls of `case` on `backend`, or why the backend cannot run it
+    /// (the case is then not applicable on it).
+    pub(super) fn resolve(
+        backend: &'a BackendUnderTest,
+        case: &'a Case,
+    ) -> Result<CaseCalls<'a>, String> {
+        let name = || backend.info().name;
+        let route = match (case.scenario.as_deref(), case.function) {
+            (None, StreamingFunction::Compile) => Route::Compile,
+            (None, StreamingFunction::Instantiate) => {
+                let Some(instantiate) = &backend.instantiate else {
+                    return Err(format!("backend {} does not instantiate", name()));
+                };
+                if let Some(why) = instantiate.not_applicable(&case.bytes, &case.features) {
+                    return Err(why);
+                }
+                Route::Instantiate(instantiate)
+            }
+            (Some(scenario), StreamingFunction::Compile) => {
+                let Some(web_api) = &backend.web_api else {
+                    return Err(format!("backend {} runs no Web API cases", name()));
+                };
+                if let Some(why) = web_api.not_applicable(scenario) {
+                    return Err(why);
+                }
+                Route::WebApi(scenario, web_api)
+            }
+            (Some(_), StreamingFunction::Instantiate) => {
+                return Err(
+                    "Web API cases of instantiateStreaming are not part of the case model yet"
+                        .into(),
+                )
+            }
+        };
+        Ok(CaseCalls {
+            backend,
+            case,
+            route,
+        })
+    }
+
+    /// The Web API scenario the calls go through, if any.
+    pub(super) fn scenario(&self) -> Option<&'a Scenario> {
+        match self.route {
+            Route::WebApi(scenario, _) => Some(scenario),
+            _ => None,
+        }
+    }
+
+    /// The backend's own one-shot call: the invariance oracle. A panic is
+    /// a crash.
+    pub(super) fn one_shot(&self) -> Outcome {
+        let (engine, case) = (&self.backend.engine, self.case);
+        guarded(
+            || match self.route {
+                Route::Instantiate(instantiate) => {
+                    instantiate.instantiate_one_shot(&case.bytes, &case.features, &case.imports)
+                }
+                Route::Compile | Route::WebApi(..) => {
+                    engine.compile_one_shot(&case.bytes, &case.features)
+                }
+            },
+            crash,
+        )
+    }
+
+    /// The case's call with its body cut by `plan`. A panic is a crash.
+    pub(super) fn streamed(&self, plan: &ChunkPlan) -> WebApiOutcome {
+        let (engine, case) = (&self.backend.engine, self.case);
+        let body = || StreamingBody {
+            chunks: plan.chunks(&case.bytes),
+            end: BodyEnd::Close,
+        };
+        match self.route {
+            Route::Compile => {
+                guarded(|| engine.compile_streaming(body(), &case.features), crash).into()
+            }
+            Route::Instantiate(instantiate) => guarded(
+                || instantiate.instantiate_streaming(body(), &case.features, &case.imports),
+                crash,
+            )
+            .into(),
+            Route::WebApi(scenario, web_api) => guarded(
+                || web_api.compile_web_api(scenario, &case.bytes, plan),
+                |m| crash(m).into(),
+            ),
+        }
+    }
+}
+
 /// Runs a backend call, turning a panic into `on_panic(message)`.
 pub(super) fn guarded<T>(call: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
     catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
@@ -239,6 +324,8 @@ pub(super) mod tests {
             expected: expected.into(),
             features: Arc::new(Features::baseline()),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         }
     }
 

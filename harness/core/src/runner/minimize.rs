@@ -21,16 +21,14 @@
 //! fixed order, and when several run at once the first failing in that
 //! order wins.
 
-use super::case::{crash, guarded};
-use crate::backend::{BackendUnderTest, BodyEnd, StreamingBody, WebApiBackend, WebApiOutcome};
+use super::case::CaseCalls;
+use crate::backend::BackendUnderTest;
 use crate::case::Case;
 use crate::error::Error;
 use crate::outcome::{Outcome, OutcomeClass};
 use crate::plan::structure::structural_offsets;
 use crate::plan::ChunkPlan;
-use crate::scenario::Scenario;
 use crate::verdict::{judge, CaseResult, Minimized, Oracle, PlanFailure, Verdict};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bounds on one minimization.
@@ -101,28 +99,18 @@ fn minimize_until(
             failure.plan
         )));
     }
-    let web_api = match (case.scenario.as_deref(), &backend.web_api) {
-        (None, _) => None,
-        (Some(s), _) if !s.uses_plans() => {
-            return Err(cannot(
-                "its Web API scenario does not stream the body in chunks, so no cut matters".into(),
-            ))
-        }
-        (Some(s), Some(w)) => Some((s, w.clone())),
-        (Some(_), None) => {
-            return Err(cannot(format!(
-                "backend {} runs no Web API cases",
-                backend.info().name
-            )))
-        }
-    };
+    let calls = CaseCalls::resolve(backend, case).map_err(cannot)?;
+    if calls.scenario().is_some_and(|s| !s.uses_plans()) {
+        return Err(cannot(
+            "its Web API scenario does not stream the body in chunks, so no cut matters".into(),
+        ));
+    }
     let mut target: Vec<Oracle> = failure.failed.clone();
     target.sort();
     target.dedup();
     let mut search = Search {
-        backend,
         case,
-        web_api,
+        calls,
         one_shot: None,
         target,
         target_class: failure.actual.class(),
@@ -140,10 +128,7 @@ fn minimize_until(
         Some(o) => o.clone(),
         None => {
             search.attempts += 1;
-            guarded(
-                || backend.engine.compile_one_shot(&case.bytes, &case.features),
-                crash,
-            )
+            search.calls.one_shot()
         }
     };
     search.one_shot = Some(one_shot);
@@ -237,9 +222,8 @@ fn oracle_list(oracles: &[Oracle]) -> String {
 }
 
 struct Search<'a> {
-    backend: &'a BackendUnderTest,
     case: &'a Case,
-    web_api: Option<(&'a Scenario, Arc<dyn WebApiBackend>)>,
+    calls: CaseCalls<'a>,
     one_shot: Option<Outcome>,
     /// The oracles the original plan failed, sorted.
     target: Vec<Oracle>,
@@ -260,24 +244,9 @@ impl Search<'_> {
             name: "cuts".into(),
             cuts: cuts.to_vec(),
         };
-        let actual: WebApiOutcome = match &self.web_api {
-            None => {
-                let body = StreamingBody {
-                    chunks: plan.chunks(&case.bytes),
-                    end: BodyEnd::Close,
-                };
-                guarded(
-                    || self.backend.engine.compile_streaming(body, &case.features),
-                    crash,
-                )
-                .into()
-            }
-            Some((scenario, web_api)) => guarded(
-                || web_api.compile_web_api(scenario, &case.bytes, &plan),
-                |m| crash(m).into(),
-            ),
-        };
-        if let (Some((scenario, _)), Some(observed)) = (&self.web_api, &actual.body) {
+        let actual = self.calls.streamed(&plan);
+        let scenario = self.calls.scenario();
+        if let (Some(scenario), Some(observed)) = (scenario, &actual.body) {
             // The case tested something else under this chunking.
             if scenario
                 .premise_violation(plan.chunk_count(), observed)
@@ -286,10 +255,7 @@ impl Search<'_> {
                 return None;
             }
         }
-        let invariance_applies = self
-            .web_api
-            .as_ref()
-            .is_none_or(|(s, _)| s.compiles_module_bytes());
+        let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
         let mut failed = judge(
             case.expected(),
             self.one_shot.as_ref().expect("the one-shot runs first"),

@@ -297,6 +297,8 @@ impl FuzzSuite {
             expected: generated.expected.into(),
             features: features.clone(),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         }
     }
 }

@@ -60,6 +60,8 @@ pub fn derive(cases: &[Case], max_per_module: usize) -> (Vec<Case>, Vec<NotAppli
                 expected: Expected::OneShotValidation(Arc::default()),
                 features: parent.features.clone(),
                 scenario: None,
+                function: Default::default(),
+                imports: Default::default(),
             });
         }
     }
@@ -97,6 +99,8 @@ mod tests {
             expected: OutcomeClass::Module.into(),
             features: Arc::new(Features::baseline()),
             scenario: None,
+            function: Default::default(),
+            imports: Default::default(),
         };
         let (derived, _) = derive(&[parent], DEFAULT_MAX_TRUNCATIONS_PER_MODULE);
         let expect = |len: usize| {

@@ -146,6 +146,8 @@ impl Mapper<'_, '_> {
                     expected: expected.into(),
                     features: self.source.features.clone(),
                     scenario: None,
+                    function: Default::default(),
+                    imports: Default::default(),
                 });
             }
             Mapped::NotApplicable(reason) => {

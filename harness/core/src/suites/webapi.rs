@@ -323,6 +323,8 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             expected: scenario.expect.into(),
             features: source.features.clone(),
             scenario: Some(Arc::new(scenario)),
+            function: Default::default(),
+            imports: Default::default(),
         });
     }
     loaded

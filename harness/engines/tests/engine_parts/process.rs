@@ -31,6 +31,8 @@ fn case(id: &str, marker: &[u8]) -> Case {
         expected: OutcomeClass::Module.into(),
         features: Arc::new(Features::baseline()),
         scenario: None,
+        function: Default::default(),
+        imports: Default::default(),
     }
 }
 
