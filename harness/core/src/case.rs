@@ -86,7 +86,6 @@ impl std::fmt::Display for StreamingFunction {
 /// engine's one-shot `WebAssembly.instantiate`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum ImportObject {
     /// No import object (`undefined`): a module with imports is then a
     /// `TypeError` once compiled ("read the imports", step 1).

@@ -6,7 +6,7 @@
 //! and an expectations file that does not parse are failing trials, so
 //! nothing is skipped silently.
 
-use crate::backend::{Backend, BackendUnderTest, WebApiBackend};
+use crate::backend::{Backend, BackendUnderTest, InstantiateBackend, WebApiBackend};
 use crate::escape;
 use crate::expectations::{refuse_bless_in_ci, BlessInput, Expectations};
 use crate::plan::PlanSet;
@@ -65,6 +65,15 @@ impl Conformance {
     /// them.
     pub fn with_web_api<B: Backend + WebApiBackend + 'static>(backend: B) -> Conformance {
         Conformance::for_backend(BackendUnderTest::with_web_api(backend))
+    }
+
+    /// The backend's instantiation capability: `instantiateStreaming` cases
+    /// (ids ending `@instantiate`) run through it instead of counting as
+    /// not applicable. Usually the same value as the backend:
+    /// `Conformance::new(MyEngine).instantiating(MyEngine)`.
+    pub fn instantiating(mut self, backend: impl InstantiateBackend + 'static) -> Self {
+        self.backend = self.backend.instantiating(Arc::new(backend));
+        self
     }
 
     /// Like [`Conformance::new`], for a backend as the runner holds it.

@@ -4,7 +4,7 @@
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
 
-export const PROTOCOL = 6;
+export const PROTOCOL = 7;
 
 // The longest delay setTimeout accepts; a longer one fires at once.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -315,6 +315,57 @@ function fingerprint(module, bytes) {
   };
 }
 
+// What JS can observe of an instance's exports without calling them (see
+// InstanceExport in harness/core/src/outcome.rs), in the module's export
+// order: `instance.exports` lists integer-like names first, whatever their
+// place in the module.
+function instanceFingerprint(module, instance) {
+  return {
+    exports: WebAssembly.Module.exports(module).map(({ name, kind }) => exportShape(name, kind, instance.exports[name])),
+  };
+}
+
+function exportShape(name, kind, value) {
+  const shape = { name, kind };
+  switch (kind) {
+    case "function": shape.length = value.length; break;
+    case "table": shape.length = Number(value.length); break;
+    case "memory": shape.byte_length = value.buffer.byteLength; break;
+    case "global": {
+      let current;
+      try { current = value.value; } catch { shape.value = "unrepresentable"; break; }
+      shape.value = typeof current === "number" ? "number" : typeof current === "bigint" ? "bigint" : "reference";
+      // Setting an immutable global throws; setting a mutable one to its
+      // own value changes nothing.
+      try { value.value = current; shape.mutable = true; } catch { shape.mutable = false; }
+      break;
+    }
+    case "tag": break;
+    default: unknown("export kind", kind);
+  }
+  return shape;
+}
+
+// How a streaming function's or its one-shot counterpart's result reads.
+function settledWith(fn, result, bytes) {
+  if (fn === "compile") {
+    return result instanceof WebAssembly.Module
+      ? { class: "module", fingerprint: fingerprint(result, bytes) }
+      : { class: "other-error", name: "NotAModule", message: String(result) };
+  }
+  const { module, instance } = result ?? {};
+  return module instanceof WebAssembly.Module && instance instanceof WebAssembly.Instance
+    ? { class: "instance", module: fingerprint(module, bytes), instance: instanceFingerprint(module, instance) }
+    : { class: "other-error", name: "NotAnInstance", message: String(result) };
+}
+
+// The request's streaming function: `compile` (the default) or `instantiate`.
+function streamingFunction(request) {
+  const fn = request.function ?? "compile";
+  if (fn !== "compile" && fn !== "instantiate") unknown("function", fn);
+  return fn;
+}
+
 const NO_REASON = Symbol("no reason");
 
 // `given` lists the objects the case handed out: a rejection reason, a
@@ -322,6 +373,8 @@ const NO_REASON = Symbol("no reason");
 function classifyError(error, given) {
   if (given.some((g) => g !== NO_REASON && Object.is(error, g))) return { class: "passed-through" };
   if (error instanceof WebAssembly.CompileError) return { class: "compile-error", message: String(error.message) };
+  if (error instanceof WebAssembly.LinkError) return { class: "link-error", message: String(error.message) };
+  if (error instanceof WebAssembly.RuntimeError) return { class: "runtime-error", message: String(error.message) };
   if (error instanceof TypeError) return { class: "type-error", message: String(error.message) };
   const name = error && typeof error === "object" && "name" in error ? String(error.name) : typeof error;
   const message = error && typeof error === "object" && "message" in error ? String(error.message) : String(error);
@@ -399,6 +452,7 @@ function makeArgument(scenario, response, reason, fetched) {
 }
 
 async function runCase(request, bytes) {
+  const fn = streamingFunction(request);
   const scenario = request.scenario;
   const cuts = new Cuts(request.cuts);
   const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
@@ -440,11 +494,16 @@ async function runCase(request, bytes) {
   }
   const argument = makeArgument(scenario, response, reason, fetched);
   const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
+  // instantiateStreaming(source, importObject, options): no import object
+  // yet, so `undefined` holds its place when options follow.
+  const call = fn === "compile"
+    ? () => WebAssembly.compileStreaming(argument, ...optionsArgs)
+    : () => WebAssembly.instantiateStreaming(argument, ...(optionsArgs.length ? [undefined, ...optionsArgs] : []));
   if (bodyState === "called-twice") {
     // The first call locks the body in its reaction; the case is the second.
-    WebAssembly.compileStreaming(argument, ...optionsArgs).catch(() => {});
+    call().catch(() => {});
   }
-  const promise = WebAssembly.compileStreaming(argument, ...optionsArgs);
+  const promise = call();
   fetched?.afterCall();
   // Same turn, after the call and before its reaction runs.
   if (bodyState === "consumed-after") response.arrayBuffer().catch(() => {});
@@ -463,9 +522,7 @@ async function runCase(request, bytes) {
       timer = setTimeout(() => resolve({ class: "pending" }), Math.min(request.settle_ms, MAX_TIMER_MS));
     }));
   const settled = promise.then(
-    (module) => module instanceof WebAssembly.Module
-      ? { class: "module", fingerprint: fingerprint(module, bytes) }
-      : { class: "other-error", name: "NotAModule", message: String(module) },
+    (result) => settledWith(fn, result, bytes),
     (error) => classifyError(error, [reason, ...(fetched ? fetched.given() : [])]),
   );
   const outcome = await Promise.race([settled, pending]);
@@ -478,9 +535,13 @@ async function runCase(request, bytes) {
   return { outcome, body };
 }
 
-function oneShot(bytes) {
+// The invariance oracle: `new WebAssembly.Module(bytes)`, or
+// `WebAssembly.instantiate(bytes)` for instantiateStreaming.
+async function oneShot(request, bytes) {
+  const fn = streamingFunction(request);
   try {
-    return { class: "module", fingerprint: fingerprint(new WebAssembly.Module(bytes), bytes) };
+    const result = fn === "compile" ? new WebAssembly.Module(bytes) : await WebAssembly.instantiate(bytes);
+    return settledWith(fn, result, bytes);
   } catch (error) {
     return classifyError(error, []);
   }
@@ -507,8 +568,15 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
         case "forget":
           modules.delete(request.module);
           return;
-        case "one-shot":
-          return send({ type: "result", id: request.id, outcome: oneShot(modules.get(request.module)) });
+        case "one-shot": {
+          let outcome;
+          try {
+            outcome = await oneShot(request, modules.get(request.module));
+          } catch (error) {
+            outcome = { class: "crash", message: `driver: ${error && error.stack || error}` };
+          }
+          return send({ type: "result", id: request.id, outcome });
+        }
         case "case": {
           let result;
           try {

@@ -22,7 +22,7 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
         process::js(name, name, &command, workers, timing.settle)
             .map(|mut backend| {
                 backend.set_hang_grace(timing.hang_grace);
-                BackendUnderTest::with_web_api(backend)
+                BackendUnderTest::complete(backend)
             })
             .map_err(|e| Error::UnknownBackend {
                 name: name.to_string(),
@@ -45,14 +45,14 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
                 .expect("both browsers are kinds");
             let mut backend = browser::backend(*kind, workers, timing.settle);
             backend.set_hang_grace(timing.hang_grace);
-            Ok(BackendUnderTest::with_web_api(backend))
+            Ok(BackendUnderTest::complete(backend))
         }
         _ => match name.strip_prefix("command:") {
             Some(program) => {
                 let mut backend =
                     process::backend(name, vec![program.to_string()], workers, timing.settle);
                 backend.set_hang_grace(timing.hang_grace);
-                Ok(BackendUnderTest::with_web_api(backend))
+                Ok(BackendUnderTest::complete(backend))
             }
             None => Err(Error::UnknownBackend {
                 name: name.to_string(),

@@ -159,6 +159,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
                 id,
                 module: 1,
                 settle_ms: Some(1000),
+                function: Default::default(),
                 body,
             };
             send(serde_json::to_string(&request).unwrap());
@@ -234,6 +235,7 @@ fn the_protocol_client_drives_a_browser_page() {
         id,
         module: 1,
         settle_ms: Some(1000),
+        function: Default::default(),
         body,
     };
     let one_shot = worker

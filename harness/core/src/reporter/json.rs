@@ -12,10 +12,11 @@ use std::io::{self, Write};
 
 pub const SCHEMA: &str = "streamconform-report";
 /// Bump on any change a consumer could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// The versions this streamconform reads: version 4 only added the
 /// optional `minimized`, so a version-3 report (a history's older nights)
-/// reads as one in which nothing was minimized.
+/// reads as one in which nothing was minimized; version 5 added
+/// instantiation cases and outcomes, which older reports simply lack.
 pub const READABLE_SCHEMA_VERSIONS: std::ops::RangeInclusive<u32> = 3..=SCHEMA_VERSION;
 
 /// The whole report, as read back (the writer streams the same shape).

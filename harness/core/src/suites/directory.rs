@@ -148,6 +148,7 @@ fn load_tree(
         builtin: webapi::builtin_modules().clone(),
     };
     let mut table_errors = Vec::new();
+    let instantiate = manifest.instantiate;
     match manifest.modules {
         Some(ModuleTable::Inline(entries)) => {
             let text = manifest_text.as_deref().unwrap_or_default();
@@ -240,6 +241,7 @@ fn load_tree(
                         group,
                         features: features.clone(),
                         max_module_bytes,
+                        instantiate,
                     },
                 )
                 .into()

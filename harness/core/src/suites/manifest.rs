@@ -14,6 +14,7 @@ use std::path::Path;
 /// base = "wasm3"                 # wasm1, wasm2 or wasm3 (the default)
 /// features = ["wide-arithmetic"] # proposals beyond the base
 /// kind = "webapi"                # only .toml files are case files
+/// instantiate = true             # .wast modules also instantiateStreaming
 /// modules = "my-modules.toml"    # the module table, or inline:
 /// # [modules]
 /// # add = { file = "add.wasm" }
@@ -36,6 +37,10 @@ pub struct SuiteManifest {
     /// at the root is the table if there is one.
     #[serde(default)]
     pub modules: Option<ModuleTable>,
+    /// Whether each module directive of the suite's `.wast` files is also
+    /// an `instantiateStreaming` case (see `wast.rs`).
+    #[serde(default)]
+    pub instantiate: bool,
 }
 
 /// What a suite directory holds. With a kind, files with the other kind's
@@ -68,7 +73,7 @@ impl SuiteManifest {
                 path,
                 text,
                 &e,
-                "a suite manifest: `description`, `base`, `features`, `kind`, `modules`",
+                "a suite manifest: `description`, `base`, `features`, `kind`, `modules`, `instantiate`",
             )
         })?;
         manifest.features_set(text, path)?;

@@ -10,9 +10,20 @@
 //! - text-only `assert_malformed` (quoted or text modules: the error is in
 //!   the text, there are no bytes to stream) and component-model directives
 //!   → not applicable, with the reason.
+//!
+//! In a suite that instantiates ([`WastSource::instantiate`]), each such
+//! case also has an `instantiateStreaming` twin (id `…@instantiate`) with
+//! what the directive says of instantiating: `module` → an instance,
+//! `assert_trap` on a module → RuntimeError, `assert_unlinkable` →
+//! LinkError, a compile error stays one. A `module definition` is never
+//! instantiated. Until cases carry the script's environment (the
+//! `spectest` module and registered instances), a twin is made only where
+//! no import object is needed: modules without imports, and modules that
+//! do not compile (a compile error wins over everything the import object
+//! could do).
 
 use super::LoadedSuite;
-use crate::case::{Case, CaseOrigin, NotApplicable};
+use crate::case::{Case, CaseOrigin, ImportObject, NotApplicable};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
 use crate::outcome::OutcomeClass;
@@ -32,6 +43,8 @@ pub struct WastSource<'a> {
     pub features: Arc<Features>,
     /// A longer module is an error naming its line; it costs that case.
     pub max_module_bytes: usize,
+    /// Whether module directives are also `instantiateStreaming` cases.
+    pub instantiate: bool,
 }
 
 /// Parses one `.wast` file into cases. A file that does not lex or parse is
@@ -84,7 +97,9 @@ struct Mapper<'s, 't> {
 
 /// What one directive contributes.
 enum Mapped {
-    Case(Vec<u8>, OutcomeClass),
+    /// A compile case, and what instantiating its module gives (`None`: the
+    /// directive does not instantiate it).
+    Case(Vec<u8>, OutcomeClass, Option<OutcomeClass>),
     NotApplicable(String),
     /// Over the size limit, by this many bytes.
     TooLarge(usize),
@@ -95,9 +110,13 @@ impl Mapper<'_, '_> {
     fn directive(&mut self, directive: WastDirective<'_>) {
         let line = line_of_offset(self.text, directive.span().offset());
         let max_bytes = self.source.max_module_bytes;
-        let quote_wat = |module: QuoteWat<'_>, expected| map_module(module, expected, max_bytes);
-        let wat =
-            |module: Wat<'_>, expected| map_module(QuoteWat::Wat(module), expected, max_bytes);
+        let quote_wat = |module: QuoteWat<'_>, expected: (OutcomeClass, Option<OutcomeClass>)| {
+            map_module(module, expected, max_bytes)
+        };
+        let wat = |module: Wat<'_>, expected: (OutcomeClass, Option<OutcomeClass>)| {
+            map_module(QuoteWat::Wat(module), expected, max_bytes)
+        };
+        use OutcomeClass::{CompileError, Instance, LinkError, Module, RuntimeError};
         let mapped = match directive {
             WastDirective::Thread(thread) => {
                 for inner in thread.directives {
@@ -105,24 +124,25 @@ impl Mapper<'_, '_> {
                 }
                 Mapped::Nothing
             }
-            WastDirective::Module(module) | WastDirective::ModuleDefinition(module) => {
-                quote_wat(module, OutcomeClass::Module)
-            }
+            WastDirective::Module(module) => quote_wat(module, (Module, Some(Instance))),
+            WastDirective::ModuleDefinition(module) => quote_wat(module, (Module, None)),
             WastDirective::AssertMalformedCustom { module, .. }
             | WastDirective::AssertInvalidCustom { module, .. } => {
-                quote_wat(module, OutcomeClass::Module)
+                quote_wat(module, (Module, Some(Instance)))
             }
-            WastDirective::AssertUnlinkable { module, .. } => wat(module, OutcomeClass::Module),
+            WastDirective::AssertUnlinkable { module, .. } => {
+                wat(module, (Module, Some(LinkError)))
+            }
             WastDirective::AssertTrap {
                 exec: WastExecute::Wat(module),
                 ..
-            } => wat(module, OutcomeClass::Module),
+            } => wat(module, (Module, Some(RuntimeError))),
             WastDirective::AssertInvalid { module, .. } => {
-                quote_wat(module, OutcomeClass::CompileError)
+                quote_wat(module, (CompileError, Some(CompileError)))
             }
             WastDirective::AssertMalformed { module, .. } => match module {
                 QuoteWat::Wat(Wat::Module(m)) if matches!(m.kind, ModuleKind::Binary(_)) => {
-                    wat(Wat::Module(m), OutcomeClass::CompileError)
+                    wat(Wat::Module(m), (CompileError, Some(CompileError)))
                 }
                 QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) => {
                     Mapped::NotApplicable(COMPONENT.into())
@@ -135,8 +155,11 @@ impl Mapper<'_, '_> {
         };
         match mapped {
             Mapped::Nothing => {}
-            Mapped::Case(bytes, expected) => {
+            Mapped::Case(bytes, expected, instantiated) => {
                 let id = self.id_for_line(line);
+                let twin = instantiated.filter(|&class| {
+                    self.source.instantiate && (class == CompileError || !has_imports(&bytes))
+                });
                 self.out.cases.push(Case {
                     id,
                     suite: self.source.suite.to_string(),
@@ -149,6 +172,11 @@ impl Mapper<'_, '_> {
                     function: Default::default(),
                     imports: Default::default(),
                 });
+                if let Some(class) = twin {
+                    let compile = self.out.cases.last().expect("just pushed");
+                    let twin = compile.instantiation(class.into(), ImportObject::Omitted);
+                    self.out.cases.push(twin);
+                }
             }
             Mapped::NotApplicable(reason) => {
                 let id = self.id_for_line(line);
@@ -316,7 +344,22 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
 
 const COMPONENT: &str = "component-model directive: not a core module";
 
-fn map_module(mut module: QuoteWat<'_>, expected: OutcomeClass, max_bytes: usize) -> Mapped {
+/// Whether a module has an import section with an import in it. Not
+/// validated: the directive says whether it compiles.
+fn has_imports(bytes: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .any(|payload| match payload {
+            Ok(wasmparser::Payload::ImportSection(reader)) => reader.count() > 0,
+            _ => false,
+        })
+}
+
+fn map_module(
+    mut module: QuoteWat<'_>,
+    (expected, instantiated): (OutcomeClass, Option<OutcomeClass>),
+    max_bytes: usize,
+) -> Mapped {
     if matches!(
         module,
         QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
@@ -336,7 +379,7 @@ fn map_module(mut module: QuoteWat<'_>, expected: OutcomeClass, max_bytes: usize
     }
     match module.encode() {
         Ok(bytes) if bytes.len() > max_bytes => Mapped::TooLarge(bytes.len()),
-        Ok(bytes) => Mapped::Case(bytes, expected),
+        Ok(bytes) => Mapped::Case(bytes, expected, instantiated),
         Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
     }
 }
@@ -350,6 +393,14 @@ mod tests {
     }
 
     fn map_within(text: &str, max_module_bytes: usize) -> Result<LoadedSuite, Error> {
+        map_with(text, max_module_bytes, false)
+    }
+
+    fn map_with(
+        text: &str,
+        max_module_bytes: usize,
+        instantiate: bool,
+    ) -> Result<LoadedSuite, Error> {
         cases_from_wast(
             text,
             &WastSource {
@@ -359,6 +410,7 @@ mod tests {
                 group: "g",
                 features: Arc::new(Features::baseline()),
                 max_module_bytes,
+                instantiate,
             },
         )
     }
@@ -411,6 +463,51 @@ mod tests {
         assert_eq!(out.not_applicable.len(), 1);
         assert_eq!(out.not_applicable[0].id, "t/x.wast:5");
         assert!(out.not_applicable[0].reason.contains("text-only"));
+    }
+
+    #[test]
+    fn an_instantiating_suite_adds_a_twin_where_no_import_object_is_needed() {
+        let text = r#"
+(module (func (export "f")))
+(assert_invalid (module (import "m" "f" (func)) (func (result i32))) "type mismatch")
+(module (import "spectest" "print" (func)))
+(module definition (func))
+(assert_trap (module (memory 1) (data (i32.const 65536) "x")) "out of bounds")
+(assert_unlinkable (module (import "x" "y" (func))) "unknown import")
+(module binary "\00asm" "\01\00\00\00" "\00\01\00")
+"#;
+        let out = map_with(text, crate::suites::DEFAULT_MAX_MODULE_BYTES, true).unwrap();
+        let got: Vec<_> = out
+            .cases
+            .iter()
+            .map(|c| (c.id.as_str(), c.function, c.expected()))
+            .collect();
+        use crate::case::StreamingFunction::{Compile, Instantiate};
+        use OutcomeClass::*;
+        assert_eq!(
+            got,
+            [
+                ("t/x.wast:2", Compile, Module),
+                ("t/x.wast:2@instantiate", Instantiate, Instance),
+                ("t/x.wast:3", Compile, CompileError),
+                ("t/x.wast:3@instantiate", Instantiate, CompileError),
+                ("t/x.wast:4", Compile, Module),
+                ("t/x.wast:5", Compile, Module),
+                ("t/x.wast:6", Compile, Module),
+                ("t/x.wast:6@instantiate", Instantiate, RuntimeError),
+                ("t/x.wast:7", Compile, Module),
+                ("t/x.wast:8", Compile, Module),
+                ("t/x.wast:8@instantiate", Instantiate, Instance),
+            ]
+        );
+        let twin = &out.cases[1];
+        assert_eq!(twin.bytes.len(), out.cases[0].bytes.len());
+        assert_eq!(crate::suites::file_of_case_id(&twin.id), Some("t/x.wast"));
+        assert_eq!(crate::case::StreamingFunction::of_id(&twin.id), Instantiate);
+        // The same file in a suite that does not instantiate: no twins.
+        let plain = map(text).unwrap();
+        assert!(plain.cases.iter().all(|c| c.function == Compile));
+        assert_eq!(plain.cases.len(), 7);
     }
 
     #[test]

@@ -16,8 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use streamconform::backend::{
-    Backend, BackendInfo, BodyEnd, ProposalSupport, StreamingBody, WebApiBackend, WebApiOutcome,
+    Backend, BackendInfo, BodyEnd, InstantiateBackend, ProposalSupport, StreamingBody,
+    WebApiBackend, WebApiOutcome,
 };
+use streamconform::case::{ImportObject, StreamingFunction};
 use streamconform::features::{probe_bytes, Features, PROBES};
 use streamconform::outcome::Outcome;
 use streamconform::plan::ChunkPlan;
@@ -213,6 +215,7 @@ impl WorkerBackend {
                                 let outcome = self.request_in(
                                     pool,
                                     &probe_bytes(hex),
+                                    StreamingFunction::Compile,
                                     &RequestBody::OneShot,
                                     false,
                                 );
@@ -269,11 +272,12 @@ impl WorkerBackend {
         &self,
         features: Option<&Features>,
         module: &[u8],
+        function: StreamingFunction,
         body: RequestBody<'_>,
         pending_window: bool,
     ) -> WebApiOutcome {
         let pool = self.pool(self.switches_for(features));
-        self.request_in(&*pool, module, &body, pending_window)
+        self.request_in(&*pool, module, function, &body, pending_window)
     }
 
     /// A request on a worker of `pool`, run again on a fresh worker when
@@ -285,6 +289,7 @@ impl WorkerBackend {
         &self,
         pool: &dyn WorkerPool,
         module: &[u8],
+        function: StreamingFunction,
         body: &RequestBody<'_>,
         pending_window: bool,
     ) -> WebApiOutcome {
@@ -309,6 +314,7 @@ impl WorkerBackend {
                 module: module_id(module),
                 settle_ms: pending_window
                     .then(|| u64::try_from(deadlines.settle.as_millis()).unwrap_or(u64::MAX)),
+                function,
                 body,
             };
             match worker.request((request.module, module), &request, deadlines) {
@@ -321,8 +327,9 @@ impl WorkerBackend {
         Outcome::Crash { message: last_loss }.into()
     }
 
-    fn compile_scenario(
+    fn call_scenario(
         &self,
+        function: StreamingFunction,
         features: Option<&Features>,
         scenario: &Scenario,
         module: &[u8],
@@ -357,7 +364,7 @@ impl WorkerBackend {
             cuts: WireCuts(&plan.cuts),
             events,
         };
-        let mut outcome = self.request(features, module, body, scenario.may_never_end());
+        let mut outcome = self.request(features, module, function, body, scenario.may_never_end());
         // Whatever the engine answered, it answered something else than the
         // case describes if the body was not served as registered.
         if let Some((server, registered)) = &served {
@@ -380,36 +387,12 @@ impl Backend for WorkerBackend {
     }
 
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
-        // A byte-level case is the default scenario: a fresh Response with
-        // Content-Type application/wasm and the chunks as Uint8Arrays.
-        let chunks: Vec<&[u8]> = body.chunks.collect();
-        let mut cuts = Vec::with_capacity(chunks.len().saturating_sub(1));
-        let mut bytes = Vec::new();
-        for (i, chunk) in chunks.iter().enumerate() {
-            bytes.extend_from_slice(chunk);
-            if i + 1 < chunks.len() {
-                cuts.push(bytes.len());
-            }
-        }
-        let mut scenario = Scenario::byte_level();
-        match body.end {
-            BodyEnd::Close => {}
-            BodyEnd::Error => {
-                scenario.stream_end = StreamEnd::Error;
-                scenario.reason = Some(JsValue::Object);
-            }
-            BodyEnd::Never => scenario.stream_end = StreamEnd::Never,
-        }
-        let plan = ChunkPlan {
-            name: "chunks".into(),
-            cuts,
-        };
-        self.compile_scenario(Some(features), &scenario, &bytes, &plan)
-            .outcome
+        self.stream_bytes(StreamingFunction::Compile, body, features)
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        self.request(Some(features), bytes, RequestBody::OneShot, false)
+        let function = StreamingFunction::Compile;
+        self.request(Some(features), bytes, function, RequestBody::OneShot, false)
             .outcome
     }
 
@@ -436,6 +419,71 @@ impl Backend for WorkerBackend {
     }
 }
 
+impl WorkerBackend {
+    /// A byte-level case: the default scenario (a fresh Response with
+    /// Content-Type application/wasm and the chunks as Uint8Arrays) given
+    /// to `function`.
+    fn stream_bytes(
+        &self,
+        function: StreamingFunction,
+        body: StreamingBody<'_>,
+        features: &Features,
+    ) -> Outcome {
+        let chunks: Vec<&[u8]> = body.chunks.collect();
+        let mut cuts = Vec::with_capacity(chunks.len().saturating_sub(1));
+        let mut bytes = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            bytes.extend_from_slice(chunk);
+            if i + 1 < chunks.len() {
+                cuts.push(bytes.len());
+            }
+        }
+        let mut scenario = Scenario::byte_level();
+        match body.end {
+            BodyEnd::Close => {}
+            BodyEnd::Error => {
+                scenario.stream_end = StreamEnd::Error;
+                scenario.reason = Some(JsValue::Object);
+            }
+            BodyEnd::Never => scenario.stream_end = StreamEnd::Never,
+        }
+        let plan = ChunkPlan {
+            name: "chunks".into(),
+            cuts,
+        };
+        self.call_scenario(function, Some(features), &scenario, &bytes, &plan)
+            .outcome
+    }
+}
+
+impl InstantiateBackend for WorkerBackend {
+    fn instantiate_streaming(
+        &self,
+        body: StreamingBody<'_>,
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome {
+        match imports {
+            ImportObject::Omitted => {}
+        }
+        self.stream_bytes(StreamingFunction::Instantiate, body, features)
+    }
+
+    fn instantiate_one_shot(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome {
+        match imports {
+            ImportObject::Omitted => {}
+        }
+        let function = StreamingFunction::Instantiate;
+        self.request(Some(features), bytes, function, RequestBody::OneShot, false)
+            .outcome
+    }
+}
+
 impl WebApiBackend for WorkerBackend {
     fn compile_web_api(
         &self,
@@ -445,7 +493,7 @@ impl WebApiBackend for WorkerBackend {
     ) -> WebApiOutcome {
         // Web API cases are about the Response, not proposals: the engine
         // as shipped.
-        self.compile_scenario(None, scenario, module, plan)
+        self.call_scenario(StreamingFunction::Compile, None, scenario, module, plan)
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {

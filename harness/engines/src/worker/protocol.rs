@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 use streamconform::backend::WebApiOutcome;
+use streamconform::case::StreamingFunction;
 use streamconform::outcome::Outcome;
 use streamconform::plan::{cut_runs, CutRun};
 use streamconform::scenario::{
@@ -15,7 +16,7 @@ use streamconform::scenario::{
     FetchUrl, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
 };
 
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]
@@ -144,6 +145,10 @@ pub struct Request<'a> {
     /// end; without it the worker waits for the promise to settle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_ms: Option<u64>,
+    /// Which streaming function the request calls (its one-shot
+    /// counterpart for `one-shot`); absent for `compileStreaming`.
+    #[serde(skip_serializing_if = "StreamingFunction::is_compile")]
+    pub function: StreamingFunction,
     #[serde(flatten)]
     pub body: &'a RequestBody<'a>,
 }
@@ -380,6 +385,7 @@ mod tests {
             id: 8,
             module: 9,
             settle_ms: Some(3000),
+            function: Default::default(),
             body: &body,
         })
         .unwrap();
@@ -400,6 +406,7 @@ mod tests {
             id: 1,
             module: 2,
             settle_ms: None,
+            function: Default::default(),
             body: &RequestBody::OneShot,
         })
         .unwrap();

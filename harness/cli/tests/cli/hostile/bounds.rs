@@ -570,7 +570,7 @@ fn a_fifo_or_device_case_file_is_an_error_naming_it() {
 /// A worker (a `command:` backend) that answers its hello, then writes one
 /// line that never ends.
 const ENDLESS_LINE_WORKER: &str = r#"#!/usr/bin/env node
-const hello = { type: "hello", protocol: 6, engine: "endless-line", version: "test double" };
+const hello = { type: "hello", protocol: PROTOCOL_VERSION, engine: "endless-line", version: "test double" };
 process.stdout.write(JSON.stringify(hello) + "\n");
 const chunk = '{"type":"result","id":1,"outcome":"' + "a".repeat(1 << 20);
 process.stdin.once("data", function more() {
@@ -591,7 +591,12 @@ fn a_worker_line_that_never_ends_is_a_protocol_fault_in_bounded_memory() {
     let dir = scratch("hostile-bounds-endless-line");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
     let worker = dir.join("endless-line-worker");
-    std::fs::write(&worker, ENDLESS_LINE_WORKER).unwrap();
+    let version = streamconform_engines::worker::protocol::PROTOCOL_VERSION.to_string();
+    std::fs::write(
+        &worker,
+        ENDLESS_LINE_WORKER.replace("PROTOCOL_VERSION", &version),
+    )
+    .unwrap();
     std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
     let backend = format!("command:{}", worker.display());
     let run = streamconform_measured(

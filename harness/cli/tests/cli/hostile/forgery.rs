@@ -478,6 +478,7 @@ fn replaced_worker(kind: BrowserKind) {
         id: 1,
         module: 1,
         settle_ms: Some(1000),
+        function: Default::default(),
         body: &RequestBody::OneShot,
     };
     let deadlines = Deadlines {
