@@ -1,11 +1,16 @@
 //! The reference backend: wasmparser's incremental `Parser` and `Validator`,
 //! fed chunk by chunk, with the spec's rule that a stream's fate decides
 //! first (a stream error or an open stream wins over a compile error that
-//! was already visible).
+//! was already visible). `instantiate` models what instantiation does
+//! after the compile.
 
+mod instantiate;
 pub mod web_api_model;
 
-use super::{Backend, BackendInfo, BodyEnd, StreamingBody, WebApiBackend, WebApiOutcome};
+use super::{
+    Backend, BackendInfo, BodyEnd, InstantiateBackend, StreamingBody, WebApiBackend, WebApiOutcome,
+};
+use crate::case::ImportObject;
 use crate::features::{wasm_features, Features};
 use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
 use crate::plan::ChunkPlan;
@@ -21,7 +26,9 @@ const WASMPARSER_VERSION: &str = "wasmparser 0.263";
 /// The reference backend: wasmparser's incremental parser and validator,
 /// fed chunk by chunk, with the spec's rules for how a stream's end decides
 /// the outcome. Also a [`WebApiBackend`], through an executable model of
-/// the `compileStreaming` algorithm.
+/// the `compileStreaming` algorithm, and an [`InstantiateBackend`], through
+/// a model of instantiation that runs no code (a module whose start
+/// function it cannot decide statically is not applicable).
 ///
 /// It is what streamconform's own suites are checked against, and a
 /// correct backend to delegate to or compare with.
@@ -37,17 +44,7 @@ impl Backend for ReferenceBackend {
     }
 
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
-        let mut decoder = StreamingDecoder::new(wasm_features(features));
-        for chunk in body.chunks {
-            decoder.push(chunk);
-        }
-        match body.end {
-            BodyEnd::Close => decoder.finish(),
-            // Consume body rejects with the stream's reason before any
-            // compile result can exist (Web API, consume body / read-loop).
-            BodyEnd::Error => Outcome::PassedThrough,
-            BodyEnd::Never => Outcome::Pending,
-        }
+        compile_stream(body, features, |_| {})
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
@@ -70,6 +67,56 @@ impl Backend for ReferenceBackend {
         Outcome::CompileError {
             message: "unexpected end of module".into(),
         }
+    }
+}
+
+impl InstantiateBackend for ReferenceBackend {
+    fn instantiate_streaming(
+        &self,
+        body: StreamingBody<'_>,
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome {
+        // The decoder drains its buffer: the model reads its own copy.
+        let mut bytes = Vec::new();
+        let compiled = compile_stream(body, features, |chunk| bytes.extend_from_slice(chunk));
+        instantiate::after_compile(compiled, &bytes, imports)
+    }
+
+    fn instantiate_one_shot(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Outcome {
+        instantiate::after_compile(self.compile_one_shot(bytes, features), bytes, imports)
+    }
+
+    fn not_applicable(&self, bytes: &[u8], features: &Features) -> Option<String> {
+        match self.compile_one_shot(bytes, features) {
+            Outcome::Module { .. } => instantiate::undecidable(bytes),
+            _ => None,
+        }
+    }
+}
+
+/// `compileStreaming` of a body, showing each chunk to `seen` as it is fed.
+fn compile_stream(
+    body: StreamingBody<'_>,
+    features: &Features,
+    mut seen: impl FnMut(&[u8]),
+) -> Outcome {
+    let mut decoder = StreamingDecoder::new(wasm_features(features));
+    for chunk in body.chunks {
+        seen(chunk);
+        decoder.push(chunk);
+    }
+    match body.end {
+        BodyEnd::Close => decoder.finish(),
+        // Consume body rejects with the stream's reason before any
+        // compile result can exist (Web API, consume body / read-loop).
+        BodyEnd::Error => Outcome::PassedThrough,
+        BodyEnd::Never => Outcome::Pending,
     }
 }
 
