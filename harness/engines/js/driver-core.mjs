@@ -535,16 +535,22 @@ async function runCase(request, bytes) {
   return { outcome, body };
 }
 
-// The invariance oracle: `new WebAssembly.Module(bytes)`, or
+// The invariance oracle: `new WebAssembly.Module(bytes)`, answered in the
+// same turn (so an `exit` right after it finds it answered), or a promise of
 // `WebAssembly.instantiate(bytes)` for instantiateStreaming.
-async function oneShot(request, bytes) {
+function oneShot(request, bytes) {
   const fn = streamingFunction(request);
-  try {
-    const result = fn === "compile" ? new WebAssembly.Module(bytes) : await WebAssembly.instantiate(bytes);
-    return settledWith(fn, result, bytes);
-  } catch (error) {
-    return classifyError(error, []);
+  if (fn === "compile") {
+    try {
+      return settledWith(fn, new WebAssembly.Module(bytes), bytes);
+    } catch (error) {
+      return classifyError(error, []);
+    }
   }
+  return WebAssembly.instantiate(bytes).then(
+    (result) => settledWith(fn, result, bytes),
+    (error) => classifyError(error, []),
+  );
 }
 
 // A protocol worker's state and semantics. `send(message)` writes one reply;
@@ -569,13 +575,15 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
           modules.delete(request.module);
           return;
         case "one-shot": {
+          const reply = (outcome) => send({ type: "result", id: request.id, outcome });
+          const crash = (error) => reply({ class: "crash", message: `driver: ${error && error.stack || error}` });
           let outcome;
           try {
-            outcome = await oneShot(request, modules.get(request.module));
+            outcome = oneShot(request, modules.get(request.module));
           } catch (error) {
-            outcome = { class: "crash", message: `driver: ${error && error.stack || error}` };
+            return crash(error);
           }
-          return send({ type: "result", id: request.id, outcome });
+          return outcome instanceof Promise ? outcome.then(reply, crash) : reply(outcome);
         }
         case "case": {
           let result;

@@ -30,7 +30,7 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
             })
     };
     match name {
-        "reference" => Ok(BackendUnderTest::with_web_api(ReferenceBackend)),
+        "reference" => Ok(BackendUnderTest::complete(ReferenceBackend)),
         "node" => js(engine_binary("node"), &[]),
         // The loopback server is the only network a case may reach.
         "deno" => js(

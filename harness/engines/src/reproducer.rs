@@ -1,18 +1,20 @@
 //! Standalone reproducers: a minimized failure written out as the `.wasm`,
 //! a short `.mjs` (and `.html` for browsers) that feeds exactly those chunks
-//! to `WebAssembly.compileStreaming` and prints expected vs actual. An
-//! engine developer runs it without streamconform.
+//! to `WebAssembly.compileStreaming` (or `instantiateStreaming`, for an
+//! instantiation case) and prints expected vs actual. An engine developer
+//! runs it without streamconform.
 //!
 //! The scripts judge by the same two oracles as the harness: *spec* (the
 //! streamed outcome's class is the one the spec requires) and *invariance*
-//! (it equals the same engine's one-shot `new WebAssembly.Module(bytes)`:
-//! same class, and for a module the same imports, exports and custom
-//! section names). They exit 1 (the page says "REPRODUCED") when either
-//! fails, 0 otherwise.
+//! (it equals the same engine's one-shot `new WebAssembly.Module(bytes)`,
+//! or `WebAssembly.instantiate(bytes)`: same class, and for a module the
+//! same imports, exports and custom section names, for an instance also
+//! what its exports show). They exit 1 (the page says "REPRODUCED") when
+//! either fails, 0 otherwise.
 
 use base64::Engine as _;
 use std::path::{Path, PathBuf};
-use streamconform::case::Case;
+use streamconform::case::{Case, StreamingFunction};
 use streamconform::error::Error;
 use streamconform::escape::script_json;
 use streamconform::outcome::{Outcome, OutcomeClass};
@@ -129,8 +131,8 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
          actual:   {actual} (failing {failed})\n\n\
          Standalone (no npm packages):\n  node {stem}.mjs\n  deno run --allow-read {stem}.mjs\n  bun {stem}.mjs\n\
          In a browser: open {stem}.html (the module is embedded; see the page or the console).\n\
-         Each feeds {stem}.wasm to WebAssembly.compileStreaming in exactly these chunks and\n\
-         compares the outcome with the spec's and with new WebAssembly.Module(bytes);\n\
+         Each feeds {stem}.wasm to WebAssembly.{streaming} in exactly these chunks and\n\
+         compares the outcome with the spec's and with {one_shot};\n\
          exit code 1 (\"REPRODUCED\") when either differs.\n\n\
          Replay in streamconform:\n  {replay}\n",
         id = one_line(&case.id),
@@ -150,6 +152,11 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
             .collect::<Vec<_>>()
             .join("+"),
         replay = repro.replay,
+        streaming = case.function.js_name(),
+        one_shot = match case.function {
+            StreamingFunction::Compile => "new WebAssembly.Module(bytes)",
+            StreamingFunction::Instantiate => "WebAssembly.instantiate(bytes)",
+        },
     );
     output::write(&files.readme, readme)?;
     Ok(files)
@@ -170,10 +177,16 @@ fn settings(repro: &Reproducer<'_>) -> String {
          const cuts = {cuts};\n\
          // What streamconform saw, and on which backend.\n\
          const seen = {seen};\n\
-         const backend = {backend};\n\n",
+         const backend = {backend};\n\
+         // The streaming function the case calls: \"compile\" or \"instantiate\".\n\
+         const streamingFunction = {function};\n\n",
         expected = json(&class_name(repro.case.expected())),
         cuts = script_json(&repro.cuts).expect("numbers serialize"),
         backend = json(&one_line(&repro.backend)),
+        function = json(match repro.case.function {
+            StreamingFunction::Compile => "compile",
+            StreamingFunction::Instantiate => "instantiate",
+        }),
         seen = json(&format!(
             "{} (failing {})",
             one_line(&repro.actual.to_string()),
@@ -197,10 +210,18 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The judging part ([`JUDGE`] and the driver's own `customSectionNames`,
-/// so a reproducer reads custom section names exactly as the harness does).
+/// The judging part ([`JUDGE`] and the driver's own readers of custom
+/// section names and instances, so a reproducer reads them exactly as the
+/// harness does).
 fn judge() -> String {
-    format!("{}\n{JUDGE}", driver_function("customSectionNames"))
+    let shared = [
+        "unknown",
+        "customSectionNames",
+        "instanceFingerprint",
+        "exportShape",
+    ];
+    let shared: Vec<&str> = shared.into_iter().map(driver_function).collect();
+    format!("{}\n{JUDGE}", shared.join("\n"))
 }
 
 /// The text of the top-level `function NAME(...) { ... }` of the driver core
@@ -220,6 +241,8 @@ fn driver_function(name: &str) -> &'static str {
 /// harness's drivers do by default.
 const JUDGE: &str = r#"function outcomeOfError(error) {
   if (error instanceof WebAssembly.CompileError) return { class: "CompileError", detail: String(error.message) };
+  if (error instanceof WebAssembly.LinkError) return { class: "LinkError", detail: String(error.message) };
+  if (error instanceof WebAssembly.RuntimeError) return { class: "RuntimeError", detail: String(error.message) };
   if (error instanceof TypeError) return { class: "TypeError", detail: String(error.message) };
   return { class: "other error", detail: `${error?.name ?? typeof error}: ${error?.message ?? String(error)}` };
 }
@@ -238,13 +261,23 @@ function describeModule(module, bytes) {
 // the harness judges): it is waited for, with a word after a while.
 const SLOW_MS = 60000;
 
+// What JS observes of an instantiation's result: the module, and what each
+// export of the instance shows.
+function describeInstance({ module, instance }, bytes) {
+  return `${describeModule(module, bytes)} ${JSON.stringify(instanceFingerprint(module, instance))}`;
+}
+
+const instantiates = streamingFunction === "instantiate";
+const streamingName = instantiates ? "instantiateStreaming" : "compileStreaming";
+const oneShotName = instantiates ? "WebAssembly.instantiate(bytes)" : "new WebAssembly.Module(bytes)";
+const describe = (result, bytes) => instantiates
+  ? { class: "Instance", detail: describeInstance(result, bytes) }
+  : { class: "Module", detail: describeModule(result, bytes) };
+
 async function settle(promise, bytes, log) {
-  const timer = setTimeout(() => log(`compileStreaming still unsettled after ${SLOW_MS} ms (the body is closed: slow or hung); waiting`), SLOW_MS);
+  const timer = setTimeout(() => log(`${streamingName} still unsettled after ${SLOW_MS} ms (the body is closed: slow or hung); waiting`), SLOW_MS);
   try {
-    return await promise.then(
-      (module) => ({ class: "Module", detail: describeModule(module, bytes) }),
-      outcomeOfError,
-    );
+    return await promise.then((result) => describe(result, bytes), outcomeOfError);
   } finally { clearTimeout(timer); }
 }
 
@@ -260,22 +293,24 @@ async function reproduce(bytes, log) {
     },
   });
   const response = new Response(stream, { headers: { "content-type": "application/wasm" } });
-  const streamed = await settle(WebAssembly.compileStreaming(response), bytes, log);
+  const streamed = await settle(WebAssembly[streamingName](response), bytes, log);
   let oneShot;
-  try { oneShot = { class: "Module", detail: describeModule(new WebAssembly.Module(bytes), bytes) }; } catch (error) { oneShot = outcomeOfError(error); }
+  try {
+    oneShot = describe(instantiates ? await WebAssembly.instantiate(bytes) : new WebAssembly.Module(bytes), bytes);
+  } catch (error) { oneShot = outcomeOfError(error); }
   const sizes = chunks.length > 12 ? `${chunks.slice(0, 12).map((c) => c.length).join(", ")}, ...` : chunks.map((c) => c.length).join(", ");
   log(`module: ${bytes.length} bytes in ${chunks.length} chunks (sizes ${sizes}; cuts ${JSON.stringify(cuts)})`);
   log(`expected (spec):                 ${expected}`);
-  log(`compileStreaming:                ${streamed.class}: ${streamed.detail}`);
-  log(`new WebAssembly.Module(bytes):   ${oneShot.class}: ${oneShot.detail}`);
+  log(`${streamingName}:`.padEnd(33) + `${streamed.class}: ${streamed.detail}`);
+  log(`${oneShotName}:`.padEnd(33) + `${oneShot.class}: ${oneShot.detail}`);
   log(`streamconform saw:               ${seen}`);
   log(`on backend:                      ${backend}`);
   const failed = [];
   if (streamed.class !== expected) failed.push("spec");
-  if (streamed.class !== oneShot.class || (streamed.class === "Module" && streamed.detail !== oneShot.detail)) failed.push("invariance");
+  if (streamed.class !== oneShot.class || streamed.detail !== oneShot.detail && ["Module", "Instance"].includes(streamed.class)) failed.push("invariance");
   log(failed.length > 0
-    ? `REPRODUCED: compileStreaming fails ${failed.join("+")} (expected ${expected}, got ${streamed.class})`
-    : "not reproduced: compileStreaming agrees with the spec and with the one-shot compile");
+    ? `REPRODUCED: ${streamingName} fails ${failed.join("+")} (expected ${expected}, got ${streamed.class})`
+    : `not reproduced: ${streamingName} agrees with the spec and with ${oneShotName}`);
   return failed.length > 0;
 }
 "#;

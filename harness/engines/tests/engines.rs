@@ -1,5 +1,7 @@
 //! The JS engines (node, deno, bun) and the browsers (chromium, firefox)
-//! on the Web API suite and, with the reduced plan set, the spec suite; judged against each engine's
+//! on the Web API suite and, with the reduced plan set, the spec and
+//! streaming suites (the latter's `instantiateStreaming` cases included);
+//! judged against each engine's
 //! expectations file in `expectations/`, both ways: an unlisted failure,
 //! an unexpected pass, or a rule that covered no failure fails the run.
 //!
@@ -88,7 +90,7 @@ fn main() {
             env!("CARGO_MANIFEST_DIR")
         );
         let (engine_trials, judged) = Conformance::for_backend(backend)
-            .suites([SuiteSpec::WebApi, SuiteSpec::Spec])
+            .suites([SuiteSpec::WebApi, SuiteSpec::Spec, SuiteSpec::Streaming])
             .plans(PlanSet::Reduced)
             .truncation(false)
             .expectations(expectations)

@@ -339,7 +339,7 @@ fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
         }
         let status = harness.wait().unwrap();
         assert!(
-            !group_members(browser.pid).iter().any(|&p| p == browser.pid),
+            !group_members(browser.pid).contains(&browser.pid),
             "the killed browser is gone"
         );
         assert_eq!(

@@ -434,22 +434,81 @@ fn an_exported_reproducer_reproduces_under_plain_node() {
     assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
 }
 
-#[test]
-fn an_exported_reproducer_of_a_passing_chunking_exits_0_under_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let c = case("t/passing", module(40));
-    let exported = reproducer::export(
-        dir.path(),
+/// A reproducer of `case` under `cuts` into `dir`, as if node had failed
+/// the spec oracle there.
+fn export_as_seen_on_node(dir: &Path, case: &Case, cuts: Vec<usize>) -> reproducer::Exported {
+    reproducer::export(
+        dir,
         &Reproducer {
-            case: &c,
+            case,
             backend: "node".into(),
-            cuts: vec![3, 9, 9, 30],
+            cuts,
             actual: injected(),
             failed: vec![Oracle::Spec],
             replay: "streamconform run ...".into(),
         },
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn an_exported_instantiation_reproducer_calls_instantiate_streaming_under_plain_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = node_suite(dir.path());
+    std::fs::write(suite.join("suite.toml"), "instantiate = true\n").unwrap();
+    let suite_arg = suite.to_str().unwrap();
+    let failing = format!("{suite_arg}/mm.wast:1@instantiate");
+    let export = dir.path().join("repro");
+    let out = common::streamconform(
+        &[
+            "minimize",
+            &failing,
+            "--backend",
+            "node",
+            "--suite",
+            suite_arg,
+            "--export",
+            export.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let mjs = export.join(format!("{}.mjs", reproducer::file_stem(&failing)));
+    let ran = node(&mjs);
+    let printed = common::text(&ran);
+    assert_eq!(ran.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains(
+            "REPRODUCED: instantiateStreaming fails spec (expected Instance, got CompileError)"
+        ),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("WebAssembly.instantiate(bytes):"),
+        "{printed}"
+    );
+    // A module that instantiates, cut in three: the instance's exports are
+    // read as the harness reads them, and nothing reproduces.
+    let mut c = case("t/instantiates", module(40));
+    c = c.instantiation(OutcomeClass::Instance.into(), Default::default());
+    let exported = export_as_seen_on_node(&dir.path().join("passing"), &c, vec![3, 9]);
+    let ran = node(&exported.mjs);
+    let printed = common::text(&ran);
+    assert_eq!(ran.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains("instantiateStreaming:            Instance: ")
+            && printed.contains(r#"{"exports":[]}"#),
+        "{printed}"
+    );
+    assert!(printed.contains("not reproduced"), "{printed}");
+}
+
+#[test]
+fn an_exported_reproducer_of_a_passing_chunking_exits_0_under_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("t/passing", module(40));
+    let exported = export_as_seen_on_node(dir.path(), &c, vec![3, 9, 9, 30]);
     let ran = node(&exported.mjs);
     let printed = common::text(&ran);
     assert_eq!(ran.status.code(), Some(0), "{printed}");

@@ -429,6 +429,34 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn an_instantiation_case_goes_through_the_instantiation_capability() {
+        // Exports a function: an instance, judged against the one-shot
+        // instantiation under every plan.
+        let bytes = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x07\x05\x01\x01f\0\0\x0a\x04\x01\x02\0\x0b".to_vec();
+        let compile = case("m", bytes, OutcomeClass::Module);
+        let twin = compile.instantiation(OutcomeClass::Instance.into(), Default::default());
+        assert_eq!(twin.id, "m@instantiate");
+        let reference = BackendUnderTest::complete(ReferenceBackend);
+        let r = run_case(&reference, &twin, &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        assert!(r.plans_run > 1);
+        let Some(Outcome::Instance { instance, .. }) = &r.one_shot else {
+            panic!("{:?}", r.one_shot)
+        };
+        assert_eq!(instance.exports[0].name, "f");
+        // Expecting a RuntimeError of it fails the spec oracle only.
+        let wrong = compile.instantiation(OutcomeClass::RuntimeError.into(), Default::default());
+        let r = run_case(&reference, &wrong, &PlanSelection::Set(PlanSet::Whole));
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.failing_plans[0].failed, [Oracle::Spec]);
+        // A backend that does not instantiate: not applicable, with why.
+        let bytes_only = BackendUnderTest::with_web_api(ReferenceBackend);
+        let r = run_case(&bytes_only, &twin, &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::NotApplicable);
+        assert!(r.aborted.unwrap().contains("does not instantiate"));
+    }
+
+    #[test]
     fn a_web_api_case_on_a_bytes_only_backend_is_not_applicable() {
         let backend = BackendUnderTest::bytes_only(ReferenceBackend);
         let r = run_case(&backend, &web_api_case(), &PlanSelection::default());

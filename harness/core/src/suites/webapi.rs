@@ -205,7 +205,7 @@ fn wat_to_bytes(text: &str) -> Result<Arc<[u8]>, (usize, String)> {
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

@@ -414,6 +414,70 @@ mod tests {
         assert!(!one_shot.contains("settle_ms"), "no window: {one_shot}");
     }
 
+    /// The outcome classes a worker may answer, the streaming functions a
+    /// request may name, and what an instance's exports show are spelled
+    /// the same in Rust and in the shared driver.
+    #[test]
+    fn outcomes_functions_and_instance_shapes_agree_with_the_driver() {
+        use streamconform::outcome::{InstanceExport, OutcomeClass::*};
+        let every = [
+            Module,
+            Instance,
+            CompileError,
+            LinkError,
+            RuntimeError,
+            TypeError,
+            PassedThrough,
+            Pending,
+            OtherError,
+            Crash,
+            Timeout,
+        ];
+        for class in every {
+            // Exhaustive: a new class must be placed here, then spelled below.
+            let from_worker = match class {
+                Module | Instance | CompileError | LinkError | RuntimeError | TypeError
+                | PassedThrough | Pending | OtherError | Crash => true,
+                // The harness's own verdict on a silent worker.
+                Timeout => false,
+            };
+            let name = serde_json::to_string(&class).unwrap();
+            assert_eq!(
+                DRIVER.contains(&format!("class: {name}")),
+                from_worker,
+                "js/driver-core.mjs and outcome class {name}"
+            );
+        }
+        for function in [StreamingFunction::Compile, StreamingFunction::Instantiate] {
+            let name = serde_json::to_string(&function).unwrap();
+            assert!(
+                DRIVER.contains(&format!("fn === {name}"))
+                    || DRIVER.contains(&format!("fn !== {name}")),
+                "js/driver-core.mjs never tells function {name} apart"
+            );
+        }
+        let shape = InstanceExport {
+            name: String::new(),
+            kind: String::new(),
+            length: Some(0),
+            byte_length: Some(0),
+            value: Some(String::new()),
+            mutable: Some(true),
+        };
+        let keys = serde_json::to_value(shape).unwrap();
+        for key in keys.as_object().unwrap().keys() {
+            assert!(
+                DRIVER.contains(&format!("shape.{key} ="))
+                    || DRIVER.contains(&format!("{{ {key}, kind }}"))
+                    || key == "kind",
+                "js/driver-core.mjs never sets instance export field {key:?}"
+            );
+        }
+        for value in ["number", "bigint", "reference", "unrepresentable"] {
+            assert!(DRIVER.contains(&format!("\"{value}\"")), "{value}");
+        }
+    }
+
     /// Every key a wire scenario can carry is one the driver reads (a
     /// renamed field would otherwise be silently ignored, its default used).
     #[test]
