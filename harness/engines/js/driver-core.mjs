@@ -366,6 +366,29 @@ function streamingFunction(request) {
   return fn;
 }
 
+// An instantiation's import object (`imports`, see WireImports in
+// protocol.rs): undefined, or a plain object with each module instantiated
+// in order, with the object built so far, its exports under its name.
+async function importObject(request) {
+  if (request.imports === undefined) return undefined;
+  const object = {};
+  for (const { name, bytes } of request.imports.instances) {
+    let instance;
+    try {
+      ({ instance } = await WebAssembly.instantiate(decodeBase64(bytes), object));
+    } catch (error) {
+      throw new ImportObjectUnavailable(`the import object's module "${name}" did not instantiate: ${error}`);
+    }
+    object[name] = instance.exports;
+  }
+  return object;
+}
+
+// The engine could not build a case's import object: the case never ran.
+class ImportObjectUnavailable extends Error {
+  get name() { return "ImportObjectUnavailable"; }
+}
+
 const NO_REASON = Symbol("no reason");
 
 // `given` lists the objects the case handed out: a rejection reason, a
@@ -453,6 +476,13 @@ function makeArgument(scenario, response, reason, fetched) {
 
 async function runCase(request, bytes) {
   const fn = streamingFunction(request);
+  // Built before anything of the case exists, so its awaits pace nothing.
+  let imports;
+  try {
+    imports = await importObject(request);
+  } catch (error) {
+    return { outcome: classifyError(error, []) };
+  }
   const scenario = request.scenario;
   const cuts = new Cuts(request.cuts);
   const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
@@ -494,11 +524,12 @@ async function runCase(request, bytes) {
   }
   const argument = makeArgument(scenario, response, reason, fetched);
   const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
-  // instantiateStreaming(source, importObject, options): no import object
-  // yet, so `undefined` holds its place when options follow.
+  // instantiateStreaming(source, importObject, options): without an import
+  // object, `undefined` holds its place only when options follow.
+  const instantiateArgs = imports === undefined && optionsArgs.length === 0 ? [] : [imports, ...optionsArgs];
   const call = fn === "compile"
     ? () => WebAssembly.compileStreaming(argument, ...optionsArgs)
-    : () => WebAssembly.instantiateStreaming(argument, ...(optionsArgs.length ? [undefined, ...optionsArgs] : []));
+    : () => WebAssembly.instantiateStreaming(argument, ...instantiateArgs);
   if (bodyState === "called-twice") {
     // The first call locks the body in its reaction; the case is the second.
     call().catch(() => {});
@@ -537,7 +568,7 @@ async function runCase(request, bytes) {
 
 // The invariance oracle: `new WebAssembly.Module(bytes)`, answered in the
 // same turn (so an `exit` right after it finds it answered), or a promise of
-// `WebAssembly.instantiate(bytes)` for instantiateStreaming.
+// `WebAssembly.instantiate(bytes, importObject)` for instantiateStreaming.
 function oneShot(request, bytes) {
   const fn = streamingFunction(request);
   if (fn === "compile") {
@@ -547,8 +578,11 @@ function oneShot(request, bytes) {
       return classifyError(error, []);
     }
   }
-  return WebAssembly.instantiate(bytes).then(
-    (result) => settledWith(fn, result, bytes),
+  return importObject(request).then(
+    (imports) => WebAssembly.instantiate(bytes, imports).then(
+      (result) => settledWith(fn, result, bytes),
+      (error) => classifyError(error, []),
+    ),
     (error) => classifyError(error, []),
   );
 }

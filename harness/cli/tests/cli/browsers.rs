@@ -160,6 +160,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
                 module: 1,
                 settle_ms: Some(1000),
                 function: Default::default(),
+                imports: None,
                 body,
             };
             send(serde_json::to_string(&request).unwrap());
@@ -236,6 +237,7 @@ fn the_protocol_client_drives_a_browser_page() {
         module: 1,
         settle_ms: Some(1000),
         function: Default::default(),
+        imports: None,
         body,
     };
     let one_shot = worker

@@ -9,7 +9,7 @@ use crate::loopback_server::{serve_scenario, LoopbackServer};
 use crate::switches::Switch;
 use crate::worker::client::{self, Deadlines, Worker};
 use crate::worker::protocol::{
-    module_id, Hello, Request, RequestBody, WireCuts, WireEvent, WireScenario,
+    module_id, Hello, Request, RequestBody, WireCuts, WireEvent, WireImports, WireScenario,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +67,27 @@ const HELLO_BACKOFF: [Duration; 3] = [
 
 /// How long a failed handshake stands before it is tried again.
 const HELLO_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Which streaming function a request calls, and with what import object.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    function: StreamingFunction,
+    imports: &'a ImportObject,
+}
+
+impl<'a> Call<'a> {
+    const COMPILE: Call<'static> = Call {
+        function: StreamingFunction::Compile,
+        imports: &ImportObject::Omitted,
+    };
+
+    fn instantiate(imports: &'a ImportObject) -> Call<'a> {
+        Call {
+            function: StreamingFunction::Instantiate,
+            imports,
+        }
+    }
+}
 
 pub struct WorkerBackend {
     name: String,
@@ -215,7 +236,7 @@ impl WorkerBackend {
                                 let outcome = self.request_in(
                                     pool,
                                     &probe_bytes(hex),
-                                    StreamingFunction::Compile,
+                                    Call::COMPILE,
                                     &RequestBody::OneShot,
                                     false,
                                 );
@@ -272,12 +293,12 @@ impl WorkerBackend {
         &self,
         features: Option<&Features>,
         module: &[u8],
-        function: StreamingFunction,
+        call: Call<'_>,
         body: RequestBody<'_>,
         pending_window: bool,
     ) -> WebApiOutcome {
         let pool = self.pool(self.switches_for(features));
-        self.request_in(&*pool, module, function, &body, pending_window)
+        self.request_in(&*pool, module, call, &body, pending_window)
     }
 
     /// A request on a worker of `pool`, run again on a fresh worker when
@@ -289,10 +310,11 @@ impl WorkerBackend {
         &self,
         pool: &dyn WorkerPool,
         module: &[u8],
-        function: StreamingFunction,
+        call: Call<'_>,
         body: &RequestBody<'_>,
         pending_window: bool,
     ) -> WebApiOutcome {
+        let imports = WireImports::new(call.imports);
         let mut last_loss = String::new();
         for _attempt in 0..=RETRIES_AFTER_WORKER_LOSS {
             if let Err(e) = self.hello() {
@@ -314,7 +336,8 @@ impl WorkerBackend {
                 module: module_id(module),
                 settle_ms: pending_window
                     .then(|| u64::try_from(deadlines.settle.as_millis()).unwrap_or(u64::MAX)),
-                function,
+                function: call.function,
+                imports: imports.as_ref(),
                 body,
             };
             match worker.request((request.module, module), &request, deadlines) {
@@ -329,7 +352,7 @@ impl WorkerBackend {
 
     fn call_scenario(
         &self,
-        function: StreamingFunction,
+        call: Call<'_>,
         features: Option<&Features>,
         scenario: &Scenario,
         module: &[u8],
@@ -364,7 +387,7 @@ impl WorkerBackend {
             cuts: WireCuts(&plan.cuts),
             events,
         };
-        let mut outcome = self.request(features, module, function, body, scenario.may_never_end());
+        let mut outcome = self.request(features, module, call, body, scenario.may_never_end());
         // Whatever the engine answered, it answered something else than the
         // case describes if the body was not served as registered.
         if let Some((server, registered)) = &served {
@@ -387,12 +410,12 @@ impl Backend for WorkerBackend {
     }
 
     fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
-        self.stream_bytes(StreamingFunction::Compile, body, features)
+        self.stream_bytes(Call::COMPILE, body, features)
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        let function = StreamingFunction::Compile;
-        self.request(Some(features), bytes, function, RequestBody::OneShot, false)
+        let call = Call::COMPILE;
+        self.request(Some(features), bytes, call, RequestBody::OneShot, false)
             .outcome
     }
 
@@ -425,7 +448,7 @@ impl WorkerBackend {
     /// to `function`.
     fn stream_bytes(
         &self,
-        function: StreamingFunction,
+        call: Call<'_>,
         body: StreamingBody<'_>,
         features: &Features,
     ) -> Outcome {
@@ -451,7 +474,7 @@ impl WorkerBackend {
             name: "chunks".into(),
             cuts,
         };
-        self.call_scenario(function, Some(features), &scenario, &bytes, &plan)
+        self.call_scenario(call, Some(features), &scenario, &bytes, &plan)
             .outcome
     }
 }
@@ -463,10 +486,7 @@ impl InstantiateBackend for WorkerBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Outcome {
-        match imports {
-            ImportObject::Omitted => {}
-        }
-        self.stream_bytes(StreamingFunction::Instantiate, body, features)
+        self.stream_bytes(Call::instantiate(imports), body, features)
     }
 
     fn instantiate_one_shot(
@@ -475,11 +495,8 @@ impl InstantiateBackend for WorkerBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Outcome {
-        match imports {
-            ImportObject::Omitted => {}
-        }
-        let function = StreamingFunction::Instantiate;
-        self.request(Some(features), bytes, function, RequestBody::OneShot, false)
+        let call = Call::instantiate(imports);
+        self.request(Some(features), bytes, call, RequestBody::OneShot, false)
             .outcome
     }
 }
@@ -493,7 +510,7 @@ impl WebApiBackend for WorkerBackend {
     ) -> WebApiOutcome {
         // Web API cases are about the Response, not proposals: the engine
         // as shipped.
-        self.call_scenario(StreamingFunction::Compile, None, scenario, module, plan)
+        self.call_scenario(Call::COMPILE, None, scenario, module, plan)
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 use streamconform::backend::WebApiOutcome;
-use streamconform::case::StreamingFunction;
+use streamconform::case::{ImportObject, StreamingFunction};
 use streamconform::outcome::Outcome;
 use streamconform::plan::{cut_runs, CutRun};
 use streamconform::scenario::{
@@ -149,8 +149,44 @@ pub struct Request<'a> {
     /// counterpart for `one-shot`); absent for `compileStreaming`.
     #[serde(skip_serializing_if = "StreamingFunction::is_compile")]
     pub function: StreamingFunction,
+    /// The import object of an instantiation, when it passes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imports: Option<&'a WireImports>,
     #[serde(flatten)]
     pub body: &'a RequestBody<'a>,
+}
+
+/// `imports`: how the worker builds an instantiation's import object.
+/// `{"instances": [{"name": N, "bytes": BASE64}, ...]}`: each module
+/// instantiated one-shot, in order, with the object built so far, its
+/// exports then put under `N` (see [`ImportObject::Instances`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct WireImports {
+    instances: Vec<WireNamedModule>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct WireNamedModule {
+    name: String,
+    bytes: String,
+}
+
+impl WireImports {
+    /// `imports` as it travels; `None` for no import object (`undefined`).
+    pub fn new(imports: &ImportObject) -> Option<WireImports> {
+        match imports {
+            ImportObject::Omitted => None,
+            ImportObject::Instances(modules) => Some(WireImports {
+                instances: modules
+                    .iter()
+                    .map(|m| WireNamedModule {
+                        name: m.name.clone(),
+                        bytes: base64::engine::general_purpose::STANDARD.encode(&m.bytes),
+                    })
+                    .collect(),
+            }),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -386,6 +422,7 @@ mod tests {
             module: 9,
             settle_ms: Some(3000),
             function: Default::default(),
+            imports: None,
             body: &body,
         })
         .unwrap();
@@ -407,6 +444,7 @@ mod tests {
             module: 2,
             settle_ms: None,
             function: Default::default(),
+            imports: None,
             body: &RequestBody::OneShot,
         })
         .unwrap();

@@ -479,6 +479,7 @@ fn replaced_worker(kind: BrowserKind) {
         module: 1,
         settle_ms: Some(1000),
         function: Default::default(),
+        imports: None,
         body: &RequestBody::OneShot,
     };
     let deadlines = Deadlines {

@@ -273,6 +273,9 @@ fn read_imports(module: &Module<'_>, imports: &ImportObject) -> Result<Linked, S
                 ),
             })),
         },
+        ImportObject::Instances(_) => Err(Stop::Undecidable(
+            "the reference model does not link against instances yet".into(),
+        )),
     }
 }
 
