@@ -226,7 +226,15 @@ impl Case {
         } else {
             &self.bytes
         };
-        self.features.proposals_used(bytes)
+        let mut used = self.features.proposals_used(bytes);
+        // An instantiation needs its import object's modules too: an engine
+        // without GC cannot build an environment whose module uses it.
+        if let ImportObject::Instances(modules) = &self.imports {
+            for module in modules.iter() {
+                used.extend(self.features.proposals_used(&module.bytes));
+            }
+        }
+        used
     }
 
     /// The `instantiateStreaming` twin of a compile case: the same body,

@@ -23,6 +23,7 @@ mod directory;
 pub mod fuzz;
 mod manifest;
 mod spec;
+pub mod spectest;
 pub mod tree;
 pub mod truncation;
 pub mod wast;

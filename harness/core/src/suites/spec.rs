@@ -63,9 +63,7 @@ fn load(only_file: Option<&str>, max_module_bytes: usize) -> LoadedSuite {
                 group: &file.group,
                 features: file.features.clone(),
                 max_module_bytes,
-                // Instantiated once cases carry the script's environment
-                // (`spectest`, registered instances).
-                instantiate: false,
+                instantiate: true,
             },
         )
         .into()

@@ -22,12 +22,13 @@
 //! do not compile (a compile error wins over everything the import object
 //! could do).
 
+use super::spectest;
 use super::LoadedSuite;
-use crate::case::{Case, CaseOrigin, ImportObject, NotApplicable};
+use crate::case::{Case, CaseOrigin, ImportObject, NamedModule, NotApplicable, INSTANTIATE_SUFFIX};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
 use crate::outcome::OutcomeClass;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use wast::core::{Module, ModuleKind};
 use wast::parser::{self, ParseBuffer};
@@ -81,6 +82,10 @@ fn map_directives(
         source,
         out: LoadedSuite::default(),
         seen_lines: HashMap::new(),
+        script: Script {
+            blanked: blanked_starts(parse_text, text),
+            ..Script::default()
+        },
     };
     for directive in wast.directives {
         mapper.directive(directive);
@@ -93,13 +98,152 @@ struct Mapper<'s, 't> {
     source: &'s WastSource<'s>,
     out: LoadedSuite,
     seen_lines: HashMap<usize, usize>,
+    script: Script,
+}
+
+/// What the script has set up so far, for the import object of an
+/// instantiation case: the modules it defined (what `register` names) and
+/// the instances it registered.
+#[derive(Default)]
+struct Script {
+    /// Modules by their `$id`, instantiated (`module`, `module instance`) or
+    /// only defined (`module definition`).
+    instances: HashMap<String, Defined>,
+    definitions: HashMap<String, Defined>,
+    /// The last module instantiated: what `register` without an id names.
+    last: Option<Defined>,
+    /// Registered instances in order; `None` where the mapping cannot tell
+    /// which module it was.
+    registered: Vec<(String, Option<Defined>)>,
+    /// Where directives that use an instance begin (`invoke`,
+    /// `assert_return`...): blanked before parsing (see
+    /// `blank_moduleless_directives`), or seen by the parser.
+    blanked: Vec<usize>,
+    used_at: Vec<usize>,
+}
+
+/// A module of the script and where its directive begins.
+#[derive(Clone)]
+struct Defined {
+    bytes: Arc<[u8]>,
+    at: usize,
+}
+
+impl Script {
+    /// Whether a directive that uses an instance lies between offsets
+    /// `from` and `to`: an instance defined at `from` may then not be what a
+    /// fresh one is (its memory or table grown).
+    fn used_between(&self, from: usize, to: usize) -> bool {
+        [&self.blanked, &self.used_at].iter().any(|starts| {
+            let i = starts.partition_point(|&s| s <= from);
+            starts.get(i).is_some_and(|&s| s < to)
+        })
+    }
+
+    /// The import object of an instantiation at offset `at` of a module
+    /// with `bytes`: none for a module without imports; otherwise the
+    /// script's environment: the registered instances its imports name
+    /// (the last registration of each name, as a later one replaces an
+    /// earlier), those their own modules import from, and the `spectest`
+    /// host module if any of them imports it, in the order the script made
+    /// them. Only what it names: an instance it does not import from is not
+    /// its concern, and building it could fail for reasons of its own.
+    /// `Err` says why the mapping cannot give the script's environment.
+    fn environment(&self, bytes: &[u8], at: usize) -> Result<ImportObject, String> {
+        let imports = imports_of(bytes);
+        if imports.is_empty() {
+            return Ok(ImportObject::Omitted);
+        }
+        let mut needed: BTreeSet<String> = imports.iter().map(|(m, _)| m.clone()).collect();
+        let mut shared_memory = wants_shared_memory(&imports);
+        let mut chosen = Vec::new();
+        for (name, defined) in self.registered.iter().rev() {
+            if !needed.remove(name) {
+                continue;
+            }
+            let Some(defined) = defined else {
+                return Err(format!(
+                    "it imports from the registered instance {name:?}, whose module this mapping does not follow"
+                ));
+            };
+            if self.used_between(defined.at, at) && exports_memory_or_table(&defined.bytes) {
+                return Err(format!(
+                    "it imports from the registered instance {name:?}, which the script used since (its memory or table may have grown), so a fresh instance is not its environment"
+                ));
+            }
+            let own = imports_of(&defined.bytes);
+            shared_memory |= wants_shared_memory(&own);
+            needed.extend(own.into_iter().map(|(m, _)| m));
+            chosen.push(NamedModule {
+                name: name.clone(),
+                bytes: defined.bytes.clone(),
+            });
+        }
+        if needed.contains(spectest::NAMESPACE) {
+            chosen.push(NamedModule {
+                name: spectest::NAMESPACE.into(),
+                bytes: spectest::module(shared_memory),
+            });
+        }
+        chosen.reverse();
+        Ok(ImportObject::Instances(chosen.into()))
+    }
+}
+
+fn wants_shared_memory(imports: &[(String, String)]) -> bool {
+    imports
+        .iter()
+        .any(|(m, n)| m == spectest::NAMESPACE && n == "shared_memory")
+}
+
+/// The offsets where `parse_text` (`text` with module-less directives
+/// blanked) begins to differ from `text`: where a blanked directive was.
+fn blanked_starts(parse_text: &str, text: &str) -> Vec<usize> {
+    let (a, b) = (parse_text.as_bytes(), text.as_bytes());
+    (0..a.len().min(b.len()))
+        .filter(|&i| a[i] != b[i] && (i == 0 || a[i - 1] == b[i - 1]))
+        .collect()
+}
+
+/// A module's imports, `(module, name)` in order; none when it does not
+/// parse that far.
+fn imports_of(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut imports = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::ImportSection(reader)) => {
+                for import in reader.into_imports().flatten() {
+                    imports.push((import.module.to_string(), import.name.to_string()));
+                }
+            }
+            Ok(wasmparser::Payload::CodeSectionStart { .. }) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    imports
+}
+
+fn exports_memory_or_table(bytes: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .any(|payload| match payload {
+            Ok(wasmparser::Payload::ExportSection(reader)) => {
+                reader.into_iter().flatten().any(|e| {
+                    matches!(
+                        e.kind,
+                        wasmparser::ExternalKind::Memory | wasmparser::ExternalKind::Table
+                    )
+                })
+            }
+            _ => false,
+        })
 }
 
 /// What one directive contributes.
 enum Mapped {
     /// A compile case, and what instantiating its module gives (`None`: the
     /// directive does not instantiate it).
-    Case(Vec<u8>, OutcomeClass, Option<OutcomeClass>),
+    Case(Arc<[u8]>, OutcomeClass, Option<OutcomeClass>),
     NotApplicable(String),
     /// Over the size limit, by this many bytes.
     TooLarge(usize),
@@ -108,7 +252,14 @@ enum Mapped {
 
 impl Mapper<'_, '_> {
     fn directive(&mut self, directive: WastDirective<'_>) {
-        let line = line_of_offset(self.text, directive.span().offset());
+        let at = directive.span().offset();
+        let line = line_of_offset(self.text, at);
+        // What an instantiated module directive defines: Some(its $id).
+        let mut defines: Option<Option<String>> = None;
+        let id_of = |module: &QuoteWat<'_>| match module {
+            QuoteWat::Wat(Wat::Module(m)) => m.id.map(|id| id.name().to_string()),
+            _ => None,
+        };
         let max_bytes = self.source.max_module_bytes;
         let quote_wat = |module: QuoteWat<'_>, expected: (OutcomeClass, Option<OutcomeClass>)| {
             map_module(module, expected, max_bytes)
@@ -124,8 +275,42 @@ impl Mapper<'_, '_> {
                 }
                 Mapped::Nothing
             }
-            WastDirective::Module(module) => quote_wat(module, (Module, Some(Instance))),
-            WastDirective::ModuleDefinition(module) => quote_wat(module, (Module, None)),
+            WastDirective::Module(module) => {
+                defines = Some(id_of(&module));
+                quote_wat(module, (Module, Some(Instance)))
+            }
+            WastDirective::ModuleDefinition(module) => {
+                let id = id_of(&module);
+                let mapped = quote_wat(module, (Module, None));
+                if let (Some(id), Mapped::Case(bytes, ..)) = (id, &mapped) {
+                    let defined = Defined {
+                        bytes: bytes.clone(),
+                        at,
+                    };
+                    self.script.definitions.insert(id, defined);
+                }
+                mapped
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let defined = module.and_then(|m| self.script.definitions.get(m.name()).cloned());
+                if let (Some(instance), Some(defined)) = (instance, &defined) {
+                    self.script
+                        .instances
+                        .insert(instance.name().to_string(), defined.clone());
+                }
+                self.script.last = defined;
+                Mapped::Nothing
+            }
+            WastDirective::Register { name, module, .. } => {
+                let defined = match module {
+                    Some(id) => self.script.instances.get(id.name()).cloned(),
+                    None => self.script.last.clone(),
+                };
+                self.script.registered.push((name.to_string(), defined));
+                Mapped::Nothing
+            }
             WastDirective::AssertMalformedCustom { module, .. }
             | WastDirective::AssertInvalidCustom { module, .. } => {
                 quote_wat(module, (Module, Some(Instance)))
@@ -151,15 +336,39 @@ impl Mapper<'_, '_> {
                     "text-only assert_malformed: the text does not encode to a binary".into(),
                 ),
             },
-            _ => Mapped::Nothing,
+            _ => {
+                // A directive that uses an instance (the lean parse blanks
+                // these; the full one, after a parse error, sees them).
+                self.script.used_at.push(at);
+                Mapped::Nothing
+            }
         };
+        if let (Some(id), Mapped::Case(bytes, ..)) = (defines, &mapped) {
+            let defined = Defined {
+                bytes: bytes.clone(),
+                at,
+            };
+            if let Some(id) = id {
+                self.script.instances.insert(id, defined.clone());
+            }
+            self.script.last = Some(defined);
+        }
         match mapped {
             Mapped::Nothing => {}
             Mapped::Case(bytes, expected, instantiated) => {
                 let id = self.id_for_line(line);
-                let twin = instantiated.filter(|&class| {
-                    self.source.instantiate && (class == CompileError || !has_imports(&bytes))
-                });
+                let twin = instantiated
+                    .filter(|_| self.source.instantiate)
+                    .map(|class| {
+                        // A compile error wins over anything an import object
+                        // could do: no environment is built for it.
+                        let imports = if class == CompileError {
+                            Ok(ImportObject::Omitted)
+                        } else {
+                            self.script.environment(&bytes, at)
+                        };
+                        (class, imports)
+                    });
                 self.out.cases.push(Case {
                     id,
                     suite: self.source.suite.to_string(),
@@ -172,10 +381,22 @@ impl Mapper<'_, '_> {
                     function: Default::default(),
                     imports: Default::default(),
                 });
-                if let Some(class) = twin {
-                    let compile = self.out.cases.last().expect("just pushed");
-                    let twin = compile.instantiation(class.into(), ImportObject::Omitted);
-                    self.out.cases.push(twin);
+                let compile = self.out.cases.last().expect("just pushed");
+                match twin {
+                    Some((class, Ok(imports))) => {
+                        let twin = compile.instantiation(class.into(), imports);
+                        self.out.cases.push(twin);
+                    }
+                    Some((_, Err(why))) => {
+                        let twin = NotApplicable {
+                            id: format!("{}{INSTANTIATE_SUFFIX}", compile.id),
+                            suite: compile.suite.clone(),
+                            group: compile.group.clone(),
+                            reason: format!("instantiateStreaming: {why}"),
+                        };
+                        self.out.not_applicable.push(twin);
+                    }
+                    None => {}
                 }
             }
             Mapped::NotApplicable(reason) => {
@@ -222,7 +443,6 @@ const MODULELESS: &[&str] = &[
     "assert_exhaustion",
     "assert_exception",
     "assert_suspension",
-    "register",
     "get",
 ];
 
@@ -344,17 +564,6 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
 
 const COMPONENT: &str = "component-model directive: not a core module";
 
-/// Whether a module has an import section with an import in it. Not
-/// validated: the directive says whether it compiles.
-fn has_imports(bytes: &[u8]) -> bool {
-    wasmparser::Parser::new(0)
-        .parse_all(bytes)
-        .any(|payload| match payload {
-            Ok(wasmparser::Payload::ImportSection(reader)) => reader.count() > 0,
-            _ => false,
-        })
-}
-
 fn map_module(
     mut module: QuoteWat<'_>,
     (expected, instantiated): (OutcomeClass, Option<OutcomeClass>),
@@ -379,7 +588,7 @@ fn map_module(
     }
     match module.encode() {
         Ok(bytes) if bytes.len() > max_bytes => Mapped::TooLarge(bytes.len()),
-        Ok(bytes) => Mapped::Case(bytes, expected, instantiated),
+        Ok(bytes) => Mapped::Case(bytes.into(), expected, instantiated),
         Err(e) => Mapped::NotApplicable(format!("text does not encode: {}", e.message())),
     }
 }
@@ -466,7 +675,7 @@ mod tests {
     }
 
     #[test]
-    fn an_instantiating_suite_adds_a_twin_where_no_import_object_is_needed() {
+    fn an_instantiating_suite_adds_a_twin_to_each_instantiating_directive() {
         let text = r#"
 (module (func (export "f")))
 (assert_invalid (module (import "m" "f" (func)) (func (result i32))) "type mismatch")
@@ -492,10 +701,12 @@ mod tests {
                 ("t/x.wast:3", Compile, CompileError),
                 ("t/x.wast:3@instantiate", Instantiate, CompileError),
                 ("t/x.wast:4", Compile, Module),
+                ("t/x.wast:4@instantiate", Instantiate, Instance),
                 ("t/x.wast:5", Compile, Module),
                 ("t/x.wast:6", Compile, Module),
                 ("t/x.wast:6@instantiate", Instantiate, RuntimeError),
                 ("t/x.wast:7", Compile, Module),
+                ("t/x.wast:7@instantiate", Instantiate, LinkError),
                 ("t/x.wast:8", Compile, Module),
                 ("t/x.wast:8@instantiate", Instantiate, Instance),
             ]
@@ -508,6 +719,61 @@ mod tests {
         let plain = map(text).unwrap();
         assert!(plain.cases.iter().all(|c| c.function == Compile));
         assert_eq!(plain.cases.len(), 7);
+    }
+
+    /// The names an instantiation case's import object holds, in order.
+    fn namespaces(case: &Case) -> Vec<String> {
+        match &case.imports {
+            ImportObject::Omitted => vec![],
+            ImportObject::Instances(modules) => modules.iter().map(|m| m.name.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_instantiation_gets_the_script_environment_its_imports_name() {
+        let text = r#"
+(module $A (func (export "f")))
+(register "a" $A)
+(module $B (import "spectest" "print_i32" (func (param i32))) (memory (export "m") 1))
+(register "b")
+(module (import "a" "f" (func)))
+(module (import "b" "m" (memory 1)) (import "spectest" "global_i32" (global i32)))
+(assert_return (invoke $B "grow"))
+(module (import "a" "f" (func)))
+(module (import "b" "m" (memory 1)))
+(register "a" $B)
+(module (import "a" "m" (memory 1)))
+(assert_unlinkable (module (import "nowhere" "f" (func))) "unknown import")
+"#;
+        let out = map_with(text, crate::suites::DEFAULT_MAX_MODULE_BYTES, true).unwrap();
+        let twin = |line: usize| {
+            out.cases
+                .iter()
+                .find(|c| c.id == format!("t/x.wast:{line}@instantiate"))
+        };
+        assert_eq!(namespaces(twin(2).unwrap()), Vec::<String>::new());
+        assert_eq!(namespaces(twin(4).unwrap()), ["spectest"]);
+        assert_eq!(namespaces(twin(6).unwrap()), ["a"]);
+        assert_eq!(namespaces(twin(7).unwrap()), ["spectest", "b"]);
+        // After an invoke: an instance without memory or table is still
+        // what a fresh one is; one with a memory may have grown.
+        assert_eq!(namespaces(twin(9).unwrap()), ["a"]);
+        assert!(twin(10).is_none());
+        let skipped = out
+            .not_applicable
+            .iter()
+            .find(|n| n.id == "t/x.wast:10@instantiate")
+            .expect("counted, not dropped");
+        assert!(skipped.reason.contains("\"b\""), "{}", skipped.reason);
+        // A later registration of a name replaces the earlier one (and B
+        // was used since its definition too).
+        assert!(twin(12).is_none());
+        // A namespace nothing registered: the object simply lacks it.
+        assert_eq!(namespaces(twin(13).unwrap()), Vec::<String>::new());
+        let ImportObject::Instances(modules) = &twin(7).unwrap().imports else {
+            panic!()
+        };
+        assert_eq!(&*modules[0].bytes, &*spectest::module(false));
     }
 
     #[test]
@@ -533,8 +799,9 @@ mod tests {
             lean.contains("(module)") && lean.contains("(assert_trap (module"),
             "{lean}"
         );
+        // `register` stays: the mapping follows what a script registers.
         assert!(
-            !lean.contains("assert_return (") && !lean.contains("register"),
+            !lean.contains("assert_return (") && lean.contains("(register \"m\")"),
             "{lean}"
         );
         assert!(!lean.contains("(invoke \"g\")"), "{lean}");
