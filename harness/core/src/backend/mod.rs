@@ -8,7 +8,7 @@
 pub mod fault_injection;
 mod reference;
 
-pub use reference::ReferenceBackend;
+pub use reference::{decide_instantiation, ReferenceBackend};
 
 use crate::case::ImportObject;
 use crate::features::Features;
@@ -217,10 +217,16 @@ pub trait InstantiateBackend: Send + Sync {
         imports: &ImportObject,
     ) -> Outcome;
 
-    /// Why this backend cannot judge instantiating `bytes` at all (the case
-    /// is then not applicable on it, with this reason), or `None`.
-    fn not_applicable(&self, bytes: &[u8], features: &Features) -> Option<String> {
-        let _ = (bytes, features);
+    /// Why this backend cannot judge instantiating `bytes` with `imports`
+    /// as the import object at all (the case is then not applicable on it,
+    /// with this reason), or `None`.
+    fn not_applicable(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Option<String> {
+        let _ = (bytes, features, imports);
         None
     }
 }

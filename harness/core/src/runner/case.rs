@@ -178,7 +178,9 @@ impl<'a> CaseCalls<'a> {
                 let Some(instantiate) = &backend.instantiate else {
                     return Err(format!("backend {} does not instantiate", name()));
                 };
-                if let Some(why) = instantiate.not_applicable(&case.bytes, &case.features) {
+                if let Some(why) =
+                    instantiate.not_applicable(&case.bytes, &case.features, &case.imports)
+                {
                     return Err(why);
                 }
                 Route::Instantiate(instantiate)
@@ -297,7 +299,7 @@ pub(super) mod tests {
     use super::*;
     use crate::backend::fault_injection::{self, FaultInjectingBackend};
     use crate::backend::ReferenceBackend;
-    use crate::case::CaseOrigin;
+    use crate::case::{CaseOrigin, ImportObject, NamedModule};
     use crate::features::Features;
     use crate::outcome::OutcomeClass;
     use crate::plan::PlanSet;
@@ -454,6 +456,40 @@ pub(super) mod tests {
         let r = run_case(&bytes_only, &twin, &PlanSelection::default());
         assert_eq!(r.verdict, Verdict::NotApplicable);
         assert!(r.aborted.unwrap().contains("does not instantiate"));
+    }
+
+    #[test]
+    fn an_instantiation_case_is_judged_with_its_import_object() {
+        // (module (import "spectest" "f" (func)))
+        let bytes =
+            b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x0e\x01\x08spectest\x01f\0\0".to_vec();
+        let compile = case("m", bytes, OutcomeClass::Module);
+        let reference = BackendUnderTest::complete(ReferenceBackend);
+        let with = |name: &str, module: &[u8]| {
+            ImportObject::Instances(
+                vec![NamedModule {
+                    name: name.into(),
+                    bytes: module.into(),
+                }]
+                .into(),
+            )
+        };
+        // (module (func (export "f")))
+        let exports_f = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x07\x05\x01\x01f\0\0\x0a\x04\x01\x02\0\x0b";
+        let twin =
+            compile.instantiation(OutcomeClass::Instance.into(), with("spectest", exports_f));
+        let r = run_case(&reference, &twin, &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        // The namespace under another name: a TypeError, decided.
+        let twin = compile.instantiation(OutcomeClass::TypeError.into(), with("other", exports_f));
+        let r = run_case(&reference, &twin, &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        // A named module that does not compile: not applicable, naming it.
+        let twin = compile.instantiation(OutcomeClass::Instance.into(), with("spectest", b"\0asm"));
+        let r = run_case(&reference, &twin, &PlanSelection::default());
+        assert_eq!(r.verdict, Verdict::NotApplicable);
+        let why = r.aborted.unwrap();
+        assert!(why.contains("namespace \"spectest\""), "{why}");
     }
 
     #[test]

@@ -1,19 +1,30 @@
 //! The reference backend's instantiation: an executable model of the JS
 //! API's "instantiate a promise of a module" after the compile, in the
-//! spec's order: read the imports, evaluate the constant expressions, apply
-//! the active element then data segments, run the start function, and
-//! describe the exports.
+//! spec's order: read the imports and link them, evaluate the constant
+//! expressions, apply the active element then data segments, run the start
+//! function, and describe the exports.
+//!
+//! An import object of named instances ([`ImportObject::Instances`]) is
+//! modelled by instantiating each named module with the model itself (see
+//! [`link`]); what it exports is what the case's imports link against.
 //!
 //! The model runs no code. A start function is decided only when a small
 //! static analysis proves what it does (see [`run_start`]); otherwise the
 //! module is undecidable, reported as not applicable, never guessed.
 
+mod link;
+
 use crate::case::ImportObject;
-use crate::outcome::{Fingerprint, InstanceExport, InstanceFingerprint, Outcome};
+use crate::features::{wasm_features, Features};
+use crate::outcome::{Fingerprint, InstanceExport, InstanceFingerprint, Outcome, OutcomeClass};
+use link::{
+    read_imports, DefType, Environment, Extern, FuncExtern, FuncRef, GlobalExtern, Linked,
+    MemoryExtern, TableExtern,
+};
 use wasmparser::{
-    AbstractHeapType, CompositeInnerType, ConstExpr, Data, DataKind, Element, ElementItems,
-    ElementKind, Export, ExternalKind, FunctionBody, GlobalType, HeapType, MemoryType, Operator,
-    Parser, Payload, TableInit, TableType, TypeRef, ValType,
+    AbstractHeapType, ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, Export,
+    ExternalKind, FuncValidatorAllocations, FunctionBody, GlobalType, HeapType, MemoryType,
+    Operator, Parser, Payload, TableInit, TableType, TypeRef, ValType, Validator,
 };
 
 /// How deep the start analysis follows direct calls.
@@ -25,45 +36,73 @@ const MODEL_ERROR: &str = "ReferenceModel";
 
 /// Instantiates after a compile: only a compiled module goes on, and its
 /// fingerprint is the instance's `module`. `bytes` are the whole module.
-pub(super) fn after_compile(compiled: Outcome, bytes: &[u8], imports: &ImportObject) -> Outcome {
+///
+/// The import object is built before anything else (the JS driver builds
+/// it before the call): an environment the model cannot build makes any
+/// outcome the model's error.
+pub(super) fn after_compile(
+    compiled: Outcome,
+    bytes: &[u8],
+    features: &Features,
+    imports: &ImportObject,
+) -> Outcome {
+    let env = match Environment::build(imports, features) {
+        Ok(env) => env,
+        Err(reason) => return model_error(reason),
+    };
     let Outcome::Module { fingerprint } = compiled else {
         return compiled;
     };
     match Module::parse(bytes) {
-        Ok(module) => instantiate(&module, fingerprint, imports),
+        Ok(module) => instantiate(&module, fingerprint, &env),
         Err(e) => model_error(format!("cannot read the compiled module: {}", e.message())),
     }
 }
 
-/// Why the model cannot decide instantiating `bytes` (a valid module), or
-/// `None` when it can.
-///
-/// An import-free module's instantiation does not depend on the import
-/// object, so the whole model is run. A module with imports is judged by
-/// the parts that do not depend on it (constant expressions, the start
-/// function): whether the start is reached depends on an import object
-/// this question does not name.
-pub(super) fn undecidable(bytes: &[u8]) -> Option<String> {
-    let module = Module::parse(bytes).ok()?;
-    let stop = if module.imports.is_empty() {
-        run(&module, &ImportObject::Omitted).err()?
-    } else {
-        let linked = Linked::unknown(&module);
-        evaluate_constants(&module, &linked)
-            .and_then(|_| run_start(&module))
-            .err()?
+/// The class of a one-shot `WebAssembly.instantiate(bytes, imports)` as
+/// the model decides it (a module that does not compile: `CompileError`),
+/// or why the model cannot decide it: the import object is not one the
+/// model can build, a linking question it cannot answer, a start function
+/// it cannot prove.
+pub(super) fn decide(
+    bytes: &[u8],
+    features: &Features,
+    imports: &ImportObject,
+) -> Result<OutcomeClass, String> {
+    let env = Environment::build(imports, features)?;
+    let Ok(module) = compile(bytes, features) else {
+        return Ok(OutcomeClass::CompileError);
     };
-    match stop {
-        Stop::Undecidable(reason) => Some(reason),
-        Stop::Rejected(_) => None,
+    match run(&module, &env) {
+        Ok(_) => Ok(OutcomeClass::Instance),
+        Err(Stop::Rejected(outcome)) => Ok(outcome.class()),
+        Err(Stop::Undecidable(reason)) => Err(reason),
     }
 }
 
-fn instantiate(module: &Module<'_>, fingerprint: Fingerprint, imports: &ImportObject) -> Outcome {
-    match run(module, imports) {
+/// Validates `bytes` with `features` and reads what the model needs, in one
+/// pass; `Err` is the compile error's message.
+fn compile<'a>(bytes: &'a [u8], features: &Features) -> Result<Module<'a>, String> {
+    let mut validator = Validator::new_with_features(wasm_features(features));
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut module = Module::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| super::error_message(&e))?;
+        let done = super::check(&mut validator, &payload, &mut allocs)
+            .map_err(|e| super::error_message(&e))?;
+        module.add(payload).map_err(|e| super::error_message(&e))?;
+        if done {
+            return Ok(module);
+        }
+    }
+    Err("unexpected end of module".into())
+}
+
+fn instantiate(module: &Module<'_>, fingerprint: Fingerprint, env: &Environment<'_>) -> Outcome {
+    match run(module, env) {
         Ok(instance) => Outcome::Instance {
             module: fingerprint,
-            instance,
+            instance: instance.fingerprint,
         },
         Err(Stop::Rejected(outcome)) => outcome,
         Err(Stop::Undecidable(reason)) => model_error(reason),
@@ -90,25 +129,55 @@ fn runtime_error(message: String) -> Stop {
     Stop::Rejected(Outcome::RuntimeError { message })
 }
 
-/// The model's steps, in the spec's order.
-fn run(module: &Module<'_>, imports: &ImportObject) -> Result<InstanceFingerprint, Stop> {
-    let linked = read_imports(module, imports)?;
+/// What instantiating a module gives: what a JS driver reads of the
+/// instance, and what a later module links against.
+#[derive(Debug)]
+struct Instance {
+    fingerprint: InstanceFingerprint,
+    /// The exports by name, as the store holds them.
+    exports: Vec<(String, Extern)>,
+    /// Where each imported function's code is.
+    imported_functions: Vec<FuncRef>,
+}
+
+/// The model's steps, in the spec's order, for `module` as the instance
+/// after `env`'s.
+fn run(module: &Module<'_>, env: &Environment<'_>) -> Result<Instance, Stop> {
+    let linked = read_imports(module, env)?;
     let globals = evaluate_constants(module, &linked)?;
-    let store = Store::allocate(module, linked, globals);
+    let store = Store::allocate(module, &linked, globals);
     apply_element_segments(module, &store)?;
     apply_data_segments(module, &store)?;
-    if let Ending::Traps(message) = run_start(module)? {
+    let program = Program {
+        env,
+        module,
+        linked: &linked,
+    };
+    if let Ending::Traps(message) = run_start(&program)? {
         return Err(runtime_error(message));
     }
-    describe_exports(module, &store)
+    let fingerprint = describe_exports(module, &store)?;
+    let exports = module
+        .exports
+        .iter()
+        .map(|export| {
+            let provided = export_extern(module, &linked, &store, env.instances.len(), export)?;
+            Ok((export.name.to_string(), provided))
+        })
+        .collect::<Result<_, Stop>>()?;
+    Ok(Instance {
+        fingerprint,
+        exports,
+        imported_functions: linked.functions.iter().map(|f| f.at).collect(),
+    })
 }
 
 /// What the model needs of a module, in its index spaces
 /// (imported items first, as in the binary format).
 #[derive(Default)]
 struct Module<'a> {
-    /// Per type index, the parameter count of a function type.
-    type_params: Vec<Option<usize>>,
+    /// Per type index, its definition.
+    types: Vec<DefType>,
     imports: Vec<wasmparser::Import<'a>>,
     /// Per function index, its type index.
     functions: Vec<u32>,
@@ -118,6 +187,8 @@ struct Module<'a> {
     memories: Vec<MemoryType>,
     /// Per global index, its type and (defined globals) its initializer.
     globals: Vec<(GlobalType, Option<ConstExpr<'a>>)>,
+    /// Per tag index, its function type's index.
+    tags: Vec<u32>,
     exports: Vec<Export<'a>>,
     start: Option<u32>,
     elements: Vec<Element<'a>>,
@@ -141,11 +212,10 @@ impl<'a> Module<'a> {
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    for ty in group?.into_types() {
-                        self.type_params.push(match &ty.composite_type.inner {
-                            CompositeInnerType::Func(f) => Some(f.params().len()),
-                            _ => None,
-                        });
+                    let group = group?;
+                    let alone = group.types().len() == 1;
+                    for sub in group.into_types() {
+                        self.types.push(DefType { sub, alone });
                     }
                 }
             }
@@ -171,6 +241,11 @@ impl<'a> Module<'a> {
             Payload::MemorySection(reader) => {
                 for memory in reader {
                     self.memories.push(memory?);
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    self.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -210,15 +285,29 @@ impl<'a> Module<'a> {
             TypeRef::Table(ty) => self.tables.push(ty),
             TypeRef::Memory(ty) => self.memories.push(ty),
             TypeRef::Global(ty) => self.globals.push((ty, None)),
-            TypeRef::Tag(_) => {}
+            TypeRef::Tag(ty) => self.tags.push(ty.func_type_idx),
         }
         self.imports.push(import);
     }
 
+    /// A type by its index.
+    fn def_type(&self, index: u32) -> Result<&DefType, Stop> {
+        self.types
+            .get(index as usize)
+            .ok_or_else(|| Stop::Undecidable(format!("type {index} is not in the module")))
+    }
+
+    /// A function's type.
+    fn function_type(&self, function: u32) -> Result<&DefType, Stop> {
+        let ty = self.functions.get(function as usize).ok_or_else(|| {
+            Stop::Undecidable(format!("function {function} is not in the module"))
+        })?;
+        self.def_type(*ty)
+    }
+
     /// A function's parameter count (its JS `length`).
     fn param_count(&self, function: u32) -> Option<usize> {
-        let ty = *self.functions.get(function as usize)?;
-        *self.type_params.get(ty as usize)?
+        self.function_type(function).ok()?.param_count()
     }
 
     /// A defined function's body; `None` for an imported one.
@@ -229,56 +318,9 @@ impl<'a> Module<'a> {
 }
 
 // ---------------------------------------------------------------------
-// Step 1: read the imports.
-
-/// What linking against the import object provides, per imported item in
-/// each index space: the sizes and values the later steps read. An
-/// environment of provided externs (a new [`ImportObject`] variant) fills
-/// these in; `None` is a value the model does not know.
-#[derive(Debug, Default)]
-struct Linked {
-    table_sizes: Vec<Option<u64>>,
-    memory_bytes: Vec<Option<u128>>,
-    globals: Vec<Option<IntValue>>,
-}
-
-impl Linked {
-    /// Every import present with an unknown size or value: for questions
-    /// that must not depend on the import object.
-    fn unknown(module: &Module<'_>) -> Linked {
-        let mut linked = Linked::default();
-        for import in &module.imports {
-            match import.ty {
-                TypeRef::Table(_) => linked.table_sizes.push(None),
-                TypeRef::Memory(_) => linked.memory_bytes.push(None),
-                TypeRef::Global(_) => linked.globals.push(None),
-                TypeRef::Func(_) | TypeRef::FuncExact(_) | TypeRef::Tag(_) => {}
-            }
-        }
-        linked
-    }
-}
-
-/// JS API "read the imports": a module with imports needs an import object.
-fn read_imports(module: &Module<'_>, imports: &ImportObject) -> Result<Linked, Stop> {
-    match imports {
-        ImportObject::Omitted => match module.imports.first() {
-            None => Ok(Linked::default()),
-            Some(first) => Err(Stop::Rejected(Outcome::TypeError {
-                message: format!(
-                    "the module has {} imports (the first \"{}\" \"{}\") and the import object is undefined",
-                    module.imports.len(),
-                    first.module,
-                    first.name
-                ),
-            })),
-        },
-        ImportObject::Instances(_) => Err(Stop::Undecidable(
-            "the reference model does not link against instances yet".into(),
-        )),
-    }
-}
-
+// Step 1, reading the imports and linking them, is in `link`: what an
+// `Omitted` import object or each named instance provides, as a
+// [`Linked`].
 // ---------------------------------------------------------------------
 // Step 2: constant expressions, then the segments.
 
@@ -305,7 +347,7 @@ impl IntValue {
 /// global's integer value where the model knows it (imported and
 /// non-integer globals: `None`).
 fn evaluate_constants(module: &Module<'_>, linked: &Linked) -> Result<Vec<Option<IntValue>>, Stop> {
-    let mut values = linked.globals.clone();
+    let mut values: Vec<Option<IntValue>> = linked.globals.iter().map(|g| g.value).collect();
     for (index, (ty, init)) in module.globals.iter().enumerate().skip(values.len()) {
         let what = || format!("global {index}");
         let init = init
@@ -472,13 +514,17 @@ struct Store {
 }
 
 impl Store {
-    fn allocate(module: &Module<'_>, linked: Linked, globals: Vec<Option<IntValue>>) -> Store {
-        let mut table_sizes = linked.table_sizes;
-        let defined_tables = module.tables.iter().skip(table_sizes.len());
-        table_sizes.extend(defined_tables.map(|t| Some(t.initial)));
-        let mut memory_bytes = linked.memory_bytes;
-        let defined_memories = module.memories.iter().skip(memory_bytes.len());
-        memory_bytes.extend(defined_memories.map(|m| Some(initial_bytes(m))));
+    fn allocate(module: &Module<'_>, linked: &Linked, globals: Vec<Option<IntValue>>) -> Store {
+        let imported_tables = linked.tables.iter().map(|t| Some(t.size));
+        let defined_tables = module.tables.iter().skip(linked.tables.len());
+        let table_sizes = imported_tables
+            .chain(defined_tables.map(|t| Some(t.initial)))
+            .collect();
+        let imported_memories = linked.memories.iter().map(|m| Some(m.bytes()));
+        let defined_memories = module.memories.iter().skip(linked.memories.len());
+        let memory_bytes = imported_memories
+            .chain(defined_memories.map(|m| Some(initial_bytes(m))))
+            .collect();
         Store {
             table_sizes,
             memory_bytes,
@@ -577,17 +623,76 @@ enum Ending {
     Traps(String),
 }
 
+/// The module being instantiated, after the instances of its environment:
+/// the code a start function may reach.
+struct Program<'m, 'a> {
+    env: &'m Environment<'a>,
+    module: &'m Module<'a>,
+    linked: &'m Linked,
+}
+
+impl<'a> Program<'_, 'a> {
+    /// The instance index of the module being instantiated.
+    fn this(&self) -> usize {
+        self.env.instances.len()
+    }
+
+    fn module(&self, instance: usize) -> &Module<'a> {
+        match self.env.instances.get(instance) {
+            Some(named) => &named.module,
+            None => self.module,
+        }
+    }
+
+    /// Where the code of `instance`'s function `function` is: its own, or,
+    /// for an import, the function it was linked to.
+    fn resolve(&self, instance: usize, function: u32) -> Option<FuncRef> {
+        if (function as usize) >= self.module(instance).imported_functions {
+            return Some(FuncRef { instance, function });
+        }
+        let imported = match self.env.instances.get(instance) {
+            Some(named) => named
+                .instance
+                .imported_functions
+                .get(function as usize)
+                .copied(),
+            None => self.linked.functions.get(function as usize).map(|f| f.at),
+        };
+        imported
+    }
+
+    /// A function, as messages name it.
+    fn name(&self, f: FuncRef) -> String {
+        match self.env.instances.get(f.instance) {
+            Some(named) => format!("function {} of namespace \"{}\"", f.function, named.name),
+            None => format!("function {}", f.function),
+        }
+    }
+}
+
 /// The start function, decided by a static walk (see [`Walker`]).
-fn run_start(module: &Module<'_>) -> Result<Ending, Stop> {
-    let Some(start) = module.start else {
+fn run_start(program: &Program<'_, '_>) -> Result<Ending, Stop> {
+    let Some(start) = program.module.start else {
         return Ok(Ending::Returns);
     };
     let mut walker = Walker {
-        module,
-        calls: vec![start],
+        program,
+        calls: Vec::new(),
         budget: MAX_WALKED_OPERATORS,
     };
-    match walker.walk(start) {
+    let walked = match program.resolve(program.this(), start) {
+        Some(target) => walker.call(target).map_err(|why| {
+            if target.instance == program.this() {
+                why
+            } else {
+                format!("is {}, which {why}", program.name(target))
+            }
+        }),
+        None => {
+            Err("is imported, and the reference model does not know what it is linked to".into())
+        }
+    };
+    match walked {
         Ok(Ending::Returns) => Ok(Ending::Returns),
         Ok(Ending::Traps(place)) => Ok(Ending::Traps(format!(
             "start function {start} reaches unreachable {place}"
@@ -604,23 +709,26 @@ fn run_start(module: &Module<'_>) -> Result<Ending, Stop> {
 const MAX_WALKED_OPERATORS: usize = 100_000;
 
 /// Walks a function's code in order, following direct calls of defined
-/// functions. It decides only straight-line code of operators that cannot
-/// trap and change nothing the instance fingerprint shows, plus
-/// `unreachable`; `Err` says what else it met.
-struct Walker<'m, 'a> {
-    module: &'m Module<'a>,
+/// functions, and of imported ones into the environment's instance that
+/// defines them. It decides only straight-line code of operators that
+/// cannot trap and change nothing the instance fingerprint (or a size or
+/// value linking reads) shows, plus `unreachable`; `Err` says what else it
+/// met.
+struct Walker<'p, 'm, 'a> {
+    program: &'p Program<'m, 'a>,
     /// The call chain down to the function being walked.
-    calls: Vec<u32>,
+    calls: Vec<FuncRef>,
     /// Operators left to read.
     budget: usize,
 }
 
-impl Walker<'_, '_> {
-    fn walk(&mut self, function: u32) -> Result<Ending, String> {
+impl Walker<'_, '_, '_> {
+    fn walk(&mut self, function: FuncRef) -> Result<Ending, String> {
         let body = self
-            .module
-            .body(function)
-            .ok_or_else(|| format!("calls imported function {function}"))?;
+            .program
+            .module(function.instance)
+            .body(function.function)
+            .ok_or_else(|| format!("{} has no code", self.program.name(function)))?;
         let mut reader = body
             .get_operators_reader()
             .map_err(|e| e.message().to_string())?;
@@ -634,15 +742,25 @@ impl Walker<'_, '_> {
             match op {
                 Operator::Unreachable => {
                     return Ok(Ending::Traps(format!(
-                        "at offset {offset:#x} in function {function}"
+                        "at offset {offset:#x} in {}",
+                        self.program.name(function)
                     )))
                 }
                 // Without blocks, the only `end` is the function's own.
                 Operator::End => return Ok(Ending::Returns),
                 Operator::Call { function_index } => {
-                    let ending = self
-                        .call(function_index)
-                        .map_err(|why| format!("calls function {function_index}, which {why}"))?;
+                    let callee = self.program.resolve(function.instance, function_index);
+                    let ending = match callee {
+                        Some(callee) => self.call(callee),
+                        None => Err("is imported, and the reference model does not know what it is linked to".into()),
+                    };
+                    let ending = ending.map_err(|why| match callee {
+                        Some(callee) if callee.instance != function.instance => format!(
+                            "calls function {function_index}, {}, which {why}",
+                            self.program.name(callee)
+                        ),
+                        _ => format!("calls function {function_index}, which {why}"),
+                    })?;
                     if let Ending::Traps(_) = ending {
                         return Ok(ending);
                     }
@@ -653,7 +771,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn call(&mut self, callee: u32) -> Result<Ending, String> {
+    fn call(&mut self, callee: FuncRef) -> Result<Ending, String> {
         if self.calls.contains(&callee) {
             return Err("is recursive".into());
         }
@@ -915,6 +1033,84 @@ fn describe_export(
     Ok(described)
 }
 
+/// An export as a later module links against it: an imported item is the
+/// extern it was linked to; a defined one is as instantiation left it
+/// (the start function changes no size the model decides).
+fn export_extern(
+    module: &Module<'_>,
+    linked: &Linked,
+    store: &Store,
+    this: usize,
+    export: &Export<'_>,
+) -> Result<Extern, Stop> {
+    let index = export.index;
+    let at = index as usize;
+    Ok(match export.kind {
+        ExternalKind::Func | ExternalKind::FuncExact => match linked.functions.get(at) {
+            Some(imported) => Extern::Func(imported.clone()),
+            None => Extern::Func(FuncExtern {
+                ty: module.function_type(index)?.clone(),
+                at: FuncRef {
+                    instance: this,
+                    function: index,
+                },
+            }),
+        },
+        ExternalKind::Table => match linked.tables.get(at) {
+            Some(imported) => Extern::Table(*imported),
+            None => Extern::Table(TableExtern {
+                ty: *module
+                    .tables
+                    .get(at)
+                    .ok_or_else(|| missing("table", index))?,
+                size: size_of(&store.table_sizes, index, || format!("table {index}"))?,
+            }),
+        },
+        ExternalKind::Memory => match linked.memories.get(at) {
+            Some(imported) => Extern::Memory(*imported),
+            None => {
+                let ty = *module
+                    .memories
+                    .get(at)
+                    .ok_or_else(|| missing("memory", index))?;
+                Extern::Memory(MemoryExtern {
+                    ty,
+                    pages: ty.initial,
+                })
+            }
+        },
+        ExternalKind::Global => match linked.globals.get(at) {
+            Some(imported) => Extern::Global(*imported),
+            None => {
+                let ty = module
+                    .globals
+                    .get(at)
+                    .ok_or_else(|| missing("global", index))?
+                    .0;
+                // A constant expression reads only immutable globals; a
+                // start function may have set a mutable one.
+                let value = if ty.mutable {
+                    None
+                } else {
+                    store.globals.get(at).copied().flatten()
+                };
+                Extern::Global(GlobalExtern { ty, value })
+            }
+        },
+        ExternalKind::Tag => match linked.tags.get(at) {
+            Some(imported) => Extern::Tag(imported.clone()),
+            None => {
+                let ty = *module.tags.get(at).ok_or_else(|| missing("tag", index))?;
+                Extern::Tag(module.def_type(ty)?.clone())
+            }
+        },
+    })
+}
+
+fn missing(what: &str, index: u32) -> Stop {
+    Stop::Undecidable(format!("{what} {index} is not in the module"))
+}
+
 const UNREPRESENTABLE: &str = "unrepresentable";
 
 /// What `typeof global.value` tells of a global's type, or that reading it
@@ -938,9 +1134,12 @@ fn js_value_kind(ty: ValType) -> &'static str {
 mod tests {
     use super::*;
     use crate::backend::{BodyEnd, InstantiateBackend, ReferenceBackend, StreamingBody};
+    use crate::case::NamedModule;
     use crate::features::Features;
-    use crate::outcome::OutcomeClass;
     use crate::plan::PlanSet;
+    use OutcomeClass::{
+        CompileError, Instance as Instantiated, LinkError, RuntimeError, TypeError,
+    };
 
     fn wat(text: &str) -> Vec<u8> {
         let buffer = wast::parser::ParseBuffer::new(text).expect("lexes");
@@ -956,22 +1155,38 @@ mod tests {
         ReferenceBackend.instantiate_streaming(body, &Features::baseline(), &ImportObject::Omitted)
     }
 
-    /// The one-shot outcome, after checking every default plan agrees.
-    fn instantiate_with(bytes: &[u8], features: &Features) -> Outcome {
-        let imports = ImportObject::Omitted;
-        let one_shot = ReferenceBackend.instantiate_one_shot(bytes, features, &imports);
+    /// The one-shot outcome, after checking every default plan agrees,
+    /// and that `decide_instantiation` and `not_applicable` say the same.
+    fn instantiate_in(bytes: &[u8], features: &Features, imports: &ImportObject) -> Outcome {
+        let one_shot = ReferenceBackend.instantiate_one_shot(bytes, features, imports);
         for plan in PlanSet::Default.plans(bytes) {
             let body = StreamingBody {
                 chunks: plan.chunks(bytes),
                 end: BodyEnd::Close,
             };
-            let outcome = ReferenceBackend.instantiate_streaming(body, features, &imports);
+            let outcome = ReferenceBackend.instantiate_streaming(body, features, imports);
             assert!(
                 outcome.equivalent(&one_shot),
                 "{plan}: {outcome} vs {one_shot}"
             );
         }
+        let decided = crate::backend::decide_instantiation(bytes, features, imports);
+        let why = ReferenceBackend.not_applicable(bytes, features, imports);
+        match &one_shot {
+            Outcome::OtherError { name, message } if name == MODEL_ERROR => {
+                assert_eq!(decided, Err(message.clone()));
+                assert_eq!(why.as_ref(), Some(message));
+            }
+            decidable => {
+                assert_eq!(decided, Ok(decidable.class()));
+                assert_eq!(why, None);
+            }
+        }
         one_shot
+    }
+
+    fn instantiate_with(bytes: &[u8], features: &Features) -> Outcome {
+        instantiate_in(bytes, features, &ImportObject::Omitted)
     }
 
     fn instantiate(text: &str) -> Outcome {
@@ -993,7 +1208,61 @@ mod tests {
     }
 
     fn not_applicable(text: &str) -> Option<String> {
-        ReferenceBackend.not_applicable(&wat(text), &Features::baseline())
+        not_applicable_in(text, &ImportObject::Omitted)
+    }
+
+    fn not_applicable_in(text: &str, imports: &ImportObject) -> Option<String> {
+        ReferenceBackend.not_applicable(&wat(text), &Features::baseline(), imports)
+    }
+
+    /// An import object of named modules, given as text.
+    fn environment(modules: &[(&str, &str)]) -> ImportObject {
+        ImportObject::Instances(
+            modules
+                .iter()
+                .map(|(name, text)| NamedModule {
+                    name: name.to_string(),
+                    bytes: wat(text).into(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The `spectest` host module, as the harness builds it.
+    const SPECTEST: &str = r#"(module
+        (func (export "print"))
+        (func (export "print_i32") (param i32))
+        (func (export "print_i64") (param i64))
+        (func (export "print_f32") (param f32))
+        (func (export "print_f64") (param f64))
+        (func (export "print_i32_f32") (param i32 f32))
+        (func (export "print_f64_f64") (param f64 f64))
+        (global (export "global_i32") i32 (i32.const 666))
+        (global (export "global_i64") i64 (i64.const 666))
+        (global (export "global_f32") f32 (f32.const 666.6))
+        (global (export "global_f64") f64 (f64.const 666.6))
+        (table (export "table") 10 20 funcref)
+        (memory (export "memory") 1 2))"#;
+
+    fn spectest() -> ImportObject {
+        environment(&[("spectest", SPECTEST)])
+    }
+
+    fn instantiate_in_env(text: &str, imports: &ImportObject) -> Outcome {
+        instantiate_in(&wat(text), &Features::baseline(), imports)
+    }
+
+    /// The outcome class of `text` instantiated with the spectest module.
+    fn with_spectest(text: &str) -> OutcomeClass {
+        instantiate_in_env(text, &spectest()).class()
+    }
+
+    /// The model's error message of an outcome it could not decide.
+    fn model_error_of(outcome: Outcome) -> String {
+        match outcome {
+            Outcome::OtherError { name, message } if name == MODEL_ERROR => message,
+            other => panic!("decided: {other}"),
+        }
     }
 
     fn export(name: &str, kind: &str) -> InstanceExport {
@@ -1242,6 +1511,11 @@ mod tests {
 
     #[test]
     fn code_the_model_does_not_prove_is_undecidable() {
+        // `m.f` loads from memory: calling it is not proved either.
+        let env = environment(&[(
+            "m",
+            r#"(module (memory 1) (func (export "f") (drop (i32.load (i32.const 0)))))"#,
+        )]);
         for body in [
             "(drop (i32.div_s (i32.const 1) (i32.const 1)))",
             "(drop (i32.trunc_f32_s (f32.const 1)))",
@@ -1256,8 +1530,11 @@ mod tests {
                 r#"(module (import "m" "f" (func $import)) (memory 1)
                     (func $start {body}) (start $start))"#
             );
-            assert!(not_applicable(&text).is_some(), "{body}");
-            // With imports and no import object: decided before the start.
+            let why = not_applicable_in(&text, &env).expect(body);
+            assert!(why.contains("start function 1"), "{why}");
+            model_error_of(instantiate_in(&wat(&text), &Features::baseline(), &env));
+            // Without an import object: a TypeError, decided before the start.
+            assert_eq!(not_applicable(&text), None, "{body}");
             assert_eq!(instantiate(&text).class(), OutcomeClass::TypeError);
         }
     }
@@ -1302,6 +1579,587 @@ mod tests {
         let text =
             r#"(module (memory 1) (func $start (drop (i32.load (f32.const 0)))) (start $start))"#;
         assert_eq!(not_applicable(text), None);
+    }
+
+    #[test]
+    fn every_spectest_export_links_with_its_own_type() {
+        let exports = instance(instantiate_in_env(
+            r#"(module
+                (import "spectest" "print" (func))
+                (import "spectest" "print_i32" (func (param i32)))
+                (import "spectest" "print_i64" (func (param i64)))
+                (import "spectest" "print_f32" (func (param f32)))
+                (import "spectest" "print_f64" (func (param f64)))
+                (import "spectest" "print_i32_f32" (func (param i32 f32)))
+                (import "spectest" "print_f64_f64" (func (param f64 f64)))
+                (import "spectest" "global_i32" (global i32))
+                (import "spectest" "global_i64" (global i64))
+                (import "spectest" "global_f32" (global f32))
+                (import "spectest" "global_f64" (global f64))
+                (import "spectest" "table" (table 10 20 funcref))
+                (import "spectest" "memory" (memory 1 2))
+                (export "t" (table 0)) (export "m" (memory 0)) (export "f" (func 5)))"#,
+            &spectest(),
+        ));
+        // Re-exports show the linked table's and memory's sizes.
+        assert_eq!(exports[0].length, Some(10));
+        assert_eq!(exports[1].byte_length, Some(65536));
+        assert_eq!(exports[2].length, Some(2));
+    }
+
+    #[test]
+    fn a_function_import_must_have_the_exported_type() {
+        let import = |ty: &str| with_spectest(&format!(r#"(module (import "spectest" {ty}))"#));
+        assert_eq!(import(r#""print_i32" (func (param i32))"#), Instantiated);
+        assert_eq!(import(r#""print_i32" (func (param i64))"#), LinkError);
+        assert_eq!(
+            import(r#""print_i32" (func (param i32) (result i32))"#),
+            LinkError
+        );
+        assert_eq!(import(r#""print" (func (param i32))"#), LinkError);
+        assert_eq!(
+            import(r#""print_i32_f32" (func (param f32 i32))"#),
+            LinkError
+        );
+    }
+
+    #[test]
+    fn a_global_import_must_have_the_exported_type_and_mutability() {
+        let import = |ty: &str| with_spectest(&format!(r#"(module (import "spectest" {ty}))"#));
+        assert_eq!(import(r#""global_i32" (global i32)"#), Instantiated);
+        assert_eq!(import(r#""global_i32" (global i64)"#), LinkError);
+        assert_eq!(import(r#""global_i32" (global f32)"#), LinkError);
+        assert_eq!(import(r#""global_i32" (global (mut i32))"#), LinkError);
+        assert_eq!(import(r#""global_f64" (global f64)"#), Instantiated);
+    }
+
+    #[test]
+    fn a_memory_import_is_matched_against_the_current_size_and_maximum() {
+        let import = |ty: &str| {
+            with_spectest(&format!(
+                r#"(module (import "spectest" "memory" (memory {ty})))"#
+            ))
+        };
+        assert_eq!(import("1 2"), Instantiated);
+        assert_eq!(import("2"), LinkError, "min above the current 1 page");
+        assert_eq!(import("1 3"), Instantiated, "the export's max 2 <= 3");
+        assert_eq!(import("1 1"), LinkError, "the export's max 2 > 1");
+        assert_eq!(import("0"), Instantiated);
+        assert_eq!(import("i64 1"), LinkError, "another index type");
+        assert_eq!(import("1 2 shared"), LinkError, "not shared");
+    }
+
+    #[test]
+    fn a_memory_without_a_maximum_does_not_match_an_import_with_one() {
+        let env = environment(&[("A", r#"(module (memory (export "m") 1))"#)]);
+        let import = |ty: &str| {
+            instantiate_in_env(&format!(r#"(module (import "A" "m" (memory {ty})))"#), &env).class()
+        };
+        assert_eq!(import("1"), Instantiated);
+        assert_eq!(import("1 65536"), LinkError);
+        let paged = environment(&[("A", r#"(module (memory (export "m") 1 (pagesize 1)))"#)]);
+        let features = Features::from_names(["custom-page-sizes"]).unwrap();
+        let outcome = |text: &str| instantiate_in(&wat(text), &features, &paged).class();
+        assert_eq!(
+            outcome(r#"(module (import "A" "m" (memory 1 (pagesize 1))))"#),
+            Instantiated
+        );
+        assert_eq!(
+            outcome(r#"(module (import "A" "m" (memory 1)))"#),
+            LinkError
+        );
+    }
+
+    #[test]
+    fn a_table_import_is_matched_against_the_current_size_maximum_and_element_type() {
+        let import = |ty: &str| {
+            with_spectest(&format!(
+                r#"(module (import "spectest" "table" (table {ty})))"#
+            ))
+        };
+        assert_eq!(import("10 funcref"), Instantiated);
+        assert_eq!(import("0 20 funcref"), Instantiated);
+        assert_eq!(import("11 funcref"), LinkError);
+        assert_eq!(import("21 funcref"), LinkError);
+        assert_eq!(import("0 19 funcref"), LinkError);
+        assert_eq!(import("10 externref"), LinkError);
+        assert_eq!(
+            import("10 (ref null nofunc)"),
+            LinkError,
+            "tables are invariant"
+        );
+        assert_eq!(import("i64 10 funcref"), LinkError);
+    }
+
+    #[test]
+    fn a_missing_field_or_a_wrong_kind_is_a_link_error_a_missing_namespace_a_type_error() {
+        let import = |text: &str| with_spectest(&format!("(module {text})"));
+        assert_eq!(import(r#"(import "spectest" "unknown" (func))"#), LinkError);
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (memory 0))"#),
+            LinkError
+        );
+        assert_eq!(import(r#"(import "nope" "print" (func))"#), TypeError);
+        assert_eq!(import(r#"(import "spectest" "memory" (func))"#), LinkError);
+        assert_eq!(
+            import(r#"(import "spectest" "print" (memory 0))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "print" (table 0 funcref))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global i32))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global i64))"#),
+            LinkError
+        );
+        assert_eq!(import(r#"(import "spectest" "table" (tag))"#), LinkError);
+        // No import object at all, and an empty one.
+        let text = r#"(module (import "spectest" "print" (func)))"#;
+        assert_eq!(instantiate(text).class(), TypeError);
+        let empty = ImportObject::Instances(Vec::new().into());
+        assert_eq!(instantiate_in_env(text, &empty).class(), TypeError);
+        assert_eq!(instantiate_in_env("(module)", &empty).class(), Instantiated);
+    }
+
+    #[test]
+    fn errors_come_in_the_js_api_order() {
+        let import = |text: &str| with_spectest(&format!("(module {text})"));
+        // Reading the imports stops at the first value that is not an
+        // object (TypeError) or of the wrong kind (LinkError).
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (func)) (import "nope" "f" (func))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "memory" (func)) (import "nope" "f" (func))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(
+                r#"(import "nope" "f" (func)) (import "spectest" "print_i32" (func (param i64)))"#
+            ),
+            TypeError
+        );
+        // Types are matched by the core instantiation, after every import
+        // was read: a later missing namespace wins.
+        assert_eq!(
+            import(
+                r#"(import "spectest" "print_i32" (func (param i64))) (import "nope" "f" (func))"#
+            ),
+            TypeError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "memory" (memory 2)) (import "nope" "f" (func))"#),
+            TypeError
+        );
+        // Then the first mismatch in import order.
+        let outcome = instantiate_in_env(
+            r#"(module (import "spectest" "memory" (memory 2))
+                (import "spectest" "print_i32" (func (param i64))))"#,
+            &spectest(),
+        );
+        match outcome {
+            Outcome::LinkError { message } => assert!(message.contains("import 0"), "{message}"),
+            other => panic!("{other}"),
+        }
+        // A link error wins over a segment out of bounds and a trap.
+        assert_eq!(
+            import(
+                r#"(import "spectest" "memory" (memory 2)) (data (i32.const 65536) "x")
+                   (func $s unreachable) (start $s)"#
+            ),
+            LinkError
+        );
+        // A compile error wins over everything.
+        let invalid = wat(r#"(module (import "nope" "f" (func)) (func (result i32)))"#);
+        let outcome = instantiate_in(&invalid, &Features::baseline(), &spectest());
+        assert_eq!(outcome.class(), CompileError);
+    }
+
+    #[test]
+    fn a_reference_global_import_converts_a_value_that_is_not_a_global() {
+        let import = |text: &str| with_spectest(&format!("(module {text})"));
+        // ToWebAssemblyValue: an exported function is a funcref, anything
+        // is an externref, anything not a wasm object a host `ref any`.
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global funcref))"#),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global (ref func)))"#),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "memory" (global externref))"#),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (global externref))"#),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (global anyref))"#),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "memory" (global funcref))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global nullfuncref))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (global eqref))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "spectest" "unknown" (global nullexternref))"#),
+            LinkError
+        );
+        // That throws while reading, so it wins over a later namespace...
+        assert_eq!(
+            import(r#"(import "spectest" "memory" (global funcref)) (import "nope" "f" (func))"#),
+            LinkError
+        );
+        // ...but the new global is immutable, which only linking finds.
+        assert_eq!(
+            import(r#"(import "spectest" "print" (global (mut funcref)))"#),
+            LinkError
+        );
+        assert_eq!(
+            import(
+                r#"(import "spectest" "print" (global (mut funcref))) (import "nope" "f" (func))"#
+            ),
+            TypeError
+        );
+        // A function against a concrete type: type identity across modules.
+        let text =
+            r#"(module (type $t (func)) (import "spectest" "print" (global (ref null $t))))"#;
+        assert!(not_applicable_in(text, &spectest()).is_some());
+        let text =
+            r#"(module (type $t (func)) (import "spectest" "memory" (global (ref null $t))))"#;
+        assert_eq!(with_spectest(text), LinkError);
+    }
+
+    #[test]
+    fn an_immutable_global_import_may_take_a_subtype() {
+        let env = environment(&[(
+            "A",
+            r#"(module
+                (type $t (func))
+                (global (export "null") nullfuncref (ref.null nofunc))
+                (global (export "func") funcref (ref.null func))
+                (global (export "mut") (mut funcref) (ref.null func))
+                (global (export "typed") (ref null $t) (ref.null $t)))"#,
+        )]);
+        let import = |field: &str, ty: &str| {
+            let text = format!(r#"(module (type $u (func)) (import "A" "{field}" (global {ty})))"#);
+            instantiate_in_env(&text, &env)
+        };
+        assert_eq!(import("null", "funcref").class(), Instantiated);
+        assert_eq!(import("null", "(ref null func)").class(), Instantiated);
+        assert_eq!(
+            import("null", "anyref").class(),
+            LinkError,
+            "another hierarchy"
+        );
+        assert_eq!(import("func", "nullfuncref").class(), LinkError);
+        assert_eq!(import("func", "(ref func)").class(), LinkError);
+        assert_eq!(import("func", "externref").class(), LinkError);
+        assert_eq!(import("mut", "(mut funcref)").class(), Instantiated);
+        assert_eq!(import("mut", "funcref").class(), LinkError);
+        assert_eq!(import("null", "(mut funcref)").class(), LinkError);
+        assert_eq!(import("func", "(ref null $u)").class(), LinkError);
+        model_error_of(import("typed", "(ref null $u)"));
+        model_error_of(import("typed", "funcref"));
+    }
+
+    #[test]
+    fn function_and_tag_types_are_compared_when_the_model_can() {
+        let env = environment(&[(
+            "A",
+            r#"(module
+                (type $t (func))
+                (type $open (sub (func)))
+                (type $sub (sub $open (func)))
+                (func (export "typed") (param (ref null $t)))
+                (func (export "open") (type $open))
+                (func (export "sub") (type $sub))
+                (tag (export "e") (param i32)))"#,
+        )]);
+        let import =
+            |text: &str| instantiate_in_env(&format!("(module (type $u (func)) {text})"), &env);
+        assert_eq!(
+            import(r#"(import "A" "e" (tag (param i32)))"#).class(),
+            Instantiated
+        );
+        assert_eq!(
+            import(r#"(import "A" "e" (tag (param i64)))"#).class(),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "A" "e" (func (param i32)))"#).class(),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "A" "typed" (func (param funcref)))"#).class(),
+            LinkError
+        );
+        assert_eq!(
+            import(r#"(import "A" "typed" (func (param i32)))"#).class(),
+            LinkError
+        );
+        model_error_of(import(
+            r#"(import "A" "typed" (func (param (ref null $u))))"#,
+        ));
+        // A non-final type is not the final `(func)`; a declared subtype
+        // is left undecided.
+        assert_eq!(import(r#"(import "A" "open" (func))"#).class(), LinkError);
+        model_error_of(import(r#"(import "A" "sub" (func))"#));
+        // A mismatch after an undecided import decides: a LinkError either way.
+        let outcome = import(r#"(import "A" "sub" (func)) (import "A" "e" (tag (param i64)))"#);
+        assert_eq!(outcome.class(), LinkError);
+    }
+
+    #[test]
+    fn segments_use_the_linked_sizes_and_values() {
+        let import = |text: &str| instantiate_in_env(&format!("(module {text})"), &spectest());
+        let global_and_memory = r#"(import "spectest" "global_i32" (global i32))
+            (import "spectest" "memory" (memory 1))"#;
+        instance(import(&format!(
+            r#"{global_and_memory} (data (global.get 0) "x")"#
+        )));
+        // global_i32 is 666: 66201 - 666 = 65535 fits, 65536 does not.
+        instance(import(&format!(
+            r#"{global_and_memory} (data (i32.sub (i32.const 66201) (global.get 0)) "x")"#
+        )));
+        let message = runtime_error(import(&format!(
+            r#"{global_and_memory} (data (i32.sub (i32.const 66202) (global.get 0)) "x")"#
+        )));
+        assert!(message.contains("offset 65536"), "{message}");
+        // The memory's real size (1 page), not the import's minimum.
+        let memory = r#"(import "spectest" "memory" (memory 0))"#;
+        instance(import(&format!(r#"{memory} (data (i32.const 65535) "x")"#)));
+        runtime_error(import(&format!(r#"{memory} (data (i32.const 65536) "x")"#)));
+        // The table has 10 elements; offset 666 is past them.
+        let table = r#"(import "spectest" "table" (table 0 funcref))"#;
+        instance(import(&format!("{table} (elem (i32.const 10) func)")));
+        runtime_error(import(&format!("{table} (elem (i32.const 11) func)")));
+        runtime_error(import(&format!(
+            r#"(import "spectest" "global_i32" (global i32)) {table} (elem (global.get 0) func)"#
+        )));
+    }
+
+    #[test]
+    fn named_modules_link_against_the_ones_before_them() {
+        let env = environment(&[
+            (
+                "A",
+                r#"(module
+                    (memory (export "m") 1)
+                    (global (export "g") i32 (i32.const 65535))
+                    (func (export "f") (param i32)))"#,
+            ),
+            (
+                "B",
+                r#"(module
+                    (import "A" "m" (memory 0))
+                    (import "A" "g" (global i32))
+                    (import "A" "f" (func (param i32)))
+                    (memory (export "own") 2)
+                    (export "m" (memory 0))
+                    (export "g" (global 0))
+                    (export "f" (func 0))
+                    (data (global.get 0) "a"))"#,
+            ),
+        ]);
+        let import = |text: &str| instantiate_in_env(&format!("(module {text})"), &env).class();
+        // B re-exports A's 1-page memory (imported as at least 0 pages)
+        // and has a 2-page one of its own.
+        assert_eq!(import(r#"(import "B" "m" (memory 1 1))"#), LinkError);
+        assert_eq!(import(r#"(import "B" "m" (memory 1))"#), Instantiated);
+        assert_eq!(import(r#"(import "B" "m" (memory 2))"#), LinkError);
+        assert_eq!(import(r#"(import "B" "own" (memory 2))"#), Instantiated);
+        assert_eq!(
+            import(r#"(import "B" "f" (func (param i32)))"#),
+            Instantiated
+        );
+        assert_eq!(import(r#"(import "B" "f" (func))"#), LinkError);
+        // A's global, 65535, through B.
+        let through_b = r#"(import "B" "g" (global i32)) (import "B" "m" (memory 1))"#;
+        assert_eq!(
+            import(&format!(r#"{through_b} (data (global.get 0) "a")"#)),
+            Instantiated
+        );
+        assert_eq!(
+            import(&format!(r#"{through_b} (data (global.get 0) "ab")"#)),
+            RuntimeError
+        );
+        // A later namespace of the same name replaces the earlier one.
+        let replaced = environment(&[
+            ("A", r#"(module (memory (export "m") 1))"#),
+            ("A", r#"(module (memory (export "m") 2))"#),
+        ]);
+        let text = r#"(module (import "A" "m" (memory 2)))"#;
+        assert_eq!(instantiate_in_env(text, &replaced).class(), Instantiated);
+    }
+
+    #[test]
+    fn an_environment_the_model_cannot_build_is_undecidable() {
+        let memory = ("A", r#"(module (memory (export "m") 1))"#);
+        // The namespace at fault, and the import object.
+        let bad = [
+            // Does not validate.
+            ("bad", vec![("bad", r#"(module (func (result i32)))"#)]),
+            // Does not link: A's memory is too small for B.
+            (
+                "B",
+                vec![memory, ("B", r#"(module (import "A" "m" (memory 2)))"#)],
+            ),
+            // Imports a namespace that comes later.
+            (
+                "B",
+                vec![("B", r#"(module (import "A" "m" (memory 1)))"#), memory],
+            ),
+            // Traps in a segment, and in the start function.
+            (
+                "T",
+                vec![("T", r#"(module (memory 0) (data (i32.const 0) "x"))"#)],
+            ),
+            (
+                "T",
+                vec![("T", r#"(module (func $s unreachable) (start $s))"#)],
+            ),
+            // Its start function is not proved.
+            (
+                "U",
+                vec![(
+                    "U",
+                    r#"(module (memory 1) (func $s (drop (i32.load (i32.const 0)))) (start $s))"#,
+                )],
+            ),
+            // Sets the import object's prototype.
+            ("__proto__", vec![memory, ("__proto__", "(module)")]),
+        ];
+        let cases = [
+            "(module)",
+            r#"(module (import "A" "m" (memory 1)))"#,
+            // Even a compile error: the driver never gets to compile.
+            "(module (func $f (result i32)))",
+        ];
+        for (name, modules) in bad {
+            let env = environment(&modules);
+            for text in cases {
+                let why = not_applicable_in(text, &env).expect(name);
+                assert!(why.contains(&format!("namespace \"{name}\"")), "{why}");
+                assert_eq!(model_error_of(instantiate_in_env(text, &env)), why);
+            }
+        }
+        // A namespace inherited from Object.prototype is not modelled.
+        let text = r#"(module (import "toString" "f" (func)))"#;
+        let why = not_applicable_in(text, &spectest()).expect("inherited");
+        assert!(why.contains("Object.prototype"), "{why}");
+    }
+
+    #[test]
+    fn a_start_function_follows_calls_into_the_named_instances() {
+        let env = environment(&[
+            ("spectest", SPECTEST),
+            (
+                "A",
+                r#"(module
+                    (import "spectest" "print" (func $print))
+                    (memory 1)
+                    (func (export "trap") unreachable)
+                    (func (export "prints") (call $print))
+                    (func (export "load") (drop (i32.load (i32.const 0)))))"#,
+            ),
+        ]);
+        let run = |text: &str| instantiate_in_env(text, &env);
+        instance(run(
+            r#"(module (import "spectest" "print" (func $p)) (func $s (call $p)) (start $s))"#,
+        ));
+        // The start function itself imported, and through A into spectest.
+        instance(run(
+            r#"(module (import "spectest" "print" (func $p)) (start $p))"#,
+        ));
+        instance(run(
+            r#"(module (import "A" "prints" (func $p)) (start $p))"#,
+        ));
+        let message = runtime_error(run(
+            r#"(module (import "A" "trap" (func $t)) (func $s (call $t)) (start $s))"#,
+        ));
+        assert!(message.contains("namespace \"A\""), "{message}");
+        let why = model_error_of(run(
+            r#"(module (import "A" "load" (func $l)) (func $s (call $l)) (start $s))"#,
+        ));
+        assert!(
+            why.contains("namespace \"A\"") && why.contains("i32.load"),
+            "{why}"
+        );
+        // A segment trap still wins over the undecidable start.
+        runtime_error(run(
+            r#"(module (import "A" "load" (func $l)) (memory 0) (data (i32.const 0) "x") (start $l))"#,
+        ));
+    }
+
+    #[test]
+    fn decide_instantiation_gives_the_class_or_why_not() {
+        let decide = |text: &str, imports: &ImportObject| {
+            crate::backend::decide_instantiation(&wat(text), &Features::baseline(), imports)
+        };
+        let omitted = ImportObject::Omitted;
+        assert_eq!(decide("(module)", &omitted), Ok(Instantiated));
+        assert_eq!(
+            decide("(module (func (result i32)))", &spectest()),
+            Ok(CompileError)
+        );
+        assert_eq!(
+            decide(r#"(module (import "spectest" "print" (func)))"#, &omitted),
+            Ok(TypeError)
+        );
+        assert_eq!(
+            decide(
+                r#"(module (import "spectest" "print" (func)))"#,
+                &spectest()
+            ),
+            Ok(Instantiated)
+        );
+        assert_eq!(
+            decide(
+                r#"(module (import "spectest" "print" (func (param i32))))"#,
+                &spectest()
+            ),
+            Ok(LinkError)
+        );
+        assert_eq!(
+            decide(r#"(module (memory 0) (data (i32.const 0) "x"))"#, &omitted),
+            Ok(RuntimeError)
+        );
+        let why = decide(
+            r#"(module (memory 1) (func $s (drop (i32.load (i32.const 0)))) (start $s))"#,
+            &omitted,
+        )
+        .unwrap_err();
+        assert!(why.contains("i32.load"), "{why}");
+        // A module that does not compile with the case's features.
+        let paged = "(module (memory 1 (pagesize 1)))";
+        assert_eq!(decide(paged, &omitted), Ok(CompileError));
+        let features = Features::from_names(["custom-page-sizes"]).unwrap();
+        let decided = crate::backend::decide_instantiation(&wat(paged), &features, &omitted);
+        assert_eq!(decided, Ok(Instantiated));
+        // And so do the named modules.
+        let env = environment(&[("A", r#"(module (memory (export "m") 1 (pagesize 1)))"#)]);
+        let text = r#"(module (import "A" "m" (memory 1 (pagesize 1))))"#;
+        assert!(decide(text, &env).unwrap_err().contains("does not compile"));
+        let decided = crate::backend::decide_instantiation(&wat(text), &features, &env);
+        assert_eq!(decided, Ok(Instantiated));
     }
 
     #[test]

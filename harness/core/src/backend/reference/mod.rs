@@ -12,7 +12,7 @@ use super::{
 };
 use crate::case::ImportObject;
 use crate::features::{wasm_features, Features};
-use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome};
+use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome, OutcomeClass};
 use crate::plan::ChunkPlan;
 use crate::scenario::Scenario;
 use wasmparser::{
@@ -80,7 +80,7 @@ impl InstantiateBackend for ReferenceBackend {
         // The decoder drains its buffer: the model reads its own copy.
         let mut bytes = Vec::new();
         let compiled = compile_stream(body, features, |chunk| bytes.extend_from_slice(chunk));
-        instantiate::after_compile(compiled, &bytes, imports)
+        instantiate::after_compile(compiled, &bytes, features, imports)
     }
 
     fn instantiate_one_shot(
@@ -89,15 +89,41 @@ impl InstantiateBackend for ReferenceBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Outcome {
-        instantiate::after_compile(self.compile_one_shot(bytes, features), bytes, imports)
+        let compiled = self.compile_one_shot(bytes, features);
+        instantiate::after_compile(compiled, bytes, features, imports)
     }
 
-    fn not_applicable(&self, bytes: &[u8], features: &Features) -> Option<String> {
-        match self.compile_one_shot(bytes, features) {
-            Outcome::Module { .. } => instantiate::undecidable(bytes),
-            _ => None,
-        }
+    /// The model's question, with the case's real import object: an
+    /// environment it cannot build, a link it cannot judge, a start
+    /// function it cannot prove.
+    fn not_applicable(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        imports: &ImportObject,
+    ) -> Option<String> {
+        instantiate::decide(bytes, features, imports).err()
     }
+}
+
+/// What the reference model says a one-shot
+/// `WebAssembly.instantiate(bytes, importObject)` gives, as a class: the
+/// compile included (a module that does not validate under `features` is a
+/// `CompileError`), then reading the imports from `imports` (`TypeError`,
+/// `LinkError`), the segments and the start function (`RuntimeError`), or
+/// an `Instance`. `Err` says why the model cannot decide it: an import
+/// object it cannot build (a named module that does not compile or
+/// instantiate, or whose instantiation it cannot decide), a link it cannot
+/// judge (types across modules), a start function it cannot prove.
+///
+/// For a suite's loader: one validation of the module (and one of each
+/// named module), no engine.
+pub fn decide_instantiation(
+    bytes: &[u8],
+    features: &Features,
+    imports: &ImportObject,
+) -> Result<OutcomeClass, String> {
+    instantiate::decide(bytes, features, imports)
 }
 
 /// `compileStreaming` of a body, showing each chunk to `seen` as it is fed.
