@@ -2,7 +2,7 @@
 ;; Every section kind (type, import, function, table, memory, tag, global, export, start, element, data count, code, data) with a custom section before the first, between every two and after the last; custom payloads of 0, 1 and 200 bytes.
 
 ;; 1223 bytes
-(module binary
+(module definition binary
   "\00asm\01\00\00\00\00\0e\0dc-before-type\01\09\02`\00\00`\01\7f\01\7f\00\0e\0cc-after-ty"
   "pe\00\02\0a\01\03env\01g\03\7f\00\00\d7\01\0ec-after-import\00\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e"
   "\0f\10\11\12\13\14\15\16\17\18\19\1a\1b\1c\1d\1e\1f !\22#$%&'()*+,-./0123456789:;<=>"

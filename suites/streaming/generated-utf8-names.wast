@@ -2,7 +2,7 @@
 ;; Names with 2-, 3- and 4-byte UTF-8 characters everywhere a name goes: imports, exports, custom section names, the name section (module, functions, locals), including names longer than 127 bytes (two-byte length LEB).
 
 ;; 559 bytes
-(module binary
+(module definition binary
   "\00asm\01\00\00\00\01\09\02`\00\00`\01\7f\01\7f\02 \02\06\d0\bc\d0\b8\d1\80\06\e5\87\bd\e6\95\b0\00\00\04\f0\9d\84\9e\07\c3\b1an"
   "d\c3\ba\00\01\03\03\02\00\01\07\cf\01\06\02\c3\a9\00\02\06\e2\82\acuro\00\02\08\f0\9d\84\9eclef\00\03\06a\f4\8f\bf\bfz\00\03"
   "\0f\e6\b7\b7\e5\90\88-names-\c3\b1\00\02\96\01\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2\82\ac\e2"

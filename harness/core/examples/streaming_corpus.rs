@@ -127,6 +127,13 @@ fn file(name: &'static str, about: &str, modules: &[(&str, Module)]) -> CorpusFi
             text.push_str("(assert_invalid\n  (module binary\n");
             binary_strings(&mut text, &bytes, "    ");
             text.push_str("  )\n  \"type mismatch\"\n)\n");
+        } else if has_imports(&bytes) {
+            // Its imports name a namespace no script provides, so it is a
+            // definition: compiled, never instantiated (no
+            // `instantiateStreaming` case).
+            text.push_str("(module definition binary\n");
+            binary_strings(&mut text, &bytes, "  ");
+            text.push_str(")\n");
         } else {
             text.push_str("(module binary\n");
             binary_strings(&mut text, &bytes, "  ");
@@ -134,6 +141,12 @@ fn file(name: &'static str, about: &str, modules: &[(&str, Module)]) -> CorpusFi
         }
     }
     CorpusFile { name, text }
+}
+
+fn has_imports(bytes: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .any(|payload| matches!(payload, Ok(wasmparser::Payload::ImportSection(r)) if r.count() > 0))
 }
 
 /// `bytes` as `.wast` string literals, 48 bytes a line: printable ASCII as

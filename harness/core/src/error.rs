@@ -34,6 +34,16 @@ pub enum Error {
     #[error("invalid cut list {text:?}: {message} (expected comma-separated offsets such as `0,8,8,12` or ranges such as `1..100`)")]
     InvalidCuts { text: String, message: String },
 
+    /// An instantiation case whose directive and the reference model
+    /// disagree: the harness's environment or model is wrong for it, so it
+    /// judges no engine (it costs that case).
+    #[error("{file}:{line}: harness error: {message}")]
+    InstantiationDisagrees {
+        file: String,
+        line: usize,
+        message: String,
+    },
+
     /// A TOML file (expectations, suite manifest) that does not parse or
     /// breaks a rule.
     #[error("{file}:{line}: {message}")]

@@ -12,9 +12,9 @@ use std::sync::{Arc, LazyLock};
 /// The namespace `.wast` scripts import the host module under.
 pub const NAMESPACE: &str = "spectest";
 
-/// Every export but `shared_memory`, which needs the threads proposal (and,
-/// beside `memory`, multi-memory): it is added only for a script that
-/// imports it.
+/// Every export but the memories: `shared_memory` needs the threads
+/// proposal, and two memories need multi-memory, so `memory` is left out
+/// where only `shared_memory` is imported (see [`module`]).
 const EXPORTS: &str = r#"
   (func (export "print"))
   (func (export "print_i32") (param i32))
@@ -28,21 +28,32 @@ const EXPORTS: &str = r#"
   (global (export "global_f32") f32 (f32.const 666.6))
   (global (export "global_f64") f64 (f64.const 666.6))
   (table (export "table") 10 20 funcref)
-  (memory (export "memory") 1 2)
 "#;
 
+const MEMORY: &str = r#"(memory (export "memory") 1 2)"#;
 const SHARED_MEMORY: &str = r#"(memory (export "shared_memory") 1 2 shared)"#;
 
-static PLAIN: LazyLock<Arc<[u8]>> = LazyLock::new(|| encode(&format!("(module {EXPORTS})")));
-static WITH_SHARED: LazyLock<Arc<[u8]>> =
+static PLAIN: LazyLock<Arc<[u8]>> =
+    LazyLock::new(|| encode(&format!("(module {EXPORTS} {MEMORY})")));
+static SHARED: LazyLock<Arc<[u8]>> =
     LazyLock::new(|| encode(&format!("(module {EXPORTS} {SHARED_MEMORY})")));
+static BOTH: LazyLock<Arc<[u8]>> =
+    LazyLock::new(|| encode(&format!("(module {EXPORTS} {MEMORY} {SHARED_MEMORY})")));
 
-/// The host module's bytes, with `shared_memory` when asked for.
-pub fn module(shared_memory: bool) -> Arc<[u8]> {
-    if shared_memory {
-        WITH_SHARED.clone()
-    } else {
-        PLAIN.clone()
+/// Which of the host module's memories an environment imports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memories {
+    pub memory: bool,
+    pub shared_memory: bool,
+}
+
+/// The host module's bytes: `memory` unless only `shared_memory` is
+/// imported, `shared_memory` only when it is.
+pub fn module(imported: Memories) -> Arc<[u8]> {
+    match (imported.memory, imported.shared_memory) {
+        (_, false) => PLAIN.clone(),
+        (false, true) => SHARED.clone(),
+        (true, true) => BOTH.clone(),
     }
 }
 
@@ -59,7 +70,7 @@ mod tests {
 
     #[test]
     fn the_host_module_validates_and_exports_what_scripts_import() {
-        let plain = module(false);
+        let plain = module(Memories::default());
         assert!(Features::baseline().validates(&plain));
         let names: Vec<String> = wasmparser::Parser::new(0)
             .parse_all(&plain)
@@ -76,6 +87,15 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 13, "{names:?}");
         assert!(names.contains(&"global_f64".to_string()));
-        assert!(module(true).len() > plain.len());
+        let shared = Memories {
+            memory: false,
+            shared_memory: true,
+        };
+        assert!(Features::from_names(["threads"]).unwrap().validates(&module(shared)));
+        let both = Memories {
+            memory: true,
+            shared_memory: true,
+        };
+        assert!(module(both).len() > module(shared).len());
     }
 }

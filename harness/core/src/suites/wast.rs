@@ -23,6 +23,7 @@
 //! could do).
 
 use super::spectest;
+use crate::backend::decide_instantiation;
 use super::LoadedSuite;
 use crate::case::{Case, CaseOrigin, ImportObject, NamedModule, NotApplicable, INSTANTIATE_SUFFIX};
 use crate::error::{line_of_offset, Error};
@@ -155,7 +156,7 @@ impl Script {
             return Ok(ImportObject::Omitted);
         }
         let mut needed: BTreeSet<String> = imports.iter().map(|(m, _)| m.clone()).collect();
-        let mut shared_memory = wants_shared_memory(&imports);
+        let mut memories = spectest_memories(&imports);
         let mut chosen = Vec::new();
         for (name, defined) in self.registered.iter().rev() {
             if !needed.remove(name) {
@@ -172,7 +173,9 @@ impl Script {
                 ));
             }
             let own = imports_of(&defined.bytes);
-            shared_memory |= wants_shared_memory(&own);
+            let theirs = spectest_memories(&own);
+            memories.memory |= theirs.memory;
+            memories.shared_memory |= theirs.shared_memory;
             needed.extend(own.into_iter().map(|(m, _)| m));
             chosen.push(NamedModule {
                 name: name.clone(),
@@ -182,7 +185,7 @@ impl Script {
         if needed.contains(spectest::NAMESPACE) {
             chosen.push(NamedModule {
                 name: spectest::NAMESPACE.into(),
-                bytes: spectest::module(shared_memory),
+                bytes: spectest::module(memories),
             });
         }
         chosen.reverse();
@@ -190,10 +193,36 @@ impl Script {
     }
 }
 
-fn wants_shared_memory(imports: &[(String, String)]) -> bool {
-    imports
-        .iter()
-        .any(|(m, n)| m == spectest::NAMESPACE && n == "shared_memory")
+/// Which of the host module's memories `imports` name.
+fn spectest_memories(imports: &[(String, String)]) -> spectest::Memories {
+    let imports_memory = |name: &str| {
+        imports
+            .iter()
+            .any(|(m, n)| m == spectest::NAMESPACE && n == name)
+    };
+    spectest::Memories {
+        memory: imports_memory("memory"),
+        shared_memory: imports_memory("shared_memory"),
+    }
+}
+
+/// Why an instantiation twin is not made.
+enum Skip {
+    /// Counted as not applicable, with the reason.
+    NotApplicable(String),
+    /// The harness's own fault, an input error.
+    Harness(Error),
+}
+
+/// The namespaces of an import object, for messages.
+fn describe_imports(imports: &ImportObject) -> String {
+    match imports {
+        ImportObject::Omitted => "undefined".into(),
+        ImportObject::Instances(modules) => {
+            let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+            format!("{{{}}}", names.join(", "))
+        }
+    }
 }
 
 /// The offsets where `parse_text` (`text` with module-less directives
@@ -365,7 +394,9 @@ impl Mapper<'_, '_> {
                         let imports = if class == CompileError {
                             Ok(ImportObject::Omitted)
                         } else {
-                            self.script.environment(&bytes, at)
+                            self.script
+                                .environment(&bytes, at)
+                                .map_err(Skip::NotApplicable)
                         };
                         (class, imports)
                     });
@@ -374,20 +405,26 @@ impl Mapper<'_, '_> {
                     suite: self.source.suite.to_string(),
                     group: self.source.group.to_string(),
                     origin: CaseOrigin::Directive,
-                    bytes: bytes.into(),
+                    bytes: bytes.clone().into(),
                     expected: expected.into(),
                     features: self.source.features.clone(),
                     scenario: None,
                     function: Default::default(),
                     imports: Default::default(),
                 });
+                let twin = twin.map(|(class, imports)| {
+                    let imports = imports?;
+                    let expected = self.expected_instantiation(&bytes, class, &imports, line)?;
+                    Ok((expected, imports))
+                });
                 let compile = self.out.cases.last().expect("just pushed");
                 match twin {
-                    Some((class, Ok(imports))) => {
+                    Some(Ok((class, imports))) => {
                         let twin = compile.instantiation(class.into(), imports);
                         self.out.cases.push(twin);
                     }
-                    Some((_, Err(why))) => {
+                    Some(Err(Skip::Harness(error))) => self.out.errors.push(error),
+                    Some(Err(Skip::NotApplicable(why))) => {
                         let twin = NotApplicable {
                             id: format!("{}{INSTANTIATE_SUFFIX}", compile.id),
                             suite: compile.suite.clone(),
@@ -419,6 +456,44 @@ impl Mapper<'_, '_> {
                     limit: self.source.max_module_bytes,
                 });
             }
+        }
+    }
+
+    /// What instantiating `bytes` with `imports` must give, from the
+    /// directive's `class`, checked against the reference model, which
+    /// decides from the module and its environment, never from the
+    /// directive. Where the model cannot decide, the directive stands (the
+    /// reference backend is then not applicable on the case). The JS API
+    /// turns one kind of unlinkable into a TypeError: an import from a
+    /// namespace the import object lacks. A compile error the model's
+    /// validator finds in a module the directive calls valid is the compile
+    /// case's disagreement already (see the reference's expectations).
+    /// Any other disagreement means the environment or the model is wrong
+    /// for this case: a harness error, judging no engine.
+    fn expected_instantiation(
+        &self,
+        bytes: &[u8],
+        directive: OutcomeClass,
+        imports: &ImportObject,
+        line: usize,
+    ) -> Result<OutcomeClass, Skip> {
+        use OutcomeClass::{CompileError, LinkError, TypeError};
+        if directive == CompileError {
+            return Ok(directive);
+        }
+        match decide_instantiation(bytes, &self.source.features, imports) {
+            Err(_) => Ok(directive),
+            Ok(decided) if decided == directive => Ok(directive),
+            Ok(TypeError) if directive == LinkError => Ok(TypeError),
+            Ok(CompileError) => Ok(directive),
+            Ok(decided) => Err(Skip::Harness(Error::InstantiationDisagrees {
+                file: self.source.display_path.to_string(),
+                line,
+                message: format!(
+                    "the directive says instantiating this module gives {directive}, the reference model {decided} (with the import object {}); the case is left out",
+                    describe_imports(imports)
+                ),
+            })),
         }
     }
 
@@ -706,7 +781,9 @@ mod tests {
                 ("t/x.wast:6", Compile, Module),
                 ("t/x.wast:6@instantiate", Instantiate, RuntimeError),
                 ("t/x.wast:7", Compile, Module),
-                ("t/x.wast:7@instantiate", Instantiate, LinkError),
+                // The JS API: a namespace the import object lacks is a
+                // TypeError, where the script says unlinkable.
+                ("t/x.wast:7@instantiate", Instantiate, TypeError),
                 ("t/x.wast:8", Compile, Module),
                 ("t/x.wast:8@instantiate", Instantiate, Instance),
             ]
@@ -773,7 +850,7 @@ mod tests {
         let ImportObject::Instances(modules) = &twin(7).unwrap().imports else {
             panic!()
         };
-        assert_eq!(&*modules[0].bytes, &*spectest::module(false));
+        assert_eq!(&*modules[0].bytes, &*spectest::module(Default::default()));
     }
 
     #[test]
