@@ -144,9 +144,9 @@ fn file(name: &'static str, about: &str, modules: &[(&str, Module)]) -> CorpusFi
 }
 
 fn has_imports(bytes: &[u8]) -> bool {
-    wasmparser::Parser::new(0)
-        .parse_all(bytes)
-        .any(|payload| matches!(payload, Ok(wasmparser::Payload::ImportSection(r)) if r.count() > 0))
+    wasmparser::Parser::new(0).parse_all(bytes).any(
+        |payload| matches!(payload, Ok(wasmparser::Payload::ImportSection(r)) if r.count() > 0),
+    )
 }
 
 /// `bytes` as `.wast` string literals, 48 bytes a line: printable ASCII as

@@ -91,7 +91,9 @@ mod tests {
             memory: false,
             shared_memory: true,
         };
-        assert!(Features::from_names(["threads"]).unwrap().validates(&module(shared)));
+        assert!(Features::from_names(["threads"])
+            .unwrap()
+            .validates(&module(shared)));
         let both = Memories {
             memory: true,
             shared_memory: true,

@@ -23,8 +23,8 @@
 //! could do).
 
 use super::spectest;
-use crate::backend::decide_instantiation;
 use super::LoadedSuite;
+use crate::backend::decide_instantiation;
 use crate::case::{Case, CaseOrigin, ImportObject, NamedModule, NotApplicable, INSTANTIATE_SUFFIX};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;

@@ -670,9 +670,11 @@ fn table_matches(actual: &TableExtern, expected: &TableType) -> Match {
     match same_reftype(a, e) {
         Some(true) => {}
         Some(false) => return Match::No(format!("a table of {a} does not match a table of {e}")),
-        None => return Match::Unknown(format!(
+        None => {
+            return Match::Unknown(format!(
             "element types {a} and {e} name concrete types, which are not compared across modules"
-        )),
+        ))
+        }
     }
     limits_match(
         "table",
