@@ -1,19 +1,24 @@
 //! Harness overhead against the raw engine loop, on the same work.
 //!
-//! Both sides see the spec suite's modules under the default plan set, on
+//! Both sides see the spec suite's cases under the default plan set, on
 //! one thread each, alternating in one process so machine noise hits both:
 //! - harness: a whole `Run` on the reference backend (plan generation, the
 //!   one-shot oracle, fingerprints, verdicts, the worker pool, events to the
 //!   summary reporter);
-//! - bare: the same (module, plan) pairs, precomputed, through a minimal
-//!   incremental wasmparser `Parser` + `Validator` loop.
+//! - bare: the same (case, plan) pairs, precomputed: a `compileStreaming`
+//!   case through a minimal incremental wasmparser `Parser` + `Validator`
+//!   loop, an `instantiateStreaming` case through the reference engine's
+//!   own `instantiate_streaming` (the engine, called in a loop, without
+//!   the harness around it).
 //!
 //! Prints `overhead ratio: X.XX` (harness / bare, medians of the rounds).
 //! Run: `cargo bench -p streamconform` (STREAMCONFORM_BENCH_ROUNDS=N to change rounds).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use streamconform::backend::BackendUnderTest;
+use streamconform::backend::{BackendUnderTest, BodyEnd, InstantiateBackend, StreamingBody};
+use streamconform::case::{ImportObject, StreamingFunction};
+use streamconform::{ChunkPlan, Features, Outcome};
 use streamconform::features::wasm_features;
 use streamconform::reporter::summary::Summary;
 use streamconform::runner::{PlanSelection, Run, RunConfig};
@@ -29,21 +34,20 @@ fn main() {
         .unwrap_or(5);
     let cases = load(&SuiteSpec::Spec).cases;
     let case_count = cases.len();
-    let pairs: Vec<(Arc<[u8]>, WasmFeatures, Vec<Vec<usize>>)> = cases
+    let pairs: Vec<BareCase> = cases
         .iter()
-        .map(|c| {
-            let plans = PlanSet::Default
-                .plans(&c.bytes)
-                .into_iter()
-                .map(|p| p.cuts)
-                .collect();
-            (Arc::from(&*c.bytes), wasm_features(&c.features), plans)
+        .map(|c| BareCase {
+            bytes: Arc::from(&*c.bytes),
+            wasm_features: wasm_features(&c.features),
+            features: (*c.features).clone(),
+            instantiate: (c.function == StreamingFunction::Instantiate).then(|| c.imports.clone()),
+            plans: PlanSet::Default.plans(&c.bytes),
         })
         .collect();
-    let plan_count: usize = pairs.iter().map(|p| p.2.len()).sum();
+    let plan_count: usize = pairs.iter().map(|p| p.plans.len()).sum();
+    let instantiations = pairs.iter().filter(|p| p.instantiate.is_some()).count();
     println!(
-        "{} modules, {} (module, plan) pairs, {} rounds, 1 thread each",
-        case_count, plan_count, rounds
+        "{case_count} cases ({instantiations} of them instantiateStreaming), {plan_count} (case, plan) pairs, {rounds} rounds, 1 thread each"
     );
 
     let config = RunConfig {
@@ -54,7 +58,7 @@ fn main() {
     };
     let run = Run::new(
         cases,
-        vec![BackendUnderTest::with_web_api(ReferenceBackend)],
+        vec![BackendUnderTest::complete(ReferenceBackend)],
         config,
     );
     let (mut harness, mut bare) = (Vec::new(), Vec::new());
@@ -67,9 +71,20 @@ fn main() {
 
         let start = Instant::now();
         let mut valid = 0usize;
-        for (bytes, features, plans) in &pairs {
-            for cuts in plans {
-                valid += usize::from(bare_streaming_validate(bytes, cuts, *features));
+        for case in &pairs {
+            for plan in &case.plans {
+                valid += usize::from(match &case.instantiate {
+                    None => bare_streaming_validate(&case.bytes, &plan.cuts, case.wasm_features),
+                    Some(imports) => {
+                        let body = StreamingBody {
+                            chunks: plan.chunks(&case.bytes),
+                            end: BodyEnd::Close,
+                        };
+                        let outcome =
+                            ReferenceBackend.instantiate_streaming(body, &case.features, imports);
+                        matches!(outcome, Outcome::Instance { .. })
+                    }
+                });
             }
         }
         bare.push(start.elapsed());
@@ -82,6 +97,16 @@ fn main() {
     let (h, b) = (median(&mut harness), median(&mut bare));
     println!("harness median {h:.2?}, bare median {b:.2?}");
     println!("overhead ratio: {:.2}", h.as_secs_f64() / b.as_secs_f64());
+}
+
+/// One case as the bare loop takes it: its bytes and plans, and the import
+/// object when it instantiates.
+struct BareCase {
+    bytes: Arc<[u8]>,
+    wasm_features: WasmFeatures,
+    features: Features,
+    instantiate: Option<ImportObject>,
+    plans: Vec<ChunkPlan>,
 }
 
 fn median(times: &mut [Duration]) -> Duration {

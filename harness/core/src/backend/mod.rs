@@ -147,6 +147,20 @@ pub trait WebApiBackend: Send + Sync {
         plan: &ChunkPlan,
     ) -> WebApiOutcome;
 
+    /// `instantiateStreaming` in the same scenario, with `imports` as the
+    /// import object: everything [`WebApiBackend::compile_web_api`] does,
+    /// then (only for a module that compiled) the imports read and linked
+    /// and the module instantiated, as
+    /// [`InstantiateBackend::instantiate_streaming`] does. Run only on a
+    /// backend that also has the instantiation capability.
+    fn instantiate_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+        imports: &ImportObject,
+    ) -> WebApiOutcome;
+
     /// Why this backend cannot run `scenario` at all (it is then counted as
     /// not applicable, with this reason), or `None`. For example a runtime
     /// without an origin has no cross-origin requests.

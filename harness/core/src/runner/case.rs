@@ -160,8 +160,14 @@ enum Route<'a> {
     Compile,
     /// `instantiateStreaming` of plain bytes.
     Instantiate(&'a Arc<dyn InstantiateBackend>),
-    /// A Web API scenario around the bytes.
+    /// A Web API scenario around the bytes, given to `compileStreaming`.
     WebApi(&'a Scenario, &'a Arc<dyn WebApiBackend>),
+    /// A Web API scenario around the bytes, given to `instantiateStreaming`.
+    WebApiInstantiate(
+        &'a Scenario,
+        &'a Arc<dyn WebApiBackend>,
+        &'a Arc<dyn InstantiateBackend>,
+    ),
 }
 
 impl<'a> CaseCalls<'a> {
@@ -194,11 +200,20 @@ impl<'a> CaseCalls<'a> {
                 }
                 Route::WebApi(scenario, web_api)
             }
-            (Some(_), StreamingFunction::Instantiate) => {
-                return Err(
-                    "Web API cases of instantiateStreaming are not part of the case model yet"
-                        .into(),
-                )
+            (Some(scenario), StreamingFunction::Instantiate) => {
+                let (Some(web_api), Some(instantiate)) = (&backend.web_api, &backend.instantiate)
+                else {
+                    return Err(format!(
+                        "backend {} runs no Web API cases of instantiateStreaming (it needs both capabilities)",
+                        name()
+                    ));
+                };
+                if let Some(why) = web_api.not_applicable(scenario).or_else(|| {
+                    instantiate.not_applicable(&case.bytes, &case.features, &case.imports)
+                }) {
+                    return Err(why);
+                }
+                Route::WebApiInstantiate(scenario, web_api, instantiate)
             }
         };
         Ok(CaseCalls {
@@ -211,8 +226,8 @@ impl<'a> CaseCalls<'a> {
     /// The Web API scenario the calls go through, if any.
     pub(super) fn scenario(&self) -> Option<&'a Scenario> {
         match self.route {
-            Route::WebApi(scenario, _) => Some(scenario),
-            _ => None,
+            Route::WebApi(scenario, _) | Route::WebApiInstantiate(scenario, ..) => Some(scenario),
+            Route::Compile | Route::Instantiate(_) => None,
         }
     }
 
@@ -222,7 +237,7 @@ impl<'a> CaseCalls<'a> {
         let (engine, case) = (&self.backend.engine, self.case);
         guarded(
             || match self.route {
-                Route::Instantiate(instantiate) => {
+                Route::Instantiate(instantiate) | Route::WebApiInstantiate(_, _, instantiate) => {
                     instantiate.instantiate_one_shot(&case.bytes, &case.features, &case.imports)
                 }
                 Route::Compile | Route::WebApi(..) => {
@@ -251,6 +266,10 @@ impl<'a> CaseCalls<'a> {
             .into(),
             Route::WebApi(scenario, web_api) => guarded(
                 || web_api.compile_web_api(scenario, &case.bytes, plan),
+                |m| crash(m).into(),
+            ),
+            Route::WebApiInstantiate(scenario, web_api, _) => guarded(
+                || web_api.instantiate_web_api(scenario, &case.bytes, plan, &case.imports),
                 |m| crash(m).into(),
             ),
         }
@@ -407,6 +426,16 @@ pub(super) mod tests {
                 }
                 .into()
             }
+        }
+
+        fn instantiate_web_api(
+            &self,
+            scenario: &crate::scenario::Scenario,
+            module: &[u8],
+            plan: &ChunkPlan,
+            _imports: &crate::case::ImportObject,
+        ) -> WebApiOutcome {
+            self.compile_web_api(scenario, module, plan)
         }
     }
 

@@ -260,6 +260,7 @@ fn load_tree(
                         features: features.clone(),
                         modules: &modules,
                         limits,
+                        instantiate,
                     },
                 )
             }

@@ -14,7 +14,8 @@
 
 use super::tree::{join, EmbeddedTree, FileTree, ReadBounds};
 use super::{Limits, LoadedSuite};
-use crate::case::{Case, CaseOrigin};
+use crate::case::{Case, CaseOrigin, ImportObject, NotApplicable, INSTANTIATE_SUFFIX};
+use crate::outcome::OutcomeClass;
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
 use crate::scenario::{
@@ -229,6 +230,9 @@ pub struct CaseFileSource<'a> {
     /// naming its line; module files outside the suite are refused unless
     /// `files_outside_suite`.
     pub limits: &'a Limits,
+    /// Whether each case is also an `instantiateStreaming` case (see
+    /// [`instantiation_expected`]).
+    pub instantiate: bool,
 }
 
 /// The file as written: each case a table, typed one by one.
@@ -313,7 +317,10 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             ));
             continue;
         }
-        loaded.cases.push(Case {
+        let twin = source
+            .instantiate
+            .then(|| instantiation_expected(scenario.expect, &bytes, &source.features));
+        let case = Case {
             id: format!("{}/{}", source.file_id, scenario.name),
             suite: source.suite.to_string(),
             group: source.group.to_string(),
@@ -325,9 +332,44 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             scenario: Some(Arc::new(scenario)),
             function: Default::default(),
             imports: Default::default(),
-        });
+        };
+        match twin {
+            Some(Ok(expected)) => {
+                let twin = case.instantiation(expected.into(), ImportObject::Omitted);
+                loaded.cases.push(case);
+                loaded.cases.push(twin);
+            }
+            Some(Err(why)) => {
+                loaded.not_applicable.push(NotApplicable {
+                    id: format!("{}{INSTANTIATE_SUFFIX}", case.id),
+                    suite: case.suite.clone(),
+                    group: case.group.clone(),
+                    reason: format!("instantiateStreaming: {why}"),
+                });
+                loaded.cases.push(case);
+            }
+            None => loaded.cases.push(case),
+        }
     }
     loaded
+}
+
+/// What `instantiateStreaming(source)` (no import object) gives where
+/// `compileStreaming(source)` gives `compiled`: every rejection of the
+/// compile, and a pending compile, carry over (the same steps run first,
+/// and the import object is never read on those paths); a module is then
+/// instantiated, and what that gives is the reference model's decision
+/// (an instance, a TypeError for a module with imports, a RuntimeError for
+/// a trapping one). `Err` when the model cannot decide it.
+pub fn instantiation_expected(
+    compiled: OutcomeClass,
+    bytes: &[u8],
+    features: &Features,
+) -> Result<OutcomeClass, String> {
+    if compiled != OutcomeClass::Module {
+        return Ok(compiled);
+    }
+    crate::backend::decide_instantiation(bytes, features, &ImportObject::Omitted)
 }
 
 /// Case names end case ids: they must keep them one path segment.
@@ -576,6 +618,10 @@ mod tests {
     }
 
     fn parse_within(text: &str, max_module_bytes: usize) -> LoadedSuite {
+        parse_with(text, max_module_bytes, false)
+    }
+
+    fn parse_with(text: &str, max_module_bytes: usize, instantiate: bool) -> LoadedSuite {
         let tree = super::super::tree::DiskTree {
             root: std::path::PathBuf::from("no-such-dir"),
         };
@@ -595,8 +641,44 @@ mod tests {
                 features: Arc::new(Features::baseline()),
                 modules: &modules,
                 limits: &limits,
+                instantiate,
             },
         )
+    }
+
+    #[test]
+    fn an_instantiating_suite_runs_each_scenario_through_instantiate_streaming_too() {
+        // A module without imports, one with an import, a rejected source.
+        let text = "[[case]]\nname = \"plain\"\nstep = \"2.R\"\nexpect = \"module\"\nmodule = { hex = \"0061736d 01000000\" }\n\n\
+[[case]]\nname = \"imports\"\nstep = \"2.R\"\nexpect = \"module\"\nmodule = { hex = \"0061736d 01000000 010401600000 020701016d0166 0000\" }\n\n\
+[[case]]\nname = \"rejected\"\nstep = \"2.R\"\nargument = \"rejected\"\nreason = \"object\"\nexpect = \"passed-through\"\n";
+        let loaded = parse_with(text, crate::suites::DEFAULT_MAX_MODULE_BYTES, true);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let got: Vec<(&str, OutcomeClass)> = loaded
+            .cases
+            .iter()
+            .map(|c| (c.id.as_str(), c.expected()))
+            .collect();
+        use OutcomeClass::*;
+        assert_eq!(
+            got,
+            [
+                ("s/w/plain", Module),
+                ("s/w/plain@instantiate", Instance),
+                // Compiled, then no import object for its import.
+                ("s/w/imports", Module),
+                ("s/w/imports@instantiate", TypeError),
+                ("s/w/rejected", PassedThrough),
+                ("s/w/rejected@instantiate", PassedThrough),
+            ]
+        );
+        let twin = &loaded.cases[1];
+        assert!(Arc::ptr_eq(
+            twin.scenario.as_ref().unwrap(),
+            loaded.cases[0].scenario.as_ref().unwrap()
+        ));
+        assert_eq!(crate::suites::file_of_case_id(&twin.id), Some("s/w"));
+        assert_eq!(parse(text).cases.len(), 3, "no twins unless asked");
     }
 
     #[test]

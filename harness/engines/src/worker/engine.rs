@@ -513,6 +513,16 @@ impl WebApiBackend for WorkerBackend {
         self.call_scenario(Call::COMPILE, None, scenario, module, plan)
     }
 
+    fn instantiate_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+        imports: &ImportObject,
+    ) -> WebApiOutcome {
+        self.call_scenario(Call::instantiate(imports), None, scenario, module, plan)
+    }
+
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
         let capabilities = self.hello().ok()?.capabilities;
         let has = |c: &str| capabilities.iter().any(|have| have == c);

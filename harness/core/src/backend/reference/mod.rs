@@ -158,6 +158,19 @@ impl WebApiBackend for ReferenceBackend {
         // premise could fail, so it reports no observation.
         web_api_model::evaluate(scenario, module, plan, &compile).into()
     }
+
+    fn instantiate_web_api(
+        &self,
+        scenario: &Scenario,
+        module: &[u8],
+        plan: &ChunkPlan,
+        imports: &ImportObject,
+    ) -> WebApiOutcome {
+        let features = Features::baseline();
+        let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &features);
+        let compiled = web_api_model::evaluate(scenario, module, plan, &compile);
+        instantiate::after_compile(compiled, module, &features, imports).into()
+    }
 }
 
 /// Incremental decode + validate over chunks as they arrive. A compile error
