@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamconform::backend::{BackendUnderTest, BodyEnd, InstantiateBackend, StreamingBody};
 use streamconform::case::{ImportObject, StreamingFunction};
-use streamconform::{ChunkPlan, Features, Outcome};
 use streamconform::features::wasm_features;
 use streamconform::reporter::summary::Summary;
 use streamconform::runner::{PlanSelection, Run, RunConfig};
 use streamconform::suites::{load, SuiteSpec};
+use streamconform::{ChunkPlan, Features, Outcome};
 use streamconform::{PlanSet, ReferenceBackend};
 use wasmparser::{Chunk, FuncValidatorAllocations, Parser, ValidPayload, Validator, WasmFeatures};
 

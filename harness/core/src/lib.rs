@@ -93,7 +93,7 @@ pub use backend::{
     Backend, BackendInfo, BodyEnd, InstantiateBackend, ProposalSupport, ReferenceBackend,
     StreamingBody, WebApiBackend, WebApiOutcome,
 };
-pub use case::{ImportObject, StreamingFunction};
+pub use case::{ImportObject, NamedModule, StreamingFunction};
 pub use error::Error;
 pub use features::{Features, SpecVersion};
 pub use libtest::Conformance;

@@ -15,9 +15,9 @@
 use super::tree::{join, EmbeddedTree, FileTree, ReadBounds};
 use super::{Limits, LoadedSuite};
 use crate::case::{Case, CaseOrigin, ImportObject, NotApplicable, INSTANTIATE_SUFFIX};
-use crate::outcome::OutcomeClass;
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
+use crate::outcome::OutcomeClass;
 use crate::scenario::{
     AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, Served, StreamEnd,
     STEPS,
