@@ -346,6 +346,29 @@ impl Features {
     }
 }
 
+/// Validates one payload; `Ok(true)` once the module is complete and valid.
+pub(crate) fn validate_payload(
+    validator: &mut wasmparser::Validator,
+    payload: &wasmparser::Payload<'_>,
+    allocs: &mut wasmparser::FuncValidatorAllocations,
+) -> wasmparser::Result<bool> {
+    match validator.payload(payload)? {
+        wasmparser::ValidPayload::Func(func, body) => {
+            let mut func = func.into_validator(std::mem::take(allocs));
+            func.validate(&body)?;
+            *allocs = func.into_allocations();
+            Ok(false)
+        }
+        wasmparser::ValidPayload::End(_) => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+/// A wasmparser error as a CompileError message: what and where.
+pub(crate) fn error_message(e: &wasmparser::BinaryReaderError) -> String {
+    format!("{} (at offset {:#x})", e.message(), e.offset())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

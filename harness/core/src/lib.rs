@@ -133,9 +133,14 @@ pub mod escape;
 pub mod expectations;
 #[doc(hidden)]
 pub mod features;
+
+#[doc(hidden)]
+pub mod imports;
+
 #[cfg(feature = "fuzz")]
 #[doc(hidden)]
 pub mod fuzz;
+mod instantiation;
 #[doc(hidden)]
 pub mod libtest;
 #[doc(hidden)]

@@ -258,6 +258,17 @@ impl fmt::Display for InstanceFingerprint {
     }
 }
 
+/// An export's kind as the JS API names it (`WebAssembly.Module.exports`).
+pub(crate) fn export_kind(kind: wasmparser::ExternalKind) -> &'static str {
+    match kind {
+        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => "function",
+        wasmparser::ExternalKind::Table => "table",
+        wasmparser::ExternalKind::Memory => "memory",
+        wasmparser::ExternalKind::Global => "global",
+        wasmparser::ExternalKind::Tag => "tag",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,10 +24,10 @@
 
 use super::spectest;
 use super::LoadedSuite;
-use crate::backend::decide_instantiation;
 use crate::case::{Case, CaseOrigin, ImportObject, NamedModule, NotApplicable, INSTANTIATE_SUFFIX};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
+use crate::instantiation::decide as decide_instantiation;
 use crate::outcome::OutcomeClass;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -369,7 +369,7 @@ pub fn instantiation_expected(
     if compiled != OutcomeClass::Module {
         return Ok(compiled);
     }
-    crate::backend::decide_instantiation(bytes, features, &ImportObject::Omitted)
+    crate::instantiation::decide(bytes, features, &ImportObject::Omitted)
 }
 
 /// Case names end case ids: they must keep them one path segment.

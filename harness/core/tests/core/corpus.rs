@@ -61,6 +61,7 @@ fn module_bytes(text: &str) -> Vec<Vec<u8>> {
         .into_iter()
         .filter_map(|d| match d {
             WastDirective::Module(QuoteWat::Wat(mut wat))
+            | WastDirective::ModuleDefinition(QuoteWat::Wat(mut wat))
             | WastDirective::AssertInvalid {
                 module: QuoteWat::Wat(mut wat),
                 ..

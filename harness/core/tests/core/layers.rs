@@ -17,12 +17,16 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("features", 0),
     ("outcome", 0),
+    ("imports", 0),
     // Text for an output medium, and files written by create-then-rename.
     ("escape", 0),
     ("output", 1),
     ("plan", 1),
     ("scenario", 1),
     ("case", 2),
+    // What instantiating a module gives, by the JS API: the model the
+    // reference backend runs and the suites check their directives with.
+    ("instantiation", 2),
     // Oracles and loaders: judging and where cases come from.
     ("verdict", 3),
     ("suites", 3),

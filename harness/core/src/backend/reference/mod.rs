@@ -4,20 +4,21 @@
 //! was already visible). `instantiate` models what instantiation does
 //! after the compile.
 
-mod instantiate;
 pub mod web_api_model;
 
 use super::{
     Backend, BackendInfo, BodyEnd, InstantiateBackend, StreamingBody, WebApiBackend, WebApiOutcome,
 };
 use crate::case::ImportObject;
-use crate::features::{wasm_features, Features};
-use crate::outcome::{ExportDescriptor, Fingerprint, ImportDescriptor, Outcome, OutcomeClass};
+use crate::features::{error_message, validate_payload, wasm_features, Features};
+use crate::instantiation;
+use crate::outcome::{
+    export_kind, ExportDescriptor, Fingerprint, ImportDescriptor, Outcome, OutcomeClass,
+};
 use crate::plan::ChunkPlan;
 use crate::scenario::Scenario;
 use wasmparser::{
-    Chunk, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload,
-    Validator, WasmFeatures,
+    Chunk, FuncValidatorAllocations, Parser, Payload, TypeRef, Validator, WasmFeatures,
 };
 
 /// The wasmparser line this crate is built against (see Cargo.toml).
@@ -56,7 +57,7 @@ impl Backend for ReferenceBackend {
         for payload in Parser::new(0).parse_all(bytes) {
             let step = payload.and_then(|p| {
                 record(&p, &mut fingerprint)?;
-                check(&mut validator, &p, &mut allocs)
+                validate_payload(&mut validator, &p, &mut allocs)
             });
             match step {
                 Ok(true) => return Outcome::Module { fingerprint },
@@ -80,7 +81,7 @@ impl InstantiateBackend for ReferenceBackend {
         // The decoder drains its buffer: the model reads its own copy.
         let mut bytes = Vec::new();
         let compiled = compile_stream(body, features, |chunk| bytes.extend_from_slice(chunk));
-        instantiate::after_compile(compiled, &bytes, features, imports)
+        instantiation::after_compile(compiled, &bytes, features, imports)
     }
 
     fn instantiate_one_shot(
@@ -90,7 +91,7 @@ impl InstantiateBackend for ReferenceBackend {
         imports: &ImportObject,
     ) -> Outcome {
         let compiled = self.compile_one_shot(bytes, features);
-        instantiate::after_compile(compiled, bytes, features, imports)
+        instantiation::after_compile(compiled, bytes, features, imports)
     }
 
     /// The model's question, with the case's real import object: an
@@ -102,7 +103,7 @@ impl InstantiateBackend for ReferenceBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Option<String> {
-        instantiate::decide(bytes, features, imports).err()
+        instantiation::decide(bytes, features, imports).err()
     }
 }
 
@@ -123,7 +124,7 @@ pub fn decide_instantiation(
     features: &Features,
     imports: &ImportObject,
 ) -> Result<OutcomeClass, String> {
-    instantiate::decide(bytes, features, imports)
+    instantiation::decide(bytes, features, imports)
 }
 
 /// `compileStreaming` of a body, showing each chunk to `seen` as it is fed.
@@ -169,7 +170,7 @@ impl WebApiBackend for ReferenceBackend {
         let features = Features::baseline();
         let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &features);
         let compiled = web_api_model::evaluate(scenario, module, plan, &compile);
-        instantiate::after_compile(compiled, module, &features, imports).into()
+        instantiation::after_compile(compiled, module, &features, imports).into()
     }
 }
 
@@ -251,7 +252,7 @@ impl StreamingDecoder {
                 }
             };
             let step = record(&payload, &mut self.fingerprint)
-                .and_then(|()| check(&mut self.validator, &payload, &mut self.allocs));
+                .and_then(|()| validate_payload(&mut self.validator, &payload, &mut self.allocs));
             self.consumed += consumed;
             match step {
                 Ok(false) => {}
@@ -265,24 +266,6 @@ impl StreamingDecoder {
                 }
             }
         }
-    }
-}
-
-/// Validates one payload; `Ok(true)` once the module is complete and valid.
-fn check(
-    validator: &mut Validator,
-    payload: &Payload<'_>,
-    allocs: &mut FuncValidatorAllocations,
-) -> wasmparser::Result<bool> {
-    match validator.payload(payload)? {
-        ValidPayload::Func(func, body) => {
-            let mut func = func.into_validator(std::mem::take(allocs));
-            func.validate(&body)?;
-            *allocs = func.into_allocations();
-            Ok(false)
-        }
-        ValidPayload::End(_) => Ok(true),
-        _ => Ok(false),
     }
 }
 
@@ -322,20 +305,6 @@ fn import_kind(ty: TypeRef) -> &'static str {
         TypeRef::Global(_) => "global",
         TypeRef::Tag(_) => "tag",
     }
-}
-
-fn export_kind(kind: ExternalKind) -> &'static str {
-    match kind {
-        ExternalKind::Func | ExternalKind::FuncExact => "function",
-        ExternalKind::Table => "table",
-        ExternalKind::Memory => "memory",
-        ExternalKind::Global => "global",
-        ExternalKind::Tag => "tag",
-    }
-}
-
-fn error_message(e: &wasmparser::BinaryReaderError) -> String {
-    format!("{} (at offset {:#x})", e.message(), e.offset())
 }
 
 fn compile_error(e: &wasmparser::BinaryReaderError) -> Outcome {

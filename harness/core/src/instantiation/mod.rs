@@ -14,9 +14,11 @@
 
 mod link;
 
-use crate::case::ImportObject;
-use crate::features::{wasm_features, Features};
-use crate::outcome::{Fingerprint, InstanceExport, InstanceFingerprint, Outcome, OutcomeClass};
+use crate::features::{error_message, validate_payload, wasm_features, Features};
+use crate::imports::ImportObject;
+use crate::outcome::{
+    export_kind, Fingerprint, InstanceExport, InstanceFingerprint, Outcome, OutcomeClass,
+};
 use link::{
     read_imports, DefType, Environment, Extern, FuncExtern, FuncRef, GlobalExtern, Linked,
     MemoryExtern, TableExtern,
@@ -40,7 +42,7 @@ const MODEL_ERROR: &str = "ReferenceModel";
 /// The import object is built before anything else (the JS driver builds
 /// it before the call): an environment the model cannot build makes any
 /// outcome the model's error.
-pub(super) fn after_compile(
+pub(crate) fn after_compile(
     compiled: Outcome,
     bytes: &[u8],
     features: &Features,
@@ -64,7 +66,7 @@ pub(super) fn after_compile(
 /// or why the model cannot decide it: the import object is not one the
 /// model can build, a linking question it cannot answer, a start function
 /// it cannot prove.
-pub(super) fn decide(
+pub(crate) fn decide(
     bytes: &[u8],
     features: &Features,
     imports: &ImportObject,
@@ -87,10 +89,10 @@ fn compile<'a>(bytes: &'a [u8], features: &Features) -> Result<Module<'a>, Strin
     let mut allocs = FuncValidatorAllocations::default();
     let mut module = Module::default();
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| super::error_message(&e))?;
-        let done = super::check(&mut validator, &payload, &mut allocs)
-            .map_err(|e| super::error_message(&e))?;
-        module.add(payload).map_err(|e| super::error_message(&e))?;
+        let payload = payload.map_err(|e| error_message(&e))?;
+        let done = validate_payload(&mut validator, &payload, &mut allocs)
+            .map_err(|e| error_message(&e))?;
+        module.add(payload).map_err(|e| error_message(&e))?;
         if done {
             return Ok(module);
         }
@@ -992,7 +994,7 @@ fn describe_export(
     let index = export.index;
     let mut described = InstanceExport {
         name: export.name.into(),
-        kind: super::export_kind(export.kind).into(),
+        kind: export_kind(export.kind).into(),
         length: None,
         byte_length: None,
         value: None,
@@ -1134,8 +1136,8 @@ fn js_value_kind(ty: ValType) -> &'static str {
 mod tests {
     use super::*;
     use crate::backend::{BodyEnd, InstantiateBackend, ReferenceBackend, StreamingBody};
-    use crate::case::NamedModule;
     use crate::features::Features;
+    use crate::imports::NamedModule;
     use crate::plan::PlanSet;
     use OutcomeClass::{
         CompileError, Instance as Instantiated, LinkError, RuntimeError, TypeError,

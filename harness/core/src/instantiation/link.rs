@@ -8,8 +8,8 @@
 //! and `undefined`.
 
 use super::{compile, run, Instance, IntValue, Module, Stop};
-use crate::case::ImportObject;
 use crate::features::Features;
+use crate::imports::ImportObject;
 use crate::outcome::Outcome;
 use wasmparser::{
     AbstractHeapType, CompositeInnerType, GlobalType, HeapType, Import, MemoryType, RefType,
