@@ -1230,24 +1230,21 @@ mod tests {
         )
     }
 
-    /// The `spectest` host module, as the harness builds it.
-    const SPECTEST: &str = r#"(module
-        (func (export "print"))
-        (func (export "print_i32") (param i32))
-        (func (export "print_i64") (param i64))
-        (func (export "print_f32") (param f32))
-        (func (export "print_f64") (param f64))
-        (func (export "print_i32_f32") (param i32 f32))
-        (func (export "print_f64_f64") (param f64 f64))
-        (global (export "global_i32") i32 (i32.const 666))
-        (global (export "global_i64") i64 (i64.const 666))
-        (global (export "global_f32") f32 (f32.const 666.6))
-        (global (export "global_f64") f64 (f64.const 666.6))
-        (table (export "table") 10 20 funcref)
-        (memory (export "memory") 1 2))"#;
-
+    /// The `spectest` host module the suites give `.wast` scripts.
     fn spectest() -> ImportObject {
-        environment(&[("spectest", SPECTEST)])
+        spectest_then(&[])
+    }
+
+    /// The `spectest` host module, then named modules given as text.
+    fn spectest_then(modules: &[(&str, &str)]) -> ImportObject {
+        let ImportObject::Instances(rest) = environment(modules) else {
+            unreachable!("environment builds instances")
+        };
+        let host = NamedModule {
+            name: crate::suites::spectest::NAMESPACE.into(),
+            bytes: crate::suites::spectest::module(Default::default()),
+        };
+        ImportObject::Instances(std::iter::once(host).chain(rest.iter().cloned()).collect())
     }
 
     fn instantiate_in_env(text: &str, imports: &ImportObject) -> Outcome {
@@ -2071,18 +2068,15 @@ mod tests {
 
     #[test]
     fn a_start_function_follows_calls_into_the_named_instances() {
-        let env = environment(&[
-            ("spectest", SPECTEST),
-            (
-                "A",
-                r#"(module
+        let env = spectest_then(&[(
+            "A",
+            r#"(module
                     (import "spectest" "print" (func $print))
                     (memory 1)
                     (func (export "trap") unreachable)
                     (func (export "prints") (call $print))
                     (func (export "load") (drop (i32.load (i32.const 0)))))"#,
-            ),
-        ]);
+        )]);
         let run = |text: &str| instantiate_in_env(text, &env);
         instance(run(
             r#"(module (import "spectest" "print" (func $p)) (func $s (call $p)) (start $s))"#,
