@@ -136,6 +136,7 @@ pub mod features;
 
 #[doc(hidden)]
 pub mod imports;
+pub mod streaming_function;
 
 #[cfg(feature = "fuzz")]
 #[doc(hidden)]

@@ -9,7 +9,9 @@
 //! response" and of consume body, one of [`STEPS`]; `harness/core/ALGORITHM.md`
 //! explains each under a `### <id>: <title>` heading.
 
+use crate::imports::{ImportObjects, ImportValue};
 use crate::outcome::OutcomeClass;
+use crate::streaming_function::StreamingFunction;
 use serde::{Deserialize, Serialize};
 
 /// The algorithm steps a case may cite, in the algorithm's order (`a.0` is
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// has one heading per id; a test keeps the two in step.
 pub const STEPS: &[&str] = &[
     "a.0", "2.R", "2.F.0", "2.F.2", "2.F.3", "2.F.4", "2.F.5", "2.F.6", "2.F.7", "2.F.8", "2.F.9",
-    "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7",
+    "2.F.10", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "I.1", "I.2", "I.3",
 ];
 
 /// Defines an enum and `ALL`, its variants in declaration order. Tests
@@ -120,8 +122,29 @@ pub struct Scenario {
     /// `status`, `headers` (as raw header lines) and `module` bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch: Option<FetchRequest>,
+    /// The streaming function the case calls: `instantiate` makes it an
+    /// `instantiateStreaming` case only (its id ends in `@instantiate`).
+    #[serde(default, skip_serializing_if = "StreamingFunction::is_compile")]
+    pub function: StreamingFunction,
+    /// For `function = "instantiate"`: the import object, declared (a
+    /// table is a plain object, a string names a value: see
+    /// `ImportValue`); without it, none is passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<ImportValue>,
+    /// How the declared import object's objects are made.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub import_objects: ImportObjects,
+    /// The reads of the declared import object the spec requires, in
+    /// order: property paths (`m`, `m.f`), and `(call returned)` where the
+    /// call returns. Without it, the case claims nothing about reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Vec<String>>,
     /// What the spec requires of the promise.
     pub expect: OutcomeClass,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// A `fetch()` a case makes, and what answers it.
@@ -574,6 +597,10 @@ impl Scenario {
             bad_chunk: None,
             bad_chunk_at: ChunkPosition::Last,
             stream_end: StreamEnd::Close,
+            function: StreamingFunction::Compile,
+            imports: None,
+            import_objects: ImportObjects::Getters,
+            reads: None,
             error_after_chunks: None,
             body_state: BodyState::Fresh,
             after_call: None,

@@ -18,6 +18,9 @@ use std::fmt;
 pub enum Oracle {
     Spec,
     Invariance,
+    /// A declared import object was read other than the spec reads it:
+    /// in another order, more or less, or during the call.
+    Reads,
 }
 
 impl fmt::Display for Oracle {
@@ -25,6 +28,7 @@ impl fmt::Display for Oracle {
         f.write_str(match self {
             Oracle::Spec => "spec",
             Oracle::Invariance => "invariance",
+            Oracle::Reads => "reads",
         })
     }
 }
@@ -146,6 +150,34 @@ pub struct PlanFailure {
     pub cuts: Vec<usize>,
     pub actual: Outcome,
     pub failed: Vec<Oracle>,
+    /// The declared import object's reads, when they failed [`Oracle::Reads`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Vec<String>>,
+}
+
+impl PlanFailure {
+    /// What the plan gave, as one line: the outcome, and the import
+    /// object's reads when they were judged wrong.
+    pub fn actual_text(&self) -> String {
+        match &self.reads {
+            Some(reads) => format!("{}; reads: {}", self.actual, reads_text(reads)),
+            None => self.actual.to_string(),
+        }
+    }
+}
+
+/// A read log as one line: `(call returned), m, m.f`; an empty path
+/// (the namespace `""`) shows as `""`.
+pub fn reads_text(reads: &[String]) -> String {
+    let shown: Vec<&str> = reads
+        .iter()
+        .map(|r| if r.is_empty() { "\"\"" } else { r.as_str() })
+        .collect();
+    if shown.is_empty() {
+        "none".into()
+    } else {
+        shown.join(", ")
+    }
 }
 
 /// The smallest failing cut list that minimization found, starting from a
@@ -393,6 +425,7 @@ mod tests {
             cuts: vec![],
             actual: compile_error(),
             failed: vec![Oracle::Spec],
+            reads: None,
         };
         CaseResult {
             id: "s/a.wast:1".into(),

@@ -367,10 +367,19 @@ function streamingFunction(request) {
 }
 
 // An instantiation's import object (`imports`, see WireImports in
-// protocol.rs): undefined, or a plain object with each module instantiated
-// in order, with the object built so far, its exports under its name.
-async function importObject(request) {
-  if (request.imports === undefined) return undefined;
+// protocol.rs): undefined; a plain object with each module instantiated
+// in order, with the object built so far, its exports under its name; or
+// an object a case declares, every read of which `log` records. Errors
+// the object throws (from a getter, or a function start calls) are put in
+// `thrown`, so a rejection with one of them reads as passed through.
+//
+// Boxed (`{ object }`): resolving an async function's promise with the
+// object itself would read its `then`, a read the engine never made.
+async function importObject(request, log = [], thrown = []) {
+  if (request.imports === undefined) return { object: undefined };
+  if (request.imports.declared !== undefined) {
+    return { object: declaredValue(request.imports.declared, request.imports.objects ?? "getters", null, log, thrown) };
+  }
   const object = {};
   for (const { name, bytes } of request.imports.instances) {
     let instance;
@@ -381,7 +390,94 @@ async function importObject(request) {
     }
     object[name] = instance.exports;
   }
-  return object;
+  return { object };
+}
+
+const GLOBAL_TYPES = ["i32", "i64", "f32", "f64"];
+const INTERFACES = { global: WebAssembly.Global, memory: WebAssembly.Memory, table: WebAssembly.Table };
+
+// A declared value (see ImportValue in harness/core/src/imports.rs): a
+// table is a plain object whose reads are logged under `path` (null for
+// the import object itself), a string names a value.
+function declaredValue(value, objects, path, log, thrown) {
+  if (typeof value !== "string") {
+    const target = {};
+    for (const [name, inner] of Object.entries(value)) {
+      const at = path === null ? name : `${path}.${name}`;
+      const resolved = inner === "throwing-getter" ? undefined : declaredValue(inner, objects, at, log, thrown);
+      const get = () => {
+        log.push(at);
+        if (inner === "throwing-getter") {
+          const error = { name: "FromTheImportObject", message: `the getter of ${at}` };
+          thrown.push(error);
+          throw error;
+        }
+        return resolved;
+      };
+      if (objects === "proxies") {
+        // The proxy's `get` logs; the target holds getters that do not.
+        Object.defineProperty(target, name, { get: inner === "throwing-getter" ? get : () => resolved, enumerable: true, configurable: true });
+      } else {
+        Object.defineProperty(target, name, { get, enumerable: true, configurable: true });
+      }
+    }
+    if (objects === "getters") return target;
+    if (objects !== "proxies") unknown("import objects", objects);
+    const named = (key) => (typeof key === "symbol" ? key.toString() : path === null ? key : `${path}.${key}`);
+    return new Proxy(target, {
+      get(t, key, receiver) {
+        const property = Object.getOwnPropertyDescriptor(t, key);
+        // The throwing getter logs its own read.
+        if (!(property && value[key] === "throwing-getter")) log.push(named(key));
+        return Reflect.get(t, key, receiver);
+      },
+      has(t, key) { log.push(`has ${named(key)}`); return Reflect.has(t, key); },
+      ownKeys(t) { log.push(path === null ? "keys" : `keys ${path}`); return Reflect.ownKeys(t); },
+      getOwnPropertyDescriptor(t, key) { log.push(`describe ${named(key)}`); return Reflect.getOwnPropertyDescriptor(t, key); },
+    });
+  }
+  switch (value) {
+    case "undefined": return undefined;
+    case "null": return null;
+    case "true": return true;
+    case "empty-string": return "";
+    case "symbol": return Symbol();
+    case "one": return 1;
+    case "float": return 0.1;
+    case "nan": return NaN;
+    case "zero": return 0;
+    case "zero-bigint": return 0n;
+    case "plain-object": return {};
+    case "function": return function () {};
+    case "throwing-function": return function () {
+      const error = { name: "FromTheImportObject", message: "a function of the import object" };
+      thrown.push(error);
+      throw error;
+    };
+    default: break;
+  }
+  const [kind, ...rest] = value.split(":");
+  if (rest.length === 0) {
+    const [, interfaceName, form] = /^(global|memory|table)-(constructor|prototype|like)$/.exec(value) ?? [];
+    if (interfaceName === undefined) unknown("import value", value);
+    const constructor = INTERFACES[interfaceName];
+    if (form === "constructor") return constructor;
+    if (form === "prototype") return constructor.prototype;
+    return Object.create(constructor.prototype);
+  }
+  switch (kind) {
+    case "global": {
+      const [type, mutable] = rest;
+      if (!GLOBAL_TYPES.includes(type) || (mutable !== undefined && mutable !== "mut")) unknown("import value", value);
+      return new WebAssembly.Global({ value: type, mutable: mutable === "mut" }, type === "i64" ? 0n : 0);
+    }
+    case "memory": case "table": {
+      const [initial, maximum] = rest.map(Number);
+      const descriptor = maximum === undefined ? { initial } : { initial, maximum };
+      return kind === "memory" ? new WebAssembly.Memory(descriptor) : new WebAssembly.Table({ element: "anyfunc", ...descriptor });
+    }
+    default: unknown("import value", value);
+  }
 }
 
 // The engine could not build a case's import object: the case never ran.
@@ -390,6 +486,10 @@ class ImportObjectUnavailable extends Error {
 }
 
 const NO_REASON = Symbol("no reason");
+
+// Where a declared import object's read log has the streaming call's
+// return (CALL_RETURNED in harness/core/src/backend/mod.rs).
+const CALL_RETURNED = "(call returned)";
 
 // `given` lists the objects the case handed out: a rejection reason, a
 // stream error, an abort reason, or fetch's own rejection.
@@ -478,11 +578,15 @@ async function runCase(request, bytes) {
   const fn = streamingFunction(request);
   // Built before anything of the case exists, so its awaits pace nothing.
   let imports;
+  // A declared import object's reads, and what it threw.
+  const reads = [];
+  const thrown = [];
   try {
-    imports = await importObject(request);
+    ({ object: imports } = await importObject(request, reads, thrown));
   } catch (error) {
     return { outcome: classifyError(error, []) };
   }
+  const declared = request.imports?.declared !== undefined;
   const scenario = request.scenario;
   const cuts = new Cuts(request.cuts);
   const reason = scenario.reason !== undefined ? jsValue(scenario.reason) : NO_REASON;
@@ -526,7 +630,8 @@ async function runCase(request, bytes) {
   const optionsArgs = scenario.options === undefined ? [] : [compileOptions(scenario.options)];
   // instantiateStreaming(source, importObject, options): without an import
   // object, `undefined` holds its place only when options follow.
-  const instantiateArgs = imports === undefined && optionsArgs.length === 0 ? [] : [imports, ...optionsArgs];
+  // A declared `undefined` is passed; an omitted one is not.
+  const instantiateArgs = imports === undefined && optionsArgs.length === 0 && !declared ? [] : [imports, ...optionsArgs];
   const call = fn === "compile"
     ? () => WebAssembly.compileStreaming(argument, ...optionsArgs)
     : () => WebAssembly.instantiateStreaming(argument, ...instantiateArgs);
@@ -534,7 +639,14 @@ async function runCase(request, bytes) {
     // The first call locks the body in its reaction; the case is the second.
     call().catch(() => {});
   }
-  const promise = call();
+  let promise;
+  try {
+    promise = call();
+  } catch (error) {
+    // The streaming functions never throw: their errors are rejections.
+    promise = Promise.reject({ name: "ThrewAtTheCall", message: String(error) });
+  }
+  if (declared) reads.push(CALL_RETURNED);
   fetched?.afterCall();
   // Same turn, after the call and before its reaction runs.
   if (bodyState === "consumed-after") response.arrayBuffer().catch(() => {});
@@ -554,7 +666,7 @@ async function runCase(request, bytes) {
     }));
   const settled = promise.then(
     (result) => settledWith(fn, result, bytes),
-    (error) => classifyError(error, [reason, ...(fetched ? fetched.given() : [])]),
+    (error) => classifyError(error, [reason, ...thrown, ...(fetched ? fetched.given() : [])]),
   );
   const outcome = await Promise.race([settled, pending]);
   clearTimeout(timer);
@@ -563,7 +675,7 @@ async function runCase(request, bytes) {
     ? undefined
     : { read_before_end: observed.readBeforeEnd ?? 0, cancelled: observed.cancelled };
   if (outcome.class === "pending") observed.release();
-  return { outcome, body };
+  return declared ? { outcome, body, reads } : { outcome, body };
 }
 
 // The invariance oracle: `new WebAssembly.Module(bytes)`, answered in the
@@ -578,10 +690,11 @@ function oneShot(request, bytes) {
       return classifyError(error, []);
     }
   }
-  return importObject(request).then(
-    (imports) => WebAssembly.instantiate(bytes, imports).then(
+  const thrown = [];
+  return importObject(request, [], thrown).then(
+    ({ object: imports }) => WebAssembly.instantiate(bytes, imports).then(
       (result) => settledWith(fn, result, bytes),
-      (error) => classifyError(error, []),
+      (error) => classifyError(error, thrown),
     ),
     (error) => classifyError(error, []),
   );

@@ -199,7 +199,7 @@ pub fn plan_outcome(plan: &PlanFailure) -> String {
         "[{}] cuts {}: {}",
         failed.join("+"),
         cuts(&plan.cuts),
-        one_line(&plan.actual.to_string(), HEADLINE_CHARS)
+        one_line(&plan.actual_text(), HEADLINE_CHARS)
     )
 }
 

@@ -65,6 +65,7 @@ pub fn failing(mut case: ReportedCase, failing: usize, status: Status) -> Report
             } else {
                 vec![Oracle::Spec]
             },
+            reads: None,
         })
         .collect();
     case.repro = Some(format!(

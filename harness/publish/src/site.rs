@@ -905,7 +905,7 @@ fn plans_table(h: &mut Html, plans: &[PlanFailure], total: usize) {
             .m("</code></td><td><code>")
             .t(cuts_text(&p.cuts))
             .m("</code></td><td>")
-            .t(&p.actual)
+            .t(p.actual_text())
             .m("</td><td>")
             .t(oracles.join(", "))
             .m("</td></tr>\n");

@@ -282,6 +282,7 @@ fn the_protocol_client_drives_a_browser_page() {
 #[test]
 fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
     use streamconform::reporter::json::Report;
+    use streamconform::Outcome;
     common::install_browsers();
     let dir = std::env::temp_dir().join(format!("streamconform-killed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -297,14 +298,21 @@ fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
             .stderr(std::process::Stdio::null());
         command
     };
-    let judged = |report: &str| {
-        let report: Report =
-            serde_json::from_slice(&std::fs::read(dir.join(report)).unwrap()).unwrap();
-        report
-            .results
-            .iter()
-            .map(|case| format!("{} {}", case.id, common::judged(case)))
-            .collect::<Vec<_>>()
+    // A case the engine hangs on is itself an engine that stops
+    // answering: how it is reported (its plans' hang deadlines, or the
+    // case's own) depends on when the relaunches fall, so such a case is
+    // left out of the comparison, and counted, never silently.
+    let hangs = |case: &streamconform::reporter::json::ReportedCase| {
+        case.aborted
+            .as_deref()
+            .is_some_and(|a| a.starts_with(streamconform::verdict::TIMEOUT_PREFIX))
+            || case
+                .failing_plans
+                .iter()
+                .any(|p| matches!(p.actual, Outcome::Timeout))
+    };
+    let read = |report: &str| -> Report {
+        serde_json::from_slice(&std::fs::read(dir.join(report)).unwrap()).unwrap()
     };
     for &kind in BrowserKind::ALL {
         let clean = format!("{}-clean.json", kind.name());
@@ -350,11 +358,46 @@ fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
             "{}: the run completes as an undisturbed one does",
             kind.name()
         );
-        assert_eq!(
-            judged(&killed),
-            judged(&clean),
-            "{}: every case has its undisturbed result",
+        let (killed, clean) = (read(&killed), read(&clean));
+        let hung: std::collections::BTreeSet<&str> = killed
+            .results
+            .iter()
+            .chain(&clean.results)
+            .filter(|case| hangs(case))
+            .map(|case| case.id.as_str())
+            .collect();
+        let judged = |report: &Report| {
+            report
+                .results
+                .iter()
+                .filter(|case| !hung.contains(case.id.as_str()))
+                .map(|case| format!("{} {}", case.id, common::judged(case)))
+                .collect::<Vec<_>>()
+        };
+        let (killed_judged, clean_judged) = (judged(&killed), judged(&clean));
+        assert_eq!(killed.results.len(), clean.results.len());
+        assert!(
+            hung.len() * 10 < clean.results.len(),
+            "{}: the comparison leaves out {} hanging cases of {}: {hung:?}",
+            kind.name(),
+            hung.len(),
+            clean.results.len()
+        );
+        let differing: Vec<(&String, &String)> = killed_judged
+            .iter()
+            .zip(&clean_judged)
+            .filter(|(k, c)| k != c)
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{}: every case has its undisturbed result (killed, then undisturbed): {differing:#?}",
             kind.name()
+        );
+        println!(
+            "{}: {} cases as undisturbed; {} hanging cases left out: {hung:?}",
+            kind.name(),
+            clean_judged.len(),
+            hung.len()
         );
     }
 }

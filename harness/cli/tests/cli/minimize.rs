@@ -163,6 +163,7 @@ fn one_byte_failure(case: &Case) -> PlanFailure {
         cuts: (1..case.bytes.len()).collect(),
         actual: injected(),
         failed: vec![Oracle::Spec, Oracle::Invariance],
+        reads: None,
     }
 }
 

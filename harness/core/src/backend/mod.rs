@@ -182,6 +182,10 @@ pub struct WebApiOutcome {
     /// What the body stream's reader was seen doing, if the backend saw it;
     /// `None` claims nothing.
     pub body: Option<BodyObservation>,
+    /// For a declared import object: every read of it, in order, with
+    /// [`CALL_RETURNED`] where the streaming call returned (see the
+    /// `reads` of a case); `None` claims nothing.
+    pub reads: Option<Vec<String>>,
     /// Why the harness did not present the case as described (its loopback
     /// server did not serve the body as registered: refused, cut off, or
     /// crowded out by a flood), if it did not: the outcome then says
@@ -194,10 +198,15 @@ impl From<Outcome> for WebApiOutcome {
         WebApiOutcome {
             outcome,
             body: None,
+            reads: None,
             harness_fault: None,
         }
     }
 }
+
+/// The entry a declared import object's read log has where the streaming
+/// call returned: reads before it happened during the call.
+pub const CALL_RETURNED: &str = "(call returned)";
 
 /// The instantiation capability: `instantiateStreaming` over the same
 /// bodies `compileStreaming` gets, and the engine's own one-shot

@@ -9,12 +9,25 @@
 
 use super::{compile, run, Instance, IntValue, Module, Stop};
 use crate::features::Features;
-use crate::imports::ImportObject;
+use crate::imports::{
+    DeclaredImports, GlobalValueType, ImportObject, ImportObjects, ImportValue, NamedValue,
+    Primitive,
+};
 use crate::outcome::Outcome;
+use std::cell::RefCell;
 use wasmparser::{
     AbstractHeapType, CompositeInnerType, GlobalType, HeapType, Import, MemoryType, RefType,
     SubType, TableType, TypeRef, ValType,
 };
+
+/// The instance index of a host function (a JS function a declared import
+/// object gives): its `function` is one of [`HOST_RETURNS`],
+/// [`HOST_THROWS`].
+pub(super) const HOST: usize = usize::MAX;
+/// A JS function that returns `undefined`.
+pub(super) const HOST_RETURNS: u32 = 0;
+/// A JS function that throws a fresh object.
+pub(super) const HOST_THROWS: u32 = 1;
 
 /// The properties a plain JS object (`{}`) inherits from
 /// `Object.prototype`: a namespace of one of these names that the import
@@ -154,6 +167,13 @@ pub(super) struct Environment<'a> {
     /// `false`: the import object is `undefined`.
     object: bool,
     pub(super) instances: Vec<NamedInstance<'a>>,
+    /// A declared import object, read instead of `instances`.
+    declared: Option<&'a ImportValue>,
+    /// How the declared object's objects are made (what its log shows).
+    objects: ImportObjects,
+    /// The declared object's property reads so far, as the JS driver logs
+    /// them (`m`, then `m.f`).
+    pub(super) reads: RefCell<Vec<String>>,
 }
 
 /// One instance of an import object built from named modules.
@@ -179,13 +199,20 @@ impl<'a> Environment<'a> {
                 return Ok(Environment {
                     object: false,
                     instances: Vec::new(),
+                    declared: None,
+                    objects: ImportObjects::Getters,
+                    reads: RefCell::default(),
                 })
             }
+            ImportObject::Declared(declared) => return Environment::declared(declared),
             ImportObject::Instances(named) => named,
         };
         let mut env = Environment {
             object: true,
             instances: Vec::with_capacity(named.len()),
+            declared: None,
+            objects: ImportObjects::Getters,
+            reads: RefCell::default(),
         };
         for named in named.iter() {
             let name = named.name.as_str();
@@ -217,6 +244,29 @@ impl<'a> Environment<'a> {
             });
         }
         Ok(env)
+    }
+
+    /// A declared import object: `undefined` is no import object; any
+    /// other primitive is refused at the call (WebIDL), before the model
+    /// runs.
+    fn declared(declared: &'a DeclaredImports) -> Result<Environment<'a>, String> {
+        let value = &declared.value;
+        let object = match value {
+            ImportValue::Named(NamedValue::Primitive(Primitive::Undefined)) => false,
+            value if value.is_object() => true,
+            value => {
+                return Err(format!(
+                    "the import object {value:?} is not an object: the call itself throws, before an instantiation"
+                ))
+            }
+        };
+        Ok(Environment {
+            object,
+            instances: Vec::new(),
+            declared: object.then_some(value),
+            objects: declared.objects,
+            reads: RefCell::default(),
+        })
     }
 
     /// `Get(importObject, name)`: the instance whose exports the object
@@ -267,7 +317,10 @@ pub(super) fn read_imports(module: &Module<'_>, env: &Environment<'_>) -> Result
             })),
         };
     }
-    let provided = read_the_imports(module, env)?;
+    let provided = match env.declared {
+        Some(object) => read_declared_imports(module, object, env)?,
+        None => read_the_imports(module, env)?,
+    };
     link(module, provided)
 }
 
@@ -312,6 +365,191 @@ fn read_the_imports(module: &Module<'_>, env: &Environment<'_>) -> Result<Vec<Ex
         provided.push(read);
     }
     Ok(provided)
+}
+
+/// "Read the imports" from a declared import object: per import, in
+/// order, `Get(importObject, module)` (a non-object is a `TypeError`),
+/// then `Get(namespace, name)`, each read of a declared object logged; a
+/// getter that throws passes its error through; the value's kind is then
+/// checked as for [`read_the_imports`], with the JS API's rules for
+/// Numbers and BigInts given to a global.
+fn read_declared_imports(
+    module: &Module<'_>,
+    object: &ImportValue,
+    env: &Environment<'_>,
+) -> Result<Vec<Extern>, Stop> {
+    let get =
+        |holder: &ImportValue, name: &str, path: String| -> Result<Option<ImportValue>, Stop> {
+            let Some(found) = holder.get(name) else {
+                return Err(Stop::Undecidable(format!("{path}: read from a primitive")));
+            };
+            // A getter logs a property that is there; a proxy's `get` trap
+            // sees every read.
+            let logged = match (holder, env.objects) {
+                (ImportValue::Object(_), ImportObjects::Proxies) => true,
+                (ImportValue::Object(_), ImportObjects::Getters) => found.is_some(),
+                _ => false,
+            };
+            if logged {
+                env.reads.borrow_mut().push(path);
+            }
+            match found {
+                Some(ImportValue::Named(NamedValue::ThrowingGetter)) => {
+                    Err(Stop::Rejected(Outcome::PassedThrough))
+                }
+                found => Ok(found.cloned()),
+            }
+        };
+    let mut provided = Vec::with_capacity(module.imports.len());
+    for (index, import) in module.imports.iter().enumerate() {
+        let what = || describe(index, import);
+        let namespace = get(object, import.module, import.module.to_string())?;
+        let namespace = match namespace {
+            Some(namespace) if namespace.is_object() => namespace,
+            other => {
+                return Err(Stop::Rejected(Outcome::TypeError {
+                    message: format!(
+                        "{}: the import object's \"{}\" is {}, not an object",
+                        what(),
+                        import.module,
+                        js_name(other.as_ref())
+                    ),
+                }))
+            }
+        };
+        let value = get(
+            &namespace,
+            import.name,
+            format!("{}.{}", import.module, import.name),
+        )?;
+        let named = match &value {
+            None => NamedValue::Primitive(Primitive::Undefined),
+            Some(ImportValue::Named(named)) => *named,
+            Some(ImportValue::Object(_)) => NamedValue::PlainObject,
+        };
+        let wrong = |needs: &str| {
+            link_error(format!(
+                "{}: {} is not {needs}",
+                what(),
+                js_name(value.as_ref())
+            ))
+        };
+        let read = match (import.ty, named) {
+            (
+                TypeRef::Func(ty),
+                NamedValue::Function | NamedValue::ThrowingFunction | NamedValue::Constructor(_),
+            ) => Extern::Func(FuncExtern {
+                ty: module.def_type(ty)?.clone(),
+                at: FuncRef {
+                    instance: HOST,
+                    function: if named == NamedValue::ThrowingFunction {
+                        HOST_THROWS
+                    } else {
+                        HOST_RETURNS
+                    },
+                },
+            }),
+            (TypeRef::Func(_) | TypeRef::FuncExact(_), _) => return Err(wrong("callable")),
+            (TypeRef::Memory(_), NamedValue::Memory { initial, maximum }) => {
+                Extern::Memory(MemoryExtern {
+                    ty: MemoryType {
+                        memory64: false,
+                        shared: false,
+                        initial: initial.into(),
+                        maximum: maximum.map(u64::from),
+                        page_size_log2: None,
+                    },
+                    pages: initial.into(),
+                })
+            }
+            (TypeRef::Memory(_), _) => return Err(wrong("a WebAssembly.Memory")),
+            (TypeRef::Table(_), NamedValue::Table { initial, maximum }) => {
+                Extern::Table(TableExtern {
+                    ty: TableType {
+                        element_type: RefType::FUNCREF,
+                        table64: false,
+                        initial: initial.into(),
+                        maximum: maximum.map(u64::from),
+                        shared: false,
+                    },
+                    size: initial.into(),
+                })
+            }
+            (TypeRef::Table(_), _) => return Err(wrong("a WebAssembly.Table")),
+            (TypeRef::Tag(_), _) => return Err(wrong("a WebAssembly.Tag")),
+            (TypeRef::Global(ty), named) => Extern::Global(declared_global(ty, named, &what)?),
+        };
+        provided.push(read);
+    }
+    Ok(provided)
+}
+
+/// A declared value given to a global import: a `Global` object links by
+/// its type; a Number or BigInt makes a new immutable global where the
+/// JS API allows it (a Number for a non-`i64` immutable global, a BigInt
+/// for an `i64` one); anything else is a `LinkError`.
+fn declared_global(
+    ty: GlobalType,
+    named: NamedValue,
+    what: &dyn Fn() -> String,
+) -> Result<GlobalExtern, Stop> {
+    let given = js_name(Some(&ImportValue::Named(named)));
+    let number = |mutable: bool| -> Result<GlobalExtern, Stop> {
+        if mutable {
+            return Err(link_error(format!(
+                "{}: {given} is a primitive, and a mutable global import needs a WebAssembly.Global",
+                what()
+            )));
+        }
+        Ok(GlobalExtern { ty, value: None })
+    };
+    match (ty.content_type, named) {
+        (
+            _,
+            NamedValue::Global {
+                ty: declared,
+                mutable,
+            },
+        ) => Ok(GlobalExtern {
+            ty: GlobalType {
+                content_type: match declared {
+                    GlobalValueType::I32 => ValType::I32,
+                    GlobalValueType::I64 => ValType::I64,
+                    GlobalValueType::F32 => ValType::F32,
+                    GlobalValueType::F64 => ValType::F64,
+                },
+                mutable,
+                shared: false,
+            },
+            value: None,
+        }),
+        (ValType::I32 | ValType::F32 | ValType::F64, NamedValue::Primitive(p)) if p.is_number() => {
+            number(ty.mutable)
+        }
+        (ValType::I64, NamedValue::Primitive(Primitive::ZeroBigint)) => number(ty.mutable),
+        (ValType::Ref(_), _) => Err(Stop::Undecidable(format!(
+            "{}: the reference model does not convert a declared {given} to a reference",
+            what()
+        ))),
+        _ => Err(link_error(format!(
+            "{}: {given} is not a WebAssembly.Global{}",
+            what(),
+            match ty.content_type {
+                ValType::I64 => " or a BigInt",
+                ValType::V128 => "",
+                _ => " or a Number",
+            }
+        ))),
+    }
+}
+
+/// A declared value, as an error message names it.
+fn js_name(value: Option<&ImportValue>) -> String {
+    match value {
+        None => "undefined".into(),
+        Some(ImportValue::Object(_)) => "an object".into(),
+        Some(ImportValue::Named(named)) => named.to_string(),
+    }
 }
 
 /// A global import given a value that is not a `Global`: numbers and

@@ -21,7 +21,7 @@ use crate::outcome::{
 };
 use link::{
     read_imports, DefType, Environment, Extern, FuncExtern, FuncRef, GlobalExtern, Linked,
-    MemoryExtern, TableExtern,
+    MemoryExtern, TableExtern, HOST, HOST_THROWS,
 };
 use wasmparser::{
     AbstractHeapType, ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, Export,
@@ -48,17 +48,40 @@ pub(crate) fn after_compile(
     features: &Features,
     imports: &ImportObject,
 ) -> Outcome {
+    after_compile_reading(compiled, bytes, features, imports).0
+}
+
+/// [`after_compile`], with the reads of a declared import object in
+/// order (`None` for an import object of another kind).
+pub(crate) fn after_compile_reading(
+    compiled: Outcome,
+    bytes: &[u8],
+    features: &Features,
+    imports: &ImportObject,
+) -> (Outcome, Option<Vec<String>>) {
+    if refused_at_the_call(imports) {
+        let message = "the import object is neither an object nor undefined".to_string();
+        return (Outcome::TypeError { message }, Some(Vec::new()));
+    }
     let env = match Environment::build(imports, features) {
         Ok(env) => env,
-        Err(reason) => return model_error(reason),
+        Err(reason) => return (model_error(reason), None),
     };
-    let Outcome::Module { fingerprint } = compiled else {
-        return compiled;
+    let outcome = match compiled {
+        Outcome::Module { fingerprint } => match Module::parse(bytes) {
+            Ok(module) => instantiate(&module, fingerprint, &env),
+            Err(e) => model_error(format!("cannot read the compiled module: {}", e.message())),
+        },
+        compiled => compiled,
     };
-    match Module::parse(bytes) {
-        Ok(module) => instantiate(&module, fingerprint, &env),
-        Err(e) => model_error(format!("cannot read the compiled module: {}", e.message())),
-    }
+    let reads = matches!(imports, ImportObject::Declared(_)).then(|| env.reads.take());
+    (outcome, reads)
+}
+
+/// Whether WebIDL refuses the import object at the call (`optional
+/// object`: a primitive other than `undefined`), before anything else.
+pub(crate) fn refused_at_the_call(imports: &ImportObject) -> bool {
+    matches!(imports, ImportObject::Declared(d) if !d.value.is_object() && !d.value.is_undefined())
 }
 
 /// The class of a one-shot `WebAssembly.instantiate(bytes, imports)` as
@@ -71,6 +94,9 @@ pub(crate) fn decide(
     features: &Features,
     imports: &ImportObject,
 ) -> Result<OutcomeClass, String> {
+    if refused_at_the_call(imports) {
+        return Ok(OutcomeClass::TypeError);
+    }
     let env = Environment::build(imports, features)?;
     let Ok(module) = compile(bytes, features) else {
         return Ok(OutcomeClass::CompileError);
@@ -623,6 +649,9 @@ enum Ending {
     Returns,
     /// Reaches `unreachable`: the message says where.
     Traps(String),
+    /// Calls a JS function that throws: the rejection passes its error
+    /// through.
+    Throws,
 }
 
 /// The module being instantiated, after the instances of its environment:
@@ -665,6 +694,9 @@ impl<'a> Program<'_, 'a> {
 
     /// A function, as messages name it.
     fn name(&self, f: FuncRef) -> String {
+        if f.instance == HOST {
+            return "a JS function of the import object".into();
+        }
         match self.env.instances.get(f.instance) {
             Some(named) => format!("function {} of namespace \"{}\"", f.function, named.name),
             None => format!("function {}", f.function),
@@ -696,6 +728,7 @@ fn run_start(program: &Program<'_, '_>) -> Result<Ending, Stop> {
     };
     match walked {
         Ok(Ending::Returns) => Ok(Ending::Returns),
+        Ok(Ending::Throws) => Err(Stop::Rejected(Outcome::PassedThrough)),
         Ok(Ending::Traps(place)) => Ok(Ending::Traps(format!(
             "start function {start} reaches unreachable {place}"
         ))),
@@ -752,6 +785,17 @@ impl Walker<'_, '_, '_> {
                 Operator::End => return Ok(Ending::Returns),
                 Operator::Call { function_index } => {
                     let callee = self.program.resolve(function.instance, function_index);
+                    if callee.is_some_and(|c| c.instance == HOST && c.function != HOST_THROWS) {
+                        let ty = self
+                            .program
+                            .module(function.instance)
+                            .function_type(function_index)
+                            .map_err(|_| format!("calls function {function_index}, of no type"))?;
+                        if !matches!(&ty.sub.composite_type.inner, wasmparser::CompositeInnerType::Func(f) if f.results().is_empty())
+                        {
+                            return Err(format!("calls function {function_index}, a JS function whose result `undefined` the reference model does not convert"));
+                        }
+                    }
                     let ending = match callee {
                         Some(callee) => self.call(callee),
                         None => Err("is imported, and the reference model does not know what it is linked to".into()),
@@ -763,7 +807,7 @@ impl Walker<'_, '_, '_> {
                         ),
                         _ => format!("calls function {function_index}, which {why}"),
                     })?;
-                    if let Ending::Traps(_) = ending {
+                    if ending != Ending::Returns {
                         return Ok(ending);
                     }
                 }
@@ -774,6 +818,16 @@ impl Walker<'_, '_, '_> {
     }
 
     fn call(&mut self, callee: FuncRef) -> Result<Ending, String> {
+        if callee.instance == HOST {
+            // A JS function of a declared import object: it throws, or
+            // returns `undefined` (callers check that the function's type
+            // has no results to convert it to).
+            return Ok(if callee.function == HOST_THROWS {
+                Ending::Throws
+            } else {
+                Ending::Returns
+            });
+        }
         if self.calls.contains(&callee) {
             return Err("is recursive".into());
         }

@@ -106,7 +106,7 @@ impl<W: Write> Reporter for Terminal<W> {
                         "    plan {} [{}]: {}",
                         p.plan,
                         oracles.join("+"),
-                        p.actual
+                        p.actual_text()
                     )?;
                 }
                 if let Some(why) = &done.result.aborted {

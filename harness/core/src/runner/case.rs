@@ -10,8 +10,8 @@ use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
 use crate::scenario::Scenario;
 use crate::verdict::{
-    judge, CaseResult, PlanFailure, Verdict, HARNESS_ERROR_PREFIX, MAX_RECORDED_FAILING_PLANS,
-    TIMEOUT_PREFIX,
+    judge, CaseResult, Oracle, PlanFailure, Verdict, HARNESS_ERROR_PREFIX,
+    MAX_RECORDED_FAILING_PLANS, TIMEOUT_PREFIX,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -118,12 +118,16 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
                     return result;
                 }
             }
-            let failed = judge(
+            let mut failed = judge(
                 case.expected(),
                 one_shot,
                 &actual.outcome,
                 invariance_applies,
             );
+            let misread = reads_differ(scenario, &actual);
+            if misread {
+                failed.push(Oracle::Reads);
+            }
             if !failed.is_empty() {
                 result.failing_plans_total += 1;
                 if result.failing_plans.len() < MAX_RECORDED_FAILING_PLANS {
@@ -132,6 +136,7 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
                         cuts: plan.cuts,
                         actual: actual.outcome,
                         failed,
+                        reads: misread.then_some(actual.reads).flatten(),
                     });
                 }
             }
@@ -144,6 +149,16 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     };
     result.one_shot = one_shot;
     result
+}
+
+/// Whether a backend's log of a declared import object's reads differs
+/// from the reads the case claims (a backend that logs none claims
+/// nothing).
+pub(super) fn reads_differ(scenario: Option<&Scenario>, actual: &WebApiOutcome) -> bool {
+    match (scenario.and_then(|s| s.reads.as_ref()), &actual.reads) {
+        (Some(expected), Some(reads)) => expected != reads,
+        _ => false,
+    }
 }
 
 /// How a case reaches its backend: the capability its calls go through,

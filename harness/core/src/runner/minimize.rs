@@ -262,6 +262,9 @@ impl Search<'_> {
             &actual.outcome,
             invariance_applies,
         );
+        if super::case::reads_differ(scenario, &actual) {
+            failed.push(Oracle::Reads);
+        }
         failed.sort();
         (failed == self.target && actual.outcome.class() == self.target_class)
             .then_some(actual.outcome)

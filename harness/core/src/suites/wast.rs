@@ -222,6 +222,7 @@ fn describe_imports(imports: &ImportObject) -> String {
             let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
             format!("{{{}}}", names.join(", "))
         }
+        ImportObject::Declared(declared) => format!("{:?}", declared.value),
     }
 }
 
@@ -803,6 +804,7 @@ mod tests {
         match &case.imports {
             ImportObject::Omitted => vec![],
             ImportObject::Instances(modules) => modules.iter().map(|m| m.name.clone()).collect(),
+            ImportObject::Declared(d) => panic!("a wast twin with a declared object: {d:?}"),
         }
     }
 

@@ -14,9 +14,12 @@
 
 use super::tree::{join, EmbeddedTree, FileTree, ReadBounds};
 use super::{Limits, LoadedSuite};
-use crate::case::{Case, CaseOrigin, ImportObject, NotApplicable, INSTANTIATE_SUFFIX};
+use crate::case::{
+    Case, CaseOrigin, ImportObject, NotApplicable, StreamingFunction, INSTANTIATE_SUFFIX,
+};
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
+use crate::imports::{DeclaredImports, ImportObjects};
 use crate::outcome::OutcomeClass;
 use crate::scenario::{
     AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, Served, StreamEnd,
@@ -317,11 +320,30 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             ));
             continue;
         }
-        let twin = source
-            .instantiate
+        let instantiates = scenario.function == StreamingFunction::Instantiate;
+        // A case that calls instantiateStreaming itself has no twin.
+        let twin = (source.instantiate && !instantiates)
             .then(|| instantiation_expected(scenario.expect, &bytes, &source.features));
+        let (id, imports) = if instantiates {
+            let imports = match &scenario.imports {
+                Some(value) => ImportObject::Declared(Arc::new(DeclaredImports {
+                    value: value.clone(),
+                    objects: scenario.import_objects,
+                })),
+                None => ImportObject::Omitted,
+            };
+            (
+                format!("{}/{}{INSTANTIATE_SUFFIX}", source.file_id, scenario.name),
+                imports,
+            )
+        } else {
+            (
+                format!("{}/{}", source.file_id, scenario.name),
+                ImportObject::Omitted,
+            )
+        };
         let case = Case {
-            id: format!("{}/{}", source.file_id, scenario.name),
+            id,
             suite: source.suite.to_string(),
             group: source.group.to_string(),
             origin: CaseOrigin::WebApi,
@@ -330,8 +352,12 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             expected: scenario.expect.into(),
             features: source.features.clone(),
             scenario: Some(Arc::new(scenario)),
-            function: Default::default(),
-            imports: Default::default(),
+            function: if instantiates {
+                StreamingFunction::Instantiate
+            } else {
+                StreamingFunction::Compile
+            },
+            imports,
         };
         match twin {
             Some(Ok(expected)) => {
@@ -412,6 +438,14 @@ fn case_error(
 
 /// Rules a case must follow to describe something JS can build.
 fn check(s: &Scenario, module: &[u8]) -> Result<(), String> {
+    if s.function == StreamingFunction::Compile {
+        if s.imports.is_some() || s.reads.is_some() || s.import_objects != ImportObjects::default()
+        {
+            return Err("`imports`, `import-objects` and `reads` need `function = \"instantiate\"` (compileStreaming has no import object)".into());
+        }
+    } else if s.reads.is_some() && s.imports.is_none() {
+        return Err("`reads` needs a declared `imports` object to read".into());
+    }
     if !STEPS.contains(&s.step.as_str()) {
         return Err(format!(
             "unknown step {:?}; expected one of {}",

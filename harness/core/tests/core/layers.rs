@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("features", 0),
     ("outcome", 0),
     ("imports", 0),
+    ("streaming_function", 0),
     // Text for an output medium, and files written by create-then-rename.
     ("escape", 0),
     ("output", 1),

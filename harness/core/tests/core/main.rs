@@ -7,3 +7,4 @@ mod docs;
 mod engine_repo;
 mod layers;
 mod seeded_bugs;
+mod wpt;

@@ -9,6 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 use streamconform::backend::WebApiOutcome;
 use streamconform::case::{ImportObject, StreamingFunction};
+use streamconform::imports::{ImportObjects, ImportValue};
 use streamconform::outcome::Outcome;
 use streamconform::plan::{cut_runs, CutRun};
 use streamconform::scenario::{
@@ -65,6 +66,8 @@ struct RawReply {
     outcome: Option<Outcome>,
     /// What the body stream was seen doing (see `BodyObservation`).
     body: Option<BodyObservation>,
+    /// A declared import object's reads, in order.
+    reads: Option<Vec<String>>,
     message: Option<String>,
 }
 
@@ -86,6 +89,7 @@ impl Reply {
                 outcome: WebApiOutcome {
                     outcome,
                     body: raw.body,
+                    reads: raw.reads,
                     harness_fault: None,
                 },
             }),
@@ -160,13 +164,22 @@ pub struct Request<'a> {
 /// `{"instances": [{"name": N, "bytes": BASE64}, ...]}`: each module
 /// instantiated one-shot, in order, with the object built so far, its
 /// exports then put under `N` (see [`ImportObject::Instances`]).
+/// `{"declared": VALUE, "objects": "getters"|"proxies"}`: an object a case
+/// declares (see [`ImportObject::Declared`]), every read of it logged.
 #[derive(Clone, Debug, Serialize)]
-pub struct WireImports {
-    instances: Vec<WireNamedModule>,
+#[serde(untagged)]
+pub enum WireImports {
+    Instances {
+        instances: Vec<WireNamedModule>,
+    },
+    Declared {
+        declared: ImportValue,
+        objects: ImportObjects,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
-struct WireNamedModule {
+pub struct WireNamedModule {
     name: String,
     bytes: String,
 }
@@ -176,7 +189,7 @@ impl WireImports {
     pub fn new(imports: &ImportObject) -> Option<WireImports> {
         match imports {
             ImportObject::Omitted => None,
-            ImportObject::Instances(modules) => Some(WireImports {
+            ImportObject::Instances(modules) => Some(WireImports::Instances {
                 instances: modules
                     .iter()
                     .map(|m| WireNamedModule {
@@ -184,6 +197,10 @@ impl WireImports {
                         bytes: base64::engine::general_purpose::STANDARD.encode(&m.bytes),
                     })
                     .collect(),
+            }),
+            ImportObject::Declared(declared) => Some(WireImports::Declared {
+                declared: declared.value.clone(),
+                objects: declared.objects,
             }),
         }
     }
@@ -514,6 +531,47 @@ mod tests {
         for value in ["number", "bigint", "reference", "unrepresentable"] {
             assert!(DRIVER.contains(&format!("\"{value}\"")), "{value}");
         }
+    }
+
+    /// Every value a declared import object can hold, and every way its
+    /// objects are made, is spelled the same in Rust and in the driver;
+    /// the CALL_RETURNED marker too.
+    #[test]
+    fn declared_import_values_agree_with_the_driver() {
+        use streamconform::backend::CALL_RETURNED;
+        use streamconform::imports::{GlobalValueType, Interface, NamedValue, Primitive};
+        for (_, name) in Primitive::ALL {
+            assert!(DRIVER.contains(&format!("case \"{name}\":")), "{name}");
+        }
+        for value in [
+            NamedValue::PlainObject,
+            NamedValue::Function,
+            NamedValue::ThrowingFunction,
+            NamedValue::ThrowingGetter,
+        ] {
+            let name = value.to_string();
+            assert!(
+                DRIVER.contains(&format!("\"{name}\"")),
+                "js/driver-core.mjs does not know import value {name:?}"
+            );
+        }
+        for (_, name) in Interface::ALL {
+            assert!(DRIVER.contains(&format!("{name}: WebAssembly.")), "{name}");
+        }
+        assert!(DRIVER.contains("(global|memory|table)-(constructor|prototype|like)"));
+        let types: Vec<String> = GlobalValueType::ALL
+            .iter()
+            .map(|(_, n)| format!("\"{n}\""))
+            .collect();
+        assert!(
+            DRIVER.contains(&format!("GLOBAL_TYPES = [{}]", types.join(", "))),
+            "{types:?}"
+        );
+        for objects in [ImportObjects::Getters, ImportObjects::Proxies] {
+            let name = serde_json::to_string(&objects).unwrap();
+            assert!(DRIVER.contains(name.as_str()), "{name}");
+        }
+        assert!(DRIVER.contains(&format!("const CALL_RETURNED = \"{CALL_RETURNED}\";")));
     }
 
     /// Every key a wire scenario can carry is one the driver reads (a

@@ -8,6 +8,7 @@ pub mod web_api_model;
 
 use super::{
     Backend, BackendInfo, BodyEnd, InstantiateBackend, StreamingBody, WebApiBackend, WebApiOutcome,
+    CALL_RETURNED,
 };
 use crate::case::ImportObject;
 use crate::features::{error_message, validate_payload, wasm_features, Features};
@@ -167,10 +168,36 @@ impl WebApiBackend for ReferenceBackend {
         plan: &ChunkPlan,
         imports: &ImportObject,
     ) -> WebApiOutcome {
+        // WebIDL converts the import object at the call, before the
+        // source is looked at: only an object or `undefined` gets through.
+        if instantiation::refused_at_the_call(imports) {
+            let (outcome, _) = instantiation::after_compile_reading(
+                Outcome::Pending,
+                module,
+                &Features::baseline(),
+                imports,
+            );
+            return WebApiOutcome {
+                reads: Some(vec![CALL_RETURNED.into()]),
+                ..outcome.into()
+            };
+        }
         let features = Features::baseline();
         let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &features);
         let compiled = web_api_model::evaluate(scenario, module, plan, &compile);
-        instantiation::after_compile(compiled, module, &features, imports).into()
+        let (outcome, reads) =
+            instantiation::after_compile_reading(compiled, module, &features, imports);
+        // Every read follows the call's return: they happen after the
+        // compile, in a later turn.
+        let reads = reads.map(|reads| {
+            std::iter::once(CALL_RETURNED.to_string())
+                .chain(reads)
+                .collect()
+        });
+        WebApiOutcome {
+            reads,
+            ..outcome.into()
+        }
     }
 }
 
