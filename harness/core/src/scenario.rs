@@ -11,7 +11,6 @@
 
 use crate::imports::{ImportObjects, ImportValue};
 use crate::outcome::OutcomeClass;
-use crate::streaming_function::StreamingFunction;
 use serde::{Deserialize, Serialize};
 
 /// The algorithm steps a case may cite, in the algorithm's order (`a.0` is
@@ -122,10 +121,13 @@ pub struct Scenario {
     /// `status`, `headers` (as raw header lines) and `module` bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch: Option<FetchRequest>,
-    /// The streaming function the case calls: `instantiate` makes it an
-    /// `instantiateStreaming` case only (its id ends in `@instantiate`).
-    #[serde(default, skip_serializing_if = "StreamingFunction::is_compile")]
-    pub function: StreamingFunction,
+    /// The streaming functions the case calls: `compile` (the default),
+    /// `instantiate` (an `instantiateStreaming` case only, its id ending in
+    /// `@instantiate`), or `both` (the case, and its `@instantiate` twin
+    /// with no import object, as a suite with `instantiate = true` makes
+    /// for every case).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub function: ScenarioFunctions,
     /// For `function = "instantiate"`: the import object, declared (a
     /// table is a plain object, a string names a value: see
     /// `ImportValue`); without it, none is passed.
@@ -442,6 +444,19 @@ enumerated! {
 }
 
 enumerated! {
+    /// Which streaming functions a Web API case calls (see
+    /// [`Scenario::function`]).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum ScenarioFunctions {
+        #[default]
+        Compile,
+        Instantiate,
+        Both,
+    }
+}
+
+enumerated! {
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "kebab-case")]
     pub enum BodyShape {
@@ -597,7 +612,7 @@ impl Scenario {
             bad_chunk: None,
             bad_chunk_at: ChunkPosition::Last,
             stream_end: StreamEnd::Close,
-            function: StreamingFunction::Compile,
+            function: ScenarioFunctions::Compile,
             imports: None,
             import_objects: ImportObjects::Getters,
             reads: None,

@@ -536,6 +536,49 @@ pub(super) mod tests {
         assert!(why.contains("namespace \"spectest\""), "{why}");
     }
 
+    /// A declared import object's reads are judged: the reference model
+    /// logs them in the spec's order; a case that claims another order (or
+    /// a read during the call) fails the reads oracle alone, with the log.
+    #[test]
+    fn a_declared_import_object_is_read_in_the_order_the_case_claims() {
+        use crate::imports::{DeclaredImports, ImportObjects, ImportValue};
+        // (module (import "m" "g" (global i32)) (import "n" "f" (func)))
+        let bytes =
+            b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x0e\x02\x01m\x01g\x03\x7f\0\x01n\x01f\0\0"
+                .to_vec();
+        let value: ImportValue =
+            toml::from_str::<toml::Value>("v = { m = { g = \"zero\" }, n = { f = \"function\" } }")
+                .unwrap()["v"]
+                .clone()
+                .try_into()
+                .unwrap();
+        let imports = ImportObject::Declared(Arc::new(DeclaredImports {
+            value,
+            objects: ImportObjects::Getters,
+        }));
+        let reference = BackendUnderTest::complete(ReferenceBackend);
+        let claiming = |reads: &[&str]| {
+            let mut scenario = crate::scenario::Scenario::byte_level();
+            scenario.function = crate::scenario::ScenarioFunctions::Instantiate;
+            scenario.reads = Some(reads.iter().map(|r| r.to_string()).collect());
+            let mut c = case("d", bytes.clone(), OutcomeClass::Module)
+                .instantiation(OutcomeClass::Instance.into(), imports.clone());
+            c.scenario = Some(Arc::new(scenario));
+            run_case(&reference, &c, &PlanSelection::Set(PlanSet::Whole))
+        };
+        let spec = ["(call returned)", "m", "m.g", "n", "n.f"];
+        let r = claiming(&spec);
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        let r = claiming(&["m", "(call returned)", "m.g", "n", "n.f"]);
+        assert_eq!(r.verdict, Verdict::Fail);
+        let failure = &r.failing_plans[0];
+        assert_eq!(failure.failed, [Oracle::Reads]);
+        assert_eq!(failure.reads.as_deref(), Some(&spec.map(String::from)[..]));
+        assert!(failure
+            .actual_text()
+            .contains("reads: (call returned), m, m.g"));
+    }
+
     #[test]
     fn a_web_api_case_on_a_bytes_only_backend_is_not_applicable() {
         let backend = BackendUnderTest::bytes_only(ReferenceBackend);

@@ -22,8 +22,8 @@ use crate::features::Features;
 use crate::imports::{DeclaredImports, ImportObjects};
 use crate::outcome::OutcomeClass;
 use crate::scenario::{
-    AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, Served, StreamEnd,
-    STEPS,
+    AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, ScenarioFunctions,
+    Served, StreamEnd, STEPS,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -320,9 +320,10 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
             ));
             continue;
         }
-        let instantiates = scenario.function == StreamingFunction::Instantiate;
+        let instantiates = scenario.function == ScenarioFunctions::Instantiate;
         // A case that calls instantiateStreaming itself has no twin.
-        let twin = (source.instantiate && !instantiates)
+        let twins = source.instantiate || scenario.function == ScenarioFunctions::Both;
+        let twin = (twins && !instantiates)
             .then(|| instantiation_expected(scenario.expect, &bytes, &source.features));
         let (id, imports) = if instantiates {
             let imports = match &scenario.imports {
@@ -438,10 +439,10 @@ fn case_error(
 
 /// Rules a case must follow to describe something JS can build.
 fn check(s: &Scenario, module: &[u8]) -> Result<(), String> {
-    if s.function == StreamingFunction::Compile {
+    if s.function != ScenarioFunctions::Instantiate {
         if s.imports.is_some() || s.reads.is_some() || s.import_objects != ImportObjects::default()
         {
-            return Err("`imports`, `import-objects` and `reads` need `function = \"instantiate\"` (compileStreaming has no import object)".into());
+            return Err("`imports`, `import-objects` and `reads` need `function = \"instantiate\"` (compileStreaming has no import object, and a `both` case's twin passes none)".into());
         }
     } else if s.reads.is_some() && s.imports.is_none() {
         return Err("`reads` needs a declared `imports` object to read".into());

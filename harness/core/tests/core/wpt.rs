@@ -1,5 +1,5 @@
-//! `docs/wpt-instantiate-streaming.md` maps every WPT subtest that exists
-//! only for `instantiateStreaming` to a case: each case it names is in the
+//! `docs/wpt-instantiate-streaming.md` maps every WPT subtest of
+//! `instantiateStreaming` (207, in 14 files) to a case: each case it names is in the
 //! built-in `webapi` suite, each file has the count its heading says, and
 //! the counts are WPT's (pinned here, so a lost row fails).
 
@@ -12,6 +12,17 @@ const WPT_COUNTS: &[(&str, usize)] = &[
     ("instantiateStreaming-omitted-imports.any.js", 2),
     ("instantiateStreaming.any.js", 25),
     ("wasm_stream_instantiate_test (.html, .any.js)", 13),
+    // The files shared with compileStreaming.
+    ("abort.any.js", 3),
+    ("body.any.js", 2),
+    ("contenttype.any.js", 16),
+    ("empty-body.any.js", 4),
+    ("invalid-args.any.js", 22),
+    ("invalid-code.any.js", 1),
+    ("modified-contenttype.any.js", 2),
+    ("origin.sub.any.js", 2),
+    ("rejected-arg.any.js", 1),
+    ("status.any.js", 8),
 ];
 
 /// The table: file -> (subtest, case id), in order.
