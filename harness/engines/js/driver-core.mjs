@@ -380,8 +380,15 @@ async function importObject(request, log = [], thrown = []) {
   if (request.imports.declared !== undefined) {
     return { object: declaredValue(request.imports.declared, request.imports.objects ?? "getters", null, log, thrown) };
   }
+  return { object: await instancesObject(request.imports.instances) };
+}
+
+// An import object of named modules (`[{ name, bytes: BASE64 }]`): each
+// instantiated in order with the object built so far, its exports then
+// put under its name. Reproducers take this function as it is.
+async function instancesObject(instances) {
   const object = {};
-  for (const { name, bytes } of request.imports.instances) {
+  for (const { name, bytes } of instances) {
     let instance;
     try {
       ({ instance } = await WebAssembly.instantiate(decodeBase64(bytes), object));
@@ -390,7 +397,7 @@ async function importObject(request, log = [], thrown = []) {
     }
     object[name] = instance.exports;
   }
-  return { object };
+  return object;
 }
 
 const GLOBAL_TYPES = ["i32", "i64", "f32", "f64"];

@@ -14,7 +14,7 @@
 
 use base64::Engine as _;
 use std::path::{Path, PathBuf};
-use streamconform::case::{Case, StreamingFunction};
+use streamconform::case::{Case, ImportObject, StreamingFunction};
 use streamconform::error::Error;
 use streamconform::escape::script_json;
 use streamconform::outcome::{Outcome, OutcomeClass};
@@ -155,7 +155,7 @@ pub fn export(dir: &Path, repro: &Reproducer<'_>) -> Result<Exported, Error> {
         streaming = case.function.js_name(),
         one_shot = match case.function {
             StreamingFunction::Compile => "new WebAssembly.Module(bytes)",
-            StreamingFunction::Instantiate => "WebAssembly.instantiate(bytes)",
+            StreamingFunction::Instantiate => "WebAssembly.instantiate(bytes, importObject)",
         },
     );
     output::write(&files.readme, readme)?;
@@ -179,7 +179,10 @@ fn settings(repro: &Reproducer<'_>) -> String {
          const seen = {seen};\n\
          const backend = {backend};\n\
          // The streaming function the case calls: \"compile\" or \"instantiate\".\n\
-         const streamingFunction = {function};\n\n",
+         const streamingFunction = {function};\n\
+         // An instantiation's import object: null for none, or modules (base64), each\n\
+         // instantiated in order with the object so far, its exports under its name.\n\
+         const importModules = {imports};\n\n",
         expected = json(&class_name(repro.case.expected())),
         cuts = script_json(&repro.cuts).expect("numbers serialize"),
         backend = json(&one_line(&repro.backend)),
@@ -187,6 +190,23 @@ fn settings(repro: &Reproducer<'_>) -> String {
             StreamingFunction::Compile => "compile",
             StreamingFunction::Instantiate => "instantiate",
         }),
+        imports = match &repro.case.imports {
+            ImportObject::Instances(modules) => {
+                let modules: Vec<serde_json::Value> = modules
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "name": m.name,
+                            "bytes": base64::engine::general_purpose::STANDARD.encode(&m.bytes),
+                        })
+                    })
+                    .collect();
+                script_json(&modules).expect("modules serialize")
+            }
+            // Declared import objects belong to Web API cases, which
+            // `export` refuses.
+            ImportObject::Omitted | ImportObject::Declared(_) => "null".into(),
+        },
         seen = json(&format!(
             "{} (failing {})",
             one_line(&repro.actual.to_string()),
@@ -219,6 +239,8 @@ fn judge() -> String {
         "customSectionNames",
         "instanceFingerprint",
         "exportShape",
+        "decodeBase64",
+        "instancesObject",
     ];
     let shared: Vec<&str> = shared.into_iter().map(driver_function).collect();
     format!("{}\n{JUDGE}", shared.join("\n"))
@@ -230,6 +252,7 @@ fn driver_function(name: &str) -> &'static str {
     let core = crate::js::DRIVER_CORE;
     let start = core
         .find(&format!("\nfunction {name}("))
+        .or_else(|| core.find(&format!("\nasync function {name}(")))
         .map(|at| at + 1)
         .unwrap_or_else(|| panic!("the driver core defines no function {name}"));
     let end = start + core[start..].find("\n}\n").expect("a closing brace") + 2;
@@ -267,9 +290,14 @@ function describeInstance({ module, instance }, bytes) {
   return `${describeModule(module, bytes)} ${JSON.stringify(instanceFingerprint(module, instance))}`;
 }
 
+class ImportObjectUnavailable extends Error {}
+
+// A fresh import object per call, as the harness builds them.
+const importObject = () => (importModules === null ? Promise.resolve(undefined) : instancesObject(importModules));
+
 const instantiates = streamingFunction === "instantiate";
 const streamingName = instantiates ? "instantiateStreaming" : "compileStreaming";
-const oneShotName = instantiates ? "WebAssembly.instantiate(bytes)" : "new WebAssembly.Module(bytes)";
+const oneShotName = instantiates ? "WebAssembly.instantiate(bytes, importObject)" : "new WebAssembly.Module(bytes)";
 const describe = (result, bytes) => instantiates
   ? { class: "Instance", detail: describeInstance(result, bytes) }
   : { class: "Module", detail: describeModule(result, bytes) };
@@ -293,10 +321,11 @@ async function reproduce(bytes, log) {
     },
   });
   const response = new Response(stream, { headers: { "content-type": "application/wasm" } });
-  const streamed = await settle(WebAssembly[streamingName](response), bytes, log);
+  const args = instantiates && importModules !== null ? [await importObject()] : [];
+  const streamed = await settle(WebAssembly[streamingName](response, ...args), bytes, log);
   let oneShot;
   try {
-    oneShot = describe(instantiates ? await WebAssembly.instantiate(bytes) : new WebAssembly.Module(bytes), bytes);
+    oneShot = describe(instantiates ? await WebAssembly.instantiate(bytes, await importObject()) : new WebAssembly.Module(bytes), bytes);
   } catch (error) { oneShot = outcomeOfError(error); }
   const sizes = chunks.length > 12 ? `${chunks.slice(0, 12).map((c) => c.length).join(", ")}, ...` : chunks.map((c) => c.length).join(", ");
   log(`module: ${bytes.length} bytes in ${chunks.length} chunks (sizes ${sizes}; cuts ${JSON.stringify(cuts)})`);

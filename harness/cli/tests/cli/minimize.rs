@@ -486,7 +486,7 @@ fn an_exported_instantiation_reproducer_calls_instantiate_streaming_under_plain_
         "{printed}"
     );
     assert!(
-        printed.contains("WebAssembly.instantiate(bytes):"),
+        printed.contains("WebAssembly.instantiate(bytes, importObject):"),
         "{printed}"
     );
     // A module that instantiates, cut in three: the instance's exports are
@@ -503,6 +503,32 @@ fn an_exported_instantiation_reproducer_calls_instantiate_streaming_under_plain_
         "{printed}"
     );
     assert!(printed.contains("not reproduced"), "{printed}");
+    // A module that imports from a named instance: the reproducer builds
+    // the same import object (without it, instantiating is a TypeError).
+    // (module (import "env" "f" (func)) (export "g" (func 0)))
+    let imports_env_f =
+        b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x09\x01\x03env\x01f\0\0\x07\x05\x01\x01g\0\0"
+            .to_vec();
+    // (module (func (export "f")))
+    let exports_f = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x07\x05\x01\x01f\0\0\x0a\x04\x01\x02\0\x0b";
+    let environment = streamconform::case::ImportObject::Instances(
+        vec![streamconform::case::NamedModule {
+            name: "env".into(),
+            bytes: exports_f.as_slice().into(),
+        }]
+        .into(),
+    );
+    let c =
+        case("t/imports", imports_env_f).instantiation(OutcomeClass::Instance.into(), environment);
+    let exported = export_as_seen_on_node(&dir.path().join("imports"), &c, vec![5, 20]);
+    let ran = node(&exported.mjs);
+    let printed = common::text(&ran);
+    assert_eq!(ran.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains("instantiateStreaming:            Instance: ")
+            && printed.contains(r#""name":"g","kind":"function","length":0"#),
+        "{printed}"
+    );
 }
 
 #[test]
