@@ -3,6 +3,7 @@
 //! found, an engine repo builds and runs against the packaged crate.
 
 mod corpus;
+mod coverage;
 mod docs;
 mod engine_repo;
 mod layers;
