@@ -378,28 +378,42 @@ fn read_declared_imports(
     object: &ImportValue,
     env: &Environment<'_>,
 ) -> Result<Vec<Extern>, Stop> {
-    let get =
-        |holder: &ImportValue, name: &str, path: String| -> Result<Option<ImportValue>, Stop> {
-            let Some(found) = holder.get(name) else {
-                return Err(Stop::Undecidable(format!("{path}: read from a primitive")));
-            };
-            // A getter logs a property that is there; a proxy's `get` trap
-            // sees every read.
-            let logged = match (holder, env.objects) {
-                (ImportValue::Object(_), ImportObjects::Proxies) => true,
-                (ImportValue::Object(_), ImportObjects::Getters) => found.is_some(),
-                _ => false,
-            };
-            if logged {
-                env.reads.borrow_mut().push(path);
-            }
-            match found {
-                Some(ImportValue::Named(NamedValue::ThrowingGetter)) => {
-                    Err(Stop::Rejected(Outcome::PassedThrough))
-                }
-                found => Ok(found.cloned()),
-            }
+    let get = |holder: &ImportValue,
+               name: &str,
+               path: String|
+     -> Result<Option<ImportValue>, Stop> {
+        let Some(found) = holder.get(name) else {
+            return Err(Stop::Undecidable(format!("{path}: read from a primitive")));
         };
+        // What an object inherits is not declared: a plain object's
+        // `Object.prototype` members, and every property of a function
+        // or a WebAssembly object.
+        let inherited = match holder {
+            ImportValue::Object(_) => OBJECT_PROTOTYPE.contains(&name),
+            ImportValue::Named(_) => true,
+        };
+        if found.is_none() && inherited {
+            return Err(Stop::Undecidable(format!(
+                    "{path}: the declared object does not hold it, and the reference model does not model what it inherits"
+                )));
+        }
+        // A getter logs a property that is there; a proxy's `get` trap
+        // sees every read.
+        let logged = match (holder, env.objects) {
+            (ImportValue::Object(_), ImportObjects::Proxies) => true,
+            (ImportValue::Object(_), ImportObjects::Getters) => found.is_some(),
+            _ => false,
+        };
+        if logged {
+            env.reads.borrow_mut().push(path);
+        }
+        match found {
+            Some(ImportValue::Named(NamedValue::ThrowingGetter)) => {
+                Err(Stop::Rejected(Outcome::PassedThrough))
+            }
+            found => Ok(found.cloned()),
+        }
+    };
     let mut provided = Vec::with_capacity(module.imports.len());
     for (index, import) in module.imports.iter().enumerate() {
         let what = || describe(index, import);

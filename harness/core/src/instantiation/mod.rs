@@ -2229,4 +2229,64 @@ mod tests {
         );
         assert_eq!(operator_name(&Operator::Unreachable), "unreachable");
     }
+
+    /// A declared import object: read and linked in the JS API's order,
+    /// every read logged; what the model cannot know (a property an
+    /// object inherits) makes the case undecidable, never guessed.
+    #[test]
+    fn a_declared_import_object_is_read_in_order_and_inheritance_is_not_guessed() {
+        use crate::imports::{DeclaredImports, ImportObjects, ImportValue};
+        let declared = |toml_value: &str, objects: ImportObjects| {
+            let value: ImportValue = toml::from_str::<toml::Value>(&format!("v = {toml_value}"))
+                .unwrap()["v"]
+                .clone()
+                .try_into()
+                .unwrap();
+            ImportObject::Declared(std::sync::Arc::new(DeclaredImports { value, objects }))
+        };
+        let bytes = wat(
+            r#"(module (import "m" "f" (func)) (import "m" "g" (global i32)) (import "n" "mem" (memory 1)))"#,
+        );
+        let features = Features::baseline();
+        let run = |imports: &ImportObject| {
+            let compiled =
+                crate::backend::Backend::compile_one_shot(&ReferenceBackend, &bytes, &features);
+            after_compile_reading(compiled, &bytes, &features, imports)
+        };
+        let good = declared(
+            r#"{ m = { f = "function", g = "one" }, n = { mem = "memory:1:2" } }"#,
+            ImportObjects::Getters,
+        );
+        let (outcome, reads) = run(&good);
+        assert_eq!(outcome.class(), Instantiated, "{outcome}");
+        assert_eq!(reads.unwrap(), ["m", "m.f", "m", "m.g", "n", "n.mem"]);
+        // A memory below the import's minimum: read on to the end, then a
+        // LinkError from linking.
+        let small = declared(
+            r#"{ m = { f = "function", g = "one" }, n = { mem = "memory:0" } }"#,
+            ImportObjects::Getters,
+        );
+        let (outcome, reads) = run(&small);
+        assert_eq!(outcome.class(), LinkError);
+        assert_eq!(reads.unwrap().len(), 6);
+        // A value of the wrong kind stops reading there.
+        let number = declared(
+            r#"{ m = { f = "one", g = "one" } }"#,
+            ImportObjects::Getters,
+        );
+        let (outcome, reads) = run(&number);
+        assert_eq!(outcome.class(), LinkError);
+        assert_eq!(reads.unwrap(), ["m", "m.f"]);
+        // Getters show only what is there; a proxy every Get.
+        let empty = |objects| declared("{ m = {} }", objects);
+        assert_eq!(run(&empty(ImportObjects::Getters)).1.unwrap(), ["m"]);
+        assert_eq!(run(&empty(ImportObjects::Proxies)).1.unwrap(), ["m", "m.f"]);
+        // `m.toString` is inherited from Object.prototype: not modelled.
+        let inherited = wat(r#"(module (import "m" "toString" (func)))"#);
+        let why = decide(&inherited, &features, &empty(ImportObjects::Getters)).unwrap_err();
+        assert!(why.contains("m.toString"), "{why}");
+        // A primitive import object: refused at the call.
+        let null = declared(r#""null""#, ImportObjects::Getters);
+        assert_eq!(decide(&bytes, &features, &null), Ok(TypeError));
+    }
 }
