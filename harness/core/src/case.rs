@@ -157,6 +157,11 @@ impl Case {
                 used.extend(self.features.proposals_used(&module.bytes));
             }
         }
+        // A JS API proposal is used through the call's arguments.
+        let options = self.scenario.as_ref().and_then(|s| s.options.as_ref());
+        if options.is_some_and(|o| o.uses_js_string_builtins()) {
+            used.insert(crate::features::JS_API_PROPOSALS[0].to_string());
+        }
         used
     }
 

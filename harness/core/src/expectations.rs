@@ -37,7 +37,7 @@
 
 use crate::case::{Case, CaseOrigin};
 use crate::error::Error;
-use crate::features::KNOWN_FEATURES;
+use crate::features::{JS_API_PROPOSALS, KNOWN_FEATURES};
 use crate::verdict::{Status, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -271,16 +271,15 @@ impl Expectations {
                         .into(),
                 ));
             }
-            if let Some(unknown) = entry
-                .requires
-                .iter()
-                .find(|p| !KNOWN_FEATURES.contains(&p.as_str()))
-            {
+            if let Some(unknown) = entry.requires.iter().find(|p| {
+                !KNOWN_FEATURES.contains(&p.as_str()) && !JS_API_PROPOSALS.contains(&p.as_str())
+            }) {
                 return Err(at(
                     start,
                     format!(
-                        "unknown proposal {unknown:?} in `requires`; expected one of {}",
-                        KNOWN_FEATURES.join(", ")
+                        "unknown proposal {unknown:?} in `requires`; expected one of {}, {}",
+                        KNOWN_FEATURES.join(", "),
+                        JS_API_PROPOSALS.join(", ")
                     ),
                 ));
             }

@@ -71,6 +71,19 @@ pub const KNOWN_FEATURES: &[&str] = &[
     "wide-arithmetic",
 ];
 
+/// Proposals to the JS API rather than to WebAssembly itself: a case uses
+/// one through its call's arguments (a Web API case's `options`), never
+/// through its module's bytes. `requires` and "unsupported proposal"
+/// labels name them as they name [`KNOWN_FEATURES`].
+pub const JS_API_PROPOSALS: &[&str] = &["js-string-builtins"];
+
+/// The probe of `js-string-builtins`: `(module (import "wasm:js-string"
+/// "length" (func)))`, a wrong signature for the `length` builtin, compiled
+/// with `{builtins: ["js-string"]}`. An engine with the proposal fails the
+/// compile; one without it ignores the option and compiles the module.
+pub const JS_STRING_BUILTINS_PROBE: &str =
+    "0061736d010000000104016000000219010e7761736d3a6a732d737472696e67066c656e6774680000";
+
 impl Features {
     /// WebAssembly 3.0 and nothing more.
     pub fn baseline() -> Features {

@@ -113,9 +113,11 @@ pub struct Scenario {
     /// For `body = "stream"`: when the chunks are enqueued.
     #[serde(default)]
     pub pacing: Pacing,
-    /// The second argument, `options` (WebAssemblyCompileOptions).
+    /// The `options` argument (WebAssemblyCompileOptions): a named odd
+    /// value, or a dictionary (`{ builtins = [...],
+    /// imported-string-constants = "..." }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<CompileOptions>,
+    pub options: Option<OptionsArgument>,
     /// For `argument = "fetch"` or `"fetched"`: the request, and how the
     /// loopback server answers it. The server sends the scenario's own
     /// `status`, `headers` (as raw header lines) and `module` bytes.
@@ -278,6 +280,107 @@ enumerated! {
         /// `{builtins: ["js-string", "js-string"]}`: a CompileError once the
         /// body is read and valid.
         BuiltinsDuplicate,
+    }
+}
+
+/// The `options` argument of a case: one of the named values
+/// ([`CompileOptions`]), or a `WebAssemblyCompileOptions` dictionary.
+///
+/// ```toml
+/// options = "number"
+/// options = { builtins = ["js-string"], imported-string-constants = "'" }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionsArgument {
+    /// A named value.
+    Named(CompileOptions),
+    /// A dictionary, passed as written.
+    Dictionary(OptionsDictionary),
+}
+
+/// A `WebAssemblyCompileOptions` dictionary (js-string-builtins): the
+/// builtin sets to enable, and the module name whose imports are string
+/// constants.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OptionsDictionary {
+    /// `builtins`: the builtin set names, in order (duplicates kept: they
+    /// are a CompileError).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtins: Option<Vec<String>>,
+    /// `importedStringConstants`: the module name whose imports are the
+    /// strings of their field names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_string_constants: Option<String>,
+}
+
+/// The builtin set names streamconform models (js-string-builtins).
+pub const JS_STRING_BUILTINS: &str = "js-string";
+
+impl OptionsArgument {
+    /// The dictionary WebIDL converts this value to, or `None` when the
+    /// conversion throws (a TypeError at the call).
+    pub fn converted(&self) -> Option<OptionsDictionary> {
+        let builtins = |names: &[&str]| OptionsDictionary {
+            builtins: Some(names.iter().map(|n| n.to_string()).collect()),
+            imported_string_constants: None,
+        };
+        match self {
+            OptionsArgument::Dictionary(d) => Some(d.clone()),
+            OptionsArgument::Named(named) => match named {
+                CompileOptions::Empty | CompileOptions::Null => Some(OptionsDictionary::default()),
+                CompileOptions::Number | CompileOptions::BuiltinsNotIterable => None,
+                CompileOptions::BuiltinsUnknown => Some(builtins(&["nope"])),
+                CompileOptions::BuiltinsDuplicate => {
+                    Some(builtins(&[JS_STRING_BUILTINS, JS_STRING_BUILTINS]))
+                }
+            },
+        }
+    }
+
+    /// Whether an engine without js-string-builtins (which ignores the
+    /// dictionary's members, as WebIDL drops unknown ones) can give another
+    /// outcome: the value names a builtin set or a string constant module.
+    pub fn uses_js_string_builtins(&self) -> bool {
+        self.converted().is_some_and(|d| {
+            d.imported_string_constants.is_some()
+                || d.builtins.as_ref().is_some_and(|b| !b.is_empty())
+        })
+    }
+}
+
+impl Serialize for OptionsArgument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OptionsArgument::Named(named) => named.serialize(serializer),
+            OptionsArgument::Dictionary(dictionary) => dictionary.serialize(serializer),
+        }
+    }
+}
+
+const OPTIONS_FORMS: &str = "an options name (empty, null, number, builtins-not-iterable, builtins-unknown, builtins-duplicate) or a table with `builtins` and/or `imported-string-constants`";
+
+impl<'de> Deserialize<'de> for OptionsArgument {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OptionsArgument;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(OPTIONS_FORMS)
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<OptionsArgument, E> {
+                use serde::de::IntoDeserializer;
+                CompileOptions::deserialize(name.into_deserializer()).map(OptionsArgument::Named)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<OptionsArgument, A::Error> {
+                OptionsDictionary::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(OptionsArgument::Dictionary)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -661,11 +764,21 @@ impl Scenario {
         self.argument == Argument::NeverSettles || body_never_ends
     }
 
-    /// Whether the outcome is decided by compiling the module bytes alone,
-    /// so the invariance oracle (same as the one-shot compile, which takes
-    /// no options) applies.
+    /// The options dictionary the one-shot call must pass too: the case's,
+    /// when it is not the empty dictionary (`{}` and `null` change nothing).
+    pub fn options_to_pass(&self) -> Option<OptionsDictionary> {
+        self.options
+            .as_ref()
+            .and_then(OptionsArgument::converted)
+            .filter(|d| *d != OptionsDictionary::default())
+    }
+
+    /// Whether the outcome is decided by compiling the module bytes (with
+    /// the case's options dictionary, if any), so the invariance oracle
+    /// (the one-shot compile of the same bytes, with the same options)
+    /// applies.
     pub fn compiles_module_bytes(&self) -> bool {
-        self.options.is_none()
+        self.options.as_ref().is_none_or(|o| o.converted().is_some())
             && matches!(
                 self.expect,
                 OutcomeClass::Module | OutcomeClass::CompileError

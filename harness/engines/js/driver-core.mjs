@@ -4,7 +4,7 @@
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
 
-export const PROTOCOL = 7;
+export const PROTOCOL = 8;
 
 // The longest delay setTimeout accepts; a longer one fires at once.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -146,7 +146,11 @@ function jsValue(name) {
   }
 }
 
+// A scenario's `options`: a name, or a dictionary as the case files write
+// it (`builtins`, `imported-string-constants`), passed with the JS API's
+// member names.
 function compileOptions(name) {
+  if (typeof name === "object" && name !== null) return optionsDictionary(name);
   switch (name) {
     case "empty": return {};
     case "null": return null;
@@ -685,21 +689,35 @@ async function runCase(request, bytes) {
   return declared ? { outcome, body, reads } : { outcome, body };
 }
 
+function optionsDictionary(written) {
+  const options = {};
+  for (const [key, value] of Object.entries(written)) {
+    switch (key) {
+      case "builtins": options.builtins = value; break;
+      case "imported-string-constants": options.importedStringConstants = value; break;
+      default: unknown("options key", key);
+    }
+  }
+  return options;
+}
+
 // The invariance oracle: `new WebAssembly.Module(bytes)`, answered in the
 // same turn (so an `exit` right after it finds it answered), or a promise of
-// `WebAssembly.instantiate(bytes, importObject)` for instantiateStreaming.
+// `WebAssembly.instantiate(bytes, importObject)` for instantiateStreaming;
+// with the case's options dictionary, if it passes one.
 function oneShot(request, bytes) {
   const fn = streamingFunction(request);
+  const options = request.options === undefined ? [] : [optionsDictionary(request.options)];
   if (fn === "compile") {
     try {
-      return settledWith(fn, new WebAssembly.Module(bytes), bytes);
+      return settledWith(fn, new WebAssembly.Module(bytes, ...options), bytes);
     } catch (error) {
       return classifyError(error, []);
     }
   }
   const thrown = [];
   return importObject(request, [], thrown).then(
-    ({ object: imports }) => WebAssembly.instantiate(bytes, imports).then(
+    ({ object: imports }) => WebAssembly.instantiate(bytes, imports, ...options).then(
       (result) => settledWith(fn, result, bytes),
       (error) => classifyError(error, thrown),
     ),

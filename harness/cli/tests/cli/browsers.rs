@@ -154,7 +154,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
         };
         let mut send = |text: String| socket.send(Message::text(text)).unwrap();
         send(serde_json::to_string(&ModuleRequest::new(1, module)).unwrap());
-        for (id, body) in [(7, &RequestBody::OneShot), (8, &streamed)] {
+        for (id, body) in [(7, &RequestBody::OneShot { options: None }), (8, &streamed)] {
             let request = Request {
                 id,
                 module: 1,
@@ -241,7 +241,11 @@ fn the_protocol_client_drives_a_browser_page() {
         body,
     };
     let one_shot = worker
-        .request((1, module), &request(1, &RequestBody::OneShot), deadlines)
+        .request(
+            (1, module),
+            &request(1, &RequestBody::OneShot { options: None }),
+            deadlines,
+        )
         .unwrap();
     assert!(
         matches!(one_shot.outcome, Outcome::Module { .. }),
@@ -272,7 +276,11 @@ fn the_protocol_client_drives_a_browser_page() {
     println!("chromium, a stream that errors: {:?}", streamed.outcome);
 
     browser.kill();
-    let lost = worker.request((1, module), &request(3, &RequestBody::OneShot), deadlines);
+    let lost = worker.request(
+        (1, module),
+        &request(3, &RequestBody::OneShot { options: None }),
+        deadlines,
+    );
     assert!(lost.is_err(), "{lost:?}");
 }
 

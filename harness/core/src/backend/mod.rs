@@ -15,7 +15,7 @@ use crate::features::Features;
 use crate::outcome::Outcome;
 use crate::plan::{ChunkPlan, Chunks};
 use crate::scenario::BodyObservation;
-use crate::scenario::Scenario;
+use crate::scenario::{OptionsDictionary, Scenario};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -160,6 +160,23 @@ pub trait WebApiBackend: Send + Sync {
         plan: &ChunkPlan,
         imports: &ImportObject,
     ) -> WebApiOutcome;
+
+    /// The engine's own one-shot call with a case's options dictionary,
+    /// the invariance oracle of a case that passes options:
+    /// `new WebAssembly.Module(bytes, options)`, or with `imports`
+    /// `WebAssembly.instantiate(bytes, importObject, options)`. `None` (the
+    /// default): the backend cannot pass options, and such a case has no
+    /// invariance oracle on it.
+    fn one_shot_with_options(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        options: &OptionsDictionary,
+        imports: Option<&ImportObject>,
+    ) -> Option<Outcome> {
+        let _ = (bytes, features, options, imports);
+        None
+    }
 
     /// Why this backend cannot run `scenario` at all (it is then counted as
     /// not applicable, with this reason), or `None`. For example a runtime

@@ -7,6 +7,7 @@
 //! object of a wasm instance. So the model needs no JS values beyond those
 //! and `undefined`.
 
+use super::builtins::{CompiledWith, Provided, STRING_CONSTANT};
 use super::{compile, run, Instance, IntValue, Module, Stop};
 use crate::features::Features;
 use crate::imports::{
@@ -28,6 +29,9 @@ pub(super) const HOST: usize = usize::MAX;
 pub(super) const HOST_RETURNS: u32 = 0;
 /// A JS function that throws a fresh object.
 pub(super) const HOST_THROWS: u32 = 1;
+/// The instance index of a builtin function the compile options provide
+/// (the model does not run builtins).
+pub(super) const BUILTIN: usize = usize::MAX - 1;
 
 /// The properties a plain JS object (`{}`) inherits from
 /// `Object.prototype`: a namespace of one of these names that the import
@@ -174,6 +178,9 @@ pub(super) struct Environment<'a> {
     /// The declared object's property reads so far, as the JS driver logs
     /// them (`m`, then `m.f`).
     pub(super) reads: RefCell<Vec<String>>,
+    /// The options the instantiated module was compiled with: the imports
+    /// they provide are not read from the import object.
+    pub(super) with: CompiledWith<'a>,
 }
 
 /// One instance of an import object built from named modules.
@@ -202,6 +209,7 @@ impl<'a> Environment<'a> {
                     declared: None,
                     objects: ImportObjects::Getters,
                     reads: RefCell::default(),
+                    with: CompiledWith::default(),
                 })
             }
             ImportObject::Declared(declared) => return Environment::declared(declared),
@@ -213,6 +221,7 @@ impl<'a> Environment<'a> {
             declared: None,
             objects: ImportObjects::Getters,
             reads: RefCell::default(),
+            with: CompiledWith::default(),
         };
         for named in named.iter() {
             let name = named.name.as_str();
@@ -266,6 +275,7 @@ impl<'a> Environment<'a> {
             declared: object.then_some(value),
             objects: declared.objects,
             reads: RefCell::default(),
+            with: CompiledWith::default(),
         })
     }
 
@@ -332,6 +342,10 @@ pub(super) fn read_imports(module: &Module<'_>, env: &Environment<'_>) -> Result
 fn read_the_imports(module: &Module<'_>, env: &Environment<'_>) -> Result<Vec<Extern>, Stop> {
     let mut provided = Vec::with_capacity(module.imports.len());
     for (index, import) in module.imports.iter().enumerate() {
+        if let Some(given) = provided_by_options(module, import, env)? {
+            provided.push(given);
+            continue;
+        }
         let what = || describe(index, import);
         let Some(namespace) = env.namespace(import.module)? else {
             return Err(Stop::Rejected(Outcome::TypeError {
@@ -416,6 +430,10 @@ fn read_declared_imports(
     };
     let mut provided = Vec::with_capacity(module.imports.len());
     for (index, import) in module.imports.iter().enumerate() {
+        if let Some(given) = provided_by_options(module, import, env)? {
+            provided.push(given);
+            continue;
+        }
         let what = || describe(index, import);
         let namespace = get(object, import.module, import.module.to_string())?;
         let namespace = match namespace {
@@ -496,6 +514,38 @@ fn read_declared_imports(
         provided.push(read);
     }
     Ok(provided)
+}
+
+/// What the compile options give an import instead of the import object
+/// (a builtin function, or a string constant's global), if they do.
+fn provided_by_options(
+    module: &Module<'_>,
+    import: &Import<'_>,
+    env: &Environment<'_>,
+) -> Result<Option<Extern>, Stop> {
+    Ok(match env.with.provides(import) {
+        Provided::ImportObject => None,
+        Provided::StringConstant => Some(Extern::Global(GlobalExtern {
+            ty: STRING_CONSTANT,
+            value: None,
+        })),
+        // Compiling checked the import's type against the builtin's: it
+        // links with the import's own type.
+        Provided::Builtin => match import.ty {
+            TypeRef::Func(ty) | TypeRef::FuncExact(ty) => Some(Extern::Func(FuncExtern {
+                ty: module.def_type(ty)?.clone(),
+                at: FuncRef {
+                    instance: BUILTIN,
+                    function: 0,
+                },
+            })),
+            _ => {
+                return Err(Stop::Undecidable(
+                    "a builtin import that is not a function compiled".into(),
+                ))
+            }
+        },
+    })
 }
 
 /// A declared value given to a global import: a `Global` object links by

@@ -12,16 +12,20 @@
 //! static analysis proves what it does (see [`run_start`]); otherwise the
 //! module is undecidable, reported as not applicable, never guessed.
 
+mod builtins;
 mod link;
+
+pub(crate) use builtins::{validate as validate_builtins, CompiledWith, Validated};
 
 use crate::features::{error_message, validate_payload, wasm_features, Features};
 use crate::imports::ImportObject;
 use crate::outcome::{
     export_kind, Fingerprint, InstanceExport, InstanceFingerprint, Outcome, OutcomeClass,
 };
+use crate::scenario::OptionsDictionary;
 use link::{
     read_imports, DefType, Environment, Extern, FuncExtern, FuncRef, GlobalExtern, Linked,
-    MemoryExtern, TableExtern, HOST, HOST_THROWS,
+    MemoryExtern, TableExtern, BUILTIN, HOST, HOST_THROWS,
 };
 use wasmparser::{
     AbstractHeapType, ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, Export,
@@ -48,7 +52,7 @@ pub(crate) fn after_compile(
     features: &Features,
     imports: &ImportObject,
 ) -> Outcome {
-    after_compile_reading(compiled, bytes, features, imports).0
+    after_compile_reading(compiled, bytes, features, imports, None).0
 }
 
 /// [`after_compile`], with the reads of a declared import object in
@@ -58,15 +62,17 @@ pub(crate) fn after_compile_reading(
     bytes: &[u8],
     features: &Features,
     imports: &ImportObject,
+    options: Option<&OptionsDictionary>,
 ) -> (Outcome, Option<Vec<String>>) {
     if refused_at_the_call(imports) {
         let message = "the import object is neither an object nor undefined".to_string();
         return (Outcome::TypeError { message }, Some(Vec::new()));
     }
-    let env = match Environment::build(imports, features) {
+    let mut env = match Environment::build(imports, features) {
         Ok(env) => env,
         Err(reason) => return (model_error(reason), None),
     };
+    env.with = CompiledWith::from(options);
     let outcome = match compiled {
         Outcome::Module { fingerprint } => match Module::parse(bytes) {
             Ok(module) => instantiate(&module, fingerprint, &env),
@@ -93,14 +99,23 @@ pub(crate) fn decide(
     bytes: &[u8],
     features: &Features,
     imports: &ImportObject,
+    options: Option<&OptionsDictionary>,
 ) -> Result<OutcomeClass, String> {
     if refused_at_the_call(imports) {
         return Ok(OutcomeClass::TypeError);
     }
-    let env = Environment::build(imports, features)?;
+    let mut env = Environment::build(imports, features)?;
+    env.with = CompiledWith::from(options);
     let Ok(module) = compile(bytes, features) else {
         return Ok(OutcomeClass::CompileError);
     };
+    if let Some(options) = options {
+        match validate_builtins(bytes, options) {
+            Validated::Valid => {}
+            Validated::Invalid(_) => return Ok(OutcomeClass::CompileError),
+            Validated::Undecidable(why) => return Err(why),
+        }
+    }
     match run(&module, &env) {
         Ok(_) => Ok(OutcomeClass::Instance),
         Err(Stop::Rejected(outcome)) => Ok(outcome.class()),
@@ -697,6 +712,9 @@ impl<'a> Program<'_, 'a> {
         if f.instance == HOST {
             return "a JS function of the import object".into();
         }
+        if f.instance == BUILTIN {
+            return "a builtin function of the compile options".into();
+        }
         match self.env.instances.get(f.instance) {
             Some(named) => format!("function {} of namespace \"{}\"", f.function, named.name),
             None => format!("function {}", f.function),
@@ -818,6 +836,9 @@ impl Walker<'_, '_, '_> {
     }
 
     fn call(&mut self, callee: FuncRef) -> Result<Ending, String> {
+        if callee.instance == BUILTIN {
+            return Err("is a builtin, which the reference model does not run".into());
+        }
         if callee.instance == HOST {
             // A JS function of a declared import object: it throws, or
             // returns `undefined` (callers check that the function's type
@@ -2251,7 +2272,7 @@ mod tests {
         let run = |imports: &ImportObject| {
             let compiled =
                 crate::backend::Backend::compile_one_shot(&ReferenceBackend, &bytes, &features);
-            after_compile_reading(compiled, &bytes, &features, imports)
+            after_compile_reading(compiled, &bytes, &features, imports, None)
         };
         let good = declared(
             r#"{ m = { f = "function", g = "one" }, n = { mem = "memory:1:2" } }"#,
@@ -2283,10 +2304,10 @@ mod tests {
         assert_eq!(run(&empty(ImportObjects::Proxies)).1.unwrap(), ["m", "m.f"]);
         // `m.toString` is inherited from Object.prototype: not modelled.
         let inherited = wat(r#"(module (import "m" "toString" (func)))"#);
-        let why = decide(&inherited, &features, &empty(ImportObjects::Getters)).unwrap_err();
+        let why = decide(&inherited, &features, &empty(ImportObjects::Getters), None).unwrap_err();
         assert!(why.contains("m.toString"), "{why}");
         // A primitive import object: refused at the call.
         let null = declared(r#""null""#, ImportObjects::Getters);
-        assert_eq!(decide(&bytes, &features, &null), Ok(TypeError));
+        assert_eq!(decide(&bytes, &features, &null, None), Ok(TypeError));
     }
 }

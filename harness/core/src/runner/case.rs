@@ -14,6 +14,7 @@ use crate::verdict::{
     MAX_RECORDED_FAILING_PLANS, TIMEOUT_PREFIX,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +44,6 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     };
     let engine = &backend.engine;
     let run_one_shot = || calls.one_shot();
-    let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
     let run_plan = |plan: &ChunkPlan| calls.streamed(plan);
     // Out-of-process engines answer slowly but in parallel: keep several of
     // a case's plans in flight, so a pending window is not paid per plan,
@@ -122,7 +122,7 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
                 case.expected(),
                 one_shot,
                 &actual.outcome,
-                invariance_applies,
+                calls.invariance_applies(),
             );
             let misread = reads_differ(scenario, &actual);
             if misread {
@@ -168,6 +168,9 @@ pub(super) struct CaseCalls<'a> {
     backend: &'a BackendUnderTest,
     case: &'a Case,
     route: Route<'a>,
+    /// Set when the case passes options the backend's one-shot call could
+    /// not pass: its one-shot outcome is no invariance oracle then.
+    one_shot_without_options: AtomicBool,
 }
 
 enum Route<'a> {
@@ -235,7 +238,16 @@ impl<'a> CaseCalls<'a> {
             backend,
             case,
             route,
+            one_shot_without_options: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the invariance oracle judges this case's plans: its outcome
+    /// is the compile's of the module bytes, and (asked after
+    /// [`CaseCalls::one_shot`]) the one-shot call passed the same options.
+    pub(super) fn invariance_applies(&self) -> bool {
+        self.scenario().is_none_or(|s| s.compiles_module_bytes())
+            && !self.one_shot_without_options.load(Ordering::Relaxed)
     }
 
     /// The Web API scenario the calls go through, if any.
@@ -250,6 +262,23 @@ impl<'a> CaseCalls<'a> {
     /// a crash.
     pub(super) fn one_shot(&self) -> Outcome {
         let (engine, case) = (&self.backend.engine, self.case);
+        // A case's options dictionary goes to the one-shot call too, where
+        // the backend can pass it.
+        let options = self.scenario().and_then(Scenario::options_to_pass);
+        if let (Some(options), Some(web_api)) = (&options, &self.backend.web_api) {
+            let imports = match self.route {
+                Route::WebApiInstantiate(..) => Some(&case.imports),
+                _ => None,
+            };
+            let with_options = guarded(
+                || web_api.one_shot_with_options(&case.bytes, &case.features, options, imports),
+                |m| Some(crash(m)),
+            );
+            if let Some(outcome) = with_options {
+                return outcome;
+            }
+            self.one_shot_without_options.store(true, Ordering::Relaxed);
+        }
         guarded(
             || match self.route {
                 Route::Instantiate(instantiate) | Route::WebApiInstantiate(_, _, instantiate) => {

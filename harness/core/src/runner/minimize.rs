@@ -255,12 +255,11 @@ impl Search<'_> {
                 return None;
             }
         }
-        let invariance_applies = scenario.is_none_or(|s| s.compiles_module_bytes());
         let mut failed = judge(
             case.expected(),
             self.one_shot.as_ref().expect("the one-shot runs first"),
             &actual.outcome,
-            invariance_applies,
+            self.calls.invariance_applies(),
         );
         if super::case::reads_differ(scenario, &actual) {
             failed.push(Oracle::Reads);

@@ -482,7 +482,7 @@ impl Mapper<'_, '_> {
         if directive == CompileError {
             return Ok(directive);
         }
-        match decide_instantiation(bytes, &self.source.features, imports) {
+        match decide_instantiation(bytes, &self.source.features, imports, None) {
             Err(_) => Ok(directive),
             Ok(decided) if decided == directive => Ok(directive),
             Ok(TypeError) if directive == LinkError => Ok(TypeError),

@@ -22,8 +22,8 @@ use crate::features::Features;
 use crate::imports::{DeclaredImports, ImportObjects};
 use crate::outcome::OutcomeClass;
 use crate::scenario::{
-    AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, Scenario, ScenarioFunctions,
-    Served, StreamEnd, STEPS,
+    AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, OptionsDictionary, Scenario,
+    ScenarioFunctions, Served, StreamEnd, STEPS,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -323,8 +323,10 @@ pub fn cases_from_toml(text: &str, source: &CaseFileSource<'_>) -> LoadedSuite {
         let instantiates = scenario.function == ScenarioFunctions::Instantiate;
         // A case that calls instantiateStreaming itself has no twin.
         let twins = source.instantiate || scenario.function == ScenarioFunctions::Both;
-        let twin = (twins && !instantiates)
-            .then(|| instantiation_expected(scenario.expect, &bytes, &source.features));
+        let twin = (twins && !instantiates).then(|| {
+            let options = scenario.options.as_ref().and_then(|o| o.converted());
+            instantiation_expected(scenario.expect, &bytes, &source.features, options.as_ref())
+        });
         let (id, imports) = if instantiates {
             let imports = match &scenario.imports {
                 Some(value) => ImportObject::Declared(Arc::new(DeclaredImports {
@@ -392,11 +394,12 @@ pub fn instantiation_expected(
     compiled: OutcomeClass,
     bytes: &[u8],
     features: &Features,
+    options: Option<&OptionsDictionary>,
 ) -> Result<OutcomeClass, String> {
     if compiled != OutcomeClass::Module {
         return Ok(compiled);
     }
-    crate::instantiation::decide(bytes, features, &ImportObject::Omitted)
+    crate::instantiation::decide(bytes, features, &ImportObject::Omitted, options)
 }
 
 /// Case names end case ids: they must keep them one path segment.

@@ -20,10 +20,14 @@ use streamconform::backend::{
     WebApiBackend, WebApiOutcome,
 };
 use streamconform::case::{ImportObject, StreamingFunction};
-use streamconform::features::{probe_bytes, Features, PROBES};
+use streamconform::features::{
+    probe_bytes, Features, JS_API_PROPOSALS, JS_STRING_BUILTINS_PROBE, PROBES,
+};
 use streamconform::outcome::Outcome;
 use streamconform::plan::ChunkPlan;
-use streamconform::scenario::{stream_event_runs, JsValue, Scenario, StreamEnd};
+use streamconform::scenario::{
+    stream_event_runs, JsValue, OptionsDictionary, Scenario, StreamEnd, JS_STRING_BUILTINS,
+};
 
 /// Where a backend's workers come from.
 pub trait WorkerSource: Send + Sync {
@@ -237,7 +241,7 @@ impl WorkerBackend {
                                     pool,
                                     &probe_bytes(hex),
                                     Call::COMPILE,
-                                    &RequestBody::OneShot,
+                                    &RequestBody::OneShot { options: None },
                                     false,
                                 );
                                 matches!(outcome.outcome, Outcome::Module { .. })
@@ -253,6 +257,24 @@ impl WorkerBackend {
             };
             let all: Vec<&str> = PROBES.iter().map(|(p, _)| *p).collect();
             let shipped = probe(self.pool(Vec::new()), &all);
+            // The JS API proposal: a builtin import of the wrong type is a
+            // CompileError only where the `builtins` option is understood.
+            let js_string_builtins = {
+                let options = OptionsDictionary {
+                    builtins: Some(vec![JS_STRING_BUILTINS.into()]),
+                    imported_string_constants: None,
+                };
+                let outcome = self.request_in(
+                    &*self.pool(Vec::new()),
+                    &probe_bytes(JS_STRING_BUILTINS_PROBE),
+                    Call::COMPILE,
+                    &RequestBody::OneShot {
+                        options: Some(&options),
+                    },
+                    false,
+                );
+                matches!(outcome.outcome, Outcome::CompileError { .. })
+            };
             // Each candidate on a worker of its own, all at once; the first
             // working switch of a proposal (in table order) is the one used.
             let tried: Vec<(&String, Switch, bool)> = std::thread::scope(|scope| {
@@ -285,6 +307,9 @@ impl WorkerBackend {
                 .filter(|p| !shipped.contains(**p) && !detected.switched.contains_key(**p))
                 .map(|p| p.to_string())
                 .collect();
+            if !js_string_builtins {
+                detected.lacking.push(JS_API_PROPOSALS[0].to_string());
+            }
             detected
         })
     }
@@ -415,8 +440,14 @@ impl Backend for WorkerBackend {
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
         let call = Call::COMPILE;
-        self.request(Some(features), bytes, call, RequestBody::OneShot, false)
-            .outcome
+        self.request(
+            Some(features),
+            bytes,
+            call,
+            RequestBody::OneShot { options: None },
+            false,
+        )
+        .outcome
     }
 
     fn ready(&self) -> Result<(), String> {
@@ -496,8 +527,14 @@ impl InstantiateBackend for WorkerBackend {
         imports: &ImportObject,
     ) -> Outcome {
         let call = Call::instantiate(imports);
-        self.request(Some(features), bytes, call, RequestBody::OneShot, false)
-            .outcome
+        self.request(
+            Some(features),
+            bytes,
+            call,
+            RequestBody::OneShot { options: None },
+            false,
+        )
+        .outcome
     }
 }
 
@@ -521,6 +558,26 @@ impl WebApiBackend for WorkerBackend {
         imports: &ImportObject,
     ) -> WebApiOutcome {
         self.call_scenario(Call::instantiate(imports), None, scenario, module, plan)
+    }
+
+    fn one_shot_with_options(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        options: &OptionsDictionary,
+        imports: Option<&ImportObject>,
+    ) -> Option<Outcome> {
+        let call = match imports {
+            Some(imports) => Call::instantiate(imports),
+            None => Call::COMPILE,
+        };
+        let body = RequestBody::OneShot {
+            options: Some(options),
+        };
+        Some(
+            self.request(Some(features), bytes, call, body, false)
+                .outcome,
+        )
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {

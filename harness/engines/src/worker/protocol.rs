@@ -13,11 +13,11 @@ use streamconform::imports::{ImportObjects, ImportValue};
 use streamconform::outcome::Outcome;
 use streamconform::plan::{cut_runs, CutRun};
 use streamconform::scenario::{
-    AbortAt, Argument, BodyObservation, BodyShape, BodyState, ChunkType, CompileOptions, EventRun,
-    FetchUrl, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
+    AbortAt, Argument, BodyObservation, BodyShape, BodyState, ChunkType, EventRun, FetchUrl,
+    JsValue, OptionsArgument, OptionsDictionary, Pacing, RedirectMode, RequestMode, Scenario,
 };
 
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]
@@ -209,7 +209,12 @@ impl WireImports {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum RequestBody<'a> {
-    OneShot,
+    OneShot {
+        /// A case's options dictionary (`new WebAssembly.Module(bytes,
+        /// options)`), when it passes one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        options: Option<&'a OptionsDictionary>,
+    },
     Case {
         /// Boxed: the largest part of a request by far, built once per request.
         scenario: Box<WireScenario<'a>>,
@@ -257,7 +262,7 @@ pub struct WireScenario<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     after_call: Option<WireHeaderChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    options: Option<CompileOptions>,
+    options: Option<&'a OptionsArgument>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fetch: Option<WireFetch<'a>>,
 }
@@ -321,7 +326,7 @@ impl<'a> WireScenario<'a> {
                     .map(|(name, value)| (name.as_str(), value.as_str())),
                 delete: change.delete.as_deref(),
             }),
-            options: scenario.options,
+            options: scenario.options.as_ref(),
             fetch: scenario.fetch.as_ref().map(|fetch| WireFetch {
                 target: fetch.url,
                 url: server_url,
@@ -462,7 +467,7 @@ mod tests {
             settle_ms: None,
             function: Default::default(),
             imports: None,
-            body: &RequestBody::OneShot,
+            body: &RequestBody::OneShot { options: None },
         })
         .unwrap();
         assert!(one_shot.contains("\"type\":\"one-shot\""), "{one_shot}");
@@ -596,7 +601,9 @@ mod tests {
             set: Some((String::new(), String::new())),
             delete: Some(String::new()),
         });
-        scenario.options = Some(CompileOptions::Null);
+        scenario.options = Some(OptionsArgument::Named(
+            streamconform::scenario::CompileOptions::Null,
+        ));
         scenario.fetch = Some(FetchRequest {
             url: FetchUrl::SameOrigin,
             mode: RequestMode::NoCors,
@@ -623,6 +630,32 @@ mod tests {
                 "js/driver-core.mjs never reads scenario key {key:?}"
             );
         }
+    }
+
+    /// Every options name, and every key of an options dictionary, is one
+    /// the driver knows; a `one-shot` carries the dictionary as written.
+    #[test]
+    fn options_agree_with_the_driver() {
+        for named in streamconform::scenario::CompileOptions::ALL {
+            let name = serde_json::to_value(named).unwrap();
+            let name = name.as_str().unwrap();
+            assert!(DRIVER.contains(&format!("case \"{name}\":")), "{name}");
+        }
+        let options = OptionsDictionary {
+            builtins: Some(vec!["js-string".into()]),
+            imported_string_constants: Some("'".into()),
+        };
+        let wire = serde_json::to_value(RequestBody::OneShot {
+            options: Some(&options),
+        })
+        .unwrap();
+        let written = wire["options"].as_object().unwrap();
+        assert_eq!(written.len(), 2);
+        for key in written.keys() {
+            assert!(DRIVER.contains(&format!("case \"{key}\":")), "{key}");
+        }
+        let wire = serde_json::to_value(RequestBody::OneShot { options: None }).unwrap();
+        assert_eq!(wire, serde_json::json!({"type": "one-shot"}));
     }
 
     /// Cut lists travel as offsets and half-open ranges, runs compacted as

@@ -10,8 +10,8 @@ use std::time::Duration;
 use streamconform::backend::WebApiBackend;
 use streamconform::scenario::{
     AbortAt, Argument, BodyShape, BodyState, ChunkPosition, ChunkType, CompileOptions,
-    FetchRequest, FetchUrl, HeaderChange, JsValue, Pacing, RedirectMode, RequestMode, Scenario,
-    Served, StreamEnd,
+    FetchRequest, FetchUrl, HeaderChange, JsValue, OptionsArgument, OptionsDictionary, Pacing,
+    RedirectMode, RequestMode, Scenario, Served, StreamEnd,
 };
 use streamconform::{ChunkPlan, Outcome};
 use streamconform_engines::process::ProcessBackend;
@@ -110,9 +110,15 @@ fn every_variant() -> Vec<(String, Scenario)> {
     }
     for &options in CompileOptions::ALL {
         all.push(variant(format!("options {options:?}"), |s| {
-            s.options = Some(options)
+            s.options = Some(OptionsArgument::Named(options))
         }));
     }
+    all.push(variant("options dictionary".into(), |s| {
+        s.options = Some(OptionsArgument::Dictionary(OptionsDictionary {
+            builtins: Some(vec!["js-string".into()]),
+            imported_string_constants: Some("'".into()),
+        }))
+    }));
     all.push(variant("headers, status, after-call".into(), |s| {
         s.headers = vec![
             ("Content-Type".into(), " application/wasm ".into()),

@@ -480,7 +480,7 @@ fn replaced_worker(kind: BrowserKind) {
         settle_ms: Some(1000),
         function: Default::default(),
         imports: None,
-        body: &RequestBody::OneShot,
+        body: &RequestBody::OneShot { options: None },
     };
     let deadlines = Deadlines {
         settle: Duration::from_secs(1),

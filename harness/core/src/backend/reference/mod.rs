@@ -17,7 +17,7 @@ use crate::outcome::{
     export_kind, ExportDescriptor, Fingerprint, ImportDescriptor, Outcome, OutcomeClass,
 };
 use crate::plan::ChunkPlan;
-use crate::scenario::Scenario;
+use crate::scenario::{OptionsDictionary, Scenario};
 use wasmparser::{
     Chunk, FuncValidatorAllocations, Parser, Payload, TypeRef, Validator, WasmFeatures,
 };
@@ -104,7 +104,7 @@ impl InstantiateBackend for ReferenceBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Option<String> {
-        instantiation::decide(bytes, features, imports).err()
+        instantiation::decide(bytes, features, imports, None).err()
     }
 }
 
@@ -125,7 +125,7 @@ pub fn decide_instantiation(
     features: &Features,
     imports: &ImportObject,
 ) -> Result<OutcomeClass, String> {
-    instantiation::decide(bytes, features, imports)
+    instantiation::decide(bytes, features, imports, None)
 }
 
 /// `compileStreaming` of a body, showing each chunk to `seen` as it is fed.
@@ -176,6 +176,7 @@ impl WebApiBackend for ReferenceBackend {
                 module,
                 &Features::baseline(),
                 imports,
+                None,
             );
             return WebApiOutcome {
                 reads: Some(vec![CALL_RETURNED.into()]),
@@ -185,8 +186,14 @@ impl WebApiBackend for ReferenceBackend {
         let features = Features::baseline();
         let compile = |body: StreamingBody<'_>| self.compile_streaming(body, &features);
         let compiled = web_api_model::evaluate(scenario, module, plan, &compile);
-        let (outcome, reads) =
-            instantiation::after_compile_reading(compiled, module, &features, imports);
+        let options = scenario.options.as_ref().and_then(|o| o.converted());
+        let (outcome, reads) = instantiation::after_compile_reading(
+            compiled,
+            module,
+            &features,
+            imports,
+            options.as_ref(),
+        );
         // Every read follows the call's return: they happen after the
         // compile, in a later turn.
         let reads = reads.map(|reads| {
@@ -198,6 +205,34 @@ impl WebApiBackend for ReferenceBackend {
             reads,
             ..outcome.into()
         }
+    }
+
+    fn one_shot_with_options(
+        &self,
+        bytes: &[u8],
+        features: &Features,
+        options: &OptionsDictionary,
+        imports: Option<&ImportObject>,
+    ) -> Option<Outcome> {
+        let compiled = match self.compile_one_shot(bytes, features) {
+            Outcome::Module { fingerprint } => {
+                web_api_model::compiled_with_options(fingerprint, bytes, options)
+            }
+            outcome => outcome,
+        };
+        Some(match imports {
+            None => compiled,
+            Some(imports) => {
+                instantiation::after_compile_reading(
+                    compiled,
+                    bytes,
+                    features,
+                    imports,
+                    Some(options),
+                )
+                .0
+            }
+        })
     }
 }
 

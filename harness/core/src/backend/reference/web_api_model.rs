@@ -3,11 +3,12 @@
 //! names the step it implements (the step ids of `harness/core/ALGORITHM.md`).
 
 use crate::backend::{BodyEnd, StreamingBody};
+use crate::instantiation::{validate_builtins, CompiledWith, Validated};
 use crate::outcome::Outcome;
 use crate::plan::ChunkPlan;
 use crate::scenario::{
-    normalize, stream_events, AbortAt, Argument, BodyShape, BodyState, CompileOptions,
-    FetchRequest, FetchUrl, RedirectMode, RequestMode, Scenario, Served, StreamEvent,
+    normalize, stream_events, AbortAt, Argument, BodyShape, BodyState, FetchRequest, FetchUrl,
+    OptionsDictionary, RedirectMode, RequestMode, Scenario, Served, StreamEvent,
 };
 
 /// The outcome the spec requires for `scenario`, with the body's module
@@ -24,12 +25,13 @@ pub fn evaluate(
     };
     // WebIDL converts `options` at the call, before the source is looked at:
     // a bad value is a TypeError even for a rejected source (c.1.5-c.1.7).
-    if matches!(
-        scenario.options,
-        Some(CompileOptions::Number | CompileOptions::BuiltinsNotIterable)
-    ) {
-        return type_error("options cannot be converted (WebIDL)");
-    }
+    let options = match &scenario.options {
+        None => None,
+        Some(argument) => match argument.converted() {
+            Some(options) => Some(options),
+            None => return type_error("options cannot be converted (WebIDL)"),
+        },
+    };
     match scenario.argument {
         // 2.R: a rejected source passes its reason through.
         Argument::Rejected | Argument::ThenableThrows => return Outcome::PassedThrough,
@@ -109,14 +111,45 @@ pub fn evaluate(
         (None, BodyShape::Buffer | BodyShape::Blob) => compile(whole(module)),
         (None, BodyShape::Stream) => read_stream(scenario, module, plan, compile),
     };
-    // Validating builtins is part of compiling, after the bytes validate.
-    match (outcome, scenario.options) {
-        (Outcome::Module { .. }, Some(CompileOptions::BuiltinsDuplicate)) => {
-            Outcome::CompileError {
-                message: "duplicate builtin set".into(),
-            }
+    match (outcome, &options) {
+        (Outcome::Module { fingerprint }, Some(options)) => {
+            compiled_with_options(fingerprint, compiled_bytes(scenario, module), options)
         }
         (outcome, _) => outcome,
+    }
+}
+
+/// The bytes a body that compiled held: the module, or a string body's
+/// text.
+fn compiled_bytes<'a>(scenario: &'a Scenario, module: &'a [u8]) -> &'a [u8] {
+    match (&scenario.fetch, scenario.body) {
+        (None, BodyShape::String) => scenario.text.as_deref().unwrap_or("").as_bytes(),
+        _ => module,
+    }
+}
+
+/// "Asynchronously compile" with options, after the bytes compiled:
+/// validating builtins and imported strings fails the compile, and the
+/// module object hides the imports the options provide from
+/// `Module.imports()`.
+pub(crate) fn compiled_with_options(
+    mut fingerprint: crate::outcome::Fingerprint,
+    bytes: &[u8],
+    options: &OptionsDictionary,
+) -> Outcome {
+    match validate_builtins(bytes, options) {
+        Validated::Valid => {
+            let with = CompiledWith::from(Some(options));
+            fingerprint
+                .imports
+                .retain(|import| !with.hides(&import.module, &import.name));
+            Outcome::Module { fingerprint }
+        }
+        Validated::Invalid(message) => Outcome::CompileError { message },
+        Validated::Undecidable(why) => Outcome::OtherError {
+            name: "ReferenceModel".into(),
+            message: why,
+        },
     }
 }
 
