@@ -294,6 +294,23 @@ impl std::str::FromStr for NamedValue {
             [kind @ ("memory" | "table"), initial, rest @ ..] if rest.len() <= 1 => {
                 let initial = number(initial)?;
                 let maximum = rest.first().map(|m| number(m)).transpose()?;
+                // The constructor would throw a RangeError while the import
+                // object is built, before any call: not a case.
+                let limit = if *kind == "memory" {
+                    MAX_MEMORY_PAGES
+                } else {
+                    MAX_TABLE_ELEMENTS
+                };
+                if initial.max(maximum.unwrap_or(0)) > limit {
+                    return Err(format!(
+                        "{text:?}: a {kind} of more than {limit} cannot be constructed (the JS API's limit)"
+                    ));
+                }
+                if maximum.is_some_and(|m| m < initial) {
+                    return Err(format!(
+                        "{text:?}: the maximum is below the initial size, which the {kind} constructor refuses"
+                    ));
+                }
                 Ok(if *kind == "memory" {
                     NamedValue::Memory { initial, maximum }
                 } else {
@@ -304,6 +321,12 @@ impl std::str::FromStr for NamedValue {
         }
     }
 }
+
+/// The most pages `new WebAssembly.Memory` takes (the JS API's limit for a
+/// 32-bit memory).
+const MAX_MEMORY_PAGES: u32 = 65536;
+/// The most elements `new WebAssembly.Table` takes (the JS API's limit).
+const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
 
 impl serde::Serialize for ImportValue {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -382,7 +382,13 @@ function streamingFunction(request) {
 async function importObject(request, log = [], thrown = []) {
   if (request.imports === undefined) return { object: undefined };
   if (request.imports.declared !== undefined) {
-    return { object: declaredValue(request.imports.declared, request.imports.objects ?? "getters", null, log, thrown) };
+    try {
+      return { object: declaredValue(request.imports.declared, request.imports.objects ?? "getters", null, log, thrown) };
+    } catch (error) {
+      // A value the engine's own constructors refuse: the harness could
+      // not build the case, so no outcome of it is the engine's.
+      throw new DeclaredObjectUnbuilt(`the declared import object could not be built: ${error}`);
+    }
   }
   return { object: await instancesObject(request.imports.instances) };
 }
@@ -492,6 +498,13 @@ function declaredValue(value, objects, path, log, thrown) {
 }
 
 // The engine could not build a case's import object: the case never ran.
+// A declared import object the engine refused to build (a constructor
+// threw): the harness's fault (the case asked for something this engine
+// cannot make), never the engine's result.
+class DeclaredObjectUnbuilt extends Error {
+  get name() { return "DeclaredObjectUnbuilt"; }
+}
+
 class ImportObjectUnavailable extends Error {
   get name() { return "ImportObjectUnavailable"; }
 }

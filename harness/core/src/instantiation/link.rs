@@ -29,6 +29,9 @@ pub(super) const HOST: usize = usize::MAX;
 pub(super) const HOST_RETURNS: u32 = 0;
 /// A JS function that throws a fresh object.
 pub(super) const HOST_THROWS: u32 = 1;
+/// A WebAssembly constructor (`WebAssembly.Global`...): calling it
+/// without `new` throws a `TypeError`.
+pub(super) const HOST_CONSTRUCTOR: u32 = 2;
 /// The instance index of a builtin function the compile options provide
 /// (the model does not run builtins).
 pub(super) const BUILTIN: usize = usize::MAX - 1;
@@ -474,13 +477,22 @@ fn read_declared_imports(
                 ty: module.def_type(ty)?.clone(),
                 at: FuncRef {
                     instance: HOST,
-                    function: if named == NamedValue::ThrowingFunction {
-                        HOST_THROWS
-                    } else {
-                        HOST_RETURNS
+                    function: match named {
+                        NamedValue::ThrowingFunction => HOST_THROWS,
+                        NamedValue::Constructor(_) => HOST_CONSTRUCTOR,
+                        _ => HOST_RETURNS,
                     },
                 },
             }),
+            (
+                TypeRef::FuncExact(_),
+                NamedValue::Function | NamedValue::ThrowingFunction | NamedValue::Constructor(_),
+            ) => {
+                return Err(Stop::Undecidable(format!(
+                    "{}: an exact function import given a JS function is not modelled",
+                    what()
+                )))
+            }
             (TypeRef::Func(_) | TypeRef::FuncExact(_), _) => return Err(wrong("callable")),
             (TypeRef::Memory(_), NamedValue::Memory { initial, maximum }) => {
                 Extern::Memory(MemoryExtern {

@@ -25,7 +25,7 @@ use crate::outcome::{
 use crate::scenario::OptionsDictionary;
 use link::{
     read_imports, DefType, Environment, Extern, FuncExtern, FuncRef, GlobalExtern, Linked,
-    MemoryExtern, TableExtern, BUILTIN, HOST, HOST_THROWS,
+    MemoryExtern, TableExtern, BUILTIN, HOST, HOST_CONSTRUCTOR, HOST_RETURNS, HOST_THROWS,
 };
 use wasmparser::{
     AbstractHeapType, ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, Export,
@@ -667,6 +667,10 @@ enum Ending {
     /// Calls a JS function that throws: the rejection passes its error
     /// through.
     Throws,
+    /// Calling a JS function throws a `TypeError` of the JS API's or
+    /// WebIDL's own (a signature JS cannot hold, a constructor called
+    /// without `new`): the rejection is that `TypeError`.
+    TypeError(String),
 }
 
 /// The module being instantiated, after the instances of its environment:
@@ -747,6 +751,7 @@ fn run_start(program: &Program<'_, '_>) -> Result<Ending, Stop> {
     match walked {
         Ok(Ending::Returns) => Ok(Ending::Returns),
         Ok(Ending::Throws) => Err(Stop::Rejected(Outcome::PassedThrough)),
+        Ok(Ending::TypeError(message)) => Err(Stop::Rejected(Outcome::TypeError { message })),
         Ok(Ending::Traps(place)) => Ok(Ending::Traps(format!(
             "start function {start} reaches unreachable {place}"
         ))),
@@ -803,14 +808,31 @@ impl Walker<'_, '_, '_> {
                 Operator::End => return Ok(Ending::Returns),
                 Operator::Call { function_index } => {
                     let callee = self.program.resolve(function.instance, function_index);
-                    if callee.is_some_and(|c| c.instance == HOST && c.function != HOST_THROWS) {
+                    if callee.is_some_and(|c| c.instance == HOST) {
                         let ty = self
                             .program
                             .module(function.instance)
                             .function_type(function_index)
                             .map_err(|_| format!("calls function {function_index}, of no type"))?;
-                        if !matches!(&ty.sub.composite_type.inner, wasmparser::CompositeInnerType::Func(f) if f.results().is_empty())
-                        {
+                        let wasmparser::CompositeInnerType::Func(f) = &ty.sub.composite_type.inner
+                        else {
+                            return Err(format!(
+                                "calls function {function_index}, whose type is not a function type"
+                            ));
+                        };
+                        // "Run a host function": a signature JS cannot
+                        // hold is a TypeError before the JS function runs.
+                        let no_js_value = |t: &ValType| {
+                            *t == ValType::V128
+                                || matches!(t, ValType::Ref(r) if r.heap_type() == HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn })
+                        };
+                        if f.params().iter().chain(f.results()).any(no_js_value) {
+                            return Ok(Ending::TypeError(format!(
+                                "start calls JS function {function_index}, whose type has a v128 or exnref"
+                            )));
+                        }
+                        let returns = callee.is_some_and(|c| c.function == HOST_RETURNS);
+                        if returns && !f.results().is_empty() {
                             return Err(format!("calls function {function_index}, a JS function whose result `undefined` the reference model does not convert"));
                         }
                     }
@@ -843,10 +865,12 @@ impl Walker<'_, '_, '_> {
             // A JS function of a declared import object: it throws, or
             // returns `undefined` (callers check that the function's type
             // has no results to convert it to).
-            return Ok(if callee.function == HOST_THROWS {
-                Ending::Throws
-            } else {
-                Ending::Returns
+            return Ok(match callee.function {
+                HOST_THROWS => Ending::Throws,
+                HOST_CONSTRUCTOR => Ending::TypeError(
+                    "start calls a WebAssembly constructor, which throws without `new`".into(),
+                ),
+                _ => Ending::Returns,
             });
         }
         if self.calls.contains(&callee) {
@@ -1222,6 +1246,19 @@ mod tests {
         let buffer = wast::parser::ParseBuffer::new(text).expect("lexes");
         let mut module = wast::parser::parse::<wast::Wat<'_>>(&buffer).expect("parses");
         module.encode().expect("encodes")
+    }
+
+    /// A declared import object, written as a TOML value.
+    fn declared(toml_value: &str, objects: crate::imports::ImportObjects) -> ImportObject {
+        let value: crate::imports::ImportValue =
+            toml::from_str::<toml::Value>(&format!("v = {toml_value}")).unwrap()["v"]
+                .clone()
+                .try_into()
+                .unwrap();
+        ImportObject::Declared(std::sync::Arc::new(crate::imports::DeclaredImports {
+            value,
+            objects,
+        }))
     }
 
     fn streamed(bytes: &[u8], plan: &crate::plan::ChunkPlan, end: BodyEnd) -> Outcome {
@@ -2256,15 +2293,7 @@ mod tests {
     /// object inherits) makes the case undecidable, never guessed.
     #[test]
     fn a_declared_import_object_is_read_in_order_and_inheritance_is_not_guessed() {
-        use crate::imports::{DeclaredImports, ImportObjects, ImportValue};
-        let declared = |toml_value: &str, objects: ImportObjects| {
-            let value: ImportValue = toml::from_str::<toml::Value>(&format!("v = {toml_value}"))
-                .unwrap()["v"]
-                .clone()
-                .try_into()
-                .unwrap();
-            ImportObject::Declared(std::sync::Arc::new(DeclaredImports { value, objects }))
-        };
+        use crate::imports::ImportObjects;
         let bytes = wat(
             r#"(module (import "m" "f" (func)) (import "m" "g" (global i32)) (import "n" "mem" (memory 1)))"#,
         );
@@ -2309,5 +2338,75 @@ mod tests {
         // A primitive import object: refused at the call.
         let null = declared(r#""null""#, ImportObjects::Getters);
         assert_eq!(decide(&bytes, &features, &null, None), Ok(TypeError));
+    }
+
+    /// A start function calling a JS function: a signature JS cannot hold
+    /// (v128, exnref) and a WebAssembly constructor called without `new`
+    /// both throw a TypeError of their own, whatever the function does.
+    #[test]
+    fn start_calling_js_throws_a_type_error_where_the_js_api_or_webidl_does() {
+        let imports = |f: &str| {
+            declared(
+                &format!("{{ m = {{ f = {f:?} }} }}"),
+                crate::imports::ImportObjects::Getters,
+            )
+        };
+        let features = Features::baseline();
+        let start = |signature: &str, f: &str| {
+            let text = format!(
+                r#"(module (import "m" "f" (func $f {signature})) (func $s {call}) (start $s))"#,
+                call = if signature.contains("param v128") {
+                    "(call $f (v128.const i64x2 0 0))"
+                } else if signature.contains("result") {
+                    "(drop (call $f))"
+                } else {
+                    "(call $f)"
+                }
+            );
+            decide(&wat(&text), &features, &imports(f), None)
+        };
+        assert_eq!(start("(param v128)", "function"), Ok(TypeError));
+        assert_eq!(start("(param v128)", "throwing-function"), Ok(TypeError));
+        assert_eq!(start("(result exnref)", "function"), Ok(TypeError));
+        assert_eq!(start("", "global-constructor"), Ok(TypeError));
+        assert_eq!(start("", "function"), Ok(Instantiated));
+        assert_eq!(
+            start("", "throwing-function"),
+            Ok(OutcomeClass::PassedThrough)
+        );
+    }
+
+    /// Compile options: builtins and string constants are not read from
+    /// the import object; a name the set lacks is.
+    #[test]
+    fn options_provide_builtins_and_string_constants() {
+        let imports =
+            |toml_value: &str| declared(toml_value, crate::imports::ImportObjects::Proxies);
+        let options = OptionsDictionary {
+            builtins: Some(vec!["js-string".into()]),
+            imported_string_constants: Some("'".into()),
+        };
+        let bytes = wat(
+            r#"(module (import "wasm:js-string" "length" (func (param externref) (result i32)))
+                       (import "'" "hi" (global externref))
+                       (import "wasm:js-string" "nope" (func)))"#,
+        );
+        let features = Features::baseline();
+        let run = |imports: &ImportObject, options: Option<&OptionsDictionary>| {
+            let compiled =
+                crate::backend::Backend::compile_one_shot(&ReferenceBackend, &bytes, &features);
+            after_compile_reading(compiled, &bytes, &features, imports, options)
+        };
+        let object = imports(r#"{ "wasm:js-string" = { nope = "function" } }"#);
+        let (outcome, reads) = run(&object, Some(&options));
+        assert_eq!(outcome.class(), Instantiated, "{outcome}");
+        assert_eq!(reads.unwrap(), ["wasm:js-string", "wasm:js-string.nope"]);
+        // Without options every import is read: `length` is missing.
+        let (outcome, reads) = run(&object, None);
+        assert_eq!(outcome.class(), LinkError, "{outcome}");
+        assert_eq!(reads.unwrap(), ["wasm:js-string", "wasm:js-string.length"]);
+        // No import object: step 1 of read the imports, options or not.
+        let omitted = run(&ImportObject::Omitted, Some(&options)).0;
+        assert_eq!(omitted.class(), TypeError);
     }
 }

@@ -19,7 +19,7 @@ use crate::case::{
 };
 use crate::error::{line_of_offset, Error};
 use crate::features::Features;
-use crate::imports::{DeclaredImports, ImportObjects};
+use crate::imports::{DeclaredImports, ImportObjects, ImportValue, NamedValue};
 use crate::outcome::OutcomeClass;
 use crate::scenario::{
     AbortAt, Argument, BodyShape, BodyState, FetchRequest, ModuleRef, OptionsDictionary, Scenario,
@@ -449,6 +449,11 @@ fn check(s: &Scenario, module: &[u8]) -> Result<(), String> {
         }
     } else if s.reads.is_some() && s.imports.is_none() {
         return Err("`reads` needs a declared `imports` object to read".into());
+    } else if s.reads.is_some() && s.body_state == BodyState::CalledTwice {
+        return Err("`reads` with `body-state = \"called-twice\"`: the first call reads the import object too, so the log would not be this call's".into());
+    }
+    if let Some(ImportValue::Named(NamedValue::ThrowingGetter)) = &s.imports {
+        return Err("`imports = \"throwing-getter\"`: a getter belongs to an object's property; the import object itself cannot be one".into());
     }
     if !STEPS.contains(&s.step.as_str()) {
         return Err(format!(
@@ -759,6 +764,13 @@ mod tests {
                 6,
                 "used twice",
             ),
+            ("[[case]]\nname = \"a\"\nstep = \"I.1\"\nfunction = \"instantiate\"\nimports = \"throwing-getter\"\nexpect = \"instance\"\n", 1, "cannot be one"),
+            ("[[case]]\nname = \"a\"\nstep = \"I.1\"\nfunction = \"instantiate\"\nimports = { m = { mem = \"memory:2:1\" } }\nexpect = \"instance\"\n", 5, "below the initial"),
+            ("[[case]]\nname = \"a\"\nstep = \"I.1\"\nfunction = \"instantiate\"\nimports = { m = { mem = \"memory:65537\" } }\nexpect = \"instance\"\n", 5, "more than 65536"),
+            ("[[case]]\nname = \"a\"\nstep = \"I.1\"\nfunction = \"instantiate\"\nimports = { m = { t = \"table:10000001\" } }\nexpect = \"instance\"\n", 5, "more than 10000000"),
+            ("[[case]]\nname = \"a\"\nstep = \"C1\"\nfunction = \"instantiate\"\nbody-state = \"called-twice\"\nimports = {}\nreads = []\nexpect = \"type-error\"\n", 1, "the first call reads"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.9\"\noptions = { builtins = [\"js-string\"], colour = 1 }\nexpect = \"module\"\n", 4, "unknown field `colour`"),
+            ("[[case]]\nname = \"a\"\nstep = \"2.F.9\"\noptions = \"lots\"\nexpect = \"module\"\n", 4, "unknown variant `lots`"),
         ];
         for (text, line, needle) in cases {
             let loaded = parse(text);

@@ -19,6 +19,10 @@ use streamconform::scenario::{
 
 pub const PROTOCOL_VERSION: u32 = 8;
 
+/// The error name of a result whose declared import object the worker
+/// could not build (see PROTOCOL.md).
+pub const DECLARED_OBJECT_UNBUILT: &str = "DeclaredObjectUnbuilt";
+
 /// The handshake a worker sends first.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Hello {
@@ -84,15 +88,27 @@ impl Reply {
             .map_err(|e| format!("a line that is not protocol ({e}): {line:.200}"))?;
         match (raw.kind.as_str(), raw.id, raw.outcome) {
             ("started", Some(id), None) => Ok(Reply::Started { id }),
-            ("result", Some(id), Some(outcome)) => Ok(Reply::Result {
-                id,
-                outcome: WebApiOutcome {
-                    outcome,
-                    body: raw.body,
-                    reads: raw.reads,
-                    harness_fault: None,
-                },
-            }),
+            ("result", Some(id), Some(outcome)) => {
+                // The worker could not build the case's import object: the
+                // harness's fault, never the engine's result.
+                let harness_fault = match &outcome {
+                    Outcome::OtherError { name, message } if name == DECLARED_OBJECT_UNBUILT => {
+                        Some(format!(
+                            "the worker could not build the import object: {message}"
+                        ))
+                    }
+                    _ => None,
+                };
+                Ok(Reply::Result {
+                    id,
+                    outcome: WebApiOutcome {
+                        outcome,
+                        body: raw.body,
+                        reads: raw.reads,
+                        harness_fault,
+                    },
+                })
+            }
             ("error", ..) => Err(format!(
                 "an error: {}",
                 raw.message.as_deref().unwrap_or(line)
@@ -695,6 +711,20 @@ mod tests {
             Ok(Reply::Result { id: 5, .. })
         ));
         let broken = |line: &[u8]| Reply::parse(line).unwrap_err();
+        let unbuilt = br#"{"type":"result","id":6,"outcome":{"class":"other-error","name":"DeclaredObjectUnbuilt","message":"RangeError"}}"#;
+        assert!(matches!(
+            Reply::parse(unbuilt),
+            Ok(Reply::Result {
+                outcome: WebApiOutcome {
+                    harness_fault: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(DRIVER.contains(&format!(
+            "get name() {{ return \"{DECLARED_OBJECT_UNBUILT}\"; }}"
+        )));
         assert!(broken(b"\xff\xfe").contains("not UTF-8"));
         assert!(broken(b"Segmentation fault").contains("not protocol"));
         assert!(broken(br#"{"type":"result","id":5}"#).contains("does not know"));
