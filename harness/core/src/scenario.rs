@@ -340,11 +340,19 @@ impl OptionsArgument {
 
     /// Whether an engine without js-string-builtins (which ignores the
     /// dictionary's members, as WebIDL drops unknown ones) can give another
-    /// outcome: the value names a builtin set or a string constant module.
+    /// outcome: the value enables the `js-string` set, names a set twice,
+    /// or names a string constant module. Unknown set names alone change
+    /// nothing.
     pub fn uses_js_string_builtins(&self) -> bool {
         self.converted().is_some_and(|d| {
+            let names = d.builtins.as_deref().unwrap_or_default();
+            let twice = names
+                .iter()
+                .enumerate()
+                .any(|(i, n)| names[..i].contains(n));
             d.imported_string_constants.is_some()
-                || d.builtins.as_ref().is_some_and(|b| !b.is_empty())
+                || twice
+                || names.iter().any(|n| n == JS_STRING_BUILTINS)
         })
     }
 }

@@ -730,12 +730,32 @@ function oneShot(request, bytes) {
   }
   const thrown = [];
   return importObject(request, [], thrown).then(
-    ({ object: imports }) => WebAssembly.instantiate(bytes, imports, ...options).then(
-      (result) => settledWith(fn, result, bytes),
-      (error) => classifyError(error, thrown),
-    ),
+    ({ object: imports }) => {
+      let promise;
+      try {
+        promise = WebAssembly.instantiate(bytes, imports, ...options);
+      } catch (error) {
+        // As for the streaming call: a promise-returning function that
+        // throws is the engine's doing, read as such.
+        promise = Promise.reject({ name: "ThrewAtTheCall", message: String(error) });
+      }
+      return promise.then(
+        (result) => settledWith(fn, result, bytes),
+        (error) => classifyError(error, thrown),
+      );
+    },
     (error) => classifyError(error, []),
   );
+}
+
+// A driver fault as text: the error and its stack, without where this run
+// serves the driver from (a page's random port and run prefix, a
+// process's checkout path), so one fault reads the same in every run.
+function faultText(error) {
+  const stack = typeof error?.stack === "string" ? error.stack : "";
+  const text = stack.includes(String(error)) ? stack : `${error}${stack ? `\n${stack}` : ""}`;
+  const base = import.meta.url.slice(0, import.meta.url.lastIndexOf("/") + 1);
+  return text.split(base).join("");
 }
 
 // A protocol worker's state and semantics. `send(message)` writes one reply;
@@ -761,7 +781,7 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
           return;
         case "one-shot": {
           const reply = (outcome) => send({ type: "result", id: request.id, outcome });
-          const crash = (error) => reply({ class: "crash", message: `driver: ${error && error.stack || error}` });
+          const crash = (error) => reply({ class: "crash", message: `driver: ${faultText(error)}` });
           let outcome;
           try {
             outcome = oneShot(request, modules.get(request.module));
@@ -775,7 +795,7 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
           try {
             result = await runCase(request, modules.get(request.module));
           } catch (error) {
-            result = { outcome: { class: "crash", message: `driver: ${error && error.stack || error}` } };
+            result = { outcome: { class: "crash", message: `driver: ${faultText(error)}` } };
           }
           return send({ type: "result", id: request.id, ...result });
         }

@@ -182,6 +182,9 @@ pub(crate) fn validate(bytes: &[u8], options: &OptionsDictionary) -> Validated {
         }
     };
     let with = CompiledWith::from(Some(options));
+    // An import the model cannot judge decides nothing while a later one
+    // may still fail the compile.
+    let mut unsettled = None;
     for (index, import) in module.imports.iter().enumerate() {
         let what = || format!("import {index} \"{}\" \"{}\"", import.module, import.name);
         if with.string_module == Some(import.module) {
@@ -197,7 +200,8 @@ pub(crate) fn validate(bytes: &[u8], options: &OptionsDictionary) -> Validated {
             continue;
         };
         if let Some(why) = builtin.unsettled {
-            return Validated::Undecidable(format!("{}: {why}", what()));
+            unsettled.get_or_insert_with(|| format!("{}: {why}", what()));
+            continue;
         }
         let ty = match import.ty {
             TypeRef::Func(index) | TypeRef::FuncExact(index) => module.types.get(index as usize),
@@ -212,7 +216,10 @@ pub(crate) fn validate(bytes: &[u8], options: &OptionsDictionary) -> Validated {
             ));
         }
     }
-    Validated::Valid
+    match unsettled {
+        Some(why) => Validated::Undecidable(why),
+        None => Validated::Valid,
+    }
 }
 
 /// `global const (ref extern)` matches the import's type: an immutable
@@ -359,6 +366,11 @@ mod tests {
         let array = r#"(module (type $a (array (mut i16)))
             (import "wasm:js-string" "fromCharCodeArray" (func (param (ref null $a) i32 i32) (result (ref extern)))))"#;
         assert!(check(array, &js).is_ok());
+        // fromCodePoint's type is unsettled, but a later import that
+        // surely fails still fails the compile.
+        let unsettled = r#"(module (import "wasm:js-string" "fromCodePoint" (func (param i32) (result externref)))
+            (import "wasm:js-string" "length" (func)))"#;
+        assert!(check(unsettled, &js).unwrap_err().contains("length"));
         let immutable = r#"(module (type $a (array i16))
             (import "wasm:js-string" "fromCharCodeArray" (func (param (ref null $a) i32 i32) (result (ref extern)))))"#;
         assert!(check(immutable, &js).is_err());

@@ -334,7 +334,7 @@ pub(super) fn read_imports(module: &Module<'_>, env: &Environment<'_>) -> Result
         Some(object) => read_declared_imports(module, object, env)?,
         None => read_the_imports(module, env)?,
     };
-    link(module, provided)
+    link(module, provided, &env.with)
 }
 
 /// "Read the imports", in the module's import order: a namespace that is
@@ -718,11 +718,20 @@ enum Match {
 /// whose extern does not match its type is a `LinkError`. An import the
 /// model cannot judge makes the outcome undecidable, unless a later one
 /// surely does not match: a `LinkError` either way.
-fn link(module: &Module<'_>, provided: Vec<Extern>) -> Result<Linked, Stop> {
+fn link(
+    module: &Module<'_>,
+    provided: Vec<Extern>,
+    with: &CompiledWith<'_>,
+) -> Result<Linked, Stop> {
     let mut linked = Linked::default();
     let mut unknown = None;
     for (index, (import, provided)) in module.imports.iter().zip(provided).enumerate() {
-        match extern_matches(module, import.ty, &provided) {
+        // What the compile options provide was matched when compiling.
+        let matched = match with.provides(import) {
+            Provided::ImportObject => extern_matches(module, import.ty, &provided),
+            Provided::Builtin | Provided::StringConstant => Match::Yes,
+        };
+        match matched {
             Match::Yes => {}
             Match::No(why) => {
                 return Err(link_error(format!("{}: {why}", describe(index, import))))

@@ -822,10 +822,7 @@ impl Walker<'_, '_, '_> {
                         };
                         // "Run a host function": a signature JS cannot
                         // hold is a TypeError before the JS function runs.
-                        let no_js_value = |t: &ValType| {
-                            *t == ValType::V128
-                                || matches!(t, ValType::Ref(r) if r.heap_type() == HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn })
-                        };
+                        let no_js_value = |t: &ValType| js_value_kind(*t) == UNREPRESENTABLE;
                         if f.params().iter().chain(f.results()).any(no_js_value) {
                             return Ok(Ending::TypeError(format!(
                                 "start calls JS function {function_index}, whose type has a v128 or exnref"
@@ -2357,6 +2354,8 @@ mod tests {
                 r#"(module (import "m" "f" (func $f {signature})) (func $s {call}) (start $s))"#,
                 call = if signature.contains("param v128") {
                     "(call $f (v128.const i64x2 0 0))"
+                } else if signature.contains("param nullexnref") {
+                    "(call $f (ref.null noexn))"
                 } else if signature.contains("result") {
                     "(drop (call $f))"
                 } else {
@@ -2368,6 +2367,7 @@ mod tests {
         assert_eq!(start("(param v128)", "function"), Ok(TypeError));
         assert_eq!(start("(param v128)", "throwing-function"), Ok(TypeError));
         assert_eq!(start("(result exnref)", "function"), Ok(TypeError));
+        assert_eq!(start("(param nullexnref)", "function"), Ok(TypeError));
         assert_eq!(start("", "global-constructor"), Ok(TypeError));
         assert_eq!(start("", "function"), Ok(Instantiated));
         assert_eq!(
@@ -2408,5 +2408,11 @@ mod tests {
         // No import object: step 1 of read the imports, options or not.
         let omitted = run(&ImportObject::Omitted, Some(&options)).0;
         assert_eq!(omitted.class(), TypeError);
+        // A builtin whose type names a concrete type links: compiling
+        // matched it.
+        let array = wat(r#"(module (type $a (array (mut i16)))
+                (import "wasm:js-string" "fromCharCodeArray" (func (param (ref null $a) i32 i32) (result (ref extern)))))"#);
+        let decided = decide(&array, &features, &imports("{}"), Some(&options));
+        assert_eq!(decided, Ok(Instantiated));
     }
 }
