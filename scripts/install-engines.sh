@@ -3,7 +3,9 @@
 #   js        deno and bun, pinned in engines/package.json + package-lock.json,
 #             from the npm registry (their packages ship the Linux binaries);
 #             node is the machine's own `node`.
-#   browsers  Debian's chromium and firefox-esr, with apt (needs root or sudo).
+#   browsers  Debian's chromium, firefox-esr and WebKitGTK (libwebkit2gtk-4.1-0,
+#             whose MiniBrowser runs on an Xvfb display of its own), with apt
+#             (needs root or sudo).
 #   all       both (the default).
 # Idempotent: does nothing for what is already installed.
 # Serialized: each run holds an exclusive lock on engines/.install.lock
@@ -27,8 +29,17 @@ fi
 # How long apt waits for the dpkg lock another apt or dpkg holds.
 apt_lock_wait=600
 
+minibrowser() {
+  local path
+  for path in /usr/lib/*-linux-gnu/webkit2gtk-4.1/MiniBrowser; do
+    [ -x "$path" ] && { echo "$path"; return 0; }
+  done
+  return 1
+}
+
 install_browsers() {
-  if command -v chromium >/dev/null && command -v firefox-esr >/dev/null; then
+  if command -v chromium >/dev/null && command -v firefox-esr >/dev/null \
+    && minibrowser >/dev/null && command -v Xvfb >/dev/null; then
     return 0
   fi
   local sudo=""
@@ -38,7 +49,7 @@ install_browsers() {
   fi
   update_package_lists $sudo
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=$apt_lock_wait \
-    install -y -qq --no-install-recommends chromium firefox-esr >/dev/null
+    install -y -qq --no-install-recommends chromium firefox-esr libwebkit2gtk-4.1-0 xvfb >/dev/null
 }
 
 # `apt-get update`. DPkg::Lock::Timeout covers the dpkg lock but not the
@@ -59,7 +70,7 @@ update_package_lists() {
 
 if [ "$what" != js ]; then
   install_browsers
-  echo "$(chromium --version), $(firefox-esr --version)"
+  echo "$(chromium --version), $(firefox-esr --version), WebKitGTK $(dpkg-query -W -f '${Version}' libwebkit2gtk-4.1-0)"
   [ "$what" = browsers ] && exit 0
 fi
 

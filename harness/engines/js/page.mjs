@@ -27,6 +27,10 @@ async function browserInfo() {
   if (firefox) return { engine: "firefox", version: firefox[1] };
   const chromium = agent.match(/Chrome\/([\d.]+)/);
   if (chromium) return { engine: "chromium", version: chromium[1] };
+  // WebKit's user agent carries a frozen version (AppleWebKit/605.1.15);
+  // the harness reports WebKitGTK's own from MiniBrowser --version.
+  const webkit = agent.match(/AppleWebKit\/([\d.]+)/);
+  if (webkit) return { engine: "webkit", version: webkit[1] };
   return { engine: "browser", version: agent };
 }
 

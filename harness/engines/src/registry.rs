@@ -6,7 +6,15 @@ use streamconform::error::Error;
 
 /// The names `--backend` accepts (plus `command:PROGRAM`, any executable
 /// that speaks the process protocol).
-pub const BACKEND_NAMES: &[&str] = &["reference", "node", "deno", "bun", "chromium", "firefox"];
+pub const BACKEND_NAMES: &[&str] = &[
+    "reference",
+    "node",
+    "deno",
+    "bun",
+    "chromium",
+    "firefox",
+    "webkit",
+];
 
 /// Builds a backend by its command-line name.
 pub fn by_name(name: &str) -> Result<BackendUnderTest, Error> {
@@ -38,11 +46,11 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
             &["run", "--quiet", "--allow-net=127.0.0.1"],
         ),
         "bun" => js(engine_binary("bun"), &[]),
-        "chromium" | "firefox" => {
+        "chromium" | "firefox" | "webkit" => {
             let kind = browser::launcher::BrowserKind::ALL
                 .iter()
                 .find(|kind| kind.name() == name)
-                .expect("both browsers are kinds");
+                .expect("every browser backend is a kind");
             let mut backend = browser::backend(*kind, workers, timing.settle);
             backend.set_hang_grace(timing.hang_grace);
             Ok(BackendUnderTest::complete(backend))

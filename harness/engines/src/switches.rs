@@ -22,6 +22,9 @@ pub enum Switch {
     ChromiumV8(&'static str),
     /// A boolean Firefox pref set to true in the profile's `user.js`.
     FirefoxPref(&'static str),
+    /// A JavaScriptCore option for WebKitGTK, set as `JSC_<option>=1` in
+    /// the browser's environment (its web process inherits it).
+    WebkitJsc(&'static str),
 }
 
 /// (engine, proposal, switch) candidates.
@@ -78,6 +81,7 @@ pub const ENGINE_SWITCHES: &[(&str, &str, Switch)] = &[
         Switch::DenoV8("--experimental-wasm-wasmfx"),
     ),
     ("bun", "memory64", Switch::BunJsc("useWasmMemory64")),
+    ("webkit", "memory64", Switch::WebkitJsc("useWasmMemory64")),
     // Chromium 156's V8 names these `--wasm-*`; the `--experimental-wasm-*`
     // names node's older V8 takes are unrecognized there.
     (
@@ -143,6 +147,9 @@ pub fn render(switches: &[Switch]) -> Rendered {
                 .push((format!("BUN_JSC_{option}"), "1".to_string())),
             Switch::ChromiumV8(flag) => chromium.push(*flag),
             Switch::FirefoxPref(pref) => rendered.prefs.push(pref.to_string()),
+            Switch::WebkitJsc(option) => rendered
+                .env
+                .push((format!("JSC_{option}"), "1".to_string())),
         }
     }
     if !deno.is_empty() {
@@ -166,6 +173,7 @@ impl std::fmt::Display for Switch {
             Switch::BunJsc(option) => write!(f, "BUN_JSC_{option}=1"),
             Switch::ChromiumV8(flag) => write!(f, "--js-flags={flag}"),
             Switch::FirefoxPref(pref) => write!(f, "user_pref({pref:?}, true)"),
+            Switch::WebkitJsc(option) => write!(f, "JSC_{option}=1"),
         }
     }
 }
@@ -207,5 +215,12 @@ mod tests {
         assert_eq!(r.args, ["--js-flags=--a --b"]);
         assert_eq!(r.prefs, ["javascript.options.wasm_x"]);
         assert!(r.env.is_empty());
+    }
+
+    #[test]
+    fn webkit_options_go_in_the_environment_without_bun_s_prefix() {
+        let r = render(&[Switch::WebkitJsc("useX")]);
+        assert_eq!(r.env, [("JSC_useX".to_string(), "1".to_string())]);
+        assert!(r.args.is_empty() && r.prefs.is_empty());
     }
 }

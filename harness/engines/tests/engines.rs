@@ -1,4 +1,5 @@
-//! The JS engines (node, deno, bun) and the browsers (chromium, firefox)
+//! The JS engines (node, deno, bun) and the browsers (chromium, firefox,
+//! webkit)
 //! on the Web API suite and, with the reduced plan set, the spec and
 //! streaming suites (the latter's `instantiateStreaming` cases included);
 //! judged against each engine's
@@ -16,7 +17,7 @@ use libtest_mimic::{Arguments, Trial};
 use std::process::Command;
 use streamconform::{Conformance, PlanSet, SuiteSpec};
 
-const ENGINES: &[&str] = &["node", "deno", "bun", "chromium", "firefox"];
+const ENGINES: &[&str] = &["node", "deno", "bun", "chromium", "firefox", "webkit"];
 
 /// Runs the project's install script once, before the trials are made,
 /// for the engines the trials to run need: all of them, unless the filter
@@ -33,7 +34,7 @@ fn install_engines(args: &Arguments) -> Result<(), String> {
     let what = match engine {
         Some("node") => return Ok(()),
         Some("deno" | "bun") => "js",
-        Some("chromium" | "firefox") => "browsers",
+        Some("chromium" | "firefox" | "webkit") => "browsers",
         _ => "all",
     };
     let script = concat!(

@@ -80,6 +80,9 @@ fn each_browser_loads_a_page_that_talks_back_over_the_channel() {
         let expected = match kind {
             BrowserKind::Chromium => format!("HeadlessChrome/{major}."),
             BrowserKind::Firefox => format!("Firefox/{major}."),
+            // "WebKitGTK 2.50.6": WebKit's user agent carries a frozen
+            // AppleWebKit version, never WebKitGTK's.
+            BrowserKind::Webkit => "AppleWebKit/".into(),
         };
         assert!(agent.contains(&expected), "{agent} vs {version}");
         assert_eq!(hello["origin"], server.origin(Origin::Primary));
@@ -135,6 +138,9 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
         let page_knows = match kind {
             BrowserKind::Chromium => hello.version.clone(),
             BrowserKind::Firefox => hello.version.split('.').next().unwrap().to_string() + ".",
+            // Only the frozen AppleWebKit version: the backend takes
+            // WebKitGTK's from MiniBrowser --version.
+            BrowserKind::Webkit => "WebKitGTK ".into(),
         };
         assert!(
             installed.contains(&page_knows),

@@ -22,40 +22,95 @@ const START_PAGE: &str = "streamconform-start.html";
 pub enum BrowserKind {
     Chromium,
     Firefox,
+    /// WebKitGTK's MiniBrowser: WebCore's `fetch` and `Response` over
+    /// JavaScriptCore. It has no headless mode, so it runs on a virtual X
+    /// display of its own (Xvfb).
+    Webkit,
 }
 
+/// Where Debian's `libwebkit2gtk-4.1-0` puts MiniBrowser, per architecture.
+const MINIBROWSER: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+    "/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+];
+
+/// Starts Xvfb on a display it picks itself (`-displayfd`: no race with
+/// other X servers, and a stale lock of a killed one is cleaned up by the
+/// next), waits for it, runs the browser on it, and stops it when the
+/// browser ends. Both are in the browser's process group, so killing the
+/// browser kills its display too. Xvfb's output goes nowhere: it must not
+/// hold the browser's pipes open. `$1` is the directory the display number
+/// is written to, the rest the browser's command.
+const ON_VIRTUAL_DISPLAY: &str = r#"directory=$1; shift
+Xvfb -displayfd 3 -nolisten tcp -screen 0 1280x1024x24 3>"$directory/display" >/dev/null 2>&1 &
+xvfb=$!
+tries=0
+until [ -s "$directory/display" ]; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 400 ] || ! kill -0 "$xvfb" 2>/dev/null; then
+    echo "Xvfb did not start" >&2
+    kill "$xvfb" 2>/dev/null
+    exit 1
+  fi
+  sleep 0.05
+done
+DISPLAY=":$(cat "$directory/display")" "$@"
+status=$?
+kill "$xvfb" 2>/dev/null
+exit "$status"
+"#;
+
 impl BrowserKind {
-    pub const ALL: &'static [BrowserKind] = &[BrowserKind::Chromium, BrowserKind::Firefox];
+    pub const ALL: &'static [BrowserKind] = &[
+        BrowserKind::Chromium,
+        BrowserKind::Firefox,
+        BrowserKind::Webkit,
+    ];
 
     /// The backend name.
     pub fn name(self) -> &'static str {
         match self {
             BrowserKind::Chromium => "chromium",
             BrowserKind::Firefox => "firefox",
+            BrowserKind::Webkit => "webkit",
         }
     }
 
-    /// `STREAMCONFORM_CHROMIUM` / `STREAMCONFORM_FIREFOX` if set, else
-    /// Debian's binary on PATH (what `scripts/install-engines.sh` installs).
+    /// `STREAMCONFORM_CHROMIUM` / `STREAMCONFORM_FIREFOX` /
+    /// `STREAMCONFORM_WEBKIT` if set, else Debian's binary (what
+    /// `scripts/install-engines.sh` installs): on PATH, or for WebKit
+    /// MiniBrowser in the library's directory.
     pub fn binary(self) -> String {
         let variable = format!("STREAMCONFORM_{}", self.name().to_ascii_uppercase());
-        std::env::var(variable).unwrap_or_else(|_| {
-            match self {
-                BrowserKind::Chromium => "chromium",
-                BrowserKind::Firefox => "firefox-esr",
-            }
-            .to_string()
+        std::env::var(variable).unwrap_or_else(|_| match self {
+            BrowserKind::Chromium => "chromium".into(),
+            BrowserKind::Firefox => "firefox-esr".into(),
+            BrowserKind::Webkit => MINIBROWSER
+                .iter()
+                .find(|path| Path::new(path).exists())
+                .unwrap_or(&MINIBROWSER[0])
+                .to_string(),
         })
     }
 
     /// What `--version` prints (`Chromium 156.0.8078.79 built on ...`,
-    /// `Mozilla Firefox 153.7.0esr`), its first line trimmed.
+    /// `Mozilla Firefox 153.7.0esr`, `WebKitGTK 2.50.6`), its first line
+    /// trimmed. MiniBrowser needs a display even for that.
     pub fn version(self) -> Result<String, String> {
         let binary = self.binary();
-        let out = Command::new(&binary)
-            .arg("--version")
-            .output()
-            .map_err(|e| format!("cannot run {binary}: {e}"))?;
+        let display;
+        let out = match self {
+            BrowserKind::Webkit => {
+                display = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+                Command::new("sh")
+                    .args(["-c", ON_VIRTUAL_DISPLAY, "streamconform-webkit"])
+                    .arg(display.path())
+                    .args([&binary, "--version"])
+                    .output()
+            }
+            _ => Command::new(&binary).arg("--version").output(),
+        }
+        .map_err(|e| format!("cannot run {binary}: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout);
         match text.lines().next().map(str::trim) {
             Some(line) if out.status.success() && !line.is_empty() => Ok(line.to_string()),
@@ -103,13 +158,33 @@ impl BrowserKind {
                 command.extend(["--headless", "--no-remote", "--profile"].map(String::from));
                 command.push(profile.display().to_string());
             }
+            BrowserKind::Webkit => {
+                // Private browsing: nothing of a run outlives it.
+                command.push("--private".into());
+            }
         }
-        command.extend(switches::render(switches).args);
+        let rendered = switches::render(switches);
+        command.extend(rendered.args);
         command.push(url.to_string());
-        Launch {
-            command,
-            env: Vec::new(),
+        let mut env = rendered.env;
+        if self == BrowserKind::Webkit {
+            let wrapped = ["sh", "-c", ON_VIRTUAL_DISPLAY, "streamconform-webkit"]
+                .map(String::from)
+                .into_iter()
+                .chain([profile.display().to_string()]);
+            command = wrapped.chain(command).collect();
+            // Its settings, caches and data go in the profile, not $HOME.
+            let home = profile.display().to_string();
+            for (variable, dir) in [
+                ("HOME", ""),
+                ("XDG_CONFIG_HOME", "/config"),
+                ("XDG_CACHE_HOME", "/cache"),
+                ("XDG_DATA_HOME", "/data"),
+            ] {
+                env.push((variable.into(), format!("{home}{dir}")));
+            }
         }
+        Launch { command, env }
     }
 
     /// Writes what the browser reads from its profile before it starts:

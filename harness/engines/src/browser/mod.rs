@@ -1,6 +1,7 @@
-//! Browsers as engines under test (Chromium, Firefox), in the pieces the
+//! Browsers as engines under test (Chromium, Firefox, WebKit), in the pieces the
 //! process backend has:
-//! - `launcher.rs` starts a headless browser with a fresh profile, the
+//! - `launcher.rs` starts a browser (headless, or WebKit on an Xvfb display
+//!   of its own) with a fresh profile, the
 //!   proposal flags or prefs of a switch set, in its own process group and
 //!   dying with the harness;
 //! - `page.rs` serves the driver page: the shared driver core in one
