@@ -317,6 +317,17 @@ pub struct OptionsDictionary {
 /// The builtin set names streamconform models (js-string-builtins).
 pub const JS_STRING_BUILTINS: &str = "js-string";
 
+impl OptionsDictionary {
+    /// The first builtin set name given a second time (what "validate
+    /// builtin set names" refuses), if any.
+    pub fn set_named_twice(&self) -> Option<&str> {
+        let names = self.builtins.as_deref().unwrap_or_default();
+        (0..names.len())
+            .find(|&i| names[..i].contains(&names[i]))
+            .map(|i| names[i].as_str())
+    }
+}
+
 impl OptionsArgument {
     /// The dictionary WebIDL converts this value to, or `None` when the
     /// conversion throws (a TypeError at the call).
@@ -346,12 +357,8 @@ impl OptionsArgument {
     pub fn uses_js_string_builtins(&self) -> bool {
         self.converted().is_some_and(|d| {
             let names = d.builtins.as_deref().unwrap_or_default();
-            let twice = names
-                .iter()
-                .enumerate()
-                .any(|(i, n)| names[..i].contains(n));
             d.imported_string_constants.is_some()
-                || twice
+                || d.set_named_twice().is_some()
                 || names.iter().any(|n| n == JS_STRING_BUILTINS)
         })
     }

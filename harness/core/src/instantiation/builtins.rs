@@ -166,11 +166,8 @@ pub(crate) enum Validated {
 /// constant module must match `global const (ref extern)`; a builtin
 /// import must match the builtin's function type.
 pub(crate) fn validate(bytes: &[u8], options: &OptionsDictionary) -> Validated {
-    let names = options.builtins.as_deref().unwrap_or_default();
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            return Validated::Invalid(format!("the builtin set {name:?} is named twice"));
-        }
+    if let Some(name) = options.set_named_twice() {
+        return Validated::Invalid(format!("the builtin set {name:?} is named twice"));
     }
     let module = match Module::parse(bytes) {
         Ok(module) => module,

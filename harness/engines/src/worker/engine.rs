@@ -439,15 +439,7 @@ impl Backend for WorkerBackend {
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
-        let call = Call::COMPILE;
-        self.request(
-            Some(features),
-            bytes,
-            call,
-            RequestBody::OneShot { options: None },
-            false,
-        )
-        .outcome
+        self.one_shot(Call::COMPILE, bytes, features, None)
     }
 
     fn ready(&self) -> Result<(), String> {
@@ -474,6 +466,20 @@ impl Backend for WorkerBackend {
 }
 
 impl WorkerBackend {
+    /// The engine's own one-shot call (the invariance oracle), with a
+    /// case's options dictionary when it passes one.
+    fn one_shot(
+        &self,
+        call: Call<'_>,
+        bytes: &[u8],
+        features: &Features,
+        options: Option<&OptionsDictionary>,
+    ) -> Outcome {
+        let body = RequestBody::OneShot { options };
+        self.request(Some(features), bytes, call, body, false)
+            .outcome
+    }
+
     /// A byte-level case: the default scenario (a fresh Response with
     /// Content-Type application/wasm and the chunks as Uint8Arrays) given
     /// to `function`.
@@ -526,15 +532,7 @@ impl InstantiateBackend for WorkerBackend {
         features: &Features,
         imports: &ImportObject,
     ) -> Outcome {
-        let call = Call::instantiate(imports);
-        self.request(
-            Some(features),
-            bytes,
-            call,
-            RequestBody::OneShot { options: None },
-            false,
-        )
-        .outcome
+        self.one_shot(Call::instantiate(imports), bytes, features, None)
     }
 }
 
@@ -571,13 +569,7 @@ impl WebApiBackend for WorkerBackend {
             Some(imports) => Call::instantiate(imports),
             None => Call::COMPILE,
         };
-        let body = RequestBody::OneShot {
-            options: Some(options),
-        };
-        Some(
-            self.request(Some(features), bytes, call, body, false)
-                .outcome,
-        )
+        Some(self.one_shot(call, bytes, features, Some(options)))
     }
 
     fn not_applicable(&self, scenario: &Scenario) -> Option<String> {
