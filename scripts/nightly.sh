@@ -7,6 +7,12 @@
 #                                 first, idempotently)
 #   NIGHTLY_BACKENDS="reference node" NIGHTLY_SUITES="webapi" scripts/nightly.sh
 #                                 a smaller night (for trying it out)
+#   NIGHTLY_RELEASES="node@22 node@26" scripts/nightly.sh
+#                                 other releases beside the machine's engines
+#                                 (default: node's current and previous major
+#                                 lines, node@26 node@24; pinned in
+#                                 engines/versions.lock, installed on first
+#                                 use); "" for none
 #
 # Writes under ${NIGHTLY_OUT:-reports}:
 #   nightly/<date>/report.json    the run's JSON report (reports/SCHEMA.md)
@@ -33,8 +39,11 @@ bin=target/release/streamconform
 if [ -n "${NIGHTLY_BACKENDS:-}" ]; then
   read -r -a backends <<<"$NIGHTLY_BACKENDS"
 else
-  mapfile -t backends < <("$bin" backends | awk '$2 != "unavailable:" { print $1 }')
+  # Pinned releases are listed too (as "pinned:"); NIGHTLY_RELEASES picks.
+  mapfile -t backends < <("$bin" backends | awk '$2 != "unavailable:" && $2 != "pinned:" { print $1 }')
   "$bin" backends | grep "unavailable:" | sed 's/^/nightly: skipped, /' >&2 || true
+  read -r -a releases <<<"${NIGHTLY_RELEASES-node@24 node@26}"
+  backends+=("${releases[@]}")
 fi
 read -r -a suites <<<"${NIGHTLY_SUITES:-spec streaming webapi}"
 [ "${#backends[@]}" -gt 0 ] || { echo "nightly: no backend available" >&2; exit 2; }

@@ -42,6 +42,13 @@ pub fn list_backends() -> anyhow::Result<i32> {
             Err(e) => out(format_args!("{:<12} unavailable: {e}", name))?,
         }
     }
+    // Not started (that would install each): what `--backend SPEC` runs.
+    for pinned in streamconform_engines::releases::pinned() {
+        out(format_args!(
+            "{:<12} pinned: {} {} (engines/versions.lock; installed on first use)",
+            pinned.spec, pinned.package, pinned.release
+        ))?;
+    }
     Ok(0)
 }
 

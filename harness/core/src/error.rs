@@ -78,6 +78,15 @@ pub enum Error {
     #[error("unknown backend {name:?}; available: {available}")]
     UnknownBackend { name: String, available: String },
 
+    /// `ENGINE@VERSION` with something else than a release spec.
+    #[error("invalid backend name {name:?}: {message}")]
+    InvalidBackendName { name: String, message: String },
+
+    /// A backend name we know whose engine cannot be had (a release that
+    /// cannot be installed, a driver that cannot be written).
+    #[error("backend {name:?} cannot start: {reason}")]
+    BackendUnavailable { name: String, reason: String },
+
     /// `--bless` where expectations must not be rewritten.
     #[error("refusing to bless expectations: {0}")]
     BlessRefused(String),

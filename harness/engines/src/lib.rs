@@ -10,7 +10,9 @@
 //! - `js.rs`: the JS driver (`js/`), one core with thin transports;
 //! - `loopback_server.rs`: what `fetch()` cases fetch;
 //! - `reproducer.rs`: standalone reproducers of a failing plan;
-//! - `registry.rs`: the backends by name (`--backend NAME`).
+//! - `registry.rs`: the backends by name (`--backend NAME`);
+//! - `releases.rs`: other releases of node, deno and bun beside the
+//!   machine's (`--backend node@22`), installed on first use.
 //!
 //! Internal to streamconform's own crates: no stability promise.
 
@@ -20,6 +22,7 @@ pub mod launcher;
 pub mod loopback_server;
 pub mod process;
 pub mod registry;
+pub mod releases;
 pub mod reproducer;
 pub mod switches;
 pub mod worker;

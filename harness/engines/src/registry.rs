@@ -1,11 +1,13 @@
 //! The named backends: what `--backend NAME` builds.
 
+use crate::releases::{self, ReleaseSpec};
 use crate::{browser, process};
 use streamconform::backend::{BackendUnderTest, ReferenceBackend, WorkerTiming};
 use streamconform::error::Error;
 
-/// The names `--backend` accepts (plus `command:PROGRAM`, any executable
-/// that speaks the process protocol).
+/// The names `--backend` accepts (plus `ENGINE@VERSION`, a release of node,
+/// deno or bun: `releases.rs`; and `command:PROGRAM`, any executable that
+/// speaks the process protocol).
 pub const BACKEND_NAMES: &[&str] = &[
     "reference",
     "node",
@@ -24,28 +26,34 @@ pub fn by_name(name: &str) -> Result<BackendUnderTest, Error> {
 /// [`by_name`] with the clocks of out-of-process engines.
 pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest, Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let js = |program: String, args: &[&str]| -> Result<BackendUnderTest, Error> {
-        let mut command = vec![program];
-        command.extend(args.iter().map(|a| a.to_string()));
-        process::js(name, name, &command, workers, timing.settle)
-            .map(|mut backend| {
-                backend.set_hang_grace(timing.hang_grace);
-                BackendUnderTest::complete(backend)
-            })
-            .map_err(|e| Error::UnknownBackend {
-                name: name.to_string(),
-                available: e,
-            })
+    let unknown = |available: String| Error::UnknownBackend {
+        name: name.to_string(),
+        available,
     };
+    let unavailable = |reason: String| Error::BackendUnavailable {
+        name: name.to_string(),
+        reason,
+    };
+    if let Some(spec) = ReleaseSpec::parse(name) {
+        let spec = spec.map_err(|message| Error::InvalidBackendName {
+            name: name.to_string(),
+            message,
+        })?;
+        let binary = releases::installed_binary(&spec).map_err(unavailable)?;
+        return js_engine(
+            name,
+            spec.engine,
+            binary.display().to_string(),
+            workers,
+            timing,
+        )
+        .map_err(unavailable);
+    }
     match name {
         "reference" => Ok(BackendUnderTest::complete(ReferenceBackend)),
-        "node" => js(engine_binary("node"), &[]),
-        // The loopback server is the only network a case may reach.
-        "deno" => js(
-            engine_binary("deno"),
-            &["run", "--quiet", "--allow-net=127.0.0.1"],
-        ),
-        "bun" => js(engine_binary("bun"), &[]),
+        "node" | "deno" | "bun" => {
+            js_engine(name, name, engine_binary(name), workers, timing).map_err(unavailable)
+        }
         "chromium" | "firefox" | "webkit" => {
             let kind = browser::launcher::BrowserKind::ALL
                 .iter()
@@ -62,12 +70,32 @@ pub fn by_name_with(name: &str, timing: WorkerTiming) -> Result<BackendUnderTest
                 backend.set_hang_grace(timing.hang_grace);
                 Ok(BackendUnderTest::complete(backend))
             }
-            None => Err(Error::UnknownBackend {
-                name: name.to_string(),
-                available: format!("{}, command:PROGRAM", BACKEND_NAMES.join(", ")),
-            }),
+            None => Err(unknown(format!(
+                "{}, {}@VERSION, command:PROGRAM",
+                BACKEND_NAMES.join(", "),
+                releases::VERSIONED_ENGINES.join("|")
+            ))),
         },
     }
+}
+
+/// The JS engine `engine` (node, deno, bun) run from `program`, named
+/// `name` (the engine's, or a release's: `node@22`).
+fn js_engine(
+    name: &str,
+    engine: &str,
+    program: String,
+    workers: usize,
+    timing: WorkerTiming,
+) -> Result<BackendUnderTest, String> {
+    let mut command = vec![program];
+    // The loopback server is the only network a case may reach.
+    if engine == "deno" {
+        command.extend(["run", "--quiet", "--allow-net=127.0.0.1"].map(String::from));
+    }
+    let mut backend = process::js(name, engine, &command, workers, timing.settle)?;
+    backend.set_hang_grace(timing.hang_grace);
+    Ok(BackendUnderTest::complete(backend))
 }
 
 /// Where an engine binary is: `STREAMCONFORM_<NAME>` if set; for deno and

@@ -60,6 +60,23 @@ pub const ENGINE_SWITCHES: &[(&str, &str, Switch)] = &[
         "exceptions",
         Switch::NodeV8("--experimental-wasm-exnref"),
     ),
+    // Releases of node run beside the machine's (`node@26`) have flags the
+    // machine's lacks; each is probed on the release it is offered to.
+    (
+        "node",
+        "custom-descriptors",
+        Switch::NodeV8("--experimental-wasm-custom-descriptors"),
+    ),
+    (
+        "node",
+        "shared-everything-threads",
+        Switch::NodeV8("--experimental-wasm-shared"),
+    ),
+    (
+        "node",
+        "stack-switching",
+        Switch::NodeV8("--experimental-wasm-wasmfx"),
+    ),
     (
         "deno",
         "wide-arithmetic",

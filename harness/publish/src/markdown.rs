@@ -11,6 +11,7 @@ use super::PublishError;
 use std::fmt::Write as _;
 use std::path::Path;
 use streamconform::reporter::json::Report;
+use streamconform::reporter::releases::{Direction, ReleaseDiffs};
 
 /// Unexpected results shown one by one.
 const UNEXPECTED_SHOWN: usize = 15;
@@ -291,6 +292,57 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
             capped_list(&mut out, &lines, CHANGES_SHOWN, &mut budget, "");
         }
     }
+
+    let releases = ReleaseDiffs::from_report(report);
+    if !releases.is_empty() {
+        out.push_str(
+            "\n### Between releases\n\n\
+             Cases whose result differs between consecutive releases of one engine.\n\n\
+             | engine | older | newer | compared | regressed | fixed | changed |\n\
+             |---|---|---|--:|--:|--:|--:|\n",
+        );
+        for diff in &releases {
+            let _ = writeln!(
+                out,
+                "| {} | {} ({}) | {} ({}) | {} | {} | {} | {} |",
+                cell(&diff.engine),
+                cell(&diff.older.name),
+                cell(&diff.older.version),
+                cell(&diff.newer.name),
+                cell(&diff.newer.version),
+                diff.compared,
+                diff.count(Direction::Regressed),
+                diff.count(Direction::Fixed),
+                diff.count(Direction::Changed)
+            );
+        }
+        for diff in releases.iter().filter(|d| !d.changes.is_empty()) {
+            let _ = writeln!(
+                out,
+                "\n#### {} → {}\n",
+                text(&describe::one_line(&diff.older.version, ID_CHARS)),
+                text(&describe::one_line(&diff.newer.version, ID_CHARS))
+            );
+            let lines: Vec<String> = diff
+                .changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "- **{}** {}: {} → {}",
+                        c.direction.as_str(),
+                        code(&describe::one_line(&c.id, ID_CHARS)),
+                        c.before.as_str(),
+                        c.after.as_str()
+                    )
+                })
+                .collect();
+            let more = format!(
+                " (the site lists up to {} per pair)",
+                super::site::MAX_CHANGES_LISTED
+            );
+            capped_list(&mut out, &lines, CHANGES_SHOWN, &mut budget, &more);
+        }
+    }
     out
 }
 
@@ -363,6 +415,41 @@ mod tests {
             text("<img src=x> @octocat ![i](u) [l](u) **b** a|b &amp; $x$"),
             "\\<img src=x\\> `@`octocat \\!\\[i\\](u) \\[l\\](u) \\*\\*b\\*\\* a\\|b \\&amp; \\$x\\$"
         );
+    }
+
+    /// Two releases of node: the table, then each pair's cases with their
+    /// direction; a report with one release per engine has no section.
+    #[test]
+    fn releases_of_one_engine_get_their_differences() {
+        let mut report = sample::report();
+        assert!(!render(&report, None).contains("Between releases"));
+        report.run.backends.push(streamconform::BackendInfo {
+            name: "node@22".into(),
+            version: "node 22.1.0".into(),
+        });
+        let node: Vec<_> = report
+            .results
+            .iter()
+            .filter(|c| c.backend == "node")
+            .cloned()
+            .collect();
+        for mut case in node {
+            case.backend = "node@22".into();
+            case.unsupported.clear();
+            if case.status != Status::Passed {
+                case.status = Status::Passed;
+            }
+            report.results.push(case);
+        }
+        let md = render(&report, None);
+        assert!(md.contains("### Between releases"), "{md}");
+        assert!(
+            md.contains("| node | node (node 20.20.2) | node`@`22 (node 22.1.0) |"),
+            "{md}"
+        );
+        assert!(md.contains("#### node 20.20.2 → node 22.1.0"), "{md}");
+        assert!(md.contains("- **fixed** `"), "{md}");
+        assert!(!md.contains("**regressed**"), "{md}");
     }
 
     #[test]

@@ -19,12 +19,13 @@ use std::fmt::Display;
 use std::path::Path;
 use streamconform::output;
 use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::reporter::releases::{Direction, ReleaseDiffs, Standing};
 use streamconform::reporter::summary::SummaryRow;
 use streamconform::verdict::{PlanFailure, Status};
 
 /// Regressions or fixes listed per backend on the index; the rest are
 /// counted.
-const MAX_CHANGES_LISTED: usize = 200;
+pub(crate) const MAX_CHANGES_LISTED: usize = 200;
 /// Input errors, setup errors and stale rules listed on the index.
 const MAX_MESSAGES_LISTED: usize = 100;
 
@@ -393,6 +394,7 @@ fn index_page(
             .m("</a></p>\n");
     }
     matrix_section(&mut h, matrix, listed);
+    releases_section(&mut h, report, matrix);
     if let Some(history) = history {
         history_section(&mut h, report, matrix, history);
     }
@@ -547,6 +549,103 @@ fn history_section(h: &mut Html, report: &Report, matrix: &Matrix, history: &His
     }
 }
 
+/// Releases of one engine side by side: per consecutive pair, the cases
+/// whose result differs, each linked to the cell page of the release it
+/// does not pass on.
+fn releases_section(h: &mut Html, report: &Report, matrix: &Matrix) {
+    let diffs = ReleaseDiffs::from_report(report);
+    if diffs.is_empty() {
+        return;
+    }
+    let changed: std::collections::HashSet<&str> = diffs
+        .iter()
+        .flat_map(|d| d.changes.iter().map(|c| c.id.as_str()))
+        .collect();
+    let mut cell_of: HashMap<(&str, &str), usize> = HashMap::new();
+    for case in &report.results {
+        if case.status != Status::Passed && changed.contains(case.id.as_str()) {
+            if let Some(n) = matrix.cell_of(case) {
+                cell_of.insert((&case.backend, &case.id), n);
+            }
+        }
+    }
+    h.m(
+        "<h2 id=\"releases\">Between releases</h2>\n<p class=\"muted\">Cases whose result \
+         differs between consecutive releases of one engine (each release judged by its own \
+         expectations; an expected failure counts as failing).</p>\n<table>\n<tr><th>engine</th>\
+         <th>older</th><th>newer</th><th>compared</th><th>regressed</th><th>fixed</th>\
+         <th>changed</th></tr>\n",
+    );
+    for d in &diffs {
+        h.m("<tr><td>")
+            .t(&d.engine)
+            .m("</td><td>")
+            .t(format!("{} ({})", d.older.name, d.older.version))
+            .m("</td><td>")
+            .t(format!("{} ({})", d.newer.name, d.newer.version))
+            .m("</td><td>")
+            .t(d.compared);
+        for direction in [Direction::Regressed, Direction::Fixed, Direction::Changed] {
+            h.m("</td><td>").t(d.count(direction));
+        }
+        h.m("</td></tr>\n");
+    }
+    h.m("</table>\n");
+    for d in diffs.iter().filter(|d| !d.changes.is_empty()) {
+        h.m("<h3>")
+            .t(&d.older.version)
+            .m(" → ")
+            .t(&d.newer.version)
+            .m("</h3>\n<ul>");
+        for c in d.changes.iter().take(MAX_CHANGES_LISTED) {
+            let failing_on = if c.after == Standing::Passes {
+                &d.older.name
+            } else {
+                &d.newer.name
+            };
+            h.m("<li class=\"change ")
+                .m(match c.direction {
+                    Direction::Regressed => "regressed",
+                    Direction::Fixed => "fixed",
+                    Direction::Changed => "changed",
+                })
+                .m("\"><b>")
+                .t(c.direction.as_str())
+                .m("</b> ");
+            case_link(h, &c.id, cell_of.get(&(failing_on.as_str(), c.id.as_str())));
+            h.m(" ")
+                .t(c.before.as_str())
+                .m(" → ")
+                .t(c.after.as_str())
+                .m("</li>");
+        }
+        if d.changes.len() > MAX_CHANGES_LISTED {
+            h.m("<li>and ")
+                .t(d.changes.len() - MAX_CHANGES_LISTED)
+                .m(" more</li>");
+        }
+        h.m("</ul>\n");
+    }
+}
+
+/// A case id, linked to its entry on a cell page when it has one.
+fn case_link(h: &mut Html, id: &str, cell: Option<&usize>) {
+    match cell {
+        Some(n) => {
+            h.m("<a href=\"cells/")
+                .t(n)
+                .m(".html#q=")
+                .t(percent_encode(id))
+                .m("\"><code>")
+                .t(id)
+                .m("</code></a>");
+        }
+        None => {
+            h.m("<code>").t(id).m("</code>");
+        }
+    }
+}
+
 fn change_list(
     h: &mut Html,
     title: &'static str,
@@ -569,20 +668,7 @@ fn change_list(
         h.m("<h4>").t(backend).m(" (").t(list.len()).m(")</h4><ul>");
         for c in list.iter().take(MAX_CHANGES_LISTED) {
             h.m("<li class=\"change\">");
-            match cell_of.get(&(c.backend.as_str(), c.id.as_str())) {
-                Some(n) => {
-                    h.m("<a href=\"cells/")
-                        .t(n)
-                        .m(".html#q=")
-                        .t(percent_encode(&c.id))
-                        .m("\"><code>")
-                        .t(&c.id)
-                        .m("</code></a>");
-                }
-                None => {
-                    h.m("<code>").t(&c.id).m("</code>");
-                }
-            }
+            case_link(h, &c.id, cell_of.get(&(c.backend.as_str(), c.id.as_str())));
             h.m(" ")
                 .t(status_label(c.before))
                 .m(" → ")

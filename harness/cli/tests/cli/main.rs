@@ -11,6 +11,7 @@ mod fuzz;
 mod hostile;
 mod minimize;
 mod publish;
+mod releases;
 mod shard;
 mod site;
 mod suites;

@@ -5,9 +5,12 @@
 //! - `terminal.rs`: what a person reads at the end of a CLI run;
 //! - `json.rs`: the versioned JSON report (`reports/SCHEMA.md`), streamed;
 //! - `bless.rs`: rewrites expectations files from the run;
+//! - `releases.rs`: what differs between releases of one engine run side
+//!   by side (`--backend node --backend node@22`);
 
 pub mod bless;
 pub mod json;
+pub mod releases;
 pub mod summary;
 pub mod terminal;
 

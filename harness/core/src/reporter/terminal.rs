@@ -2,6 +2,7 @@
 //! as it happens (with a replay line), then the summary table, then what
 //! the run concluded.
 
+use super::releases::{Direction, ReleaseDiff, ReleaseDiffs};
 use super::summary::Summary;
 use crate::escape;
 use crate::runner::{Reporter, RunEvent};
@@ -11,6 +12,7 @@ use std::io::{self, Write};
 pub struct Terminal<W: Write> {
     out: W,
     summary: Summary,
+    releases: ReleaseDiffs,
     /// Unexpected results printed in full; the rest are counted.
     show_failures: usize,
     unexpected_seen: usize,
@@ -22,6 +24,7 @@ impl<W: Write> Terminal<W> {
         Terminal {
             out,
             summary: Summary::default(),
+            releases: ReleaseDiffs::default(),
             show_failures,
             unexpected_seen: 0,
             backends: 0,
@@ -29,9 +32,53 @@ impl<W: Write> Terminal<W> {
     }
 }
 
+/// Releases listed in full per pair; the Markdown summary and the site
+/// list every one.
+const RELEASE_CHANGES_SHOWN: usize = 10;
+
+fn write_release_diffs(out: &mut Vec<u8>, diffs: &[ReleaseDiff]) -> io::Result<()> {
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "between releases (cases whose result differs):")?;
+    for diff in diffs {
+        writeln!(
+            out,
+            "  {} ({}) -> {} ({}): {} cases compared, {} regressed, {} fixed, {} changed",
+            diff.older.name,
+            diff.older.version,
+            diff.newer.name,
+            diff.newer.version,
+            diff.compared,
+            diff.count(Direction::Regressed),
+            diff.count(Direction::Fixed),
+            diff.count(Direction::Changed)
+        )?;
+        for change in diff.changes.iter().take(RELEASE_CHANGES_SHOWN) {
+            writeln!(
+                out,
+                "    {:<9} {}: {} -> {}",
+                change.direction.as_str(),
+                change.id,
+                change.before.as_str(),
+                change.after.as_str()
+            )?;
+        }
+        if diff.changes.len() > RELEASE_CHANGES_SHOWN {
+            writeln!(
+                out,
+                "    ... and {} more (--markdown, --html)",
+                diff.changes.len() - RELEASE_CHANGES_SHOWN
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl<W: Write> Reporter for Terminal<W> {
     fn report(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
         self.summary.report(event)?;
+        self.releases.report(event)?;
         // Case ids are file names and messages quote modules: what is
         // printed is escaped as a whole, so no datum reaches the terminal
         // with its control characters.
@@ -140,6 +187,7 @@ impl<W: Write> Reporter for Terminal<W> {
                     )?;
                 }
                 write!(out, "{}", self.summary.table())?;
+                write_release_diffs(&mut out, &self.releases.diffs())?;
                 writeln!(
                     out,
                     "{} (case, backend) pairs on {} backend(s) in {:.1}s",
