@@ -58,7 +58,10 @@ for s in "${suites[@]}"; do args+=(--suite "$s"); done
 dir="$out/nightly/$night"
 mkdir -p "$dir"
 status=0
-"$bin" run "${args[@]}" --plans default --report "$dir/report.json" \
+# A case that fails unexpectedly runs again on fresh workers (twice, or
+# NIGHTLY_RETRIES times): one that then passes is flaky (its own status;
+# it still fails the night).
+"$bin" run "${args[@]}" --plans default --retries "${NIGHTLY_RETRIES:-2}" --report "$dir/report.json" \
   --junit "$dir/junit.xml" --wptreport "$dir/wptreport.json" --markdown "$dir/summary.md" \
   --history "$out/history" --html "$out/site" "$@" || status=$?
 echo "nightly: $dir, site $out/site/index.html (exit $status)"

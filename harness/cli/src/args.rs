@@ -233,6 +233,16 @@ pub struct RunArgs {
     /// The most compiles minimizing one case may spend.
     #[arg(long, value_name = "N", default_value_t = streamconform::runner::minimize::DEFAULT_MAX_ATTEMPTS, requires = "minimize")]
     minimize_attempts: usize,
+    /// Run a case that fails unexpectedly again, up to N times, each time on
+    /// fresh workers (new engine processes, a new browser); one that passes
+    /// on a retry is flaky: its own status everywhere, never a pass. A case
+    /// that fails every time keeps its first result.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: usize,
+    /// What a flaky case counts as for the exit code: `fail` (as nextest) or
+    /// `pass`; it is reported as flaky either way.
+    #[arg(long, value_name = "fail|pass", default_value = "fail", value_parser = streamconform::verdict::FlakyResult::parse)]
+    flaky_result: streamconform::verdict::FlakyResult,
     /// No progress bars (they are drawn only on a terminal anyway, and not
     /// when NO_COLOR is set).
     #[arg(long)]
@@ -273,6 +283,8 @@ impl RunArgs {
             shard,
             minimize,
             minimize_attempts,
+            retries,
+            flaky_result,
             quiet,
             limits,
             publish,
@@ -293,6 +305,8 @@ impl RunArgs {
             truncation: !no_truncation,
             shard: *shard,
             minimize_attempts: minimize.then_some(*minimize_attempts),
+            retries: *retries,
+            flaky_result: *flaky_result,
             limits: limits.limits(),
             publish: publish.spec(),
             show_failures: *show_failures,
@@ -340,6 +354,7 @@ mod tests {
              --plan split@9 --settle-ms 5 --hang-timeout 7 --filter binary --case spec/x.wast:1 \
              --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
              --show-failures 2 --minimize --minimize-attempts 40 --quiet \
+             --retries 2 --flaky-result pass \
              --max-module-bytes 100 --max-truncations-per-module 4 --allow-files-outside-suite \
              --html site --history h \
              --fail-on-regression",
@@ -362,6 +377,8 @@ mod tests {
                 truncation: false,
                 shard: None,
                 minimize_attempts: Some(40),
+                retries: 2,
+                flaky_result: streamconform::verdict::FlakyResult::Pass,
                 limits: Limits {
                     max_module_bytes: 100,
                     max_truncations_per_module: 4,

@@ -364,6 +364,27 @@ impl Expectations {
 
     /// Applies the file to one case's verdict, and counts the match for
     /// the staleness check. The only place expectations are applied.
+    /// Whether a failure of `case` would be an expected one, as
+    /// [`Self::judge`] decides it, but without counting a match (a retry
+    /// asks before the case is judged).
+    pub fn expects_failure(&self, case: &Case) -> bool {
+        if self.failures.contains_key(&case.id) {
+            return true;
+        }
+        if let CaseOrigin::Truncation { parent, .. } = &case.origin {
+            if self.failures.contains_key(parent) {
+                return true;
+            }
+        }
+        let mut used = None;
+        self.rules.iter().any(|rule| {
+            rule.matches(case, || {
+                used.get_or_insert_with(|| self.proposals_used(case))
+                    .clone()
+            })
+        })
+    }
+
     pub fn judge(&self, case: &Case, verdict: Verdict) -> Judgement {
         let plain = |status| Judgement {
             status,
@@ -808,7 +829,14 @@ reason = "not in this run"
             let e = Expectations::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!e.suites.is_empty(), "{}: no `suites`", path.display());
             assert!(!e.is_empty(), "{}", path.display());
-            checked.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert_eq!(
+                e.backend,
+                stem,
+                "{}: `backend` is not its name",
+                path.display()
+            );
+            checked.push(stem);
         }
         checked.sort();
         let backends = [
@@ -817,6 +845,9 @@ reason = "not in this run"
             "deno",
             "firefox",
             "node",
+            "node@22",
+            "node@24",
+            "node@26",
             "reference",
             "webkit",
         ];

@@ -226,6 +226,7 @@ pub fn fuzz(
             // Findings are minimized after the run, from their failing
             // plan with the fewest cuts (below).
             minimize: None,
+            ..RunConfig::default()
         },
     );
     run.suites = vec![suite.argument()];

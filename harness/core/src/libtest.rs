@@ -316,6 +316,12 @@ fn judge_trial(done: &CaseFinished<'_>, expectations: &Expectations) -> Result<C
             )
             .into())
         }
+        Status::Flaky => Err(format!(
+            "flaky: failed, then passed on a fresh worker\n{}\n{}",
+            result.failure_summary(),
+            plans()
+        )
+        .into()),
         Status::Invalid => Err(format!(
             "invalid case: {}\n{}\nthe case's premise did not hold, so its verdict means nothing; fix the case",
             result.failure_summary(),

@@ -90,6 +90,45 @@ pub enum Status {
     NotApplicable,
     /// The case did not test what it describes; fails the run.
     Invalid,
+    /// Failed (unexpectedly), then passed when run again on fresh workers
+    /// (`--retries`): neither a pass nor silently a failure. Whether it
+    /// fails the run is the run's [`FlakyResult`].
+    Flaky,
+}
+
+/// What a flaky case counts as for the run's conclusion (`--flaky-result`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlakyResult {
+    /// A failure of the run (nextest's default too).
+    #[default]
+    Fail,
+    /// Not a failure of the run; still reported as flaky.
+    Pass,
+}
+
+impl FlakyResult {
+    pub fn parse(text: &str) -> Result<FlakyResult, String> {
+        match text {
+            "fail" => Ok(FlakyResult::Fail),
+            "pass" => Ok(FlakyResult::Pass),
+            other => Err(format!(
+                "unknown flaky result {other:?}: expected fail or pass"
+            )),
+        }
+    }
+}
+
+/// The retries of a case that failed unexpectedly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retried {
+    /// Runs after the first, each on fresh workers.
+    pub retries: usize,
+    /// The retry (counted from 1) whose verdict was pass, if one was; the
+    /// recorded result is always the first run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed_on: Option<usize>,
 }
 
 impl Status {
@@ -115,7 +154,8 @@ impl Status {
             (Verdict::Pass, Status::UnexpectedPass) | (Verdict::Fail, Status::ExpectedFailure) => {
                 reason.is_some()
             }
-            (Verdict::Fail, Status::Failed) => reason.is_none(),
+            // A flaky case records its first run, which failed.
+            (Verdict::Fail, Status::Failed | Status::Flaky) => reason.is_none(),
             _ => false,
         };
         if follows {
@@ -132,11 +172,21 @@ impl Status {
     }
 
     /// Whether this status makes the run fail.
+    /// (A flaky case is, under the default `--flaky-result fail`; see
+    /// [`Status::fails_run`].)
     pub fn is_unexpected(self) -> bool {
         matches!(
             self,
-            Status::Failed | Status::UnexpectedPass | Status::Invalid
+            Status::Failed | Status::UnexpectedPass | Status::Invalid | Status::Flaky
         )
+    }
+
+    /// Whether this status fails a run whose flaky cases count as `flaky`.
+    pub fn fails_run(self, flaky: FlakyResult) -> bool {
+        match self {
+            Status::Flaky => flaky == FlakyResult::Fail,
+            other => other.is_unexpected(),
+        }
     }
 }
 
@@ -228,6 +278,9 @@ pub struct CaseResult {
     /// The first failing plan, minimized (when the run minimized failures).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub minimized: Option<Minimized>,
+    /// Retries of an unexpected failure (`--retries`), when it had any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retried: Option<Retried>,
 }
 
 impl CaseResult {
@@ -243,6 +296,7 @@ impl CaseResult {
             aborted: None,
             verdict: Verdict::Fail,
             minimized: None,
+            retried: None,
         }
     }
 
@@ -437,6 +491,7 @@ mod tests {
             aborted: aborted.map(String::from),
             verdict,
             minimized: None,
+            retried: None,
         }
     }
 

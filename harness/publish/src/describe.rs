@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use streamconform::reporter::json::ReportedCase;
 use streamconform::verdict::{PlanFailure, Status, TIMEOUT_PREFIX};
 
-/// Where a case stands for CI: the five kinds every output tells apart.
+/// Where a case stands for CI: the six kinds every output tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Standing {
     Passed,
@@ -17,6 +17,9 @@ pub enum Standing {
     /// Listed, and its module uses a proposal the backend lacks.
     Unsupported,
     NotApplicable,
+    /// Failed unexpectedly, then passed on a retry: whether it fails the
+    /// run is the run's `flaky_result`.
+    Flaky,
 }
 
 impl Standing {
@@ -27,6 +30,7 @@ impl Standing {
             Status::ExpectedFailure if !case.unsupported.is_empty() => Standing::Unsupported,
             Status::ExpectedFailure => Standing::ExpectedFailure,
             Status::NotApplicable => Standing::NotApplicable,
+            Status::Flaky => Standing::Flaky,
         }
     }
 }
@@ -60,6 +64,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::UnexpectedPass => "UNEXPECTED PASS",
         Status::NotApplicable => "NOT APPLICABLE",
         Status::Invalid => "INVALID CASE",
+        Status::Flaky => "FLAKY",
     }
 }
 

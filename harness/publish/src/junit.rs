@@ -16,11 +16,11 @@
 
 use super::describe::{self, Standing};
 use super::PublishError;
-use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{FlakyOrRerun, NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 use std::path::Path;
 use std::time::Duration;
 use streamconform::reporter::json::{Report, ReportedCase};
-use streamconform::verdict::Status;
+use streamconform::verdict::{FlakyResult, Status};
 
 /// The suite that holds what went wrong with the run itself.
 const RUN_SUITE: &str = "streamconform/run";
@@ -66,7 +66,9 @@ pub fn to_xml(report: &Report) -> Result<String, quick_junit::SerializeError> {
         };
     for case in &report.results {
         let i = suite_for(&mut suites, &case.backend, &case.suite);
-        suites[i].1.add_test_case(test_case(case));
+        suites[i]
+            .1
+            .add_test_case(test_case(case, report.run.flaky_result));
     }
     // Found but not runnable: a case of every backend, as the summary
     // counts it.
@@ -133,9 +135,36 @@ fn add_run_properties(suite: &mut TestSuite, report: &Report, backend: &str) {
     }
 }
 
-fn test_case(case: &ReportedCase) -> TestCase {
+/// A flaky case as nextest writes one: its failed run as a
+/// `<flakyFailure>`, under a success, or under a failure of type `flaky`
+/// when flaky cases fail the run (`--flaky-result fail`).
+fn flaky_status(case: &ReportedCase, flaky: FlakyResult) -> TestCaseStatus {
+    let mut first_run = TestRerun::new(NonSuccessKind::Failure);
+    first_run
+        .set_type("failure")
+        .set_message(describe::headline(case))
+        .set_description(describe::details(case));
+    let passed_on = case.retried.and_then(|r| r.passed_on).unwrap_or(0);
+    let mut status = match flaky {
+        FlakyResult::Pass => TestCaseStatus::success(),
+        FlakyResult::Fail => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("flaky").set_message(format!(
+                "flaky: failed, then passed on retry {passed_on} on fresh workers \
+                 (flaky cases fail this run: --flaky-result fail)"
+            ));
+            status.set_rerun_kind(FlakyOrRerun::Flaky);
+            status
+        }
+    };
+    status.add_rerun(first_run);
+    status
+}
+
+fn test_case(case: &ReportedCase, flaky: FlakyResult) -> TestCase {
     let status = match Standing::of(case) {
         Standing::Passed => TestCaseStatus::success(),
+        Standing::Flaky => flaky_status(case, flaky),
         Standing::Unexpected => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let ty = match case.status {

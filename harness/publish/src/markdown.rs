@@ -39,6 +39,7 @@ struct Counts {
     not_applicable: usize,
     unexpected_passes: usize,
     invalid: usize,
+    flaky: usize,
 }
 
 impl Counts {
@@ -55,6 +56,7 @@ impl Counts {
                 (Standing::ExpectedFailure, _) => counts.expected_failures += 1,
                 (Standing::Unsupported, _) => counts.unsupported += 1,
                 (Standing::NotApplicable, _) => counts.not_applicable += 1,
+                (Standing::Flaky, _) => counts.flaky += 1,
                 (_, Status::UnexpectedPass) => counts.unexpected_passes += 1,
                 (_, Status::Invalid) => counts.invalid += 1,
                 _ => counts.failed += 1,
@@ -71,6 +73,7 @@ impl Counts {
             + self.unsupported
             + self.unexpected_passes
             + self.invalid
+            + self.flaky
     }
 }
 
@@ -137,7 +140,11 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
     let unexpected: Vec<_> = report
         .results
         .iter()
-        .filter(|c| Standing::of(c) == Standing::Unexpected)
+        .filter(|c| {
+            Standing::of(c) == Standing::Unexpected
+                || (Standing::of(c) == Standing::Flaky
+                    && report.run.flaky_result == streamconform::verdict::FlakyResult::Fail)
+        })
         .collect();
     let _ = writeln!(
         out,
@@ -164,9 +171,9 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
     );
 
     out.push_str(
-        "| backend | version | passed | failed | unexpected passes | invalid | expected failures | unsupported | not applicable | pass rate |\n",
+        "| backend | version | passed | failed | unexpected passes | invalid | flaky | expected failures | unsupported | not applicable | pass rate |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for backend in &run.backends {
         let c = Counts::of(report, &backend.name);
         let rate = match c.judged() {
@@ -175,13 +182,14 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&backend.name),
             cell(&backend.version),
             c.passed,
             c.failed,
             c.unexpected_passes,
             c.invalid,
+            c.flaky,
             c.expected_failures,
             c.unsupported,
             c.not_applicable,
@@ -379,14 +387,15 @@ mod tests {
             "{md}"
         );
         // node: 1 passed, 2 failed (one a timeout), 1 unexpected pass, 1
-        // invalid, 1 expected failure, 1 unsupported, 1 + 1 not applicable.
+        // invalid, 0 flaky, 1 expected failure, 1 unsupported, 1 + 1 not
+        // applicable.
         assert!(
-            md.contains("| node | node 20.20.2 | 1 | 2 | 1 | 1 | 1 | 1 | 2 | 14.3% |"),
+            md.contains("| node | node 20.20.2 | 1 | 2 | 1 | 1 | 0 | 1 | 1 | 2 | 14.3% |"),
             "{md}"
         );
         assert!(
             md.contains(
-                "| chromium | chromium 156.0.8078.79 | 2 | 0 | 0 | 0 | 0 | 0 | 1 | 100.0% |"
+                "| chromium | chromium 156.0.8078.79 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | 100.0% |"
             ),
             "{md}"
         );

@@ -96,6 +96,8 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, PublishError> {
             ("plans", &a.plans, &b.plans),
             ("backends", &a.backends, &b.backends),
             ("proposal_support", &a.proposal_support, &b.proposal_support),
+            ("retries", &a.retries, &b.retries),
+            ("flaky_result", &a.flaky_result, &b.flaky_result),
             ("input_errors", &report.input_errors, &first.input_errors),
             (
                 "not_applicable",
@@ -183,7 +185,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, PublishError> {
     let all = || shards.iter().map(|(_, _, r)| &r.finished);
     finished.elapsed_secs = all().map(|f| f.elapsed_secs).fold(0.0, f64::max);
     finished.cases_run = merged.results.len();
-    finished.unexpected = count_unexpected(&merged.results);
+    finished.unexpected = count_unexpected(&merged.results, merged.run.flaky_result);
     finished.interrupted = all().any(|f| f.interrupted);
     finished.setup_errors.clear();
     for error in all().flat_map(|f| &f.setup_errors) {
@@ -256,7 +258,7 @@ fn verify_counts(report: &Report) -> Result<(), String> {
     claims(
         "unexpected results (finished.unexpected)",
         finished.unexpected,
-        count_unexpected(&report.results),
+        count_unexpected(&report.results, report.run.flaky_result),
     )?;
     claims(
         "input errors (finished.input_errors)",
@@ -328,8 +330,8 @@ fn verify_tallies(report: &Report) -> Result<(), String> {
 }
 
 /// How many results make the run fail.
-fn count_unexpected(results: &[ReportedCase]) -> usize {
-    results.iter().filter(|r| r.status.is_unexpected()).count()
+fn count_unexpected(results: &[ReportedCase], flaky: streamconform::verdict::FlakyResult) -> usize {
+    results.iter().filter(|r| r.status.fails_run(flaky)).count()
 }
 
 /// The summary rows of `report`'s results and load-time findings, counted

@@ -39,6 +39,7 @@ pub fn passed(backend: &str, suite: &str, id: &str) -> ReportedCase {
         aborted: None,
         repro: None,
         minimized: None,
+        retried: None,
         duration_ms: 7,
         case_index: None,
     }
@@ -153,6 +154,8 @@ pub fn report() -> Report {
                 },
             ],
             proposal_support: Default::default(),
+            retries: 0,
+            flaky_result: Default::default(),
         },
         input_errors: vec!["suites/bad.wast:4: unknown operator `i32.frob`".into()],
         not_applicable: vec![NotApplicable {

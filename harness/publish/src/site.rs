@@ -197,6 +197,7 @@ impl Matrix {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
     Deviation,
+    Flaky,
     ExpectedFailure,
     Unsupported,
     NotApplicable,
@@ -210,12 +211,16 @@ impl Kind {
             Status::ExpectedFailure if case.unsupported.is_empty() => Kind::ExpectedFailure,
             Status::ExpectedFailure => Kind::Unsupported,
             Status::NotApplicable => Kind::NotApplicable,
+            Status::Flaky => Kind::Flaky,
         })
     }
 
     fn heading(self) -> &'static str {
         match self {
             Kind::Deviation => "Deviations (unexpected: these fail the run)",
+            Kind::Flaky => {
+                "Flaky (failed, then passed when run again on fresh workers; the first run is shown)"
+            }
             Kind::ExpectedFailure => {
                 "Expected failures (listed in the expectations, with a reason)"
             }
@@ -229,6 +234,7 @@ impl Kind {
     fn class(self) -> &'static str {
         match self {
             Kind::Deviation => "deviation",
+            Kind::Flaky => "flaky",
             Kind::ExpectedFailure => "expected",
             Kind::Unsupported => "unsupported",
             Kind::NotApplicable => "na",
@@ -244,6 +250,7 @@ fn status_label(status: Status) -> &'static str {
         Status::UnexpectedPass => "unexpected pass",
         Status::NotApplicable => "not applicable",
         Status::Invalid => "invalid",
+        Status::Flaky => "flaky",
     }
 }
 

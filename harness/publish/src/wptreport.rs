@@ -29,7 +29,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use streamconform::output::{file_name_part, OutputFile};
 use streamconform::reporter::json::{Report, ReportedCase};
-use streamconform::verdict::Status;
+use streamconform::verdict::{FlakyResult, Status};
 
 #[derive(Debug, Serialize)]
 pub struct WptReport {
@@ -148,7 +148,11 @@ pub fn reports(report: &Report) -> Result<Vec<(String, WptReport)>, PublishError
         if cases.is_empty() {
             continue;
         }
-        let mut results: Vec<TestResult> = cases.into_iter().map(test_result).collect();
+        let flaky = report.run.flaky_result;
+        let mut results: Vec<TestResult> = cases
+            .into_iter()
+            .map(|case| test_result(case, flaky))
+            .collect();
         results.extend(report.not_applicable.iter().map(|na| TestResult {
             test: test_name(&na.id),
             status: "SKIP",
@@ -197,10 +201,21 @@ fn test_name(id: &str) -> String {
     format!("/streamconform/{id}")
 }
 
-fn test_result(case: &ReportedCase) -> TestResult {
+fn test_result(case: &ReportedCase, flaky: FlakyResult) -> TestResult {
     let standing = Standing::of(case);
-    let unexpected = standing == Standing::Unexpected;
+    let flaky_fails = standing == Standing::Flaky && flaky == FlakyResult::Fail;
+    let unexpected = standing == Standing::Unexpected || flaky_fails;
     let (status, message) = match standing {
+        // wptreport has no flaky status: the test passed (on a retry), its
+        // subtests are the first run's failing plans, unexpected only when
+        // flaky cases fail the run.
+        Standing::Flaky => (
+            "OK",
+            Some(format!(
+                "FLAKY: failed on its first run (its failing plans are the subtests), passed on retry {} on fresh workers",
+                case.retried.and_then(|r| r.passed_on).unwrap_or(0)
+            )),
+        ),
         Standing::NotApplicable | Standing::Unsupported => ("SKIP", Some(describe::headline(case))),
         _ if case.status == Status::Invalid => ("ERROR", Some(describe::headline(case))),
         _ if describe::timed_out(case) => ("TIMEOUT", case.aborted.clone()),
@@ -215,7 +230,7 @@ fn test_result(case: &ReportedCase) -> TestResult {
         let listed = matches!(
             case.status,
             Status::ExpectedFailure | Status::UnexpectedPass
-        );
+        ) || (standing == Standing::Flaky && !flaky_fails);
         for plan in &case.failing_plans {
             subtests.push(SubtestResult {
                 name: format!("plan {}", plan.plan),

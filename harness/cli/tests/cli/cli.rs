@@ -713,6 +713,7 @@ fn journal_line(id: &str, plans_run: usize) -> String {
             aborted: None,
             verdict: Verdict::Pass,
             minimized: None,
+            retried: None,
         }),
     };
     serde_json::to_string(&entry).unwrap() + "\n"

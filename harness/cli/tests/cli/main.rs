@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod determinism;
 mod faults;
+mod flaky;
 mod fuzz;
 mod hostile;
 mod minimize;

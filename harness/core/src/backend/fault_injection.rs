@@ -20,6 +20,11 @@ pub const PANIC: &[u8] = b"fault:panic";
 /// arrives in more than one non-empty chunk: a chunking-dependent bug.
 pub const LIE_WHEN_SPLIT: &[u8] = b"fault:lie-when-split";
 
+/// The first one-shot compile of a body (in this process) answers a
+/// CompileError; later ones answer truly: a case fails its first run (the
+/// invariance oracle disagrees with every plan) and passes when run again.
+pub const FAIL_FIRST_RUN: &[u8] = b"fault:fail-first-run";
+
 impl Backend for FaultInjectingBackend {
     fn info(&self) -> BackendInfo {
         BackendInfo {
@@ -48,6 +53,16 @@ impl Backend for FaultInjectingBackend {
     }
 
     fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+        if contains(bytes, FAIL_FIRST_RUN) {
+            static SEEN: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+            let mut seen = SEEN.lock().unwrap();
+            if !seen.iter().any(|b| b == bytes) {
+                seen.push(bytes.to_vec());
+                return Outcome::CompileError {
+                    message: "injected: fails on the first run only".into(),
+                };
+            }
+        }
         ReferenceBackend.compile_one_shot(bytes, features)
     }
 }

@@ -126,6 +126,15 @@ pub trait Backend: Send + Sync {
     fn preferred_jobs(&self) -> Option<usize> {
         None
     }
+
+    /// This engine on fresh workers of its own (processes, a browser), for
+    /// running a failed case again away from whatever state the shared
+    /// ones are in (`run --retries`); dropped after the retry. `None` (the
+    /// default): the engine keeps no state between cases (in process), and
+    /// the retry runs on it as it is.
+    fn fresh_for_retry(&self) -> Option<BackendUnderTest> {
+        None
+    }
 }
 
 /// The Web API capability: a backend that builds real `Response` objects

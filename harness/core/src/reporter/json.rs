@@ -6,17 +6,19 @@ use super::summary::{Summary, SummaryRow};
 use crate::case::NotApplicable;
 use crate::outcome::{Outcome, OutcomeClass};
 use crate::runner::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
-use crate::verdict::{CaseResult, Minimized, PlanFailure, Status, Verdict};
+use crate::verdict::{CaseResult, Minimized, PlanFailure, Retried, Status, Verdict};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
 pub const SCHEMA: &str = "streamconform-report";
 /// Bump on any change a consumer could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// The versions this streamconform reads: version 4 only added the
 /// optional `minimized`, so a version-3 report (a history's older nights)
 /// reads as one in which nothing was minimized; version 5 added
-/// instantiation cases and outcomes, which older reports simply lack.
+/// instantiation cases and outcomes, which older reports simply lack;
+/// version 6 added retries (`retried`, the `flaky` status, the run's
+/// `retries` and `flaky_result`), which older runs did not make.
 pub const READABLE_SCHEMA_VERSIONS: std::ops::RangeInclusive<u32> = 3..=SCHEMA_VERSION;
 
 /// The whole report, as read back (the writer streams the same shape).
@@ -65,6 +67,10 @@ pub struct ReportedCase {
     /// command that replays the minimized cuts.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub minimized: Option<ReportedMinimized>,
+    /// Retries of an unexpected failure (`run --retries`); a flaky case
+    /// is one a retry passed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retried: Option<Retried>,
     pub duration_ms: u64,
     /// In a shard's report, the case's position among the cases of the
     /// unsharded run (`report merge` orders by it).
@@ -95,6 +101,7 @@ impl ReportedCase {
                 minimized,
                 repro: done.minimized_repro.clone().unwrap_or_default(),
             }),
+            retried: r.retried,
             duration_ms: done.duration.as_millis() as u64,
             case_index: done.case_index,
         }
@@ -114,6 +121,7 @@ impl ReportedCase {
             aborted: self.aborted.clone(),
             verdict: self.verdict,
             minimized: self.minimized.as_ref().map(|m| m.minimized.clone()),
+            retried: self.retried,
         }
     }
 
@@ -124,6 +132,22 @@ impl ReportedCase {
         self.raw().check_consistent()?;
         self.status
             .check_follows(self.verdict, self.expectation_reason.as_deref())?;
+        let passed_on_retry = self.retried.is_some_and(|r| r.passed_on.is_some());
+        if passed_on_retry != (self.status == Status::Flaky) {
+            return Err(format!(
+                "status {:?} with retries {:?}: a case is flaky exactly when a retry passed",
+                self.status, self.retried
+            ));
+        }
+        if let Some(Retried {
+            retries,
+            passed_on: Some(on),
+        }) = self.retried
+        {
+            if on == 0 || on > retries {
+                return Err(format!("passed on retry {on} of {retries}"));
+            }
+        }
         if !self.unsupported.is_empty() && self.verdict != Verdict::Fail {
             return Err(format!(
                 "unsupported proposals listed on verdict {}",

@@ -38,6 +38,8 @@ impl Standing {
             Status::Passed | Status::UnexpectedPass => Some(Standing::Passes),
             Status::Failed | Status::ExpectedFailure if unsupported => Some(Standing::Unsupported),
             Status::Failed | Status::ExpectedFailure => Some(Standing::Fails),
+            // Neither passing nor failing reliably: no standing to compare.
+            Status::Flaky => None,
             Status::Invalid => Some(Standing::Invalid),
             Status::NotApplicable => None,
         }

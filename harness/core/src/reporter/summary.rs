@@ -24,6 +24,9 @@ pub struct SummaryRow {
     pub unsupported: usize,
     /// Cases whose premise did not hold.
     pub invalid: usize,
+    /// Unexpected failures a retry passed (`run --retries`).
+    #[serde(default)]
+    pub flaky: usize,
     pub not_applicable: usize,
 }
 
@@ -37,6 +40,7 @@ impl SummaryRow {
         self.unexpected_passes += other.unexpected_passes;
         self.unsupported += other.unsupported;
         self.invalid += other.invalid;
+        self.flaky += other.flaky;
     }
 
     /// Adds all of `other`'s counts to this row's (for totals).
@@ -105,6 +109,7 @@ impl Summary {
             Status::ExpectedFailure => entry.expected_failures += 1,
             Status::UnexpectedPass => entry.unexpected_passes += 1,
             Status::Invalid => entry.invalid += 1,
+            Status::Flaky => entry.flaky += 1,
             Status::NotApplicable => {
                 entry.cases -= 1;
                 entry.not_applicable += 1;
@@ -145,9 +150,9 @@ impl Reporter for Summary {
 pub fn format_summary(rows: &[SummaryRow]) -> String {
     let header = [
         "backend", "suite", "group", "cases", "passed", "failed", "xfail", "unsup", "xpass",
-        "invalid", "n/a",
+        "invalid", "n/a", "flaky",
     ];
-    let mut lines: Vec<[String; 11]> = Vec::new();
+    let mut lines: Vec<[String; 12]> = Vec::new();
     let mut totals: BTreeMap<&str, SummaryRow> = BTreeMap::new();
     for r in rows {
         lines.push(cells(r, &r.suite, &r.group));
@@ -189,7 +194,7 @@ pub fn format_summary(rows: &[SummaryRow]) -> String {
     out
 }
 
-fn cells(r: &SummaryRow, suite: &str, group: &str) -> [String; 11] {
+fn cells(r: &SummaryRow, suite: &str, group: &str) -> [String; 12] {
     [
         r.backend.clone(),
         suite.to_string(),
@@ -202,6 +207,7 @@ fn cells(r: &SummaryRow, suite: &str, group: &str) -> [String; 11] {
         r.unexpected_passes.to_string(),
         r.invalid.to_string(),
         r.not_applicable.to_string(),
+        r.flaky.to_string(),
     ]
 }
 
@@ -245,6 +251,8 @@ mod tests {
             cases: 2,
             shard: None,
             proposal_support: Default::default(),
+            retries: 0,
+            flaky_result: Default::default(),
             backends: vec![BackendInfo {
                 name: "reference".into(),
                 version: "v".into(),
@@ -312,7 +320,8 @@ mod tests {
                 "1",
                 "1",
                 "1",
-                "1"
+                "1",
+                "0"
             ]),
             "{table}"
         );

@@ -133,9 +133,23 @@ impl<W: Write> Reporter for Terminal<W> {
                 let what = match done.status {
                     Status::UnexpectedPass => "UNEXPECTED PASS",
                     Status::Invalid => "INVALID CASE",
+                    Status::Flaky => "FLAKY",
                     _ => "FAIL",
                 };
                 writeln!(out, "{what} [{}] {}", done.backend, done.case.id)?;
+                if let Some(retried) = done.result.retried {
+                    match retried.passed_on {
+                        Some(on) => writeln!(
+                            out,
+                            "    failed, then passed on retry {on} (fresh workers); the first run:"
+                        )?,
+                        None => writeln!(
+                            out,
+                            "    failed on {} retries too (fresh workers)",
+                            retried.retries
+                        )?,
+                    }
+                }
                 if let Some(reason) = &done.expectation {
                     writeln!(out, "    listed as failing: {reason}")?;
                 }

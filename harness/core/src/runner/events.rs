@@ -10,7 +10,7 @@ use crate::backend::{BackendInfo, ProposalSupport};
 use crate::case::{Case, NotApplicable};
 use crate::expectations::{BlessInput, ExpectationTally};
 use crate::runner::shard::Shard;
-use crate::verdict::{CaseResult, Status};
+use crate::verdict::{CaseResult, FlakyResult, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,6 +42,12 @@ pub struct RunInfo {
     /// the switch used), and proposals it lacks even so.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub proposal_support: BTreeMap<String, ProposalSupport>,
+    /// Retries of each unexpected failure, on fresh workers (`--retries`).
+    #[serde(default)]
+    pub retries: usize,
+    /// What a flaky case counts as (`--flaky-result`).
+    #[serde(default)]
+    pub flaky_result: FlakyResult,
 }
 
 /// One case on one backend, judged and with its expectation applied.
@@ -90,7 +96,8 @@ pub struct RunFinished {
     pub elapsed_secs: f64,
     /// (backend, case) pairs judged.
     pub cases_run: usize,
-    /// Failures, unexpected passes and invalid cases.
+    /// Failures, unexpected passes and invalid cases (and flaky cases,
+    /// unless they count as passing).
     pub unexpected: usize,
     /// Rules that matched cases of this run but no failing one (only
     /// checked when no filter narrowed the run); each fails the run.

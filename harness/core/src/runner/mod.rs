@@ -107,6 +107,13 @@ pub struct RunConfig {
     /// in the worker that ran it, before the case finishes, within half
     /// of what is left of `case_timeout`.
     pub minimize: Option<minimize::MinimizeOptions>,
+    /// Runs of an unexpectedly failing case again, each on fresh workers
+    /// (the backend's [`crate::Backend::fresh_for_retry`]), until one
+    /// passes (the case is then flaky) or all fail (it stays failed, with
+    /// its first run's result).
+    pub retries: usize,
+    /// What a flaky case counts as for the run's conclusion.
+    pub flaky_result: crate::verdict::FlakyResult,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -205,6 +212,8 @@ impl Default for RunConfig {
             replay: Replay::default(),
             stop: Arc::default(),
             minimize: None,
+            retries: 0,
+            flaky_result: Default::default(),
         }
     }
 }
@@ -352,6 +361,8 @@ impl Run {
                 .iter()
                 .filter_map(|b| Some((b.info().name, b.engine.proposal_support()?)))
                 .collect(),
+            retries: self.config.retries,
+            flaky_result: self.config.flaky_result,
         };
         let mut emit = |event: RunEvent<'_>| -> std::io::Result<()> {
             for reporter in reporters.iter_mut() {
@@ -415,18 +426,20 @@ impl Run {
                 done.replayed = replayed;
                 done.case_index = self.shard.as_ref().map(|s| s.positions[index]);
                 finished.cases_run += 1;
-                finished.unexpected += usize::from(done.status.is_unexpected());
+                finished.unexpected += usize::from(done.status.fails_run(self.config.flaky_result));
                 emit(RunEvent::CaseFinished(&done))
             };
             let mut replays = replays.into_iter().peekable();
             let mut failed_emit = None;
             if !to_run.is_empty() && !stopped() {
+                let listed = expectations.clone();
                 pool::run_all(
                     backend,
                     &self.cases,
                     &to_run,
                     &self.config,
                     self.config.jobs_for(backend),
+                    Arc::new(move |case: &Case| !listed.expects_failure(case)),
                     |index, result, duration| {
                         while let Some((i, r, d)) = replays.next_if(|r| r.0 < index) {
                             if failed_emit.is_none() {
@@ -484,6 +497,8 @@ pub fn run_cases(
         &all,
         config,
         config.jobs_for(backend),
+        // No expectations here: every failure is unexpected.
+        Arc::new(|_: &Case| true),
         |_, r, _| results.push(r),
     );
     results
@@ -500,7 +515,12 @@ pub fn conclude<'a>(
     config: &RunConfig,
     duration: Duration,
 ) -> CaseFinished<'a> {
-    let judgement = expectations.judge(case, result.verdict);
+    let mut judgement = expectations.judge(case, result.verdict);
+    if judgement.status == crate::verdict::Status::Failed
+        && result.retried.is_some_and(|r| r.passed_on.is_some())
+    {
+        judgement.status = crate::verdict::Status::Flaky;
+    }
     let unsupported = if result.verdict == Verdict::Fail {
         let engine = &backend.engine;
         case.proposals_used()
@@ -641,6 +661,68 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// With retries, a case that fails once and then passes is flaky (and
+    /// fails the run only under `FlakyResult::Fail`); one that fails every
+    /// time stays failed with its first result; a passing one is run once.
+    #[test]
+    fn a_case_that_passes_on_a_retry_is_flaky_and_one_that_never_does_stays_failed() {
+        use crate::verdict::{FlakyResult, Retried, Status};
+        #[derive(Default)]
+        struct Statuses(Vec<(String, Status, Option<Retried>)>);
+        impl Reporter for Statuses {
+            fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
+                if let RunEvent::CaseFinished(done) = event {
+                    self.0
+                        .push((done.case.id.clone(), done.status, done.result.retried));
+                }
+                Ok(())
+            }
+        }
+        for flaky_result in [FlakyResult::Fail, FlakyResult::Pass] {
+            // A marker of its own per round: the double remembers bodies.
+            let marker = [
+                fault_injection::FAIL_FIRST_RUN,
+                format!("{flaky_result:?}").as_bytes(),
+            ]
+            .concat();
+            let cases = vec![
+                case("flaky", module_with(&marker), OutcomeClass::Module),
+                // Valid bytes said to be invalid: fails every time.
+                case("wrong", module_with(b"fine"), OutcomeClass::CompileError),
+                case("fine", module_with(b"fine"), OutcomeClass::Module),
+            ];
+            let run = Run::new(
+                cases,
+                vec![BackendUnderTest::bytes_only(FaultInjectingBackend)],
+                RunConfig {
+                    plans: PlanSelection::Set(PlanSet::Reduced),
+                    retries: 2,
+                    flaky_result,
+                    ..RunConfig::default()
+                },
+            );
+            let mut statuses = Statuses::default();
+            let finished = run.execute(&mut [&mut statuses]).unwrap();
+            let retried = |on: Option<usize>| Retried {
+                retries: on.unwrap_or(2),
+                passed_on: on,
+            };
+            assert_eq!(
+                statuses.0,
+                [
+                    ("flaky".into(), Status::Flaky, Some(retried(Some(1)))),
+                    ("wrong".into(), Status::Failed, Some(retried(None))),
+                    ("fine".into(), Status::Passed, None),
+                ]
+            );
+            let unexpected = match flaky_result {
+                FlakyResult::Fail => 2,
+                FlakyResult::Pass => 1,
+            };
+            assert_eq!(finished.unexpected, unexpected);
         }
     }
 

@@ -4,10 +4,10 @@
 
 use super::case::{run_case, timeout_message};
 use super::gate::Gate;
-use super::RunConfig;
+use super::{PlanSelection, RunConfig};
 use crate::backend::BackendUnderTest;
 use crate::case::Case;
-use crate::verdict::CaseResult;
+use crate::verdict::{CaseResult, Retried, Verdict};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -16,6 +16,32 @@ use std::time::{Duration, Instant};
 /// After a stop, how long cases already started get to finish; the rest
 /// are left unreported (a resumed run runs them).
 const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs a case that failed again, up to `retries` times, each on fresh
+/// workers of the backend (it, for an in-process engine, which keeps no
+/// state between cases), until one passes. Only the verdict of a retry is
+/// kept: the recorded result stays the first run's.
+fn retry(
+    backend: &BackendUnderTest,
+    case: &Case,
+    plans: &PlanSelection,
+    retries: usize,
+) -> Retried {
+    for attempt in 1..=retries {
+        let fresh = backend.engine.fresh_for_retry();
+        let again = run_case(fresh.as_ref().unwrap_or(backend), case, plans);
+        if again.verdict == Verdict::Pass {
+            return Retried {
+                retries: attempt,
+                passed_on: Some(attempt),
+            };
+        }
+    }
+    Retried {
+        retries,
+        passed_on: None,
+    }
+}
 
 struct Worker {
     /// The case being run and since when.
@@ -29,12 +55,16 @@ struct Worker {
 /// [`STOP_GRACE`] to finish. A case that outlives the timeout is recorded
 /// as such, its worker abandoned (an in-process engine cannot be killed)
 /// and replaced, and the run goes on.
+/// Whether a failure of a case would be unexpected (and so is retried).
+pub(super) type FailureUnexpected = Arc<dyn Fn(&Case) -> bool + Send + Sync>;
+
 pub(super) fn run_all(
     backend: &BackendUnderTest,
     cases: &Arc<Vec<Case>>,
     indices: &[usize],
     config: &RunConfig,
     jobs: usize,
+    failure_unexpected: FailureUnexpected,
     mut on_result: impl FnMut(usize, CaseResult, Duration),
 ) {
     // Below, a case is known by its position in `indices`.
@@ -59,6 +89,7 @@ pub(super) fn run_all(
         );
         let stop = config.stop.clone();
         let (minimize, case_timeout) = (config.minimize.clone(), config.case_timeout);
+        let (retries, failure_unexpected) = (config.retries, failure_unexpected.clone());
         let gate = gate.clone();
         std::thread::spawn(move || loop {
             // Once stopped, start nothing new; what runs, finishes.
@@ -76,7 +107,11 @@ pub(super) fn run_all(
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
             let mut result = run_case(&backend, case, &plans);
-            if let Some(options) = &minimize {
+            if retries > 0 && result.verdict == Verdict::Fail && failure_unexpected(case) {
+                result.retried = Some(retry(&backend, case, &plans, retries));
+            }
+            let flaky = result.retried.is_some_and(|r| r.passed_on.is_some());
+            if let (Some(options), false) = (&minimize, flaky) {
                 let time_left = case_timeout.saturating_sub(started.elapsed());
                 super::minimize::minimize_first_failure(
                     &backend,
@@ -233,6 +268,7 @@ mod tests {
             &[0, 1, 2, 3],
             &config,
             2,
+            Arc::new(|_: &Case| true),
             |index, result, _| results.push((index, result)),
         );
         let order: Vec<_> = results.iter().map(|(i, r)| (*i, r.id.as_str())).collect();

@@ -242,6 +242,7 @@ mod tests {
             aborted: None,
             verdict: Verdict::Pass,
             minimized: None,
+            retried: None,
         }
     }
 

@@ -243,6 +243,8 @@ impl Session {
                 minimize: spec
                     .minimize_attempts
                     .map(|max_attempts| MinimizeOptions { max_attempts }),
+                retries: spec.retries,
+                flaky_result: spec.flaky_result,
             },
             filtered,
             earlier: resumed

@@ -59,6 +59,10 @@ pub fn clock_bounds(hang_timeout_secs: u64, case_timeout_secs: Option<u64>) -> V
 }
 
 /// `--jobs`, checked (`None`: the backend's preference).
+/// The most retries of one case: a case that fails ten times on fresh
+/// workers is failing, and more would only multiply a bad night's time.
+pub const MAX_RETRIES: usize = 10;
+
 pub fn jobs_bound(jobs: Option<usize>) -> Option<Bounded> {
     jobs.map(|jobs| Bounded {
         flag: "--jobs",
@@ -116,6 +120,13 @@ pub struct RunSpec {
     pub shard: Option<Shard>,
     /// Minimize each failing case within this many compiles.
     pub minimize_attempts: Option<usize>,
+    /// Runs of an unexpected failure again on fresh workers; one that
+    /// passes makes the case flaky.
+    #[serde(default)]
+    pub retries: usize,
+    /// What a flaky case counts as for the exit code.
+    #[serde(default)]
+    pub flaky_result: crate::verdict::FlakyResult,
     /// What one module may cost.
     pub limits: Limits,
     /// Reports made from the JSON report when the run ends.
@@ -146,6 +157,8 @@ impl Default for RunSpec {
             truncation: true,
             shard: None,
             minimize_attempts: None,
+            retries: 0,
+            flaky_result: Default::default(),
             limits: Limits::default(),
             publish: PublishSpec::default(),
             show_failures: 30,
@@ -245,6 +258,11 @@ impl RunSpec {
     pub fn validate(&self) -> Result<(), Error> {
         let mut bounds = clock_bounds(self.hang_timeout_secs, Some(self.case_timeout_secs));
         bounds.extend(jobs_bound(self.jobs));
+        bounds.push(Bounded {
+            flag: "--retries",
+            value: self.retries as u64,
+            allowed: 0..=MAX_RETRIES as u64,
+        });
         check_bounds(&bounds)?;
         check_backends_distinct(&self.backends)
     }

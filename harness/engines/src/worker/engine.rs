@@ -94,13 +94,19 @@ impl<'a> Call<'a> {
 }
 
 pub struct WorkerBackend {
+    /// What every copy of this backend shares (a copy on fresh workers
+    /// for a retry shares the handshake and the probes).
+    shared: Arc<Shared>,
+    workers: usize,
+    /// Worker pools by switch set; the empty set is the engine as shipped.
+    pools: Mutex<BTreeMap<Vec<Switch>, Arc<dyn WorkerPool>>>,
+}
+
+pub struct Shared {
     name: String,
     source: Box<dyn WorkerSource>,
     /// Switches that may turn on proposals, from `switches::ENGINE_SWITCHES`.
     candidates: Vec<(String, Switch)>,
-    workers: usize,
-    /// Worker pools by switch set; the empty set is the engine as shipped.
-    pools: Mutex<BTreeMap<Vec<Switch>, Arc<dyn WorkerPool>>>,
     next_request: AtomicU64,
     /// The first handshake; a failed one is retried (see `hello`).
     hello: OnceLock<Hello>,
@@ -110,6 +116,14 @@ pub struct WorkerBackend {
     /// Probed on first need: which candidates work, which proposals lack.
     support: OnceLock<Detected>,
     deadlines: Deadlines,
+}
+
+/// `self.name`, `self.source`, ...: the shared parts read as the backend's.
+impl std::ops::Deref for WorkerBackend {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -131,25 +145,41 @@ impl WorkerBackend {
         settle: Duration,
     ) -> WorkerBackend {
         WorkerBackend {
-            name: name.to_string(),
-            source,
-            candidates,
+            shared: Arc::new(Shared {
+                name: name.to_string(),
+                source,
+                candidates,
+                next_request: AtomicU64::new(1),
+                hello: OnceLock::new(),
+                hello_failed: Mutex::new(None),
+                support: OnceLock::new(),
+                deadlines: Deadlines {
+                    settle,
+                    hang_grace: streamconform::backend::DEFAULT_HANG_GRACE,
+                },
+            }),
             workers: workers.max(1),
             pools: Mutex::new(BTreeMap::new()),
-            next_request: AtomicU64::new(1),
-            hello: OnceLock::new(),
-            hello_failed: Mutex::new(None),
-            support: OnceLock::new(),
-            deadlines: Deadlines {
-                settle,
-                hang_grace: streamconform::backend::DEFAULT_HANG_GRACE,
-            },
         }
     }
 
-    /// How long past the pending window a silent worker counts as hung.
+    /// How long past the pending window a silent worker counts as hung
+    /// (set before the backend is shared or copied).
     pub fn set_hang_grace(&mut self, grace: Duration) {
-        self.deadlines.hang_grace = grace;
+        Arc::get_mut(&mut self.shared)
+            .expect("the hang grace is set before the backend is copied")
+            .deadlines
+            .hang_grace = grace;
+    }
+
+    /// This backend on workers of its own, started when first needed and
+    /// stopped when it is dropped: one per switch set.
+    pub fn on_fresh_workers(&self) -> WorkerBackend {
+        WorkerBackend {
+            shared: self.shared.clone(),
+            workers: 1,
+            pools: Mutex::new(BTreeMap::new()),
+        }
     }
 
     fn pool(&self, set: Vec<Switch>) -> Arc<dyn WorkerPool> {
@@ -462,6 +492,12 @@ impl Backend for WorkerBackend {
     fn preferred_jobs(&self) -> Option<usize> {
         // Keep every worker busy with several cases in flight.
         Some(self.workers * self.source.cases_per_worker())
+    }
+
+    fn fresh_for_retry(&self) -> Option<streamconform::backend::BackendUnderTest> {
+        Some(streamconform::backend::BackendUnderTest::complete(
+            self.on_fresh_workers(),
+        ))
     }
 }
 
