@@ -95,6 +95,19 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
             break;
         }
         result.plans_run += group.len();
+        // A hang ends the case: the plans after this group are not run
+        // (each would cost another hang window), so a hanging case comes
+        // out the same way whichever deadline (the worker's hang window,
+        // the runner's --timeout) would have fired first.
+        let hung_under = std::iter::once(("one-shot", &*one_shot))
+            .chain(
+                group
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .zip(outcomes.iter().map(|o| &o.outcome)),
+            )
+            .find(|(_, outcome)| matches!(outcome, Outcome::Timeout))
+            .map(|(name, _)| name.to_string());
         for (plan, actual) in group.into_iter().zip(outcomes) {
             // The harness did not present the case as described (its
             // server did not serve the body as registered): the outcome is
@@ -141,8 +154,14 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
                 }
             }
         }
+        if let Some(name) = hung_under {
+            result.aborted = Some(format!(
+                "{TIMEOUT_PREFIX} the engine did not answer under {name}; the case's later plans were not run"
+            ));
+            break;
+        }
     }
-    result.verdict = if result.failing_plans_total == 0 {
+    result.verdict = if result.failing_plans_total == 0 && result.aborted.is_none() {
         Verdict::Pass
     } else {
         Verdict::Fail

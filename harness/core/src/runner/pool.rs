@@ -26,8 +26,10 @@ fn retry(
     case: &Case,
     plans: &PlanSelection,
     retries: usize,
+    restart_clock: impl Fn(),
 ) -> Retried {
     for attempt in 1..=retries {
+        restart_clock();
         let fresh = backend.engine.fresh_for_retry();
         let again = run_case(fresh.as_ref().unwrap_or(backend), case, plans);
         if again.verdict == Verdict::Pass {
@@ -107,12 +109,24 @@ pub(super) fn run_all(
             let started = Instant::now();
             *busy.lock().unwrap() = Some((index, started));
             let mut result = run_case(&backend, case, &plans);
+            // When the case's --timeout started counting (again, per retry).
+            let clock = std::cell::Cell::new(started);
+            // Retries are not the case's duration (the report says so).
+            let mut retrying = Duration::ZERO;
             if retries > 0 && result.verdict == Verdict::Fail && failure_unexpected(case) {
-                result.retried = Some(retry(&backend, case, &plans, retries));
+                // Each retry gets the whole --timeout, as the first run did.
+                let restart_clock = || {
+                    let now = Instant::now();
+                    clock.set(now);
+                    *busy.lock().unwrap() = Some((index, now));
+                };
+                let retries_started = Instant::now();
+                result.retried = Some(retry(&backend, case, &plans, retries, restart_clock));
+                retrying = retries_started.elapsed();
             }
             let flaky = result.retried.is_some_and(|r| r.passed_on.is_some());
             if let (Some(options), false) = (&minimize, flaky) {
-                let time_left = case_timeout.saturating_sub(started.elapsed());
+                let time_left = case_timeout.saturating_sub(clock.get().elapsed());
                 super::minimize::minimize_first_failure(
                     &backend,
                     case,
@@ -124,7 +138,9 @@ pub(super) fn run_all(
             *busy.lock().unwrap() = None;
             drop(pass);
             if abandoned.load(Ordering::Relaxed)
-                || tx.send((index, result, started.elapsed())).is_err()
+                || tx
+                    .send((index, result, started.elapsed().saturating_sub(retrying)))
+                    .is_err()
             {
                 return;
             }

@@ -125,6 +125,13 @@ fn a_crashing_and_a_hanging_worker_cost_only_their_cases() {
         results[1].one_shot
     );
     assert_eq!(results[3].one_shot, Some(Outcome::Timeout));
+    // A hang ends its case: reported the same way whichever deadline
+    // would have fired first, with no further hang windows spent on it.
+    let why = results[3].aborted.as_deref().unwrap_or_default();
+    assert!(
+        why.starts_with("timeout: the engine did not answer under one-shot"),
+        "{why}"
+    );
 }
 
 /// The hang timer of a request starts when the worker takes it: requests
