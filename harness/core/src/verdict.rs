@@ -312,6 +312,11 @@ impl CaseResult {
                 .is_some_and(|a| a.starts_with("timeout"))
     }
 
+    /// Whether a retry of this failure passed (the case is flaky).
+    pub fn passed_on_retry(&self) -> bool {
+        self.retried.is_some_and(|r| r.passed_on.is_some())
+    }
+
     pub fn aborted(case: &Case, why: String) -> CaseResult {
         CaseResult {
             aborted: Some(why),

@@ -129,10 +129,11 @@ impl ReportedCase {
     /// (see [`CaseResult::check_consistent`]), its status with its verdict
     /// and expectation, unsupported proposals only on a failure.
     pub fn check_consistent(&self) -> Result<(), String> {
-        self.raw().check_consistent()?;
+        let raw = self.raw();
+        raw.check_consistent()?;
         self.status
             .check_follows(self.verdict, self.expectation_reason.as_deref())?;
-        let passed_on_retry = self.retried.is_some_and(|r| r.passed_on.is_some());
+        let passed_on_retry = raw.passed_on_retry();
         if passed_on_retry != (self.status == Status::Flaky) {
             return Err(format!(
                 "status {:?} with retries {:?}: a case is flaky exactly when a retry passed",

@@ -516,9 +516,7 @@ pub fn conclude<'a>(
     duration: Duration,
 ) -> CaseFinished<'a> {
     let mut judgement = expectations.judge(case, result.verdict);
-    if judgement.status == crate::verdict::Status::Failed
-        && result.retried.is_some_and(|r| r.passed_on.is_some())
-    {
+    if judgement.status == crate::verdict::Status::Failed && result.passed_on_retry() {
         judgement.status = crate::verdict::Status::Flaky;
     }
     let unsupported = if result.verdict == Verdict::Fail {

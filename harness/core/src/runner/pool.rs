@@ -51,15 +51,15 @@ struct Worker {
     abandoned: Arc<AtomicBool>,
 }
 
+/// Whether a failure of a case would be unexpected (and so is retried).
+pub(super) type FailureUnexpected = Arc<dyn Fn(&Case) -> bool + Send + Sync>;
+
 /// Runs the cases at `indices` (into `cases`, ascending) on `jobs` workers
 /// and calls `on_result(index, result, duration)` in that order. Once
 /// `config.stop` is set, no case starts, and started ones get
 /// [`STOP_GRACE`] to finish. A case that outlives the timeout is recorded
 /// as such, its worker abandoned (an in-process engine cannot be killed)
 /// and replaced, and the run goes on.
-/// Whether a failure of a case would be unexpected (and so is retried).
-pub(super) type FailureUnexpected = Arc<dyn Fn(&Case) -> bool + Send + Sync>;
-
 pub(super) fn run_all(
     backend: &BackendUnderTest,
     cases: &Arc<Vec<Case>>,
@@ -124,7 +124,7 @@ pub(super) fn run_all(
                 result.retried = Some(retry(&backend, case, &plans, retries, restart_clock));
                 retrying = retries_started.elapsed();
             }
-            let flaky = result.retried.is_some_and(|r| r.passed_on.is_some());
+            let flaky = result.passed_on_retry();
             if let (Some(options), false) = (&minimize, flaky) {
                 let time_left = case_timeout.saturating_sub(clock.get().elapsed());
                 super::minimize::minimize_first_failure(
