@@ -7,11 +7,14 @@
 //! - `junit.rs`, `wptreport.rs`, `markdown.rs`: one file each;
 //! - `history.rs`: the nights kept in a directory, and what changed between
 //!   the last two (regressions, fixes);
+//! - `interop.rs`: what every engine passes, per pair, and where engines
+//!   disagree;
 //! - `site.rs`: the self-contained HTML site;
 //! - `merge.rs`: shard reports joined into one.
 
 mod describe;
 pub mod history;
+pub mod interop;
 pub mod junit;
 pub mod markdown;
 pub mod merge;

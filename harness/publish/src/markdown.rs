@@ -7,6 +7,7 @@
 
 use super::describe::{self, Standing};
 use super::history::{Change, Changes};
+use super::interop::Interop;
 use super::PublishError;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -201,6 +202,8 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
          Expected failures are deviations listed in the backend's expectations file.\n",
     );
 
+    interop_table(&mut out, report);
+
     let finished = &report.finished;
     let mut problems = Vec::new();
     if !report.input_errors.is_empty() {
@@ -354,6 +357,75 @@ pub fn render(report: &Report, changes: Option<&Changes>) -> String {
     out
 }
 
+/// The site's interop table per suite (its groups are on the site): of
+/// the cases every engine judged, the share all engines pass and each pair
+/// passes.
+fn interop_table(out: &mut String, report: &Report) {
+    let Some(interop) = Interop::of(report) else {
+        return;
+    };
+    let pairs = interop.pairs();
+    let names = |list: &[String]| list.iter().map(|e| cell(e)).collect::<Vec<_>>().join(", ");
+    let _ = write!(
+        out,
+        "\n### Interop\n\nOf the cases every engine judged, the share that all engines pass, \
+         and that each pair passes (an expected failure does not pass). Engines: {}",
+        names(&interop.engines)
+    );
+    for (what, list) in [
+        ("older releases left out", &interop.older_releases),
+        ("left out for having no results", &interop.without_results),
+    ] {
+        if !list.is_empty() {
+            let _ = write!(out, "; {what}: {}", names(list));
+        }
+    }
+    let _ = write!(
+        out,
+        ".\n\n| suite | cases | all {} |",
+        interop.engines.len()
+    );
+    for &(a, b) in &pairs {
+        let _ = write!(
+            out,
+            " {} · {} |",
+            cell(&interop.engines[a]),
+            cell(&interop.engines[b])
+        );
+    }
+    out.push_str("\n|---|--:|--:|");
+    out.push_str(&"--:|".repeat(pairs.len()));
+    out.push('\n');
+    // As the site shows them: rounded down, so only a full pass is 100%.
+    let share = |passed: usize, judged: usize| match judged {
+        0 => "–".to_string(),
+        _ => super::site::percent(passed, judged),
+    };
+    for (name, s) in interop
+        .suites
+        .iter()
+        .map(|s| (cell(&s.suite), s))
+        .chain([("**all**".to_string(), &interop.total)])
+    {
+        let _ = write!(
+            out,
+            "| {name} | {} | {} |",
+            s.judged,
+            share(s.all_pass, s.judged)
+        );
+        for p in &s.pairs {
+            let _ = write!(out, " {} |", share(p.both_pass, p.judged));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "\n{} cases where engines disagree (listed on the site, each engine's outcome side by side); {} pass on no engine.",
+        interop.disagreements.len(),
+        interop.total.none_pass
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::sample;
@@ -459,6 +531,32 @@ mod tests {
         assert!(md.contains("#### node 20.20.2 → node 22.1.0"), "{md}");
         assert!(md.contains("- **fixed** `"), "{md}");
         assert!(!md.contains("**regressed**"), "{md}");
+    }
+
+    #[test]
+    fn interop_per_suite_counts_cases_every_engine_judged() {
+        let md = render(&sample::report(), None);
+        let interop = &md[md.find("### Interop").expect("an interop section")..];
+        // node and chromium both judged two cases; one is node's expected
+        // failure, which does not pass.
+        assert!(interop.contains("Engines: node, chromium."), "{interop}");
+        assert!(
+            interop.contains("| suite | cases | all 2 | node · chromium |"),
+            "{interop}"
+        );
+        assert!(interop.contains("| spec | 1 | 0.0% | 0.0% |"), "{interop}");
+        assert!(
+            interop.contains("| webapi | 1 | 100% | 100% |"),
+            "{interop}"
+        );
+        assert!(
+            interop.contains("| **all** | 2 | 50.0% | 50.0% |"),
+            "{interop}"
+        );
+        assert!(
+            interop.contains("1 cases where engines disagree"),
+            "{interop}"
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! opens from `file://` with no server and no network, its CSS and script
 //! inline.
 //!
-//! - `index.html`: the run, a matrix of (suite, group) rows by backend
-//!   columns with pass rates, and with a history the pass rate over time
-//!   and the cases that regressed or were fixed since the night before;
+//! - `index.html`: the run; interop (what every engine passes, per suite
+//!   and group and per pair of engines); a matrix of (suite, group) rows by
+//!   backend columns with pass rates; and with a history the pass rate over
+//!   time and the cases that regressed or were fixed;
+//! - `interop.html`: the cases where engines disagree, each engine's
+//!   outcome side by side (with two engines or more);
 //! - `cells/N.html`: one page per matrix cell that has cases other than
 //!   passes, listing them (deviations, expected failures, unsupported
 //!   proposals, not applicable) with their failing plans and repro lines.
@@ -12,7 +15,9 @@
 //! Passing cases are only counted, never listed, so a night of 140,000
 //! results per backend gives pages about as large as its failures.
 
+use super::describe::one_line;
 use super::history::{Change, History, PassRate};
+use super::interop::{Interop, Share};
 use super::PublishError;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
@@ -28,6 +33,11 @@ use streamconform::verdict::{PlanFailure, Status};
 pub(crate) const MAX_CHANGES_LISTED: usize = 200;
 /// Input errors, setup errors and stale rules listed on the index.
 const MAX_MESSAGES_LISTED: usize = 100;
+/// Cases where engines disagree listed on `interop.html`; the rest are
+/// counted.
+const MAX_DISAGREEMENTS_LISTED: usize = 5000;
+/// Longest engine result shown in an interop cell.
+const RESULT_CHARS: usize = 160;
 
 /// Writes the site into `dir` (created if missing); pages of an earlier
 /// site there are replaced.
@@ -68,8 +78,20 @@ pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(
         let page = cell_page(report, &matrix.cells[n], cases);
         output::write(&path, page)?;
     }
+    let interop = Interop::of(report);
+    let interop_page_path = dir.join("interop.html");
+    match &interop {
+        Some(interop) => output::write(
+            &interop_page_path,
+            interop_page(report, &matrix, &listed, interop),
+        )?,
+        // An earlier site's page would contradict this index.
+        None if interop_page_path.is_file() => std::fs::remove_file(&interop_page_path)
+            .map_err(PublishError::io(&interop_page_path))?,
+        None => {}
+    }
     let index = dir.join("index.html");
-    let page = index_page(report, &matrix, &listed, history);
+    let page = index_page(report, &matrix, &listed, interop.as_ref(), history);
     output::write(&index, page)?;
     Ok(())
 }
@@ -256,7 +278,7 @@ fn status_label(status: Status) -> &'static str {
 
 /// A pass rate as shown: one decimal, rounded down so that only a full
 /// pass shows 100%.
-fn percent(passed: usize, judged: usize) -> String {
+pub(crate) fn percent(passed: usize, judged: usize) -> String {
     if judged == 0 {
         return "n/a".to_string();
     }
@@ -312,7 +334,7 @@ const STYLE: &str = "<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.25em;margin-top:1.5em}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-td.cell{text-align:right;min-width:7em}td.cell a{color:inherit;text-decoration:none;display:block}
+td.cell,td.share{text-align:right;min-width:7em}td.cell a{color:inherit;text-decoration:none;display:block}
 .rate{font-weight:600}.count{font-size:.85em;color:#444;display:block}
 .marks span{font-size:.75em;border-radius:3px;padding:0 3px;margin-left:2px;white-space:nowrap}
 .r-all{background:#c8ecc8}.r-most{background:#eef5b8}.r-half{background:#fbd9a5}.r-low{background:#f6b3ab}.r-none{background:#eee}
@@ -326,6 +348,9 @@ details.deviation{border-color:#b3261e}details.expected{border-color:#5c6bc0}det
 summary{cursor:pointer}code,pre{font:12px/1.3 ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:4px}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}dd{margin:0}
 .muted{color:#666}.chart text{font-size:11px}
+th.pair{font-size:.8em;font-weight:600}td.num{text-align:right}tr.subtotal td,tr.total td{font-weight:600;border-top:2px solid #999}
+.o-pass{background:#c8ecc8}.o-fail{background:#f6b3ab}.o-expected{background:#d9dcf3}.o-unsupported{background:#e4e4e4}.o-na,.o-none{background:#f4f4f4;color:#666}
+#disagreements td{max-width:22em;word-break:break-word}
 </style>
 ";
 
@@ -341,6 +366,7 @@ fn index_page(
     report: &Report,
     matrix: &Matrix,
     listed: &BTreeMap<usize, Vec<&ReportedCase>>,
+    interop: Option<&Interop>,
     history: Option<&History>,
 ) -> String {
     let run = &report.run;
@@ -399,6 +425,9 @@ fn index_page(
                 changes.fixed.len()
             ))
             .m("</a></p>\n");
+    }
+    if let Some(interop) = interop {
+        interop_section(&mut h, interop);
     }
     matrix_section(&mut h, matrix, listed);
     releases_section(&mut h, report, matrix);
@@ -507,6 +536,183 @@ fn cell_td(h: &mut Html, row: &SummaryRow, link: Option<usize>) {
         h.m("</a>");
     }
     h.m("</td>");
+}
+
+/// What every engine passes, per suite and group and per pair, and a link
+/// to the cases where engines disagree (`interop.rs` says what counts).
+fn interop_section(h: &mut Html, interop: &Interop) {
+    let pairs = interop.pairs();
+    h.m(
+        "<h2 id=\"interop\">Interop</h2>\n<p class=\"muted\">Of the cases every engine judged, \
+         the share that every engine passes, and that each pair of engines both passes. Engines: ",
+    )
+    .t(interop.engines.join(", "))
+    .m(" (the reference model is not an engine");
+    if !interop.older_releases.is_empty() {
+        h.m("; older releases left out: ")
+            .t(interop.older_releases.join(", "));
+    }
+    if !interop.without_results.is_empty() {
+        h.m("; left out for having no results: ")
+            .t(interop.without_results.join(", "));
+    }
+    h.m("). An expected failure does not pass.</p>\n<table id=\"interop-table\"><thead><tr><th>suite</th><th>group</th><th>cases</th><th>all ")
+        .t(interop.engines.len())
+        .m(" engines</th>");
+    for &(a, b) in &pairs {
+        h.m("<th class=\"pair\">")
+            .t(&interop.engines[a])
+            .m("<br>")
+            .t(&interop.engines[b])
+            .m("</th>");
+    }
+    h.m("</tr></thead><tbody>\n");
+    let row = |h: &mut Html, share: &Share, class: &'static str, suite: &str, group: &str| {
+        h.m("<tr class=\"")
+            .m(class)
+            .m("\"><td>")
+            .t(suite)
+            .m("</td><td>")
+            .t(group)
+            .m("</td><td class=\"num\">")
+            .t(share.judged);
+        if share.not_judged_everywhere > 0 {
+            h.m("<span class=\"count\" title=\"cases some engine did not judge\">+")
+                .t(share.not_judged_everywhere)
+                .m(" not everywhere</span>");
+        }
+        h.m("</td>");
+        share_td(h, share.all_pass, share.judged);
+        for pair in &share.pairs {
+            share_td(h, pair.both_pass, pair.judged);
+        }
+        h.m("</tr>\n");
+    };
+    for suite in &interop.suites {
+        let groups: Vec<&Share> = interop
+            .groups
+            .iter()
+            .filter(|g| g.suite == suite.suite)
+            .collect();
+        for group in &groups {
+            row(h, group, "group", &group.suite, &group.group);
+        }
+        if groups.len() > 1 {
+            row(h, suite, "subtotal", &suite.suite, "all groups");
+        }
+    }
+    row(h, &interop.total, "total", "all", "");
+    h.m("</tbody></table>\n<p>");
+    if interop.disagreements.is_empty() {
+        h.m("No case where engines disagree.");
+    } else {
+        h.m("<a href=\"interop.html\">")
+            .t(interop.disagreements.len())
+            .m(" cases where engines disagree</a>, each engine's outcome side by side.");
+    }
+    h.m(" ")
+        .t(interop.total.none_pass)
+        .m(" cases pass on no engine.</p>\n");
+}
+
+/// A share's cell: rate, then the counts.
+fn share_td(h: &mut Html, passed: usize, judged: usize) {
+    h.m("<td class=\"share ")
+        .m(rate_class(passed, judged))
+        .m("\"><span class=\"rate\">")
+        .t(percent(passed, judged))
+        .m("</span><span class=\"count\">")
+        .t(format!("{passed} / {judged}"))
+        .m("</span></td>");
+}
+
+/// The cases where engines disagree, one row each, every engine's outcome
+/// in its column, linked to its entry on the engine's cell page.
+fn interop_page(
+    report: &Report,
+    matrix: &Matrix,
+    listed: &BTreeMap<usize, Vec<&ReportedCase>>,
+    interop: &Interop,
+) -> String {
+    let mut h = Html::default();
+    page_start(&mut h, "streamconform: where engines disagree");
+    h.m("<p><a href=\"index.html#interop\">← interop</a></p>\n<h1>Where engines disagree</h1>\n<p>")
+        .t(format!(
+            "{} cases that some engine passes and another does not, of {} every engine judged; run of {}.",
+            interop.disagreements.len(),
+            interop.total.judged,
+            report.run.started_at
+        ))
+        .m("</p>\n<p><label>Filter by case id: <input id=\"filter\" type=\"search\" size=\"50\"></label> <span id=\"shown\"></span></p>\n");
+    h.m("<table id=\"disagreements\"><thead><tr><th>case</th>");
+    for engine in &interop.engines {
+        h.m("<th>").t(engine).m("</th>");
+    }
+    h.m("</tr></thead><tbody>\n");
+    for d in interop.disagreements.iter().take(MAX_DISAGREEMENTS_LISTED) {
+        h.m("<tr class=\"case\" data-id=\"")
+            .t(&d.id)
+            .m("\"><td><code>")
+            .t(&d.id)
+            .m("</code><br><span class=\"count\">expected: ")
+            .t(d.expected)
+            .m("</span></td>");
+        for (engine, outcome) in interop.engines.iter().zip(&d.outcomes) {
+            let Some(o) = outcome else {
+                h.m("<td class=\"o-none\">no result</td>");
+                continue;
+            };
+            let class = match o.status {
+                _ if o.passes => "o-pass",
+                Status::NotApplicable => "o-na",
+                Status::ExpectedFailure if o.unsupported => "o-unsupported",
+                Status::ExpectedFailure => "o-expected",
+                _ => "o-fail",
+            };
+            h.m("<td class=\"").m(class).m("\">");
+            let cell = matrix
+                .cell(engine, &d.suite, &d.group)
+                .filter(|n| o.status != Status::Passed && listed.contains_key(n));
+            match cell {
+                Some(n) => {
+                    h.m("<a href=\"cells/")
+                        .t(n)
+                        .m(".html#q=")
+                        .t(percent_encode(&d.id))
+                        .m("\"><b>")
+                        .t(status_label(o.status))
+                        .m("</b></a>");
+                }
+                None => {
+                    h.m("<b>").t(status_label(o.status)).m("</b>");
+                }
+            }
+            if o.unsupported {
+                h.m(" (unsupported proposal)");
+            }
+            h.m("<br><code>")
+                .t(one_line(&o.result, RESULT_CHARS))
+                .m("</code>");
+            if let Some(plan) = &o.first_failing_plan {
+                h.m("<br><span class=\"count\">")
+                    .t(format!(
+                        "{} of {} plans failed; shown: {plan}",
+                        o.failing_plans, o.plans_run
+                    ))
+                    .m("</span>");
+            }
+            h.m("</td>");
+        }
+        h.m("</tr>\n");
+    }
+    h.m("</tbody></table>\n");
+    if interop.disagreements.len() > MAX_DISAGREEMENTS_LISTED {
+        h.m("<p>and ")
+            .t(interop.disagreements.len() - MAX_DISAGREEMENTS_LISTED)
+            .m(" more (in the JSON report)</p>\n");
+    }
+    h.m(CELL_SCRIPT).m("</body></html>\n");
+    h.0
 }
 
 const CHART_COLOURS: [&str; 8] = [
@@ -862,7 +1068,7 @@ const CELL_SCRIPT: &str = "<script>
 (function () {
   var input = document.getElementById('filter');
   var shown = document.getElementById('shown');
-  var cases = Array.prototype.slice.call(document.querySelectorAll('details.case'));
+  var cases = Array.prototype.slice.call(document.querySelectorAll('.case[data-id]'));
   function apply() {
     var q = input.value.toLowerCase();
     var n = 0;

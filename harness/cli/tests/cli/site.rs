@@ -408,3 +408,167 @@ fn a_night_run_again_replaces_itself_and_a_stray_json_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no results"), "{}", text(&out));
 }
+
+/// The text of each `<span class="count">` in `html`, in order.
+fn counts(html: &str) -> Vec<String> {
+    html.split("<span class=\"count\">")
+        .skip(1)
+        .map(|s| s[..s.find("</span>").unwrap()].to_string())
+        .collect()
+}
+
+/// Interop end to end: a real run of node, bun and deno (and the
+/// reference, which is not an engine) on part of the Web API suite. In
+/// headless Chromium the index shows, per group, how many cases all three
+/// pass and each pair passes, as counted here from the report; the
+/// disagreement page lists exactly the cases some engine passes and
+/// another does not, each with every engine's status in its column.
+#[test]
+fn interop_of_three_real_engines_shows_the_reports_numbers_and_disagreements() {
+    common::install_js_engines();
+    let dir = scratch("site-interop");
+    let out = streamconform(
+        &[
+            "run",
+            "--backend",
+            "reference",
+            "--backend",
+            "node",
+            "--backend",
+            "bun",
+            "--backend",
+            "deno",
+            "--suite",
+            "webapi",
+            "--filter",
+            "webapi/c",
+            "--report",
+            "run.json",
+            "--html",
+            "site",
+        ],
+        &dir,
+    );
+    // Deviations without expectations make it 1; nothing else may.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = read(&dir.join("run.json"));
+    let engines = ["node", "bun", "deno"];
+    let pairs = [(0, 1), (0, 2), (1, 2)];
+
+    // Per case id, each engine's verdict: Some(passes) when judged.
+    let mut cases: BTreeMap<(String, String, String), [Option<bool>; 3]> = BTreeMap::new();
+    for c in &report.results {
+        let Some(e) = engines.iter().position(|e| *e == c.backend) else {
+            continue;
+        };
+        let entry = cases
+            .entry((c.suite.clone(), c.group.clone(), c.id.clone()))
+            .or_default();
+        entry[e] = (c.status != Status::NotApplicable)
+            .then_some(matches!(c.status, Status::Passed | Status::UnexpectedPass));
+    }
+    // Per group: the expected counts, in the table's order (all, pairs).
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut disagreeing = Vec::new();
+    let groups: std::collections::BTreeSet<&String> = cases.keys().map(|(_, g, _)| g).collect();
+    for group in groups {
+        let of_group: Vec<&[Option<bool>; 3]> = cases
+            .iter()
+            .filter(|((_, g, _), _)| g == group)
+            .map(|(_, v)| v)
+            .collect();
+        let judged: Vec<_> = of_group
+            .iter()
+            .filter(|v| v.iter().all(Option::is_some))
+            .collect();
+        let all = judged
+            .iter()
+            .filter(|v| v.iter().all(|p| *p == Some(true)))
+            .count();
+        let mut row = vec![format!("{all} / {}", judged.len())];
+        for (a, b) in pairs {
+            let both: Vec<_> = of_group
+                .iter()
+                .filter(|v| v[a].is_some() && v[b].is_some())
+                .collect();
+            let pass = both
+                .iter()
+                .filter(|v| v[a] == Some(true) && v[b] == Some(true))
+                .count();
+            row.push(format!("{pass} / {}", both.len()));
+        }
+        expected.insert(group.clone(), row);
+    }
+    for ((_, _, id), v) in &cases {
+        if v.contains(&Some(true)) && v.contains(&Some(false)) {
+            disagreeing.push(id.clone());
+        }
+    }
+    assert!(
+        !disagreeing.is_empty(),
+        "these engines are known to disagree on webapi/chunks"
+    );
+
+    let profile = dir.join("profile");
+    let index = format!("file://{}", dir.join("site/index.html").display());
+    let (dom, console) = load_in_chromium(&index, &profile, &[]);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let section = &dom[dom.find("id=\"interop\"").expect("an interop section")..];
+    let section = &section[..section.find("</table>").unwrap()];
+    assert!(
+        strip_tags(section)
+            .contains("Engines: node, bun, deno (the reference model is not an engine)"),
+        "{section}"
+    );
+    let mut shown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in section.split("<tr class=\"group\">").skip(1) {
+        let row = &row[..row.find("</tr>").unwrap()];
+        let cells: Vec<&str> = row.split("<td").collect();
+        let group = strip_tags(&format!("<td{}", cells[2]));
+        shown.insert(group, counts(row));
+    }
+    assert_eq!(shown, expected, "the interop table against the report");
+    let link = &dom[dom
+        .find("<a href=\"interop.html\">")
+        .expect("a link to the disagreements")..];
+    let link = strip_tags(&link[..link.find("</a>").unwrap()]);
+    assert_eq!(
+        link,
+        format!("{} cases where engines disagree", disagreeing.len())
+    );
+
+    let page = format!("file://{}", dir.join("site/interop.html").display());
+    let (dom, console) = load_in_chromium(&page, &profile, &[]);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let n = disagreeing.len();
+    assert!(dom.contains(&format!("{n} of {n} shown")), "{dom}");
+    let listed: Vec<String> = dom
+        .split("<tr class=\"case\" data-id=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .collect();
+    assert_eq!(listed, disagreeing);
+    // Each engine's status in its own column, in the engines' order.
+    let first = &dom[dom.find("<tr class=\"case\"").unwrap()..];
+    let first = &first[..first.find("</tr>").unwrap()];
+    let columns: Vec<String> = first
+        .split("<td class=\"o-")
+        .skip(1)
+        .map(|td| strip_tags(&format!("<{td}")))
+        .collect();
+    for (e, column) in engines.iter().zip(&columns) {
+        let case = report
+            .results
+            .iter()
+            .find(|c| c.backend == *e && c.id == disagreeing[0])
+            .unwrap();
+        let word = match case.status {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::ExpectedFailure => "expected failure",
+            Status::NotApplicable => "not applicable",
+            other => panic!("{other:?} in this run"),
+        };
+        assert!(column.starts_with(word), "{e}: {column}");
+    }
+}

@@ -8,7 +8,7 @@
 pub mod fault_injection;
 mod reference;
 
-pub use reference::{decide_instantiation, ReferenceBackend};
+pub use reference::{decide_instantiation, ReferenceBackend, REFERENCE_NAME};
 
 use crate::case::ImportObject;
 use crate::features::Features;
@@ -54,6 +54,15 @@ pub struct BackendInfo {
     pub name: String,
     /// The engine's version as it wants it shown, e.g. `wasmi 2.0.1`.
     pub version: String,
+}
+
+impl BackendInfo {
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> BackendInfo {
+        BackendInfo {
+            name: name.into(),
+            version: version.into(),
+        }
+    }
 }
 
 /// What an engine found out about its proposals (see

@@ -129,21 +129,11 @@ impl ReleaseDiffs {
     /// Over the run's backends: only engines with two releases or more are
     /// followed, so a run without any keeps nothing.
     pub fn for_backends(backends: &[BackendInfo]) -> ReleaseDiffs {
-        let mut by_engine: BTreeMap<&str, Vec<&BackendInfo>> = BTreeMap::new();
-        for b in backends {
-            let engine = b.name.split('@').next().unwrap_or(&b.name);
-            by_engine.entry(engine).or_default().push(b);
-        }
         let mut diffs = ReleaseDiffs::default();
-        for (engine, mut releases) in by_engine {
+        for (engine, releases) in engines_of(backends) {
             if releases.len() < 2 {
                 continue;
             }
-            releases.sort_by(|a, b| {
-                version_numbers(&a.version)
-                    .cmp(&version_numbers(&b.version))
-                    .then_with(|| a.name.cmp(&b.name))
-            });
             let index = diffs.engines.len();
             for (i, r) in releases.iter().enumerate() {
                 diffs.slot.insert(r.name.clone(), (index, i));
@@ -254,6 +244,26 @@ impl Reporter for ReleaseDiffs {
     }
 }
 
+/// The run's backends by engine (names agreeing up to an `@`), engines
+/// by name, each engine's releases oldest first by the version the engine
+/// reports (then by name).
+pub fn engines_of(backends: &[BackendInfo]) -> Vec<(&str, Vec<&BackendInfo>)> {
+    let mut by_engine: BTreeMap<&str, Vec<&BackendInfo>> = BTreeMap::new();
+    for b in backends {
+        let engine = b.name.split('@').next().unwrap_or(&b.name);
+        by_engine.entry(engine).or_default().push(b);
+    }
+    let mut engines: Vec<(&str, Vec<&BackendInfo>)> = by_engine.into_iter().collect();
+    for (_, releases) in &mut engines {
+        releases.sort_by(|a, b| {
+            version_numbers(&a.version)
+                .cmp(&version_numbers(&b.version))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+    engines
+}
+
 /// The numbers of a version string, in order (`node 22.23.5` → 22, 23,
 /// 5), to order releases by; what has none sorts first.
 fn version_numbers(version: &str) -> Vec<u64> {
@@ -269,10 +279,7 @@ mod tests {
     use super::*;
 
     fn info(name: &str, version: &str) -> BackendInfo {
-        BackendInfo {
-            name: name.into(),
-            version: version.into(),
-        }
+        BackendInfo::new(name, version)
     }
 
     /// Releases are ordered by their engine's version, not by name or by

@@ -37,10 +37,14 @@ const WASMPARSER_VERSION: &str = "wasmparser 0.263";
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReferenceBackend;
 
+/// The reference backend's name in reports: a model of the specification,
+/// not an engine, so views across engines (interop) leave it out.
+pub const REFERENCE_NAME: &str = "reference";
+
 impl Backend for ReferenceBackend {
     fn info(&self) -> BackendInfo {
         BackendInfo {
-            name: "reference".into(),
+            name: REFERENCE_NAME.into(),
             version: WASMPARSER_VERSION.into(),
         }
     }
