@@ -101,6 +101,10 @@ pub struct PublishArgs {
     /// changed since the night before.
     #[arg(long, value_name = "DIR")]
     history: Option<PathBuf>,
+    /// With --history, the site also lists what regressed and was fixed
+    /// over the last N nights (default 7; at least 2).
+    #[arg(long, value_name = "N", requires = "history", value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    history_window: Option<u64>,
     /// Exit 1 when a case regressed since the previous night (needs --history).
     #[arg(long, requires = "history")]
     fail_on_regression: bool,
@@ -114,6 +118,7 @@ impl PublishArgs {
             markdown: self.markdown.clone(),
             html: self.html.clone(),
             history: self.history.clone(),
+            history_window: self.history_window.map(|n| n as usize),
             fail_on_regression: self.fail_on_regression,
         }
     }

@@ -19,6 +19,17 @@ pub fn publish_report(report: &Report, spec: &PublishSpec) -> anyhow::Result<i32
     for path in &published.written {
         out(format_args!("wrote {}", path.display()))?;
     }
+    if let Some((nights, read, rebuilt)) = &published.history {
+        if let Some(why) = rebuilt {
+            out(format_args!(
+                "history: its index was set aside and rebuilt from the nights: {why}"
+            ))?;
+        }
+        out(format_args!(
+            "history: {nights} night(s), {} read from their reports, the rest from its index",
+            read.len()
+        ))?;
+    }
     let regressed = published.changes.as_ref().map_or(0, |c| c.regressed.len());
     if let Some(changes) = &published.changes {
         out(format_args!(

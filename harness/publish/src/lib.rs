@@ -5,8 +5,8 @@
 //! exactly what the run would have written.
 //!
 //! - `junit.rs`, `wptreport.rs`, `markdown.rs`: one file each;
-//! - `history.rs`: the nights kept in a directory, and what changed between
-//!   the last two (regressions, fixes);
+//! - `history/`: the nights kept in a directory, their index of each case's
+//!   result per night, and what changed (regressions, fixes);
 //! - `interop.rs`: what every engine passes, per pair, and where engines
 //!   disagree;
 //! - `site.rs`: the self-contained HTML site;
@@ -73,6 +73,9 @@ pub struct Outputs {
     /// site and the Markdown show the history and the changes since the
     /// night before.
     pub history: Option<PathBuf>,
+    /// Nights over which the site lists regressions and fixes, besides
+    /// those since the night before; `None`: [`site::DEFAULT_HISTORY_WINDOW`].
+    pub history_window: Option<usize>,
 }
 
 impl From<&streamconform::session::PublishSpec> for Outputs {
@@ -83,6 +86,7 @@ impl From<&streamconform::session::PublishSpec> for Outputs {
             markdown: spec.markdown.clone(),
             html: spec.html.clone(),
             history: spec.history.clone(),
+            history_window: spec.history_window,
         }
     }
 }
@@ -95,6 +99,10 @@ pub struct Published {
     pub changes: Option<history::Changes>,
     /// Files and directories written, for the user.
     pub written: Vec<PathBuf>,
+    /// With a history: how many nights it keeps, which were read from
+    /// their reports (the rest came from its index), and why its index was
+    /// rebuilt, if it was.
+    pub history: Option<(usize, Vec<String>, Option<String>)>,
 }
 
 /// Reads an input file of ours (a report, a history night): a regular file
@@ -153,7 +161,11 @@ pub const MAX_ELAPSED_SECS: f64 = 365.0 * 24.0 * 60.0 * 60.0;
 /// Refuses a report whose numbers no run gives (a negative or enormous
 /// elapsed time), naming the file and the field.
 pub fn check_numbers(path: &Path, report: &Report) -> Result<(), PublishError> {
-    let elapsed = report.finished.elapsed_secs;
+    check_elapsed(path, report.finished.elapsed_secs)
+}
+
+/// See [`check_numbers`].
+pub(crate) fn check_elapsed(path: &Path, elapsed: f64) -> Result<(), PublishError> {
     if !(0.0..=MAX_ELAPSED_SECS).contains(&elapsed) {
         return Err(PublishError::NotAReport {
             path: path.to_path_buf(),
@@ -173,6 +185,13 @@ pub fn publish(report: &Report, outputs: &Outputs) -> Result<Published, PublishE
         None => None,
     };
     published.changes = history.as_ref().and_then(history::History::changes);
+    published.history = history.as_ref().map(|h| {
+        (
+            h.nights.len(),
+            h.nights_read.clone(),
+            h.index_rebuilt.clone(),
+        )
+    });
     if let Some(path) = &outputs.junit {
         junit::write(report, path)?;
         published.written.push(path.clone());
@@ -186,7 +205,10 @@ pub fn publish(report: &Report, outputs: &Outputs) -> Result<Published, PublishE
         published.written.push(path.clone());
     }
     if let Some(dir) = &outputs.html {
-        site::write(report, history.as_ref(), dir)?;
+        let window = outputs
+            .history_window
+            .unwrap_or(site::DEFAULT_HISTORY_WINDOW);
+        site::write_with_window(report, history.as_ref(), window, dir)?;
         published.written.push(dir.join("index.html"));
     }
     Ok(published)

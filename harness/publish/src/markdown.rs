@@ -448,6 +448,8 @@ mod tests {
             fixed: (0..fixed)
                 .map(|i| change(i, Status::Failed, Status::Passed))
                 .collect(),
+            nights: 2,
+            ..Changes::default()
         }
     }
 

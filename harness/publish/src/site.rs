@@ -36,12 +36,28 @@ const MAX_MESSAGES_LISTED: usize = 100;
 /// Cases where engines disagree listed on `interop.html`; the rest are
 /// counted.
 const MAX_DISAGREEMENTS_LISTED: usize = 5000;
+/// Nights over which the front page lists regressions and fixes, unless
+/// told otherwise (`--history-window`).
+pub const DEFAULT_HISTORY_WINDOW: usize = 7;
+/// The newest nights a case's strip shows.
+const MAX_STRIP_NIGHTS: usize = 90;
 /// Longest engine result shown in an interop cell.
 const RESULT_CHARS: usize = 160;
 
 /// Writes the site into `dir` (created if missing); pages of an earlier
 /// site there are replaced.
 pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(), PublishError> {
+    write_with_window(report, history, DEFAULT_HISTORY_WINDOW, dir)
+}
+
+/// As [`write`], listing regressions and fixes over the last `window`
+/// nights as well as since the night before.
+pub fn write_with_window(
+    report: &Report,
+    history: Option<&History>,
+    window: usize,
+    dir: &Path,
+) -> Result<(), PublishError> {
     if report.results.is_empty() {
         return Err(PublishError::Refused(format!(
             "{}: the report has no results; a site of nothing would look like a pass",
@@ -75,7 +91,7 @@ pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(
     }
     for (&n, cases) in &listed {
         let path = cells_dir.join(format!("{n}.html"));
-        let page = cell_page(report, &matrix.cells[n], cases);
+        let page = cell_page(report, &matrix.cells[n], cases, history);
         output::write(&path, page)?;
     }
     let interop = Interop::of(report);
@@ -91,7 +107,7 @@ pub fn write(report: &Report, history: Option<&History>, dir: &Path) -> Result<(
         None => {}
     }
     let index = dir.join("index.html");
-    let page = index_page(report, &matrix, &listed, interop.as_ref(), history);
+    let page = index_page(report, &matrix, &listed, interop.as_ref(), history, window);
     output::write(&index, page)?;
     Ok(())
 }
@@ -351,6 +367,8 @@ dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-w
 th.pair{font-size:.8em;font-weight:600}td.num{text-align:right}tr.subtotal td,tr.total td{font-weight:600;border-top:2px solid #999}
 .o-pass{background:#c8ecc8}.o-fail{background:#f6b3ab}.o-expected{background:#d9dcf3}.o-unsupported{background:#e4e4e4}.o-na,.o-none{background:#f4f4f4;color:#666}
 #disagreements td{max-width:22em;word-break:break-word}
+.strip{display:inline-flex;gap:1px;vertical-align:middle;margin-left:6px}.strip i{display:inline-block;width:7px;height:12px}
+.s-p{background:#3a9d3a}.s-f{background:#b3261e}.s-x{background:#5c6bc0}.s-u{background:#888}.s-a{background:#e0a800}.s-i{background:#6d1b7b}.s-k{background:#f08c00}.s-n{background:#ccc}.s-absent{background:#fff;outline:1px solid #ddd;outline-offset:-1px}
 </style>
 ";
 
@@ -368,6 +386,7 @@ fn index_page(
     listed: &BTreeMap<usize, Vec<&ReportedCase>>,
     interop: Option<&Interop>,
     history: Option<&History>,
+    window: usize,
 ) -> String {
     let run = &report.run;
     let mut h = Html::default();
@@ -432,7 +451,8 @@ fn index_page(
     matrix_section(&mut h, matrix, listed);
     releases_section(&mut h, report, matrix);
     if let Some(history) = history {
-        history_section(&mut h, report, matrix, history);
+        history_section(&mut h, report, matrix, history, window);
+        strip_script(&mut h, history);
     }
     h.m("</body></html>\n");
     h.0
@@ -719,15 +739,35 @@ const CHART_COLOURS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
 ];
 
-fn history_section(h: &mut Html, report: &Report, matrix: &Matrix, history: &History) {
+fn history_section(
+    h: &mut Html,
+    report: &Report,
+    matrix: &Matrix,
+    history: &History,
+    window: usize,
+) {
     h.m("<h2>History</h2>\n<p class=\"muted\">")
         .t(history.nights.len())
         .m(" night(s) kept in <code>")
         .t(history.dir.display())
         .m("</code>.</p>\n");
     chart(h, history);
-    if let Some(changes) = history.changes() {
-        h.m("<h2 id=\"changes\">Since the night before</h2>\n<p>From <code>")
+    let since_last = history.changes();
+    let over_window = history.changes_over(window).filter(|c| c.nights > 2);
+    for (changes, heading_id, list_ids) in [
+        (since_last, "changes", ("regressed", "fixed")),
+        (over_window, "window", ("window-regressed", "window-fixed")),
+    ] {
+        let Some(changes) = changes else {
+            continue;
+        };
+        h.m("<h2 id=\"").m(heading_id).m("\">");
+        if changes.nights == 2 {
+            h.m("Since the night before");
+        } else {
+            h.m("Over the last ").t(changes.nights).m(" nights");
+        }
+        h.m("</h2>\n<p>From <code>")
             .t(&changes.previous)
             .m("</code> to <code>")
             .t(&changes.latest)
@@ -736,10 +776,12 @@ fn history_section(h: &mut Html, report: &Report, matrix: &Matrix, history: &His
             .m(" regressed, ")
             .t(changes.fixed.len())
             .m(" fixed; ")
-            .t(history.new_cases)
+            .t(changes.new_cases)
             .m(" new and ")
-            .t(history.gone_cases)
-            .m(" gone cases (not counted as changes).</p>\n");
+            .t(changes.gone_cases)
+            .m(" gone cases (not counted as changes). Each case shows its strip: ")
+            .m(STRIP_LEGEND)
+            .m("</p>\n");
         // Links into the cell pages, for cases this report has.
         let changed: std::collections::HashSet<(&str, &str)> = changes
             .regressed
@@ -757,10 +799,79 @@ fn history_section(h: &mut Html, report: &Report, matrix: &Matrix, history: &His
                 }
             }
         }
-        change_list(h, "Regressed", "regressed", &changes.regressed, &cell_of);
-        change_list(h, "Fixed", "fixed", &changes.fixed, &cell_of);
+        let lists = ChangeLists {
+            cell_of: &cell_of,
+            history,
+        };
+        lists.write(h, "Regressed", list_ids.0, &changes.regressed);
+        lists.write(h, "Fixed", list_ids.1, &changes.fixed);
     }
 }
+
+/// What a strip's letters look like; the legend says it in words.
+const STRIP_LEGEND: &str = "one square per night, oldest first: \
+    <span class=\"strip\"><i class=\"s-p\"></i></span> passed \
+    <span class=\"strip\"><i class=\"s-f\"></i></span> failed \
+    <span class=\"strip\"><i class=\"s-x\"></i></span> expected failure \
+    <span class=\"strip\"><i class=\"s-u\"></i></span> unsupported \
+    <span class=\"strip\"><i class=\"s-a\"></i></span> unexpected pass \
+    <span class=\"strip\"><i class=\"s-i\"></i></span> invalid \
+    <span class=\"strip\"><i class=\"s-k\"></i></span> flaky \
+    <span class=\"strip\"><i class=\"s-n\"></i></span> not applicable \
+    <span class=\"strip\"><i class=\"s-absent\"></i></span> not run.";
+
+/// A case's result on each night kept (the newest [`MAX_STRIP_NIGHTS`]),
+/// when the history has the case.
+fn strip(h: &mut Html, history: &History, backend: &str, id: &str) {
+    let Some(strip) = history.strip(backend, id) else {
+        return;
+    };
+    let from = strip.len().saturating_sub(MAX_STRIP_NIGHTS);
+    h.m(" <span class=\"strip\" data-from=\"").t(from).m("\">");
+    for mark in strip[from..].bytes() {
+        h.m(match mark {
+            b'p' => "<i class=\"s-p\"></i>",
+            b'f' => "<i class=\"s-f\"></i>",
+            b'x' => "<i class=\"s-x\"></i>",
+            b'u' => "<i class=\"s-u\"></i>",
+            b'a' => "<i class=\"s-a\"></i>",
+            b'i' => "<i class=\"s-i\"></i>",
+            b'k' => "<i class=\"s-k\"></i>",
+            b'n' => "<i class=\"s-n\"></i>",
+            _ => "<i class=\"s-absent\"></i>",
+        });
+    }
+    h.m("</span>");
+}
+
+/// The night names strips refer to, and a script that names a square's
+/// night and status when the pointer is on it. It only sets `title`.
+fn strip_script(h: &mut Html, history: &History) {
+    let names: Vec<&str> = history.nights.iter().map(|n| n.name.as_str()).collect();
+    h.m("<div id=\"strip-nights\" hidden data-nights=\"")
+        .t(names.join(" "))
+        .m("\"></div>\n")
+        .m(STRIP_SCRIPT);
+}
+
+const STRIP_SCRIPT: &str = "<script>
+(function () {
+  var holder = document.getElementById('strip-nights');
+  if (!holder) { return; }
+  var names = holder.getAttribute('data-nights').split(' ');
+  var words = {'s-p': 'passed', 's-f': 'failed', 's-x': 'expected failure',
+    's-u': 'unsupported', 's-a': 'unexpected pass', 's-i': 'invalid', 's-k': 'flaky',
+    's-n': 'not applicable', 's-absent': 'not run'};
+  document.addEventListener('mouseover', function (e) {
+    var square = e.target;
+    var strip = square.parentNode;
+    if (square.tagName !== 'I' || !strip || !strip.hasAttribute('data-from') || square.title) { return; }
+    var at = Number(strip.getAttribute('data-from')) + Array.prototype.indexOf.call(strip.children, square);
+    square.title = (names[at] || '?') + ': ' + (words[square.className] || square.className);
+  });
+})();
+</script>
+";
 
 /// Releases of one engine side by side: per consecutive pair, the cases
 /// whose result differs, each linked to the cell page of the release it
@@ -859,43 +970,51 @@ fn case_link(h: &mut Html, id: &str, cell: Option<&usize>) {
     }
 }
 
-fn change_list(
-    h: &mut Html,
-    title: &'static str,
-    id: &'static str,
-    changes: &[Change],
-    cell_of: &HashMap<(&str, &str), usize>,
-) {
-    h.m("<h3>").m(title).m("</h3>\n<div id=\"").m(id).m("\">");
-    if changes.is_empty() {
-        h.m("<p class=\"muted\">none</p>");
-    }
-    let mut by_backend: Vec<(&str, Vec<&Change>)> = Vec::new();
-    for c in changes {
-        match by_backend.last_mut() {
-            Some((b, list)) if *b == c.backend => list.push(c),
-            _ => by_backend.push((&c.backend, vec![c])),
+/// Regressions or fixes, per backend, each linked to its cell page and
+/// shown with its strip.
+struct ChangeLists<'a> {
+    cell_of: &'a HashMap<(&'a str, &'a str), usize>,
+    history: &'a History,
+}
+
+impl ChangeLists<'_> {
+    fn write(&self, h: &mut Html, title: &'static str, id: &'static str, changes: &[Change]) {
+        h.m("<h3>").m(title).m("</h3>\n<div id=\"").m(id).m("\">");
+        if changes.is_empty() {
+            h.m("<p class=\"muted\">none</p>");
         }
-    }
-    for (backend, list) in by_backend {
-        h.m("<h4>").t(backend).m(" (").t(list.len()).m(")</h4><ul>");
-        for c in list.iter().take(MAX_CHANGES_LISTED) {
-            h.m("<li class=\"change\">");
-            case_link(h, &c.id, cell_of.get(&(c.backend.as_str(), c.id.as_str())));
-            h.m(" ")
-                .t(status_label(c.before))
-                .m(" → ")
-                .t(status_label(c.after))
-                .m("</li>");
+        let mut by_backend: Vec<(&str, Vec<&Change>)> = Vec::new();
+        for c in changes {
+            match by_backend.last_mut() {
+                Some((b, list)) if *b == c.backend => list.push(c),
+                _ => by_backend.push((&c.backend, vec![c])),
+            }
         }
-        if list.len() > MAX_CHANGES_LISTED {
-            h.m("<li>and ")
-                .t(list.len() - MAX_CHANGES_LISTED)
-                .m(" more</li>");
+        for (backend, list) in by_backend {
+            h.m("<h4>").t(backend).m(" (").t(list.len()).m(")</h4><ul>");
+            for c in list.iter().take(MAX_CHANGES_LISTED) {
+                h.m("<li class=\"change\">");
+                case_link(
+                    h,
+                    &c.id,
+                    self.cell_of.get(&(c.backend.as_str(), c.id.as_str())),
+                );
+                h.m(" ")
+                    .t(status_label(c.before))
+                    .m(" → ")
+                    .t(status_label(c.after));
+                strip(h, self.history, &c.backend, &c.id);
+                h.m("</li>");
+            }
+            if list.len() > MAX_CHANGES_LISTED {
+                h.m("<li>and ")
+                    .t(list.len() - MAX_CHANGES_LISTED)
+                    .m(" more</li>");
+            }
+            h.m("</ul>");
         }
-        h.m("</ul>");
+        h.m("</div>\n");
     }
-    h.m("</div>\n");
 }
 
 /// Pass rate over the nights, one line per backend, as inline SVG.
@@ -1098,7 +1217,12 @@ const CELL_SCRIPT: &str = "<script>
 </script>
 ";
 
-fn cell_page(report: &Report, cell: &Cell, cases: &[&ReportedCase]) -> String {
+fn cell_page(
+    report: &Report,
+    cell: &Cell,
+    cases: &[&ReportedCase],
+    history: Option<&History>,
+) -> String {
     let mut h = Html::default();
     let title = format!("{} / {} on {}", cell.suite, cell.group, cell.backend);
     page_start(&mut h, &title);
@@ -1113,7 +1237,15 @@ fn cell_page(report: &Report, cell: &Cell, cases: &[&ReportedCase]) -> String {
             percent(passed, cell.row.cases),
             report.run.started_at
         ))
-        .m("</p>\n<p><label>Filter by case id: <input id=\"filter\" type=\"search\" size=\"50\"></label> <span id=\"shown\"></span></p>\n");
+        .m("</p>\n");
+    if let Some(history) = history {
+        h.m("<p class=\"muted\">Each case's strip is its result on the ")
+            .t(history.nights.len().min(MAX_STRIP_NIGHTS))
+            .m(" newest nights kept: ")
+            .m(STRIP_LEGEND)
+            .m("</p>\n");
+    }
+    h.m("<p><label>Filter by case id: <input id=\"filter\" type=\"search\" size=\"50\"></label> <span id=\"shown\"></span></p>\n");
     let mut by_kind: BTreeMap<Kind, Vec<&ReportedCase>> = BTreeMap::new();
     for &case in cases {
         if let Some(kind) = Kind::of(case) {
@@ -1129,14 +1261,18 @@ fn cell_page(report: &Report, cell: &Cell, cases: &[&ReportedCase]) -> String {
             .t(list.len())
             .m("</h2>\n");
         for case in list {
-            case_details(&mut h, *kind, case);
+            case_details(&mut h, *kind, case, history);
         }
     }
-    h.m(CELL_SCRIPT).m("</body></html>\n");
+    h.m(CELL_SCRIPT);
+    if let Some(history) = history {
+        strip_script(&mut h, history);
+    }
+    h.m("</body></html>\n");
     h.0
 }
 
-fn case_details(h: &mut Html, kind: Kind, case: &ReportedCase) {
+fn case_details(h: &mut Html, kind: Kind, case: &ReportedCase, history: Option<&History>) {
     h.m("<details class=\"case ")
         .m(kind.class())
         .m("\" data-id=\"")
@@ -1149,7 +1285,11 @@ fn case_details(h: &mut Html, kind: Kind, case: &ReportedCase) {
         .t(status_label(case.status))
         .m("</span><code>")
         .t(&case.id)
-        .m("</code></summary>\n<dl class=\"kv\">");
+        .m("</code>");
+    if let Some(history) = history {
+        strip(h, history, &case.backend, &case.id);
+    }
+    h.m("</summary>\n<dl class=\"kv\">");
     let mut field = |name: &'static str, value: String| {
         h.m("<dt>").m(name).m("</dt><dd>").t(value).m("</dd>");
     };

@@ -7,7 +7,8 @@
 //! case's failing plans and repro line.
 //!
 //! `STREAMCONFORM_SITE_SCREENSHOT=FILE.png` also saves a screenshot of the
-//! matrix page there.
+//! matrix page there, `STREAMCONFORM_HISTORY_SCREENSHOT=FILE.png` one of
+//! the index of three nights.
 
 use crate::common;
 
@@ -128,6 +129,18 @@ pub(crate) fn load_in_chromium(url: &str, profile: &Path, extra: &[&str]) -> (St
     (String::from_utf8_lossy(&out.stdout).into_owned(), console)
 }
 
+/// Chromium's arguments to save a screenshot where the environment
+/// variable `var` says, if it is set.
+fn screenshot_args(var: &str) -> Vec<String> {
+    match std::env::var(var) {
+        Ok(file) => vec![
+            format!("--screenshot={file}"),
+            "--window-size=1400,1000".into(),
+        ],
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The text of `html` with its tags removed and the entities Chromium
 /// writes in text decoded.
 pub(crate) fn strip_tags(html: &str) -> String {
@@ -235,12 +248,8 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
     let report = read(&second);
     let profile = dir.join("profile");
     let index = format!("file://{}", site.join("index.html").display());
-    let mut extra = Vec::new();
-    let shot = std::env::var("STREAMCONFORM_SITE_SCREENSHOT").ok();
-    let shot_arg = shot.as_ref().map(|s| format!("--screenshot={s}"));
-    if let Some(arg) = &shot_arg {
-        extra.extend([arg.as_str(), "--window-size=1400,1000"]);
-    }
+    let extra = screenshot_args("STREAMCONFORM_SITE_SCREENSHOT");
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let (dom, console) = load_in_chromium(&index, &profile, &extra);
     assert!(
         console.is_empty(),
@@ -276,6 +285,15 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
     assert!(
         strip_tags(regressed).contains("passed → failed"),
         "{regressed}"
+    );
+    // With its strip: passed the first night, failed the second.
+    assert!(
+        regressed.contains("<i class=\"s-p\"></i><i class=\"s-f\"></i></span>"),
+        "{regressed}"
+    );
+    assert!(
+        !dom.contains("id=\"window\""),
+        "two nights have no window beyond the night before"
     );
 
     // A deviation's page, opened on it by the link's fragment.
@@ -326,6 +344,11 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
     let details = &dom[dom.find(&format!("data-id=\"{}\"", deviation.id)).unwrap()..];
     let details = &details[..details.find("</details>").unwrap()];
     assert!(!details.contains("hidden"), "{details}");
+    // The case's result on each night: failed on both.
+    assert!(
+        details.contains("<span class=\"strip\" data-from=\"0\"><i class=\"s-f\"></i><i class=\"s-f\"></i></span>"),
+        "{details}"
+    );
     let plan = &deviation.failing_plans[0];
     assert!(
         details.contains(&format!("<code>{}</code>", plan.plan)),
@@ -349,12 +372,82 @@ fn the_site_of_two_nights_renders_in_chromium_with_the_reports_numbers_and_the_r
         "console messages on {page}: {console:#?}"
     );
     assert!(dom.contains("Expected failures ("), "{dom}");
+    // Its strip: an expected failure on both nights.
+    let entry = &dom[dom.find(&format!("data-id=\"{}\"", chunks.id)).unwrap()..];
+    let summary = &entry[..entry.find("</summary>").unwrap()];
+    assert!(
+        summary.contains("<i class=\"s-x\"></i><i class=\"s-x\"></i></span>"),
+        "{summary}"
+    );
     assert!(dom.contains("details class=\"case expected\""), "{dom}");
     assert!(
         dom.contains(
             "Node reads non-Uint8Array chunks as bytes &lt;on purpose &amp; \"quoted\"&gt;"
         ),
         "the reason, escaped: {dom}"
+    );
+}
+
+/// A third night like the second: nothing changed since the night before,
+/// but over the window of three nights the flipped case is a regression,
+/// listed with its strip; the history was read from its index.
+#[test]
+fn a_window_of_nights_lists_what_regressed_across_it() {
+    let dir = scratch("site-window");
+    let (_, second, flipped) = two_nights(&dir);
+    let mut third = read(&second);
+    third.run.started_at = "2026-01-03T03:00:00Z".into();
+    write(&third, &dir.join("night3.json"));
+    for night in ["night1.json", "night2.json"] {
+        let out = streamconform(&["report", night, "--history", "history"], &dir);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let out = streamconform(
+        &[
+            "report",
+            "night3.json",
+            "--history",
+            "history",
+            "--history-window",
+            "3",
+            "--html",
+            "site",
+            "--fail-on-regression",
+        ],
+        &dir,
+    );
+    // Nothing regressed since the night before.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("history: 3 night(s), 0 read from their reports, the rest from its index"),
+        "{}",
+        text(&out)
+    );
+    let profile = dir.join("profile");
+    let index = format!("file://{}", dir.join("site/index.html").display());
+    let extra = screenshot_args("STREAMCONFORM_HISTORY_SCREENSHOT");
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (dom, console) = load_in_chromium(&index, &profile, &extra);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let window = &dom[dom.find("id=\"window\"").expect("a window section")..];
+    assert!(
+        window.starts_with("id=\"window\">Over the last 3 nights</h2>"),
+        "{window}"
+    );
+    let regressed = &window[window.find("id=\"window-regressed\"").unwrap()..];
+    let regressed = &regressed[..regressed.find("</div>").unwrap()];
+    assert!(regressed.contains(&flipped), "{regressed}");
+    assert!(
+        regressed
+            .contains("<i class=\"s-p\"></i><i class=\"s-f\"></i><i class=\"s-f\"></i></span>"),
+        "{regressed}"
+    );
+    let last = &dom[dom.find("id=\"regressed\"").unwrap()..];
+    let last = &last[..last.find("</div>").unwrap()];
+    assert!(
+        !last.contains(&flipped),
+        "not since the night before: {last}"
     );
 }
 
@@ -386,7 +479,8 @@ fn a_night_run_again_replaces_itself_and_a_stray_json_is_an_error_naming_it() {
         names,
         [
             "2026-01-01-".to_string() + &revision + ".json.gz",
-            "README.txt".into()
+            "README.txt".into(),
+            "index.json.gz".into()
         ]
     );
 

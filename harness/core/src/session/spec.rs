@@ -233,6 +233,10 @@ pub struct PublishSpec {
     pub html: Option<PathBuf>,
     /// A history directory kept across nights.
     pub history: Option<PathBuf>,
+    /// Nights over which the site lists regressions and fixes, besides
+    /// since the night before (the site's default when not given).
+    #[serde(default)]
+    pub history_window: Option<usize>,
     /// Exit 1 when a case regressed since the previous night.
     pub fail_on_regression: bool,
 }
