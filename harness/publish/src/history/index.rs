@@ -195,16 +195,19 @@ pub(super) fn write(
     }
     let path = dir.join(INDEX_FILE);
     let file = OutputFile::create(&path)?;
-    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
     let index = Borrowed {
         schema: INDEX_SCHEMA,
         version: INDEX_VERSION,
         nights,
         strips,
     };
-    serde_json::to_writer(&mut encoder, &index)
+    // Buffered before the encoder, as the nights are (see `History::add`).
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, encoder);
+    serde_json::to_writer(&mut buffered, &index)
         .map_err(std::io::Error::from)
-        .and_then(|()| encoder.finish())
+        .and_then(|()| buffered.into_inner().map_err(|e| e.into_error()))
+        .and_then(|encoder| encoder.finish())
         .map_err(PublishError::io(&path))?
         .commit()?;
     Ok(())

@@ -317,11 +317,15 @@ impl History {
         // Gzipped: a nightly's report is some 330 MB of JSON (six backends,
         // 141,000 cases each), about a tenth of that compressed.
         let file = OutputFile::create(&path)?;
-        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        serde_json::to_writer(&mut encoder, report)
+        let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        // Buffered before the encoder: serde writes a token at a time, and
+        // each write into a deflate stream has a cost of its own.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, encoder);
+        serde_json::to_writer(&mut buffered, report)
             .map_err(std::io::Error::from)
-            .and_then(|()| std::io::Write::write_all(&mut encoder, b"\n"))
-            .and_then(|()| encoder.finish())
+            .and_then(|()| std::io::Write::write_all(&mut buffered, b"\n"))
+            .and_then(|()| buffered.into_inner().map_err(|e| e.into_error()))
+            .and_then(|encoder| encoder.finish())
             .map_err(PublishError::io(&path))?
             .commit()?;
         let plain = dir.join(format!("{name}.json"));
