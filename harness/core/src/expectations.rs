@@ -17,6 +17,11 @@
 //! cases = "spec/proposals/gc/**"
 //! requires = ["gc"]
 //! reason = "Node 20's V8 implements a pre-standard GC encoding"
+//!
+//! # A known flakiness of the engine: cases that fail, then pass on a retry.
+//! [[intermittent]]
+//! cases = "**"
+//! reason = "Node 26 deadlocks now and then when ...; the hung worker's cases time out"
 //! ```
 //!
 //! How they apply ([`Expectations::judge`], the one place):
@@ -31,6 +36,13 @@
 //!   none that failed is stale and fails an unfiltered run, but only when
 //!   that run included every suite of the file's `suites` the rule could
 //!   match (a run of a subset cannot tell a rule that is live elsewhere).
+//! - an `[[intermittent]]` entry (a glob over case ids, and a reason) says
+//!   the engine is known to be flaky on its cases: one that fails
+//!   unexpectedly and then passes on a retry (`--retries`) is *known
+//!   flaky*, reported as flaky with the reason and never a failure of the
+//!   run. It excuses nothing else: a case that fails every run is judged
+//!   by the entries and rules above. It is never stale, since a flaky
+//!   engine need not flake on every night.
 //!
 //! The file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1`
 //! under `cargo test`), never in CI.
@@ -58,6 +70,7 @@ pub struct Expectations {
     /// case id → its entry
     failures: BTreeMap<String, FailureEntry>,
     rules: Vec<Rule>,
+    intermittent: Vec<Intermittent>,
     /// How often each entry and rule matched, for the staleness check.
     /// Shared by clones, so libtest trials and the run count together.
     hits: Arc<Hits>,
@@ -67,6 +80,14 @@ pub struct Expectations {
 struct FailureEntry {
     reason: String,
     line: usize,
+}
+
+/// An `[[intermittent]]` entry: cases the engine is known to be flaky on.
+#[derive(Clone, Debug)]
+struct Intermittent {
+    cases: String,
+    matcher: globset::GlobMatcher,
+    reason: String,
 }
 
 /// A `[[rule]]`: many cases, one reason.
@@ -174,6 +195,15 @@ struct File {
     rule: Vec<RuleEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     failure: Vec<Entry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    intermittent: Vec<IntermittentEntry>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct IntermittentEntry {
+    cases: toml::Spanned<String>,
+    reason: toml::Spanned<String>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -193,7 +223,7 @@ struct RuleEntry {
     reason: toml::Spanned<String>,
 }
 
-const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, optional `suites = [\"NAME\", ...]`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`";
+const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, optional `suites = [\"NAME\", ...]`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`, `[[intermittent]]` tables with `cases` and `reason`";
 
 impl Expectations {
     /// An empty set for `backend`, to be filled by blessing.
@@ -285,11 +315,9 @@ impl Expectations {
             }
             let (cases, matcher, line_no) = match entry.cases {
                 Some(glob) => {
-                    let matcher = globset::GlobBuilder::new(glob.get_ref())
-                        .literal_separator(true)
-                        .build()
-                        .map_err(|e| at(glob.span().start, format!("`cases` is not a glob: {e}")))?
-                        .compile_matcher();
+                    let matcher = case_glob(glob.get_ref()).map_err(|e| {
+                        at(glob.span().start, format!("`cases` is not a glob: {e}"))
+                    })?;
                     let line_no = line(glob.span().start);
                     (Some(glob.into_inner()), Some(matcher), line_no)
                 }
@@ -301,6 +329,23 @@ impl Expectations {
                 requires: entry.requires,
                 reason: entry.reason.into_inner(),
                 line: line_no,
+            });
+        }
+        let mut intermittent = Vec::new();
+        for entry in file.intermittent {
+            if entry.reason.get_ref().trim().is_empty() {
+                return Err(at(
+                    entry.reason.span().start,
+                    "an intermittent entry has an empty reason; say why its cases flake".into(),
+                ));
+            }
+            let glob = entry.cases;
+            let matcher = case_glob(glob.get_ref())
+                .map_err(|e| at(glob.span().start, format!("`cases` is not a glob: {e}")))?;
+            intermittent.push(Intermittent {
+                cases: glob.into_inner(),
+                matcher,
+                reason: entry.reason.into_inner(),
             });
         }
         let hits = Hits {
@@ -319,8 +364,22 @@ impl Expectations {
             run_suites: None,
             failures,
             rules,
+            intermittent,
             hits: Arc::new(hits),
         })
+    }
+
+    /// The reason of the first `[[intermittent]]` entry covering `case`
+    /// (or the case it was cut from), if one does.
+    pub fn intermittent(&self, case: &Case) -> Option<String> {
+        let parent = match &case.origin {
+            CaseOrigin::Truncation { parent, .. } => Some(parent.as_str()),
+            _ => None,
+        };
+        self.intermittent
+            .iter()
+            .find(|i| i.matcher.is_match(&case.id) || parent.is_some_and(|p| i.matcher.is_match(p)))
+            .map(|i| i.reason.clone())
     }
 
     /// Records the names of the suites the judging run includes (as case
@@ -563,6 +622,7 @@ impl Expectations {
             run_suites: None,
             failures,
             rules,
+            intermittent: self.intermittent.clone(),
             hits: Arc::default(),
         }
     }
@@ -590,6 +650,14 @@ impl Expectations {
                 .map(|(case, e)| Entry {
                     case: toml::Spanned::new(0..0, case.clone()),
                     reason: toml::Spanned::new(0..0, e.reason.clone()),
+                })
+                .collect(),
+            intermittent: self
+                .intermittent
+                .iter()
+                .map(|i| IntermittentEntry {
+                    cases: toml::Spanned::new(0..0, i.cases.clone()),
+                    reason: toml::Spanned::new(0..0, i.reason.clone()),
                 })
                 .collect(),
         };
@@ -653,6 +721,14 @@ impl Rule {
             (None, true) => "(matches everything)".into(),
         }
     }
+}
+
+/// A `cases` glob: `*` stays within a `/` segment, `**` crosses them.
+fn case_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
 }
 
 /// What bless needs to know of one judged case.
@@ -726,6 +802,45 @@ reason = "because"
             summary: "compile-error".into(),
             crashed: false,
         }
+    }
+
+    /// `[[intermittent]]` entries match by glob (a truncation by its
+    /// parent), need a reason, judge nothing themselves and survive a bless.
+    #[test]
+    fn intermittent_entries_name_flaky_cases_and_survive_bless() {
+        let text = r#"backend = "x"
+[[intermittent]]
+cases = "spec/a/**"
+reason = "deadlocks now and then"
+"#;
+        let e = Expectations::parse(text, Path::new("x.toml")).unwrap();
+        assert_eq!(
+            e.intermittent(&case("spec/a/b.wast:1")).as_deref(),
+            Some("deadlocks now and then")
+        );
+        assert!(e.intermittent(&truncated("spec/a/b.wast:1")).is_some());
+        assert_eq!(e.intermittent(&case("spec/b.wast:1")), None);
+        // It judges nothing: a failure it covers is a failure.
+        assert_eq!(
+            e.judge(&case("spec/a/b.wast:1"), Verdict::Fail).status,
+            Status::Failed
+        );
+        assert!(!e.expects_failure(&case("spec/a/b.wast:1")));
+        let check = e.check_rules();
+        assert!(check.stale.is_empty() && check.not_run.is_empty());
+        let blessed = e.blessed(&[]).to_toml();
+        assert!(
+            blessed.contains("[[intermittent]]") && blessed.contains("deadlocks now and then"),
+            "{blessed}"
+        );
+        let empty = text.replace("deadlocks now and then", " ");
+        let error = Expectations::parse(&empty, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("x.toml:4") && error.contains("empty reason"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub enum Status {
     /// (`--retries`): neither a pass nor silently a failure. Whether it
     /// fails the run is the run's [`FlakyResult`].
     Flaky,
+    /// Flaky, and the expectations file lists the case as intermittent (a
+    /// known flakiness of the engine, with a reason): reported as flaky,
+    /// never a failure of the run. A case that fails every run is judged
+    /// as any other failure.
+    KnownFlaky,
 }
 
 /// What a flaky case counts as for the run's conclusion (`--flaky-result`).
@@ -156,6 +161,7 @@ impl Status {
             }
             // A flaky case records its first run, which failed.
             (Verdict::Fail, Status::Failed | Status::Flaky) => reason.is_none(),
+            (Verdict::Fail, Status::KnownFlaky) => reason.is_some(),
             _ => false,
         };
         if follows {
@@ -179,6 +185,11 @@ impl Status {
             self,
             Status::Failed | Status::UnexpectedPass | Status::Invalid | Status::Flaky
         )
+    }
+
+    /// Whether this status is a flaky result, known or not.
+    pub fn is_flaky(self) -> bool {
+        matches!(self, Status::Flaky | Status::KnownFlaky)
     }
 
     /// Whether this status fails a run whose flaky cases count as `flaky`.

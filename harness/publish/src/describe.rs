@@ -20,6 +20,9 @@ pub enum Standing {
     /// Failed unexpectedly, then passed on a retry: whether it fails the
     /// run is the run's `flaky_result`.
     Flaky,
+    /// Flaky where the expectations say the engine flakes: never fails
+    /// the run.
+    KnownFlaky,
 }
 
 impl Standing {
@@ -31,6 +34,7 @@ impl Standing {
             Status::ExpectedFailure => Standing::ExpectedFailure,
             Status::NotApplicable => Standing::NotApplicable,
             Status::Flaky => Standing::Flaky,
+            Status::KnownFlaky => Standing::KnownFlaky,
         }
     }
 }
@@ -65,6 +69,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::NotApplicable => "NOT APPLICABLE",
         Status::Invalid => "INVALID CASE",
         Status::Flaky => "FLAKY",
+        Status::KnownFlaky => "KNOWN FLAKY",
     }
 }
 

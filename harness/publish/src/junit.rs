@@ -165,6 +165,8 @@ fn test_case(case: &ReportedCase, flaky: FlakyResult) -> TestCase {
     let status = match Standing::of(case) {
         Standing::Passed => TestCaseStatus::success(),
         Standing::Flaky => flaky_status(case, flaky),
+        // Known to flake there: reported as flaky, never failing the run.
+        Standing::KnownFlaky => flaky_status(case, FlakyResult::Pass),
         Standing::Unexpected => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let ty = match case.status {

@@ -57,7 +57,7 @@ impl Counts {
                 (Standing::ExpectedFailure, _) => counts.expected_failures += 1,
                 (Standing::Unsupported, _) => counts.unsupported += 1,
                 (Standing::NotApplicable, _) => counts.not_applicable += 1,
-                (Standing::Flaky, _) => counts.flaky += 1,
+                (Standing::Flaky | Standing::KnownFlaky, _) => counts.flaky += 1,
                 (_, Status::UnexpectedPass) => counts.unexpected_passes += 1,
                 (_, Status::Invalid) => counts.invalid += 1,
                 _ => counts.failed += 1,

@@ -236,6 +236,7 @@ impl Matrix {
 enum Kind {
     Deviation,
     Flaky,
+    KnownFlaky,
     ExpectedFailure,
     Unsupported,
     NotApplicable,
@@ -250,6 +251,7 @@ impl Kind {
             Status::ExpectedFailure => Kind::Unsupported,
             Status::NotApplicable => Kind::NotApplicable,
             Status::Flaky => Kind::Flaky,
+            Status::KnownFlaky => Kind::KnownFlaky,
         })
     }
 
@@ -258,6 +260,9 @@ impl Kind {
             Kind::Deviation => "Deviations (unexpected: these fail the run)",
             Kind::Flaky => {
                 "Flaky (failed, then passed when run again on fresh workers; the first run is shown)"
+            }
+            Kind::KnownFlaky => {
+                "Known flaky (failed, then passed on a retry; the expectations list the engine as flaky here, with a reason)"
             }
             Kind::ExpectedFailure => {
                 "Expected failures (listed in the expectations, with a reason)"
@@ -273,6 +278,7 @@ impl Kind {
         match self {
             Kind::Deviation => "deviation",
             Kind::Flaky => "flaky",
+            Kind::KnownFlaky => "known-flaky",
             Kind::ExpectedFailure => "expected",
             Kind::Unsupported => "unsupported",
             Kind::NotApplicable => "na",
@@ -289,6 +295,7 @@ fn status_label(status: Status) -> &'static str {
         Status::NotApplicable => "not applicable",
         Status::Invalid => "invalid",
         Status::Flaky => "flaky",
+        Status::KnownFlaky => "known flaky",
     }
 }
 

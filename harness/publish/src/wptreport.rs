@@ -203,17 +203,22 @@ fn test_name(id: &str) -> String {
 
 fn test_result(case: &ReportedCase, flaky: FlakyResult) -> TestResult {
     let standing = Standing::of(case);
-    let flaky_fails = standing == Standing::Flaky && flaky == FlakyResult::Fail;
+    let flaky_fails = case.status.is_flaky() && case.status.fails_run(flaky);
     let unexpected = standing == Standing::Unexpected || flaky_fails;
     let (status, message) = match standing {
         // wptreport has no flaky status: the test passed (on a retry), its
         // subtests are the first run's failing plans, unexpected only when
         // flaky cases fail the run.
-        Standing::Flaky => (
+        Standing::Flaky | Standing::KnownFlaky => (
             "OK",
             Some(format!(
-                "FLAKY: failed on its first run (its failing plans are the subtests), passed on retry {} on fresh workers",
-                case.retried.and_then(|r| r.passed_on).unwrap_or(0)
+                "{}: failed on its first run (its failing plans are the subtests), passed on retry {} on fresh workers{}",
+                describe::status_word(case.status),
+                case.retried.and_then(|r| r.passed_on).unwrap_or(0),
+                case.expectation_reason
+                    .as_deref()
+                    .map(|r| format!("; known: {r}"))
+                    .unwrap_or_default()
             )),
         ),
         Standing::NotApplicable | Standing::Unsupported => ("SKIP", Some(describe::headline(case))),
@@ -230,7 +235,7 @@ fn test_result(case: &ReportedCase, flaky: FlakyResult) -> TestResult {
         let listed = matches!(
             case.status,
             Status::ExpectedFailure | Status::UnexpectedPass
-        ) || (standing == Standing::Flaky && !flaky_fails);
+        ) || (case.status.is_flaky() && !flaky_fails);
         for plan in &case.failing_plans {
             subtests.push(SubtestResult {
                 name: format!("plan {}", plan.plan),

@@ -306,7 +306,7 @@ fn the_report_follows_the_documented_schema() {
     let report: streamconform::reporter::json::Report = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(
         (report.schema.as_str(), report.schema_version),
-        ("streamconform-report", 6)
+        ("streamconform-report", 7)
     );
     assert_eq!(report.run.backends[0].name, "reference");
     assert_eq!(report.run.suites, ["suite"]);

@@ -42,6 +42,33 @@ fn run(dir: &Path, extra: &[&str]) -> Output {
         .expect("run streamconform")
 }
 
+/// The JUnit report's test case `id`, read back by junit-parser.
+fn junit_case(dir: &Path, id: &str) -> junit_parser::TestCase {
+    let junit = junit_parser::from_reader(std::io::Cursor::new(
+        std::fs::read_to_string(dir.join("j.xml")).unwrap(),
+    ))
+    .unwrap();
+    junit
+        .suites
+        .into_iter()
+        .flat_map(|s| s.cases)
+        .find(|c| c.original_name == id)
+        .unwrap_or_else(|| panic!("no test case {id}"))
+}
+
+/// The wptreport's result of `test`.
+fn wpt_test(dir: &Path, test: &str) -> serde_json::Value {
+    let wpt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("w.json")).unwrap()).unwrap();
+    wpt["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["test"] == test)
+        .unwrap_or_else(|| panic!("no result of {test}"))
+        .clone()
+}
+
 #[test]
 fn a_case_that_passes_on_a_retry_is_flaky_everywhere() {
     let dir = common::scratch("flaky");
@@ -128,14 +155,7 @@ fn a_case_that_passes_on_a_retry_is_flaky_everywhere() {
     assert!(wrong_case.reruns.is_empty());
 
     // wptreport: the test passed on a retry, and says it was flaky.
-    let wpt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("w.json")).unwrap()).unwrap();
-    let test = wpt["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["test"] == "/streamconform/suite/flaky.wast:1")
-        .unwrap();
+    let test = wpt_test(&dir, "/streamconform/suite/flaky.wast:1");
     assert_eq!(test["status"], "OK");
     assert!(test["message"].as_str().unwrap().starts_with("FLAKY"));
 
@@ -161,16 +181,68 @@ fn a_case_that_passes_on_a_retry_is_flaky_everywhere() {
         serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(report.finished.unexpected, 1);
     assert!(report.results.iter().any(|c| c.status == Status::Flaky));
-    let junit = junit_parser::from_reader(std::io::Cursor::new(
-        std::fs::read_to_string(dir.join("j.xml")).unwrap(),
-    ))
-    .unwrap();
-    let flaky_case = junit
-        .suites
-        .iter()
-        .flat_map(|s| s.cases.iter())
-        .find(|c| c.original_name == "suite/flaky.wast:1")
-        .unwrap();
+    let flaky_case = junit_case(&dir, "suite/flaky.wast:1");
     assert!(flaky_case.status.is_success());
     assert_eq!(flaky_case.reruns.len(), 1);
+}
+
+/// An `[[intermittent]]` entry covering the flaky case makes it known
+/// flaky: its own status with the entry's reason in the JSON, a pass with
+/// its flakyFailure in JUnit, said in wptreport and on the site, and no
+/// failure of the run (under the default `--flaky-result fail`); the case
+/// failing every time, which the entry also covers, still fails it.
+#[test]
+fn an_intermittent_expectation_makes_a_flaky_case_known_and_excuses_nothing_else() {
+    let dir = common::scratch("flaky-known");
+    std::fs::write(dir.join("suite/flaky.wast"), FLAKY).unwrap();
+    std::fs::write(dir.join("suite/wrong.wast"), common::WRONG_EXPECTATION).unwrap();
+    std::fs::write(
+        dir.join("node.toml"),
+        "backend = \"node\"\n[[intermittent]]\ncases = \"suite/**\"\nreason = \"the proxy lies once <on purpose>\"\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["--expectations", "node.toml"]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "the wrong case: {text}");
+    assert!(dir.join("lied").exists(), "the proxy never lied:\n{text}");
+    assert!(
+        !text.contains("FLAKY [node]"),
+        "not listed as unexpected: {text}"
+    );
+    let report: Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    let of = |id: &str| report.results.iter().find(|c| c.id == id).unwrap();
+    let flaky = of("suite/flaky.wast:1");
+    assert_eq!(flaky.status, Status::KnownFlaky);
+    assert_eq!(
+        flaky.expectation_reason.as_deref(),
+        Some("the proxy lies once <on purpose>")
+    );
+    assert_eq!(of("suite/wrong.wast:1").status, Status::Failed);
+    assert_eq!(report.finished.unexpected, 1);
+    assert_eq!(report.summary.iter().map(|r| r.flaky).sum::<usize>(), 1);
+
+    let flaky_case = junit_case(&dir, "suite/flaky.wast:1");
+    assert!(flaky_case.status.is_success());
+    assert_eq!(flaky_case.reruns.len(), 1);
+
+    let test = wpt_test(&dir, "/streamconform/suite/flaky.wast:1");
+    assert_eq!(test["status"], "OK");
+    let message = test["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("KNOWN FLAKY") && message.contains("known: the proxy lies once"),
+        "{message}"
+    );
+    let site = std::fs::read_dir(dir.join("site/cells"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        site.contains("Known flaky (failed, then passed"),
+        "no known-flaky section"
+    );
+    assert!(
+        site.contains("the proxy lies once &lt;on purpose&gt;"),
+        "the reason, escaped"
+    );
 }

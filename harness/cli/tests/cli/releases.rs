@@ -15,7 +15,7 @@ fn standing(status: Status, unsupported: bool) -> Option<&'static str> {
         Status::Failed | Status::ExpectedFailure if unsupported => Some("unsupported"),
         Status::Failed | Status::ExpectedFailure => Some("fails"),
         Status::Invalid => Some("invalid"),
-        Status::NotApplicable | Status::Flaky => None,
+        Status::NotApplicable | Status::Flaky | Status::KnownFlaky => None,
     }
 }
 

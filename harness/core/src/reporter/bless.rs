@@ -37,7 +37,7 @@ impl Reporter for Bless {
                         return Ok(());
                     }
                     // A retry passed it: no deviation to record.
-                    if done.status == Status::Flaky {
+                    if done.status.is_flaky() {
                         return Ok(());
                     }
                     seen.push(BlessInput::from(*done));

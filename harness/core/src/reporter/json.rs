@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 pub const SCHEMA: &str = "streamconform-report";
 /// Bump on any change a consumer could notice; document it in SCHEMA.md.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 /// The versions this streamconform reads: version 4 only added the
 /// optional `minimized`, so a version-3 report (a history's older nights)
 /// reads as one in which nothing was minimized; version 5 added
@@ -134,7 +134,7 @@ impl ReportedCase {
         self.status
             .check_follows(self.verdict, self.expectation_reason.as_deref())?;
         let passed_on_retry = raw.passed_on_retry();
-        if passed_on_retry != (self.status == Status::Flaky) {
+        if passed_on_retry != self.status.is_flaky() {
             return Err(format!(
                 "status {:?} with retries {:?}: a case is flaky exactly when a retry passed",
                 self.status, self.retried

@@ -39,7 +39,7 @@ impl Standing {
             Status::Failed | Status::ExpectedFailure if unsupported => Some(Standing::Unsupported),
             Status::Failed | Status::ExpectedFailure => Some(Standing::Fails),
             // Neither passing nor failing reliably: no standing to compare.
-            Status::Flaky => None,
+            Status::Flaky | Status::KnownFlaky => None,
             Status::Invalid => Some(Standing::Invalid),
             Status::NotApplicable => None,
         }

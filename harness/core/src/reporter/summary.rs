@@ -109,7 +109,8 @@ impl Summary {
             Status::ExpectedFailure => entry.expected_failures += 1,
             Status::UnexpectedPass => entry.unexpected_passes += 1,
             Status::Invalid => entry.invalid += 1,
-            Status::Flaky => entry.flaky += 1,
+            // Known or not: the column counts what flaked.
+            Status::Flaky | Status::KnownFlaky => entry.flaky += 1,
             Status::NotApplicable => {
                 entry.cases -= 1;
                 entry.not_applicable += 1;

@@ -518,6 +518,10 @@ pub fn conclude<'a>(
     let mut judgement = expectations.judge(case, result.verdict);
     if judgement.status == crate::verdict::Status::Failed && result.passed_on_retry() {
         judgement.status = crate::verdict::Status::Flaky;
+        if let Some(reason) = expectations.intermittent(case) {
+            judgement.status = crate::verdict::Status::KnownFlaky;
+            judgement.reason = Some(reason);
+        }
     }
     let unsupported = if result.verdict == Verdict::Fail {
         let engine = &backend.engine;
@@ -722,6 +726,59 @@ mod tests {
             };
             assert_eq!(finished.unexpected, unexpected);
         }
+    }
+
+    /// A flaky case an `[[intermittent]]` entry covers is known flaky,
+    /// with its reason, and fails no run; a case the entry covers that
+    /// fails every time is still a failure.
+    #[test]
+    fn an_intermittent_entry_makes_a_flaky_case_known_and_excuses_nothing_else() {
+        use crate::verdict::Status;
+        let marker = [fault_injection::FAIL_FIRST_RUN, b"intermittent"].concat();
+        let cases = vec![
+            case("flaky", module_with(&marker), OutcomeClass::Module),
+            case("wrong", module_with(b"fine"), OutcomeClass::CompileError),
+        ];
+        let expectations = Expectations::parse(
+            "backend = \"fault-injecting\"\n[[intermittent]]\ncases = \"*\"\nreason = \"the double fails a first run\"\n",
+            std::path::Path::new("fault.toml"),
+        )
+        .unwrap();
+        let mut run = Run::new(
+            cases,
+            vec![BackendUnderTest::bytes_only(FaultInjectingBackend)],
+            RunConfig {
+                plans: PlanSelection::Set(PlanSet::Reduced),
+                retries: 1,
+                ..RunConfig::default()
+            },
+        );
+        run.expectations = vec![expectations];
+        let mut seen: Vec<(String, Status, Option<String>)> = Vec::new();
+        struct Seen<'a>(&'a mut Vec<(String, Status, Option<String>)>);
+        impl Reporter for Seen<'_> {
+            fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
+                if let RunEvent::CaseFinished(done) = event {
+                    self.0
+                        .push((done.case.id.clone(), done.status, done.expectation.clone()));
+                }
+                Ok(())
+            }
+        }
+        let finished = run.execute(&mut [&mut Seen(&mut seen)]).unwrap();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "flaky".into(),
+                    Status::KnownFlaky,
+                    Some("the double fails a first run".into())
+                ),
+                ("wrong".into(), Status::Failed, None),
+            ]
+        );
+        assert_eq!(finished.unexpected, 1, "only the case failing every time");
+        assert!(finished.stale_rules.is_empty() && finished.expectations_not_run.is_empty());
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub fn mark(status: Status, unsupported: bool) -> u8 {
         Status::ExpectedFailure => b'x',
         Status::UnexpectedPass => b'a',
         Status::Invalid => b'i',
-        Status::Flaky => b'k',
+        // Known or not, it flaked that night.
+        Status::Flaky | Status::KnownFlaky => b'k',
         Status::NotApplicable => b'n',
     }
 }
