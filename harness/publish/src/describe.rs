@@ -238,7 +238,11 @@ pub fn details(case: &ReportedCase) -> String {
         }
     }
     if let Some(reason) = &case.expectation_reason {
-        let _ = writeln!(out, "listed as failing: {reason}");
+        if case.status == Status::KnownFlaky {
+            let _ = writeln!(out, "known flaky: {reason}");
+        } else {
+            let _ = writeln!(out, "listed as failing: {reason}");
+        }
     }
     if !case.unsupported.is_empty() {
         let _ = writeln!(

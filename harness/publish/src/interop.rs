@@ -33,8 +33,9 @@ pub struct Interop {
     pub engines: Vec<String>,
     /// Releases left out because a newer release of their engine is in.
     pub older_releases: Vec<String>,
-    /// Backends left out because they have no result (their engine could
-    /// not be set up): they would make every share empty.
+    /// Backends left out because they judged no case (their engine could
+    /// not be set up, or every case was not applicable to it): they would
+    /// make every share empty.
     pub without_results: Vec<String>,
     /// Per (suite, group), sorted; see [`Share`].
     pub groups: Vec<Share>,
@@ -160,8 +161,13 @@ impl Interop {
     /// Returns (engines in report order, older releases left out, backends
     /// without results left out).
     pub fn engines_of(report: &Report) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let with_results: std::collections::HashSet<&str> =
-            report.results.iter().map(|c| c.backend.as_str()).collect();
+        // A backend whose every case is not applicable judged nothing.
+        let with_results: std::collections::HashSet<&str> = report
+            .results
+            .iter()
+            .filter(|c| c.status != Status::NotApplicable)
+            .map(|c| c.backend.as_str())
+            .collect();
         let (backends, without): (Vec<_>, Vec<_>) = report
             .run
             .backends
@@ -389,9 +395,13 @@ mod tests {
 
     #[test]
     fn an_engine_without_results_is_left_out_and_named() {
+        // deno judged nothing: its one case was not applicable.
+        let mut not_applicable = passed("deno", "spec", "spec/g/a");
+        not_applicable.status = Status::NotApplicable;
         let results = vec![
             passed("node@22", "spec", "spec/g/a"),
             passed("firefox", "spec", "spec/g/a"),
+            not_applicable,
         ];
         let interop = Interop::of(&three_engines(results)).unwrap();
         assert_eq!(interop.engines, ["node@22", "firefox"]);

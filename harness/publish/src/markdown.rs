@@ -19,7 +19,8 @@ const UNEXPECTED_SHOWN: usize = 15;
 /// Regressions and fixes shown one by one, each.
 const CHANGES_SHOWN: usize = 20;
 /// Bytes all lists together may take; the header and tables take little
-/// more than a line per backend.
+/// more than a line per backend (and the interop table a line per suite,
+/// a column per pair of engines: 36 columns for nine engines).
 const LIST_BUDGET: usize = 7 * 1024;
 /// Longest case id, headline and repro shown.
 const ID_CHARS: usize = 120;

@@ -665,7 +665,7 @@ fn interop_page(
     page_start(&mut h, "streamconform: where engines disagree");
     h.m("<p><a href=\"index.html#interop\">← interop</a></p>\n<h1>Where engines disagree</h1>\n<p>")
         .t(format!(
-            "{} cases that some engine passes and another does not, of {} every engine judged; run of {}.",
+            "{} cases that some engine passes and another that judged them does not ({} cases were judged by every engine); run of {}.",
             interop.disagreements.len(),
             interop.total.judged,
             report.run.started_at

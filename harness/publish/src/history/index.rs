@@ -88,6 +88,9 @@ pub(super) struct IndexedNight {
     pub started_at: String,
     pub revision: Option<String>,
     pub pass_rates: Vec<PassRate>,
+    /// Its report's schema version: a night of a version no longer read
+    /// is read again (and refused).
+    pub schema_version: u32,
 }
 
 impl IndexedNight {
@@ -99,6 +102,7 @@ impl IndexedNight {
             started_at: night.started_at.clone(),
             revision: night.revision.clone(),
             pass_rates: night.pass_rates.clone(),
+            schema_version: night.schema_version,
         }
     }
 }

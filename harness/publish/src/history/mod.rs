@@ -50,6 +50,8 @@ pub struct Night {
     pub revision: Option<String>,
     /// Per backend, in the report's backend order.
     pub pass_rates: Vec<PassRate>,
+    /// Its report's schema version.
+    pub schema_version: u32,
 }
 
 /// How many of a backend's judged cases passed in one night.
@@ -276,6 +278,7 @@ fn read_night(path: &Path, name: &str, gzipped: bool) -> Result<(Night, Column),
         pass_rates: PassRate::from_summary(&backends, &night.summary),
         started_at: night.run.started_at,
         revision: night.run.revision,
+        schema_version: night.schema_version,
     };
     check_name(&listing)?;
     Ok((listing, column))
@@ -373,8 +376,13 @@ impl History {
             };
             let path = entry.path();
             let fingerprint = index::fingerprint(&path, gzipped)?;
+            // Taken from the index only when its file is the one indexed,
+            // and of a schema version this streamconform still reads.
             let indexed = indexed_nights.iter().position(|n| {
-                n.name == stem && n.file == file_name && n.fingerprint == fingerprint
+                n.name == stem
+                    && n.file == file_name
+                    && n.fingerprint == fingerprint
+                    && READABLE_SCHEMA_VERSIONS.contains(&n.schema_version)
             });
             let night = match (indexed, added) {
                 (_, Some((name, report))) if name == stem => {
@@ -386,6 +394,7 @@ impl History {
                         started_at: report.run.started_at.clone(),
                         revision: report.run.revision.clone(),
                         pass_rates: PassRate::from_summary(&backends, &report.summary),
+                        schema_version: report.schema_version,
                     };
                     let column = column_of(report.results.iter().map(|c| {
                         (
@@ -405,6 +414,7 @@ impl History {
                         started_at: n.started_at.clone(),
                         revision: n.revision.clone(),
                         pass_rates: n.pass_rates.clone(),
+                        schema_version: n.schema_version,
                     };
                     (listing, Source::Index(at))
                 }
@@ -524,8 +534,13 @@ impl History {
         for (backend, cases) in &self.strips {
             for (id, strip) in cases {
                 let strip = strip.as_bytes();
-                let then = strip[first..latest].iter().find(|&&m| m != ABSENT);
-                let now = strip[latest];
+                // Strips have a letter per night (the index is checked, and
+                // a rebuilt one is made so); a short one is no change.
+                let (Some(earlier), Some(&now)) = (strip.get(first..latest), strip.get(latest))
+                else {
+                    continue;
+                };
+                let then = earlier.iter().find(|&&m| m != ABSENT);
                 let (before, after) = match (then.and_then(|&m| status_of(m)), status_of(now)) {
                     (None, None) => continue,
                     (None, Some(_)) => {
