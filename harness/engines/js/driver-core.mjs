@@ -11,8 +11,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // A value the harness sent that this driver has no case for: the Rust
 // enums and these switches disagree (the wire round-trip test catches it).
+// A value outside the vocabulary this driver knows: a fault of the harness
+// (or of a newer engine it does not know yet), never an engine's result.
+class UnknownValue extends Error {
+  get name() { return "UnknownValue"; }
+}
+
 function unknown(what, value) {
-  throw new Error(`unknown ${what} ${JSON.stringify(value)}`);
+  throw new UnknownValue(`unknown ${what} ${JSON.stringify(value)}`);
 }
 
 function decodeBase64(text) {
@@ -351,7 +357,25 @@ function exportShape(name, kind, value) {
 }
 
 // How a streaming function's or its one-shot counterpart's result reads.
+// The engine compiled (or instantiated) the module; if reading it back
+// through the JS API then throws (`WebAssembly.Module.exports`, `imports`,
+// `customSections`, an export's value), that is the engine's result too,
+// not a fault of the driver: the JS API defines those reads for every
+// module it accepts.
 function settledWith(fn, result, bytes) {
+  try {
+    return readBack(fn, result, bytes);
+  } catch (error) {
+    if (error instanceof UnknownValue) throw error;
+    return {
+      class: "other-error",
+      name: "ReadBackThrew",
+      message: `reading the ${fn === "compile" ? "module" : "instance"} back through the JS API threw ${error?.name ?? "a value"}: ${error?.message ?? String(error)}`,
+    };
+  }
+}
+
+function readBack(fn, result, bytes) {
   if (fn === "compile") {
     return result instanceof WebAssembly.Module
       ? { class: "module", fingerprint: fingerprint(result, bytes) }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use streamconform::reporter::json::{Report, ReportedCase};
+use streamconform::verdict::Status;
 use streamconform::Outcome;
 
 fn fixture(name: &str) -> String {
@@ -219,4 +220,60 @@ fn no_worker_outlives_a_killed_or_interrupted_harness() {
         child.wait().unwrap();
         assert_none_left(&marker, Duration::from_secs(5));
     }
+}
+
+/// An engine that compiles a module and then throws when JS reads it back
+/// (`WebAssembly.Module.exports`, as WebKit does for some modules) gave
+/// that result: the case fails with the engine's error under every plan
+/// and in the one-shot, never as a crash of the driver. A test double
+/// (`fixtures/node-read-back-throws`) makes node throw for one module.
+#[test]
+fn a_module_the_engine_cannot_read_back_fails_as_the_engines_result_not_a_crash() {
+    let dir = common::scratch("faults-read-back");
+    std::fs::write(
+        dir.join("suite/a.wast"),
+        "(module (func (export \"fault:read-back\")))\n(module (func (export \"fine\")))\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_streamconform"))
+        .args(["run", "--backend", "node", "--suite", "suite"])
+        .args([
+            "--plans",
+            "reduced",
+            "--no-truncation",
+            "--report",
+            "r.json",
+        ])
+        .current_dir(&dir)
+        .env_remove("CI")
+        .env("STREAMCONFORM_NODE", fixture("node-read-back-throws"))
+        .output()
+        .unwrap();
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let report = read_report(&dir.join("r.json"));
+    let mut seen = 0;
+    for case in &report.results {
+        let reads_back = !case.id.starts_with("suite/a.wast:1");
+        if reads_back {
+            assert_eq!(case.status, Status::Passed, "{case:?}");
+            continue;
+        }
+        seen += 1;
+        assert_eq!(case.status, Status::Failed, "{case:?}");
+        assert_eq!(case.aborted, None, "no crash: {case:?}");
+        let read_back_threw = |o: &Outcome| {
+            matches!(o, Outcome::OtherError { name, message }
+                if name == "ReadBackThrew" && message.contains("TypeError: the test double refuses"))
+        };
+        assert!(
+            case.one_shot.as_ref().is_some_and(read_back_threw),
+            "{case:?}"
+        );
+        assert!(!case.failing_plans.is_empty());
+        for plan in &case.failing_plans {
+            assert!(read_back_threw(&plan.actual), "{plan:?}");
+        }
+    }
+    assert!(seen >= 1, "{text}");
 }
