@@ -407,6 +407,34 @@ fn a_browser_killed_mid_run_costs_only_its_in_flight_cases() {
             "{}: every case has its undisturbed result (killed, then undisturbed): {differing:#?}",
             kind.name()
         );
+        // Nothing either run started outlives it for long: its browsers,
+        // and for webkit the virtual display, ran in this directory.
+        // (Chromium's crash handler leaves on its own a moment after.)
+        let outliving = || -> Vec<String> {
+            common::live_processes()
+                .into_iter()
+                .filter(|p| std::fs::read_link(p.dir.join("cwd")).is_ok_and(|cwd| cwd == dir))
+                .map(|p| {
+                    let cmdline = std::fs::read(p.dir.join("cmdline")).unwrap_or_default();
+                    format!(
+                        "{} {}",
+                        p.pid,
+                        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+                    )
+                })
+                .collect()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut left = outliving();
+        while !left.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            left = outliving();
+        }
+        assert!(
+            left.is_empty(),
+            "{}: processes of the runs outlived them: {left:#?}",
+            kind.name()
+        );
         println!(
             "{}: {} cases as undisturbed; {} hanging cases left out: {hung:?}",
             kind.name(),

@@ -38,11 +38,14 @@ const MINIBROWSER: &[&str] = &[
 /// other X servers, and a stale lock of a killed one is cleaned up by the
 /// next), waits for it, runs the browser on it, and stops it when the
 /// browser ends. Both are in the browser's process group, so killing the
-/// browser kills its display too. Xvfb's output goes nowhere: it must not
-/// hold the browser's pipes open. `$1` is the directory the display number
-/// is written to, the rest the browser's command.
+/// browser kills its display too, and both die with this script
+/// (`setpriv --pdeathsig`): the harness's own death signal reaches only its
+/// direct child, this script, and nothing must outlive it. Xvfb's output
+/// goes nowhere: it must not hold the browser's pipes open. `$1` is the
+/// directory the display number is written to, the rest the browser's
+/// command.
 const ON_VIRTUAL_DISPLAY: &str = r#"directory=$1; shift
-Xvfb -displayfd 3 -nolisten tcp -screen 0 1280x1024x24 3>"$directory/display" >/dev/null 2>&1 &
+setpriv --pdeathsig KILL Xvfb -displayfd 3 -nolisten tcp -screen 0 1280x1024x24 3>"$directory/display" >/dev/null 2>&1 &
 xvfb=$!
 tries=0
 until [ -s "$directory/display" ]; do
@@ -54,7 +57,7 @@ until [ -s "$directory/display" ]; do
   fi
   sleep 0.05
 done
-DISPLAY=":$(cat "$directory/display")" "$@"
+DISPLAY=":$(cat "$directory/display")" setpriv --pdeathsig KILL "$@"
 status=$?
 kill "$xvfb" 2>/dev/null
 exit "$status"
