@@ -54,6 +54,27 @@ pub struct Night {
     pub schema_version: u32,
 }
 
+impl Night {
+    /// A night's listing from its report's run and summary.
+    fn of_run(
+        path: &Path,
+        name: &str,
+        run: &RunInfo,
+        summary: &[SummaryRow],
+        schema_version: u32,
+    ) -> Night {
+        let backends: Vec<String> = run.backends.iter().map(|b| b.name.clone()).collect();
+        Night {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            pass_rates: PassRate::from_summary(&backends, summary),
+            started_at: run.started_at.clone(),
+            revision: run.revision.clone(),
+            schema_version,
+        }
+    }
+}
+
 /// How many of a backend's judged cases passed in one night.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -271,15 +292,7 @@ fn read_night(path: &Path, name: &str, gzipped: bool) -> Result<(Night, Column),
             !c.unsupported.is_empty(),
         )
     }));
-    let backends: Vec<String> = night.run.backends.iter().map(|b| b.name.clone()).collect();
-    let listing = Night {
-        path: path.to_path_buf(),
-        name: name.to_string(),
-        pass_rates: PassRate::from_summary(&backends, &night.summary),
-        started_at: night.run.started_at,
-        revision: night.run.revision,
-        schema_version: night.schema_version,
-    };
+    let listing = Night::of_run(path, name, &night.run, &night.summary, night.schema_version);
     check_name(&listing)?;
     Ok((listing, column))
 }
@@ -386,16 +399,13 @@ impl History {
             });
             let night = match (indexed, added) {
                 (_, Some((name, report))) if name == stem => {
-                    let backends: Vec<String> =
-                        report.run.backends.iter().map(|b| b.name.clone()).collect();
-                    let listing = Night {
-                        path: path.clone(),
-                        name: stem.to_string(),
-                        started_at: report.run.started_at.clone(),
-                        revision: report.run.revision.clone(),
-                        pass_rates: PassRate::from_summary(&backends, &report.summary),
-                        schema_version: report.schema_version,
-                    };
+                    let listing = Night::of_run(
+                        &path,
+                        stem,
+                        &report.run,
+                        &report.summary,
+                        report.schema_version,
+                    );
                     let column = column_of(report.results.iter().map(|c| {
                         (
                             c.backend.as_str(),
