@@ -18,9 +18,12 @@
 //! requires = ["gc"]
 //! reason = "Node 20's V8 implements a pre-standard GC encoding"
 //!
-//! # A known flakiness of the engine: cases that fail, then pass on a retry.
+//! # A known flakiness of the engine: cases that fail, then pass on a retry,
+//! # having given the outcome named (optional: `outcome`, a class, and/or
+//! # `message`, text the outcome shows).
 //! [[intermittent]]
 //! cases = "**"
+//! outcome = "timeout"
 //! reason = "Node 26 deadlocks now and then when ...; the hung worker's cases time out"
 //! ```
 //!
@@ -36,13 +39,16 @@
 //!   none that failed is stale and fails an unfiltered run, but only when
 //!   that run included every suite of the file's `suites` the rule could
 //!   match (a run of a subset cannot tell a rule that is live elsewhere).
-//! - an `[[intermittent]]` entry (a glob over case ids, and a reason) says
-//!   the engine is known to be flaky on its cases: one that fails
-//!   unexpectedly and then passes on a retry (`--retries`) is *known
-//!   flaky*, reported as flaky with the reason and never a failure of the
-//!   run. It excuses nothing else: a case that fails every run is judged
-//!   by the entries and rules above. It is never stale, since a flaky
-//!   engine need not flake on every night.
+//! - an `[[intermittent]]` entry (a glob over case ids, optionally the
+//!   outcome the flake gives, and a reason) says the engine is known to be
+//!   flaky on its cases: one that fails unexpectedly, gave that outcome
+//!   (its one-shot or a failing plan's: of class `outcome`, showing
+//!   `message` in its text), and then passes on a retry (`--retries`) is
+//!   *known flaky*, reported as flaky with the reason and never a failure
+//!   of the run. It excuses nothing else: a case that fails every run is
+//!   judged by the entries and rules above, and one that flaked another
+//!   way is plain flaky. It is never stale, since a flaky engine need not
+//!   flake on every night.
 //!
 //! The file is rewritten only by `--bless` (or `STREAMCONFORM_BLESS=1`
 //! under `cargo test`), never in CI.
@@ -50,7 +56,8 @@
 use crate::case::{Case, CaseOrigin};
 use crate::error::Error;
 use crate::features::{JS_API_PROPOSALS, KNOWN_FEATURES};
-use crate::verdict::{Status, Verdict};
+use crate::outcome::{Outcome, OutcomeClass};
+use crate::verdict::{CaseResult, Status, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -87,7 +94,22 @@ struct FailureEntry {
 struct Intermittent {
     cases: String,
     matcher: globset::GlobMatcher,
+    /// The class of outcome the flake gives, if the entry names one.
+    outcome: Option<OutcomeClass>,
+    /// Text that outcome shows (`Name: message`), if the entry names it.
+    message: Option<String>,
     reason: String,
+}
+
+impl Intermittent {
+    /// Whether `outcome` is the flake this entry names.
+    fn gives(&self, outcome: &Outcome) -> bool {
+        self.outcome.is_none_or(|class| outcome.class() == class)
+            && self
+                .message
+                .as_ref()
+                .is_none_or(|text| outcome.to_string().contains(text.as_str()))
+    }
 }
 
 /// A `[[rule]]`: many cases, one reason.
@@ -203,6 +225,10 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct IntermittentEntry {
     cases: toml::Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<OutcomeClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<toml::Spanned<String>>,
     reason: toml::Spanned<String>,
 }
 
@@ -223,7 +249,7 @@ struct RuleEntry {
     reason: toml::Spanned<String>,
 }
 
-const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, optional `suites = [\"NAME\", ...]`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`, `[[intermittent]]` tables with `cases` and `reason`";
+const FORMAT: &str = "an expectations file: `backend = \"NAME\"`, optional `suites = [\"NAME\", ...]`, `[[failure]]` tables with `case` and `reason`, `[[rule]]` tables with `cases` and/or `requires`, and `reason`, `[[intermittent]]` tables with `cases`, optional `outcome` and `message`, and `reason`";
 
 impl Expectations {
     /// An empty set for `backend`, to be filled by blessing.
@@ -342,9 +368,18 @@ impl Expectations {
             let glob = entry.cases;
             let matcher = case_glob(glob.get_ref())
                 .map_err(|e| at(glob.span().start, format!("`cases` is not a glob: {e}")))?;
+            if let Some(message) = entry.message.as_ref().filter(|m| m.get_ref().is_empty()) {
+                return Err(at(
+                    message.span().start,
+                    "an intermittent entry's `message` is empty; leave it out to match any text"
+                        .into(),
+                ));
+            }
             intermittent.push(Intermittent {
                 cases: glob.into_inner(),
                 matcher,
+                outcome: entry.outcome,
+                message: entry.message.map(toml::Spanned::into_inner),
                 reason: entry.reason.into_inner(),
             });
         }
@@ -370,15 +405,25 @@ impl Expectations {
     }
 
     /// The reason of the first `[[intermittent]]` entry covering `case`
-    /// (or the case it was cut from), if one does.
-    pub fn intermittent(&self, case: &Case) -> Option<String> {
+    /// (or the case it was cut from) and the flake of its failed run
+    /// `failed` (its one-shot or a failing plan gave the outcome the entry
+    /// names), if one does.
+    pub fn intermittent(&self, case: &Case, failed: &CaseResult) -> Option<String> {
         let parent = match &case.origin {
             CaseOrigin::Truncation { parent, .. } => Some(parent.as_str()),
             _ => None,
         };
+        let outcomes = failed
+            .one_shot
+            .iter()
+            .chain(failed.failing_plans.iter().map(|p| &p.actual));
         self.intermittent
             .iter()
-            .find(|i| i.matcher.is_match(&case.id) || parent.is_some_and(|p| i.matcher.is_match(p)))
+            .find(|i| {
+                (i.matcher.is_match(&case.id) || parent.is_some_and(|p| i.matcher.is_match(p)))
+                    && ((i.outcome.is_none() && i.message.is_none())
+                        || outcomes.clone().any(|o| i.gives(o)))
+            })
             .map(|i| i.reason.clone())
     }
 
@@ -657,6 +702,8 @@ impl Expectations {
                 .iter()
                 .map(|i| IntermittentEntry {
                     cases: toml::Spanned::new(0..0, i.cases.clone()),
+                    outcome: i.outcome,
+                    message: i.message.clone().map(|m| toml::Spanned::new(0..0, m)),
                     reason: toml::Spanned::new(0..0, i.reason.clone()),
                 })
                 .collect(),
@@ -804,6 +851,77 @@ reason = "because"
         }
     }
 
+    /// An `[[intermittent]]` entry that names its flake's outcome covers
+    /// only a failed run that gave it: in the one-shot or a failing plan,
+    /// of that class, showing that text; it survives a bless whole.
+    #[test]
+    fn an_intermittent_entry_naming_an_outcome_covers_only_that_flake() {
+        use crate::verdict::PlanFailure;
+        let text = r#"backend = "x"
+[[intermittent]]
+cases = "**"
+outcome = "other-error"
+message = "out of memory"
+reason = "runs out of memory under load"
+"#;
+        let e = Expectations::parse(text, Path::new("x.toml")).unwrap();
+        let c = case("spec/a/b.wast:1");
+        let run = |one_shot: Outcome, plan: Outcome| CaseResult {
+            one_shot: Some(one_shot),
+            failing_plans: vec![PlanFailure {
+                plan: "whole".into(),
+                cuts: vec![],
+                actual: plan,
+                failed: vec![],
+                reads: None,
+            }],
+            ..CaseResult::start(&c, 2)
+        };
+        let oom = Outcome::OtherError {
+            name: "InternalError".into(),
+            message: "out of memory".into(),
+        };
+        let other = Outcome::OtherError {
+            name: "RangeError".into(),
+            message: "too many".into(),
+        };
+        let compile = Outcome::CompileError {
+            message: "out of memory".into(),
+        };
+        let timeout = Outcome::Timeout;
+        // In a failing plan or in the one-shot.
+        assert!(e
+            .intermittent(&c, &run(timeout.clone(), oom.clone()))
+            .is_some());
+        assert!(e
+            .intermittent(&c, &run(oom.clone(), timeout.clone()))
+            .is_some());
+        // Another text, or the text in another class, is another flake.
+        assert_eq!(e.intermittent(&c, &run(timeout.clone(), other)), None);
+        assert_eq!(e.intermittent(&c, &run(timeout.clone(), compile)), None);
+        assert_eq!(e.intermittent(&c, &CaseResult::start(&c, 0)), None);
+        let blessed = e.blessed(&[]).to_toml();
+        let again = Expectations::parse(&blessed, Path::new("x.toml")).unwrap();
+        assert!(again.intermittent(&c, &run(timeout.clone(), oom)).is_some());
+        assert!(blessed.contains("outcome = \"other-error\""), "{blessed}");
+        // An unknown class is refused with its line; so is an empty text.
+        for (bad, says) in [
+            ("outcome = \"oom\"", "unknown variant"),
+            ("message = \"\"", "is empty"),
+        ] {
+            let text = format!(
+                "backend = \"x\"\n[[intermittent]]\ncases = \"**\"\n{bad}\nreason = \"r\"\n"
+            );
+            let error = Expectations::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(says) && error.contains("x.toml:4"),
+                "{error}"
+            );
+        }
+    }
+
     /// `[[intermittent]]` entries match by glob (a truncation by its
     /// parent), need a reason, judge nothing themselves and survive a bless.
     #[test]
@@ -814,12 +932,16 @@ cases = "spec/a/**"
 reason = "deadlocks now and then"
 "#;
         let e = Expectations::parse(text, Path::new("x.toml")).unwrap();
+        let failed = |c: &Case| CaseResult::start(c, 1);
+        let a = case("spec/a/b.wast:1");
         assert_eq!(
-            e.intermittent(&case("spec/a/b.wast:1")).as_deref(),
+            e.intermittent(&a, &failed(&a)).as_deref(),
             Some("deadlocks now and then")
         );
-        assert!(e.intermittent(&truncated("spec/a/b.wast:1")).is_some());
-        assert_eq!(e.intermittent(&case("spec/b.wast:1")), None);
+        let t = truncated("spec/a/b.wast:1");
+        assert!(e.intermittent(&t, &failed(&t)).is_some());
+        let b = case("spec/b.wast:1");
+        assert_eq!(e.intermittent(&b, &failed(&b)), None);
         // It judges nothing: a failure it covers is a failure.
         assert_eq!(
             e.judge(&case("spec/a/b.wast:1"), Verdict::Fail).status,

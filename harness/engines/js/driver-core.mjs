@@ -4,7 +4,7 @@
 // and in a browser page; a transport supplies `send` and `exit` and feeds
 // `handle` the requests.
 
-export const PROTOCOL = 8;
+export const PROTOCOL = 9;
 
 // The longest delay setTimeout accepts; a longer one fires at once.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -823,6 +823,10 @@ export function createDriver({ send, exit, engine, version, capabilities }) {
           }
           return send({ type: "result", id: request.id, ...result });
         }
+        // The harness asks a worker silent with requests in flight whether
+        // its event loop still runs (a deadlocked engine cannot answer).
+        case "ping":
+          return send({ type: "pong" });
         case "exit":
           return exit();
         default:

@@ -162,6 +162,20 @@ impl WorkerProcess {
         self.child.lock().unwrap().id()
     }
 
+    /// What the worker's process group has used of the CPU so far, to
+    /// tell a worker that stopped answering because it is busy (a long
+    /// synchronous compile) from one that is stuck for good (a deadlock:
+    /// no thread can run, so its CPU time stands still). The whole group,
+    /// not only the worker: a worker may be a wrapper whose child does the
+    /// work. `None` once the worker has exited, or where `/proc` cannot
+    /// tell.
+    pub fn cpu_use(&self) -> Option<CpuUse> {
+        if self.has_exited() {
+            return None;
+        }
+        group_cpu_use(self.id())
+    }
+
     /// Whether the worker has exited (it is not reaped, so it can still
     /// be asked how with [`WorkerProcess::end`]).
     pub fn has_exited(&self) -> bool {
@@ -177,6 +191,75 @@ impl Drop for WorkerProcess {
             let _ = child.wait();
         }
     }
+}
+
+/// CPU use of a process group, from `/proc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuUse {
+    /// User and system time of its processes (all their threads), in
+    /// clock ticks: only compared, never converted.
+    pub ticks: u64,
+    /// Whether any of their threads is running or waiting to run: a
+    /// starved worker is not a stuck one.
+    pub runnable: bool,
+}
+
+/// The CPU use of every process in group `group` (read from `/proc`; a
+/// process that ends while being read is skipped).
+#[cfg(target_os = "linux")]
+fn group_cpu_use(group: u32) -> Option<CpuUse> {
+    // The fields after the command name, which is in parentheses and may
+    // hold anything, so the last `)` ends it (proc(5)): state is field 3,
+    // the process group 5, utime 14 and stime 15.
+    fn fields(stat: &str) -> Option<Vec<&str>> {
+        let (_, rest) = stat.rsplit_once(')')?;
+        Some(rest.split_whitespace().collect())
+    }
+    let mut total = CpuUse {
+        ticks: 0,
+        runnable: false,
+    };
+    let mut members = 0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(f) = fields(&stat) else { continue };
+        if f.get(2).and_then(|g| g.parse::<u32>().ok()) != Some(group) {
+            continue;
+        }
+        let (Some(utime), Some(stime)) = (
+            f.get(11).and_then(|t| t.parse::<u64>().ok()),
+            f.get(12).and_then(|t| t.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        members += 1;
+        total.ticks += utime + stime;
+        // A process's own state is its main thread's: look at each thread.
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten();
+        total.runnable |= threads.flatten().any(|thread| {
+            std::fs::read_to_string(thread.path().join("stat"))
+                .ok()
+                .and_then(|stat| fields(&stat).and_then(|f| f.first().map(|s| *s == "R")))
+                .unwrap_or(false)
+        });
+    }
+    (members > 0).then_some(total)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn group_cpu_use(_group: u32) -> Option<CpuUse> {
+    None
 }
 
 /// Whether `pid` has exited, without reaping it (so its pid, and with it

@@ -196,6 +196,7 @@ fn the_driver_page_speaks_the_protocol_in_each_browser() {
                         );
                         answered.push(id);
                     }
+                    Reply::Pong => panic!("{}: a pong without a ping", kind.name()),
                 }
             }
         }

@@ -277,3 +277,82 @@ fn a_module_the_engine_cannot_read_back_fails_as_the_engines_result_not_a_crash(
     }
     assert!(seen >= 1, "{text}");
 }
+
+/// A worker that stops for good (no answer, no CPU time: Node 26 deadlocks
+/// so, now and then) is given up on within seconds of being asked whether
+/// it is alive, not after the hang timeout: its oldest request is a
+/// timeout and the rest run again elsewhere. A worker that stops answering
+/// because it is busy (a long synchronous compile: the CPU runs) is left
+/// alone and costs nothing. The hang timeout here is an hour: only the
+/// liveness check can end the stuck worker's requests in time.
+#[test]
+fn a_stuck_worker_is_given_up_on_early_and_a_busy_one_is_left_alone() {
+    let dir = scratch("stuck");
+    let log = dir.join("faults.log");
+    let clock = Instant::now();
+    let mut child = streaming_run(
+        &dir,
+        "r.json",
+        &[
+            ("FAULT_WEDGE_ONCE", dir.join("wedge").display().to_string()),
+            ("FAULT_BUSY_ONCE", dir.join("busy").display().to_string()),
+            ("FAULT_LOG", log.display().to_string()),
+        ],
+    )
+    .args(["--hang-timeout", "3600"])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // A bound on a liveness check, not a measurement: failing it means a
+    // request waited for the hour-long hang timeout.
+    let bound = Duration::from_secs(600);
+    while child.try_wait().unwrap().is_none() {
+        if clock.elapsed() > bound {
+            child.kill().unwrap();
+            panic!("the run did not end within {bound:?}: the stuck worker was not given up on");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut faults: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    faults.sort();
+    assert_eq!(faults, ["busy", "wedge"], "{stdout}");
+
+    let report = read_report(&dir.join("r.json"));
+    let hit: Vec<&ReportedCase> = report
+        .results
+        .iter()
+        .filter(|c| hit_by_a_fault(c))
+        .collect();
+    // The stuck worker's oldest request, and nothing of the busy one.
+    assert_eq!(
+        hit.len(),
+        1,
+        "{:?}",
+        hit.iter().map(|c| &c.id).collect::<Vec<_>>()
+    );
+    let timed_out = |o: &Outcome| *o == Outcome::Timeout;
+    assert!(
+        hit[0].one_shot.as_ref().is_some_and(timed_out)
+            || hit[0].failing_plans.iter().any(|p| timed_out(&p.actual)),
+        "{}",
+        common::judged(hit[0])
+    );
+    assert!(!report.results.iter().any(|c| {
+        let crash = |o: &Outcome| matches!(o, Outcome::Crash { .. });
+        c.one_shot.as_ref().is_some_and(crash) || c.failing_plans.iter().any(|p| crash(&p.actual))
+    }));
+    assert_eq!(report.finished.unexpected, 1, "{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    println!(
+        "one stuck worker and one busy for 12 s: {} results, {} a timeout; {:.1} s with a one-hour hang timeout",
+        report.results.len(),
+        hit.len(),
+        clock.elapsed().as_secs_f64()
+    );
+}

@@ -518,7 +518,7 @@ pub fn conclude<'a>(
     let mut judgement = expectations.judge(case, result.verdict);
     if judgement.status == crate::verdict::Status::Failed && result.passed_on_retry() {
         judgement.status = crate::verdict::Status::Flaky;
-        if let Some(reason) = expectations.intermittent(case) {
+        if let Some(reason) = expectations.intermittent(case, &result) {
             judgement.status = crate::verdict::Status::KnownFlaky;
             judgement.reason = Some(reason);
         }

@@ -3,12 +3,12 @@
 //! request from the moment the worker took it, and gives a worker that
 //! breaks the protocol up at once.
 
-use crate::launcher::Launch;
-use crate::worker::protocol::{ForgetRequest, Hello, ModuleRequest, Reply, Request};
+use crate::launcher::{CpuUse, Launch};
+use crate::worker::protocol::{ForgetRequest, Hello, ModuleRequest, Reply, Request, PING};
 use crate::worker::transport::{Received, StdioTransport, Transport};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use streamconform::backend::{WebApiOutcome, MAX_SETTLE};
 use streamconform::outcome::Outcome;
@@ -23,10 +23,26 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 /// failed compiles with "InternalError: out of memory".
 pub const MODULE_BYTES_KEPT: usize = 32 << 20;
 
+/// A worker with requests in flight that has said nothing for this long
+/// is asked whether it is alive (`ping`).
+pub const QUIET_BEFORE_PING: Duration = Duration::from_secs(5);
+
+/// How long a pinged worker has to answer. One that does not, while its
+/// processes used no CPU time and none could run, is stuck for good (a
+/// deadlock: Node 26 hangs so, now and then): it is given up on then, as
+/// if its oldest request had run out of time, instead of after the hang
+/// timeout (60 s by default, so that a slow compile is not taken for a
+/// hang). One that is busy (a long synchronous compile) uses CPU time and
+/// is left alone.
+pub const PING_ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+/// How often a worker's watch looks at it.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
 /// One worker, many requests in flight.
 pub struct Worker {
     hello: Hello,
-    transport: Box<dyn Transport>,
+    transport: Arc<dyn Transport>,
     shared: Arc<Shared>,
     modules_sent: Mutex<SentModules>,
     /// Requests handed to this worker so far (its pool retires it).
@@ -118,9 +134,9 @@ impl Worker {
         let (hello_tx, hello_rx) = mpsc::channel();
         let receiver = shared.clone();
         let mut hello_tx = Some(hello_tx);
-        let transport = open(Box::new(move |received| {
+        let transport: Arc<dyn Transport> = Arc::from(open(Box::new(move |received| {
             receiver.receive(received, &mut hello_tx)
-        }))?;
+        }))?);
         let hello = match hello_rx.recv_timeout(HELLO_TIMEOUT) {
             Ok(Ok(hello)) => hello,
             Ok(Err(e)) => {
@@ -136,6 +152,13 @@ impl Worker {
                 ));
             }
         };
+        if transport.cpu_use().is_some() {
+            let (shared, transport) = (Arc::downgrade(&shared), Arc::downgrade(&transport));
+            std::thread::Builder::new()
+                .name("streamconform-worker-watch".into())
+                .spawn(move || watch(shared, transport))
+                .map_err(|e| format!("{name}: cannot start its watch: {e}"))?;
+        }
         Ok(Worker {
             hello,
             transport,
@@ -276,6 +299,60 @@ impl Worker {
     }
 }
 
+/// Watches one worker for as long as it lives: pings it when it has been
+/// quiet with requests in flight, and gives it up as stuck when it neither
+/// answers nor uses the CPU (see [`PING_ANSWER_WITHIN`]).
+fn watch(shared: Weak<Shared>, transport: Weak<dyn Transport>) {
+    // When the last ping went out, and the CPU use then.
+    let mut asked: Option<(Instant, CpuUse)> = None;
+    loop {
+        std::thread::sleep(WATCH_EVERY);
+        let (Some(shared), Some(transport)) = (shared.upgrade(), transport.upgrade()) else {
+            return;
+        };
+        if shared.dead.load(Ordering::SeqCst) {
+            return;
+        }
+        let heard = *shared.last_heard.lock().unwrap();
+        if shared.pending.lock().unwrap().is_empty() {
+            asked = None;
+            continue;
+        }
+        match asked {
+            // Anything it said since the ping answers it.
+            Some((at, _)) if heard.is_some_and(|heard| heard >= at) => asked = None,
+            Some((at, before)) if at.elapsed() >= PING_ANSWER_WITHIN => {
+                match transport.cpu_use() {
+                    Some(now) if now.ticks == before.ticks && !now.runnable => {
+                        shared.stuck(format!(
+                            "the worker stopped: it did not answer a ping within {} s, and its processes used no CPU time meanwhile and none could run (a deadlock)",
+                            PING_ANSWER_WITHIN.as_secs()
+                        ));
+                        transport.kill();
+                        return;
+                    }
+                    // Busy, or starved of CPU: asked again after a quiet spell.
+                    _ => asked = None,
+                }
+            }
+            Some(_) => {}
+            None => {
+                let quiet = heard.is_none_or(|heard| heard.elapsed() >= QUIET_BEFORE_PING);
+                if let (true, Some(before)) = (quiet, transport.cpu_use()) {
+                    // Written from a thread of its own: a worker that stopped
+                    // reading with its pipe full blocks the write (until it
+                    // is killed), and that is as much no answer as silence.
+                    let pinged = transport.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("streamconform-worker-ping".into())
+                        .spawn(move || pinged.send(PING));
+                    asked = Some((Instant::now(), before));
+                }
+            }
+        }
+    }
+}
+
 /// The modules a worker holds, oldest first, and their bytes.
 #[derive(Default)]
 struct SentModules {
@@ -355,6 +432,7 @@ impl Shared {
             Ok(reply) => {
                 let mut pending = self.pending.lock().unwrap();
                 match reply {
+                    Reply::Pong => None,
                     Reply::Started { id } => match pending.get_mut(&id) {
                         Some(in_flight) => {
                             in_flight.started = Some(Instant::now());
@@ -392,6 +470,24 @@ impl Shared {
                 Some(format!("the worker broke the protocol, sending {why}"));
             self.end();
         }
+    }
+
+    /// The worker is stuck: its oldest started request times out, as the
+    /// hang timeout would have had it (the engine took it and never
+    /// answered); the others are lost with the worker and run again.
+    fn stuck(&self, why: String) {
+        *self.fault.lock().unwrap() = Some(why);
+        self.dead.store(true, Ordering::SeqCst);
+        let mut pending = self.pending.lock().unwrap();
+        let oldest = pending
+            .iter()
+            .filter_map(|(id, request)| request.started.map(|at| (at, *id)))
+            .min()
+            .map(|(_, id)| id);
+        if let Some(request) = oldest.and_then(|id| pending.remove(&id)) {
+            let _ = request.reply.send(Outcome::Timeout.into());
+        }
+        pending.clear();
     }
 
     /// The worker is gone or unusable: everything in flight on it ends now.

@@ -17,7 +17,7 @@ use streamconform::scenario::{
     JsValue, OptionsArgument, OptionsDictionary, Pacing, RedirectMode, RequestMode, Scenario,
 };
 
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// The error name of a result whose declared import object the worker
 /// could not build (see PROTOCOL.md).
@@ -60,6 +60,8 @@ pub enum Reply {
     Started { id: u64 },
     /// Request `id` is done.
     Result { id: u64, outcome: WebApiOutcome },
+    /// The answer to a `ping`: the worker's event loop runs.
+    Pong,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +90,7 @@ impl Reply {
             .map_err(|e| format!("a line that is not protocol ({e}): {line:.200}"))?;
         match (raw.kind.as_str(), raw.id, raw.outcome) {
             ("started", Some(id), None) => Ok(Reply::Started { id }),
+            ("pong", None, None) => Ok(Reply::Pong),
             ("result", Some(id), Some(outcome)) => {
                 // The worker could not build the case's import object: the
                 // harness's fault, never the engine's result.
@@ -154,6 +157,11 @@ impl ForgetRequest {
         }
     }
 }
+
+/// `{"type": "ping"}`: asks a worker that has been silent with requests
+/// in flight whether it is alive; it answers `pong` from its event loop,
+/// between the work of its requests.
+pub const PING: &[u8] = br#"{"type":"ping"}"#;
 
 /// A request about one module, serialized straight onto the wire (no
 /// intermediate JSON tree: a case's cut list can be long).
@@ -379,7 +387,7 @@ impl Serialize for WireCuts<'_> {
 pub const EVENT_KINDS: &[&str] = &["chunks", "bad", "error", "close"];
 
 /// The reply types a worker sends after its hello (checked the same way).
-pub const REPLY_KINDS: &[&str] = &["started", "result"];
+pub const REPLY_KINDS: &[&str] = &["started", "result", "pong"];
 
 /// One entry of `events`: `["chunks", first, count]`, `["bad"]`,
 /// `["error"]` or `["close"]`.
@@ -442,6 +450,13 @@ mod tests {
                 "PROTOCOL.md does not document reply {kind:?}"
             );
         }
+        let ping: serde_json::Value = serde_json::from_slice(PING).unwrap();
+        assert!(DRIVER.contains(&format!("case {}:", ping["type"])));
+        assert!(protocol.contains(r#"{"type": "ping"}"#));
+        assert!(matches!(
+            Reply::parse(br#"{"type":"pong"}"#),
+            Ok(Reply::Pong)
+        ));
         assert!(DRIVER.contains(&format!("export const PROTOCOL = {PROTOCOL_VERSION};")));
         assert!(protocol.contains(&format!("\"protocol\": {PROTOCOL_VERSION},")));
         let mut scenario = Scenario::byte_level();

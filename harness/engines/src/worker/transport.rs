@@ -6,7 +6,7 @@
 //! end it. Process workers speak on stdio; browser pages on a WebSocket
 //! channel of the loopback server.
 
-use crate::launcher::{Launch, WorkerProcess};
+use crate::launcher::{CpuUse, Launch, WorkerProcess};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +40,12 @@ pub trait Transport: Send + Sync {
     /// tail of what it said outside the protocol (stderr), for crash
     /// messages. Ends the peer if it has not ended by itself.
     fn end_report(&self) -> String;
+    /// The CPU use of the worker's processes, where the transport can see
+    /// them (a process it started); `None` turns off the check for stuck
+    /// workers (see `client`), leaving the hang timeout.
+    fn cpu_use(&self) -> Option<CpuUse> {
+        None
+    }
 }
 
 /// A worker process speaking on its stdin and stdout.
@@ -94,6 +100,10 @@ impl Transport for StdioTransport {
 
     fn kill(&self) {
         self.process.kill();
+    }
+
+    fn cpu_use(&self) -> Option<CpuUse> {
+        self.process.cpu_use()
     }
 
     fn end_report(&self) -> String {
