@@ -57,7 +57,7 @@ use crate::case::{Case, CaseOrigin};
 use crate::error::Error;
 use crate::features::{JS_API_PROPOSALS, KNOWN_FEATURES};
 use crate::outcome::{Outcome, OutcomeClass};
-use crate::verdict::{CaseResult, Status, Verdict};
+use crate::verdict::{CaseResult, Status, Verdict, TIMEOUT_PREFIX};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -413,10 +413,18 @@ impl Expectations {
             CaseOrigin::Truncation { parent, .. } => Some(parent.as_str()),
             _ => None,
         };
+        // A case ended by its own `--timeout` has no outcome of the kind:
+        // it timed out all the same.
+        let case_timed_out = failed
+            .aborted
+            .as_deref()
+            .is_some_and(|why| why.starts_with(TIMEOUT_PREFIX))
+            .then_some(&Outcome::Timeout);
         let outcomes = failed
             .one_shot
             .iter()
-            .chain(failed.failing_plans.iter().map(|p| &p.actual));
+            .chain(failed.failing_plans.iter().map(|p| &p.actual))
+            .chain(case_timed_out);
         self.intermittent
             .iter()
             .find(|i| {
@@ -900,6 +908,18 @@ reason = "runs out of memory under load"
         assert_eq!(e.intermittent(&c, &run(timeout.clone(), other)), None);
         assert_eq!(e.intermittent(&c, &run(timeout.clone(), compile)), None);
         assert_eq!(e.intermittent(&c, &CaseResult::start(&c, 0)), None);
+        // A case its own --timeout ended timed out, whatever it recorded.
+        let timeouts = Expectations::parse(
+            &text.replace(
+                "outcome = \"other-error\"\nmessage = \"out of memory\"",
+                "outcome = \"timeout\"",
+            ),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let ended = CaseResult::aborted(&c, format!("{TIMEOUT_PREFIX} no result after 120s"));
+        assert!(timeouts.intermittent(&c, &ended).is_some());
+        assert_eq!(e.intermittent(&c, &ended), None);
         let blessed = e.blessed(&[]).to_toml();
         let again = Expectations::parse(&blessed, Path::new("x.toml")).unwrap();
         assert!(again.intermittent(&c, &run(timeout.clone(), oom)).is_some());

@@ -199,7 +199,8 @@ pub struct CpuUse {
     /// User and system time of its processes (all their threads), in
     /// clock ticks: only compared, never converted.
     pub ticks: u64,
-    /// Whether any of their threads is running or waiting to run: a
+    /// Whether any of their threads is running, waiting to run, or in an
+    /// uninterruptible wait (paging in, the kernel throttling memory): a
     /// starved worker is not a stuck one.
     pub runnable: bool,
 }
@@ -250,7 +251,9 @@ fn group_cpu_use(group: u32) -> Option<CpuUse> {
         total.runnable |= threads.flatten().any(|thread| {
             std::fs::read_to_string(thread.path().join("stat"))
                 .ok()
-                .and_then(|stat| fields(&stat).and_then(|f| f.first().map(|s| *s == "R")))
+                .and_then(|stat| {
+                    fields(&stat).and_then(|f| f.first().map(|s| matches!(*s, "R" | "D")))
+                })
                 .unwrap_or(false)
         });
     }

@@ -24,8 +24,9 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MODULE_BYTES_KEPT: usize = 32 << 20;
 
 /// A worker with requests in flight that has said nothing for this long
-/// is asked whether it is alive (`ping`).
-pub const QUIET_BEFORE_PING: Duration = Duration::from_secs(5);
+/// is asked whether it is alive (`ping`): cheap, since a live worker
+/// answers from its event loop at once.
+pub const QUIET_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// How long a pinged worker has to answer. One that does not, while its
 /// processes used no CPU time and none could run, is stuck for good (a
@@ -33,11 +34,12 @@ pub const QUIET_BEFORE_PING: Duration = Duration::from_secs(5);
 /// if its oldest request had run out of time, instead of after the hang
 /// timeout (60 s by default, so that a slow compile is not taken for a
 /// hang). One that is busy (a long synchronous compile) uses CPU time and
-/// is left alone.
-pub const PING_ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// is left alone. Node 26 deadlocks about once per 500 cases, so every
+/// second here is minutes of a nightly.
+pub const PING_ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
 /// How often a worker's watch looks at it.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
+const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// One worker, many requests in flight.
 pub struct Worker {
@@ -234,7 +236,11 @@ impl Worker {
                                 deadline = later_by(at, limit);
                                 continue;
                             }
-                            self.give_up(request.id);
+                            if !self.give_up(request.id) {
+                                // Its worker was given up on just now (stuck):
+                                // the channel has what that made of it.
+                                continue;
+                            }
                             return Ok(Outcome::Timeout.into());
                         }
                         // Not taken yet: wait on while the worker works
@@ -244,7 +250,9 @@ impl Worker {
                                 deadline = later_by(heard, limit);
                                 continue;
                             }
-                            self.give_up(request.id);
+                            if !self.give_up(request.id) {
+                                continue;
+                            }
                             return Err(Lost(format!(
                                 "the worker said nothing for {} s and did not take the request",
                                 limit.as_secs_f64()
@@ -256,10 +264,20 @@ impl Worker {
         }
     }
 
-    /// Ends a request that ran out of time, and its worker with it.
-    fn give_up(&self, id: u64) {
-        self.shared.pending.lock().unwrap().remove(&id);
+    /// Ends a request that ran out of time, and its worker with it; false
+    /// if the request had ended already (answered, or its worker given up
+    /// on as stuck), so the one verdict on the worker is that one.
+    fn give_up(&self, id: u64) -> bool {
+        let ended_here = {
+            let mut pending = self.shared.pending.lock().unwrap();
+            let in_flight = pending.remove(&id).is_some();
+            if in_flight {
+                self.shared.dead.store(true, Ordering::SeqCst);
+            }
+            in_flight
+        };
         self.kill();
+        ended_here
     }
 
     /// Why this worker's requests were lost: its protocol fault, or how
@@ -305,6 +323,9 @@ impl Worker {
 fn watch(shared: Weak<Shared>, transport: Weak<dyn Transport>) {
     // When the last ping went out, and the CPU use then.
     let mut asked: Option<(Instant, CpuUse)> = None;
+    // Set while a ping is being written: one blocked on a full pipe is
+    // not joined by another.
+    let writing = Arc::new(AtomicBool::new(false));
     loop {
         std::thread::sleep(WATCH_EVERY);
         let (Some(shared), Some(transport)) = (shared.upgrade(), transport.upgrade()) else {
@@ -324,12 +345,15 @@ fn watch(shared: Weak<Shared>, transport: Weak<dyn Transport>) {
             Some((at, before)) if at.elapsed() >= PING_ANSWER_WITHIN => {
                 match transport.cpu_use() {
                     Some(now) if now.ticks == before.ticks && !now.runnable => {
-                        shared.stuck(format!(
+                        let why = format!(
                             "the worker stopped: it did not answer a ping within {} s, and its processes used no CPU time meanwhile and none could run (a deadlock)",
                             PING_ANSWER_WITHIN.as_secs()
-                        ));
-                        transport.kill();
-                        return;
+                        );
+                        if shared.stuck(at, why) {
+                            transport.kill();
+                            return;
+                        }
+                        asked = None;
                     }
                     // Busy, or starved of CPU: asked again after a quiet spell.
                     _ => asked = None,
@@ -339,16 +363,37 @@ fn watch(shared: Weak<Shared>, transport: Weak<dyn Transport>) {
             None => {
                 let quiet = heard.is_none_or(|heard| heard.elapsed() >= QUIET_BEFORE_PING);
                 if let (true, Some(before)) = (quiet, transport.cpu_use()) {
+                    // Noted before the ping goes, so its answer comes after.
+                    asked = Some((Instant::now(), before));
                     // Written from a thread of its own: a worker that stopped
                     // reading with its pipe full blocks the write (until it
                     // is killed), and that is as much no answer as silence.
-                    let pinged = transport.clone();
-                    let _ = std::thread::Builder::new()
-                        .name("streamconform-worker-ping".into())
-                        .spawn(move || pinged.send(PING));
-                    asked = Some((Instant::now(), before));
+                    if !writing.swap(true, Ordering::SeqCst) {
+                        let (pinged, done) = (transport.clone(), writing.clone());
+                        let spawned = std::thread::Builder::new()
+                            .name("streamconform-worker-ping".into())
+                            .spawn(move || {
+                                let _ = pinged.send(PING);
+                                done.store(false, Ordering::SeqCst);
+                            });
+                        if spawned.is_err() {
+                            writing.store(false, Ordering::SeqCst);
+                            asked = None;
+                        }
+                    }
                 }
             }
+        }
+    }
+}
+
+impl Drop for Worker {
+    /// A worker's process ends with it (its transport's own drop kills
+    /// it). A ping blocked on the worker's full pipe still holds the
+    /// transport, so then it is killed here, which also ends that write.
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.transport) > 1 {
+            self.transport.kill();
         }
     }
 }
@@ -465,20 +510,34 @@ impl Shared {
         };
         if let Some(why) = broken {
             // Given up on at once: its in-flight requests are lost now (and
-            // run again on a fresh worker) rather than after timeouts.
-            *self.fault.lock().unwrap() =
-                Some(format!("the worker broke the protocol, sending {why}"));
+            // run again on a fresh worker) rather than after timeouts. A
+            // worker given up on already (stuck) keeps that as its cause.
+            if !self.dead.load(Ordering::SeqCst) {
+                *self.fault.lock().unwrap() =
+                    Some(format!("the worker broke the protocol, sending {why}"));
+            }
             self.end();
         }
     }
 
-    /// The worker is stuck: its oldest started request times out, as the
+    /// The worker is stuck, unless it spoke after `since` (the ping) or was
+    /// given up on already: its oldest started request times out, as the
     /// hang timeout would have had it (the engine took it and never
     /// answered); the others are lost with the worker and run again.
-    fn stuck(&self, why: String) {
-        *self.fault.lock().unwrap() = Some(why);
-        self.dead.store(true, Ordering::SeqCst);
+    fn stuck(&self, since: Instant, why: String) -> bool {
+        // Under the lock replies and hang timeouts take: a reply that came
+        // after all, or a request that ran out of time first, wins.
         let mut pending = self.pending.lock().unwrap();
+        if self
+            .last_heard
+            .lock()
+            .unwrap()
+            .is_some_and(|heard| heard >= since)
+            || self.dead.swap(true, Ordering::SeqCst)
+        {
+            return false;
+        }
+        *self.fault.lock().unwrap() = Some(why);
         let oldest = pending
             .iter()
             .filter_map(|(id, request)| request.started.map(|at| (at, *id)))
@@ -488,6 +547,7 @@ impl Shared {
             let _ = request.reply.send(Outcome::Timeout.into());
         }
         pending.clear();
+        true
     }
 
     /// The worker is gone or unusable: everything in flight on it ends now.
