@@ -40,9 +40,15 @@ async function browserInfo() {
 const RESTART_MS = 100;
 const RESTART_MAX_MS = 1000;
 
-async function serve(name, delay = RESTART_MS) {
+// The WebSocket URL of the channel `name`, beside the page.
+function channelUrl(name) {
   const channel = new URL(`../channel/${name}`, location.href);
   channel.protocol = "ws:";
+  return channel;
+}
+
+async function serve(name, delay = RESTART_MS) {
+  const channel = channelUrl(name);
   const worker = new Worker(new URL("page-worker.mjs", location.href), { type: "module" });
   let ended = false;
   const restart = (opened) => {
@@ -68,4 +74,12 @@ async function serve(name, delay = RESTART_MS) {
   });
 }
 
-for (const name of new URL(location.href).searchParams.get("channels").split(",")) serve(name);
+const query = new URL(location.href).searchParams;
+
+// The page's own connection to the harness, held while the page lives and
+// silent: when the page's content process dies (a crash, or killed) while
+// the browser lives on, it closes, and the harness relaunches the browser
+// at once instead of waiting for workers that will never come.
+globalThis.streamconformLifeline = new WebSocket(channelUrl(query.get("lifeline")));
+
+for (const name of query.get("channels").split(",")) serve(name);

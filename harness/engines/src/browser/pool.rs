@@ -13,6 +13,10 @@
 //! - A launch that has served `RETIRE_AFTER` requests per worker is
 //!   retired whole: later requests go to a fresh browser, and the old one is
 //!   killed once its requests in flight are answered.
+//! - A page whose content process dies while its browser lives (WebKitGTK
+//!   2.50's web process segfaults now and then; MiniBrowser carries on
+//!   with an empty view): the page's lifeline, a connection it holds while
+//!   it lives, closes, and the browser is relaunched as if it had crashed.
 //! - A page that stops reconnecting while its browser lives (its own
 //!   thread stuck): after [`PAGE_CONNECT_TIMEOUT`] the browser counts as
 //!   broken and is relaunched the same way.
@@ -24,7 +28,7 @@
 //! channel").
 
 use crate::browser::launcher::{Browser, BrowserKind};
-use crate::browser::page::{channel_path, serve_driver_page};
+use crate::browser::page::{channel_path, serve_driver_page, Lifeline};
 use crate::loopback_server::{unguessable, ChannelConnection, LoopbackServer};
 use crate::switches::Switch;
 use crate::worker::client::Worker;
@@ -70,6 +74,8 @@ struct Running {
     browser: Browser,
     /// Each slot's channel.
     channels: Vec<Mutex<Channel>>,
+    /// The page's own connection, and its channel's path.
+    lifeline: (Lifeline, String),
     server: Arc<LoopbackServer>,
 }
 
@@ -88,6 +94,7 @@ impl Drop for Running {
             let channel = channel.lock().unwrap_or_else(|e| e.into_inner());
             self.server.close_channel(&channel.path);
         }
+        self.server.close_channel(&self.lifeline.1);
     }
 }
 
@@ -125,11 +132,12 @@ impl PagePool {
         let names: Vec<String> = (0..self.slots.len())
             .map(|slot| format!("{}-g{generation}-w{slot}-{}", self.label, unguessable()))
             .collect();
-        let (url, waiting) = serve_driver_page(&self.server, &names);
-        let browser = match Browser::open(self.kind, &url, &self.switches) {
+        let lifeline = format!("{}-g{generation}-page-{}", self.label, unguessable());
+        let page = serve_driver_page(&self.server, &names, &lifeline);
+        let browser = match Browser::open(self.kind, &page.url, &self.switches) {
             Ok(browser) => browser,
             Err(why) => {
-                for name in &names {
+                for name in names.iter().chain([&lifeline]) {
                     self.server.close_channel(&channel_path(name));
                 }
                 return Err(why);
@@ -137,7 +145,7 @@ impl PagePool {
         };
         let channels = names
             .iter()
-            .zip(waiting)
+            .zip(page.workers)
             .map(|(name, waiting)| {
                 Mutex::new(Channel {
                     path: channel_path(name),
@@ -150,6 +158,7 @@ impl PagePool {
             requests: AtomicUsize::new(0),
             browser,
             channels,
+            lifeline: (Lifeline::watch(page.lifeline), channel_path(&lifeline)),
             server: self.server.clone(),
         });
         *running = Some(launched.clone());
@@ -199,6 +208,15 @@ impl PagePool {
                     "{} exited{}{last}",
                     self.kind.name(),
                     running.browser.kill()
+                ));
+            }
+            // Its page is gone while it runs (in WebKitGTK 2.50 the web
+            // process crashes now and then, and MiniBrowser carries on
+            // without it): no worker will come.
+            if running.lifeline.0.ended() {
+                return Err(format!(
+                    "{}'s driver page ended while the browser ran (its content process crashed or was killed){last}",
+                    self.kind.name()
                 ));
             }
             let left = deadline.saturating_duration_since(Instant::now());

@@ -459,6 +459,12 @@ mod tests {
         ));
         assert!(DRIVER.contains(&format!("export const PROTOCOL = {PROTOCOL_VERSION};")));
         assert!(protocol.contains(&format!("\"protocol\": {PROTOCOL_VERSION},")));
+        assert!(
+            protocol.starts_with(&format!(
+                "# The streamconform process protocol, version {PROTOCOL_VERSION}\n"
+            )),
+            "PROTOCOL.md's title names the version"
+        );
         let mut scenario = Scenario::byte_level();
         scenario.bad_chunk = Some(ChunkType::Null);
         let cuts: Vec<usize> = (1..400_000).collect();
