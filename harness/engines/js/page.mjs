@@ -79,7 +79,18 @@ const query = new URL(location.href).searchParams;
 // The page's own connection to the harness, held while the page lives and
 // silent: when the page's content process dies (a crash, or killed) while
 // the browser lives on, it closes, and the harness relaunches the browser
-// at once instead of waiting for workers that will never come.
-globalThis.streamconformLifeline = new WebSocket(channelUrl(query.get("lifeline")));
-
-for (const name of query.get("channels").split(",")) serve(name);
+// at once instead of waiting for workers that will never come. The workers
+// start once it is open, so a page that has a worker has its lifeline; if
+// it cannot open, they start anyway (the harness's connect deadline then
+// covers a page that dies).
+const lifeline = new WebSocket(channelUrl(query.get("lifeline")));
+globalThis.streamconformLifeline = lifeline;
+let started = false;
+const start = () => {
+  if (started) return;
+  started = true;
+  for (const name of query.get("channels").split(",")) serve(name);
+};
+lifeline.onopen = start;
+lifeline.onerror = start;
+lifeline.onclose = start;

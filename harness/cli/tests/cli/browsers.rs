@@ -457,7 +457,18 @@ fn a_browser_or_page_killed_mid_run_costs_only_its_in_flight_cases() {
                     }
                 }
             }
-            let status = harness.wait().unwrap();
+            let finished = std::time::Instant::now();
+            let status = loop {
+                if let Some(status) = harness.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(
+                    finished.elapsed() < Duration::from_secs(600),
+                    "{} ({disruption:?}): the disrupted run never ended",
+                    kind.name()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            };
             assert!(
                 !group_members(browser.process_group).contains(&browser.pid),
                 "{} ({disruption:?}): the disrupted browser is gone",

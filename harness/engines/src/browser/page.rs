@@ -114,6 +114,8 @@ impl Lifeline {
             // The page says nothing here; whatever comes is read and let go.
             while !matches!(socket.read(), Ok(tungstenite::Message::Close(_)) | Err(_)) {}
             watching.ended.store(true, Ordering::Relaxed);
+            // The socket closes now, not when the launch is dropped.
+            watching.socket.lock().unwrap().take();
         });
         Lifeline { watched }
     }
@@ -131,5 +133,63 @@ impl Drop for Lifeline {
         if let Some(socket) = self.watched.socket.lock().unwrap().take() {
             let _ = socket.shutdown(std::net::Shutdown::Both);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A lifeline is alive until its connection comes and while it stays
+    /// open; it ends when the page's side closes, and its channel takes
+    /// only that one connection.
+    #[test]
+    fn a_lifeline_ends_when_the_page_s_connection_closes() {
+        let server = LoopbackServer::start().unwrap();
+        let page = serve_driver_page(&server, &["worker".to_string()], "life");
+        let lifeline = Lifeline::watch(page.lifeline);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!lifeline.ended(), "no connection yet: the page still loads");
+        let url = page
+            .url
+            .replacen("http://", "ws://", 1)
+            .replace("/driver/page.html", "/channel/life");
+        let url = url.split('?').next().unwrap().to_string();
+        let (mut socket, _) = tungstenite::connect(&url).unwrap();
+        socket.send(tungstenite::Message::text("ignored")).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!lifeline.ended(), "the connection is open: the page lives");
+        assert!(
+            tungstenite::connect(&url).is_err(),
+            "the lifeline takes one connection"
+        );
+        drop(socket);
+        eventually("the lifeline ends with its connection", || lifeline.ended());
+    }
+
+    /// A lifeline dropped before its page connected ends its watch: the
+    /// channel is closed, and nothing waits on it.
+    #[test]
+    fn a_lifeline_whose_page_never_came_stops_watching_when_its_channel_closes() {
+        let server = LoopbackServer::start().unwrap();
+        let page = serve_driver_page(&server, &["worker".to_string()], "life");
+        let watched = {
+            let lifeline = Lifeline::watch(page.lifeline);
+            lifeline.watched.clone()
+        };
+        server.close_channel(&channel_path("life"));
+        eventually("the watching thread lets go", || {
+            Arc::strong_count(&watched) == 1
+        });
+        assert!(!watched.ended.load(Ordering::Relaxed));
     }
 }
