@@ -210,6 +210,10 @@ pub struct RunArgs {
     /// Worker threads per backend [default: what the backend prefers, else one per core].
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// How many backends run side by side, each on its own workers; the
+    /// reports are the same whatever it is.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    backends_at_once: usize,
     /// Seconds one case may take before it is recorded as a timeout.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -281,6 +285,7 @@ impl RunArgs {
             bless,
             report,
             jobs,
+            backends_at_once,
             timeout,
             no_truncation,
             show_failures,
@@ -306,6 +311,7 @@ impl RunArgs {
             bless: *bless,
             report: report.clone(),
             jobs: *jobs,
+            backends_at_once: *backends_at_once,
             case_timeout_secs: *timeout,
             truncation: !no_truncation,
             shard: *shard,
@@ -359,7 +365,7 @@ mod tests {
              --plan split@9 --settle-ms 5 --hang-timeout 7 --filter binary --case spec/x.wast:1 \
              --expectations e.toml --bless --report r.json --jobs 3 --timeout 9 --no-truncation \
              --show-failures 2 --minimize --minimize-attempts 40 --quiet \
-             --retries 2 --flaky-result pass \
+             --retries 2 --flaky-result pass --backends-at-once 3 \
              --max-module-bytes 100 --max-truncations-per-module 4 --allow-files-outside-suite \
              --html site --history h \
              --fail-on-regression",
@@ -384,6 +390,7 @@ mod tests {
                 minimize_attempts: Some(40),
                 retries: 2,
                 flaky_result: streamconform::verdict::FlakyResult::Pass,
+                backends_at_once: 3,
                 limits: Limits {
                     max_module_bytes: 100,
                     max_truncations_per_module: 4,

@@ -15,6 +15,7 @@ mod gate;
 pub mod minimize;
 mod pool;
 pub mod shard;
+mod turns;
 
 pub use case::{run_case, run_case_with_timeout};
 pub use events::{CaseFinished, Reporter, RunEvent, RunFinished, RunInfo};
@@ -29,7 +30,7 @@ use crate::plan::{plan_by_name, BodyKind, ChunkPlan, PlanSet};
 use crate::verdict::{CaseResult, Verdict};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// A case's plans, in order, each built when it is taken.
@@ -114,6 +115,9 @@ pub struct RunConfig {
     pub retries: usize,
     /// What a flaky case counts as for the run's conclusion.
     pub flaky_result: crate::verdict::FlakyResult,
+    /// How many backends run side by side, each on its own workers (see
+    /// `runner/turns.rs`). Reports are the same whatever it is.
+    pub backends_at_once: usize,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -214,6 +218,7 @@ impl Default for RunConfig {
             minimize: None,
             retries: 0,
             flaky_result: Default::default(),
+            backends_at_once: 1,
         }
     }
 }
@@ -305,7 +310,21 @@ impl EarlierResults {
     }
 }
 
+/// What a backend's thread sends the run.
+enum BackendNews {
+    /// The engine cannot run (see [`crate::Backend::ready`]).
+    Unavailable(String),
+    /// A case's raw result, in case order (boxed: results are large and
+    /// wait in the channel while an earlier backend runs).
+    Finished(usize, Box<CaseResult>, Duration),
+}
+
 impl Run {
+    /// Stops the backends still running: no case starts after it.
+    fn stop_backends(&self) {
+        self.config.stop.store(true, Ordering::SeqCst);
+    }
+
     /// A run of `cases` on `backends` with no expectations files, no
     /// load-time errors and nothing not applicable.
     pub fn new(cases: Vec<Case>, backends: Vec<BackendUnderTest>, config: RunConfig) -> Run {
@@ -343,7 +362,10 @@ impl Run {
     }
 
     /// Runs every backend over every case, emitting events to `reporters`
-    /// on this thread, in case order. Returns what the run concluded.
+    /// on this thread, backend after backend and in case order, whichever
+    /// backends run side by side. Returns what the run concluded. A
+    /// reporter's error ends the run: it sets `config.stop`, so the
+    /// backends still running start no new case.
     pub fn execute(&self, reporters: &mut [&mut dyn Reporter]) -> std::io::Result<RunFinished> {
         let started = Instant::now();
         let info = RunInfo {
@@ -383,18 +405,86 @@ impl Run {
         };
         let empty = Expectations::default();
         let stopped = || self.config.stop.load(Ordering::SeqCst);
-        for (backend, info) in self.backends.iter().zip(&info.backends) {
-            // What an earlier run has is replayed; the rest is to run.
-            let mut replays = Vec::new();
-            let mut to_run = Vec::new();
-            for (index, case) in self.cases.iter().enumerate() {
-                match self.earlier.get(&info.name, &case.id) {
-                    Some((result, duration)) => replays.push((index, result.clone(), *duration)),
-                    None => to_run.push(index),
+        let expectations_of = |name: &str| {
+            self.expectations
+                .iter()
+                .find(|e| e.backend == name)
+                .unwrap_or(&empty)
+        };
+        // Per backend: what an earlier run has is replayed; the rest is to
+        // run.
+        let (replays_of, to_run_of): (Vec<_>, Vec<_>) = info
+            .backends
+            .iter()
+            .map(|info| {
+                let mut replays = Vec::new();
+                let mut to_run = Vec::new();
+                for (index, case) in self.cases.iter().enumerate() {
+                    match self.earlier.get(&info.name, &case.id) {
+                        Some((result, duration)) => {
+                            replays.push((index, result.clone(), *duration))
+                        }
+                        None => to_run.push(index),
+                    }
                 }
+                (replays, to_run)
+            })
+            .unzip();
+        let turns = turns::Turns::new(self.config.backends_at_once);
+        std::thread::scope(|scope| -> std::io::Result<()> {
+            // Each backend runs on a thread of its own when its turn comes
+            // and sends its results here, where they are judged and
+            // reported backend after backend, in case order.
+            let mut news = Vec::new();
+            let mut tickets = 0;
+            for ((backend, info), to_run) in
+                self.backends.iter().zip(&info.backends).zip(&to_run_of)
+            {
+                let (tx, rx) = mpsc::channel::<BackendNews>();
+                news.push(rx);
+                if to_run.is_empty() {
+                    continue;
+                }
+                let (ticket, turns, stopped) = (tickets, &turns, &stopped);
+                tickets += 1;
+                let listed = expectations_of(&info.name).clone();
+                scope.spawn(move || {
+                    let _turn = turns.take(ticket);
+                    if stopped() {
+                        return;
+                    }
+                    if let Err(message) = backend.engine.ready() {
+                        let _ = tx.send(BackendNews::Unavailable(message));
+                        return;
+                    }
+                    pool::run_all(
+                        backend,
+                        &self.cases,
+                        to_run,
+                        &self.config,
+                        self.config.jobs_for(backend),
+                        Arc::new(move |case: &Case| !listed.expects_failure(case)),
+                        |index, result, duration| {
+                            // The run may have ended on a reporter's error.
+                            let _ =
+                                tx.send(BackendNews::Finished(index, Box::new(result), duration));
+                        },
+                    );
+                });
             }
-            if !to_run.is_empty() && !stopped() {
-                if let Err(message) = backend.engine.ready() {
+            for ((backend, info), (news, replays)) in self
+                .backends
+                .iter()
+                .zip(&info.backends)
+                .zip(news.into_iter().zip(replays_of))
+            {
+                let expectations = expectations_of(&info.name);
+                // Ends when the backend's thread is done (or never started).
+                let mut news = news.into_iter().peekable();
+                // An engine that cannot run says so first, and only that.
+                if let Some(BackendNews::Unavailable(message)) =
+                    news.next_if(|n| matches!(n, BackendNews::Unavailable(_)))
+                {
                     let message = format!(
                         "backend {} is unavailable: {message}; none of its cases ran (an environment error, not an engine result)",
                         info.name
@@ -402,80 +492,63 @@ impl Run {
                     emit(RunEvent::SetupError {
                         backend: &info.name,
                         message: &message,
-                    })?;
+                    })
+                    .inspect_err(|_| self.stop_backends())?;
                     finished.setup_errors.push(message);
                     continue;
                 }
-            }
-            let expectations = self
-                .expectations
-                .iter()
-                .find(|e| e.backend == info.name)
-                .unwrap_or(&empty);
-            // Every result, run or replayed, ends here, in case order.
-            let mut finish = |index: usize, result, duration, replayed| {
-                let mut done = conclude(
-                    backend,
-                    &info.name,
-                    &self.cases[index],
-                    result,
-                    expectations,
-                    &self.config,
-                    duration,
-                );
-                done.replayed = replayed;
-                done.case_index = self.shard.as_ref().map(|s| s.positions[index]);
-                finished.cases_run += 1;
-                finished.unexpected += usize::from(done.status.fails_run(self.config.flaky_result));
-                emit(RunEvent::CaseFinished(&done))
-            };
-            let mut replays = replays.into_iter().peekable();
-            let mut failed_emit = None;
-            if !to_run.is_empty() && !stopped() {
-                let listed = expectations.clone();
-                pool::run_all(
-                    backend,
-                    &self.cases,
-                    &to_run,
-                    &self.config,
-                    self.config.jobs_for(backend),
-                    Arc::new(move |case: &Case| !listed.expects_failure(case)),
-                    |index, result, duration| {
-                        while let Some((i, r, d)) = replays.next_if(|r| r.0 < index) {
-                            if failed_emit.is_none() {
-                                failed_emit = finish(i, r, d, true).err();
-                            }
-                        }
-                        if failed_emit.is_none() {
-                            failed_emit = finish(index, result, duration, false).err();
-                        }
-                    },
-                );
-            }
-            if let Some(e) = failed_emit {
-                return Err(e);
-            }
-            // Those after the last case run (all of them, if none ran).
-            for (index, result, duration) in replays {
-                finish(index, result, duration, true)?;
-            }
-            if stopped() {
-                // Later backends only replay what they have.
-                finished.interrupted = true;
-                continue;
-            }
-            if !self.filtered && !expectations.path.as_os_str().is_empty() {
-                if self.shard.is_some() {
-                    // A rule stale here may match failing cases of another
-                    // shard: judged when the shards are merged.
-                    finished.expectation_tallies.extend(expectations.tallies());
-                } else {
-                    let check = expectations.check_rules();
-                    finished.stale_rules.extend(check.stale);
-                    finished.expectations_not_run.extend(check.not_run);
+                // Every result, run or replayed, ends here, in case order.
+                let mut finish = |index: usize, result, duration, replayed| {
+                    let mut done = conclude(
+                        backend,
+                        &info.name,
+                        &self.cases[index],
+                        result,
+                        expectations,
+                        &self.config,
+                        duration,
+                    );
+                    done.replayed = replayed;
+                    done.case_index = self.shard.as_ref().map(|s| s.positions[index]);
+                    finished.cases_run += 1;
+                    finished.unexpected +=
+                        usize::from(done.status.fails_run(self.config.flaky_result));
+                    emit(RunEvent::CaseFinished(&done))
+                };
+                let mut replays = replays.into_iter().peekable();
+                for news in news {
+                    let BackendNews::Finished(index, result, duration) = news else {
+                        continue;
+                    };
+                    while let Some((i, r, d)) = replays.next_if(|r| r.0 < index) {
+                        finish(i, r, d, true).inspect_err(|_| self.stop_backends())?;
+                    }
+                    finish(index, *result, duration, false)
+                        .inspect_err(|_| self.stop_backends())?;
+                }
+                // Those after the last case run (all of them, if none ran).
+                for (index, result, duration) in replays {
+                    finish(index, result, duration, true).inspect_err(|_| self.stop_backends())?;
+                }
+                if stopped() {
+                    // Later backends only replay what they have.
+                    finished.interrupted = true;
+                    continue;
+                }
+                if !self.filtered && !expectations.path.as_os_str().is_empty() {
+                    if self.shard.is_some() {
+                        // A rule stale here may match failing cases of another
+                        // shard: judged when the shards are merged.
+                        finished.expectation_tallies.extend(expectations.tallies());
+                    } else {
+                        let check = expectations.check_rules();
+                        finished.stale_rules.extend(check.stale);
+                        finished.expectations_not_run.extend(check.not_run);
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         finished.elapsed_secs = started.elapsed().as_secs_f64();
         emit(RunEvent::RunFinished(&finished))?;
         Ok(finished)
@@ -627,6 +700,136 @@ mod tests {
             format!("{backend} {id} {how} {}", aborted.as_deref().unwrap_or("-"))
         });
         (lines.collect(), finished)
+    }
+
+    /// A test double that injects a fault by scheduling: its one-shot
+    /// compiles wait (up to 2 s) until the other backend sharing its
+    /// meeting has started a compile too, and answer a compile error if it
+    /// never does. Two of them pass only when they run side by side.
+    struct MeetingBackend {
+        name: &'static str,
+        meeting: Arc<(std::sync::Mutex<Vec<&'static str>>, std::sync::Condvar)>,
+        /// What `ready` answers.
+        ready: Result<(), String>,
+    }
+
+    impl crate::Backend for MeetingBackend {
+        fn info(&self) -> crate::backend::BackendInfo {
+            crate::backend::BackendInfo {
+                name: self.name.into(),
+                version: "test double".into(),
+            }
+        }
+
+        fn compile_streaming(
+            &self,
+            body: crate::backend::StreamingBody<'_>,
+            features: &crate::features::Features,
+        ) -> crate::outcome::Outcome {
+            ReferenceBackend.compile_streaming(body, features)
+        }
+
+        fn compile_one_shot(
+            &self,
+            bytes: &[u8],
+            features: &crate::features::Features,
+        ) -> crate::outcome::Outcome {
+            let (arrived, changed) = &*self.meeting;
+            let mut arrived = arrived.lock().unwrap();
+            if !arrived.contains(&self.name) {
+                arrived.push(self.name);
+                changed.notify_all();
+            }
+            let (arrived, _) = changed
+                .wait_timeout_while(arrived, Duration::from_secs(2), |a| a.len() < 2)
+                .unwrap();
+            if arrived.len() < 2 {
+                return crate::outcome::Outcome::CompileError {
+                    message: "the other backend never ran beside this one".into(),
+                };
+            }
+            ReferenceBackend.compile_one_shot(bytes, features)
+        }
+
+        fn ready(&self) -> Result<(), String> {
+            self.ready.clone()
+        }
+    }
+
+    /// Two meeting backends and the reference on cases a, b, c, with
+    /// `backends_at_once`: the finished cases seen and how many failed.
+    fn side_by_side(backends_at_once: usize) -> (Vec<String>, usize) {
+        let meeting = Arc::default();
+        let meets = |name| {
+            BackendUnderTest::bytes_only(MeetingBackend {
+                name,
+                meeting: Arc::clone(&meeting),
+                ready: Ok(()),
+            })
+        };
+        let cases = ["a", "b", "c"]
+            .map(|id| case(id, module_with(id.as_bytes()), OutcomeClass::Module))
+            .to_vec();
+        let run = Run::new(
+            cases,
+            vec![
+                meets("left"),
+                meets("right"),
+                BackendUnderTest::bytes_only(ReferenceBackend),
+            ],
+            RunConfig {
+                plans: PlanSelection::Set(PlanSet::Whole),
+                jobs: Some(1),
+                backends_at_once,
+                ..RunConfig::default()
+            },
+        );
+        let (lines, finished) = seen(&run);
+        (lines, finished.unexpected)
+    }
+
+    #[test]
+    fn backends_run_side_by_side_and_are_reported_one_after_another() {
+        let in_order: Vec<String> = ["left", "right", "reference"]
+            .iter()
+            .flat_map(|b| ["a", "b", "c"].map(|id| format!("{b} {id} run -")))
+            .collect();
+        // One at a time, the first backend waits for the second in vain.
+        let (lines, unexpected) = side_by_side(1);
+        assert_eq!(lines, in_order);
+        assert!(unexpected >= 1, "the meeting backends must fail alone");
+        for at_once in [2, 3] {
+            assert_eq!(
+                side_by_side(at_once),
+                (in_order.clone(), 0),
+                "{at_once} at once"
+            );
+        }
+    }
+
+    #[test]
+    fn a_backend_that_cannot_run_is_reported_in_its_place_beside_the_others() {
+        let cases = vec![case("a", module_with(b"fine"), OutcomeClass::Module)];
+        let run = Run::new(
+            cases,
+            vec![
+                BackendUnderTest::bytes_only(MeetingBackend {
+                    name: "unready",
+                    meeting: Arc::default(),
+                    ready: Err("injected: no engine here".into()),
+                }),
+                BackendUnderTest::bytes_only(ReferenceBackend),
+            ],
+            RunConfig {
+                plans: PlanSelection::Set(PlanSet::Whole),
+                backends_at_once: 2,
+                ..RunConfig::default()
+            },
+        );
+        let (lines, finished) = seen(&run);
+        assert_eq!(lines, ["reference a run -"]);
+        assert_eq!(finished.setup_errors.len(), 1);
+        assert!(finished.setup_errors[0].contains("backend unready is unavailable"));
     }
 
     /// `exhaustive` must run every plan `default` and `deliberate` run, on

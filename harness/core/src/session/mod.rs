@@ -245,6 +245,7 @@ impl Session {
                     .map(|max_attempts| MinimizeOptions { max_attempts }),
                 retries: spec.retries,
                 flaky_result: spec.flaky_result,
+                backends_at_once: spec.backends_at_once,
             },
             filtered,
             earlier: resumed

@@ -58,17 +58,24 @@ pub fn clock_bounds(hang_timeout_secs: u64, case_timeout_secs: Option<u64>) -> V
     bounds
 }
 
-/// `--jobs`, checked (`None`: the backend's preference).
 /// The most retries of one case: a case that fails ten times on fresh
 /// workers is failing, and more would only multiply a bad night's time.
 pub const MAX_RETRIES: usize = 10;
 
+/// `--jobs`, checked (`None`: the backend's preference).
 pub fn jobs_bound(jobs: Option<usize>) -> Option<Bounded> {
     jobs.map(|jobs| Bounded {
         flag: "--jobs",
         value: jobs as u64,
         allowed: 1..=MAX_JOBS as u64,
     })
+}
+
+/// The most backends `--backends-at-once` runs side by side.
+pub const MAX_BACKENDS_AT_ONCE: usize = 64;
+
+fn one() -> usize {
+    1
 }
 
 /// Each backend at most once: a repeated one would run every case twice
@@ -127,6 +134,10 @@ pub struct RunSpec {
     /// What a flaky case counts as for the exit code.
     #[serde(default)]
     pub flaky_result: crate::verdict::FlakyResult,
+    /// How many backends run side by side (journals from before it ran
+    /// them one at a time).
+    #[serde(default = "one")]
+    pub backends_at_once: usize,
     /// What one module may cost.
     pub limits: Limits,
     /// Reports made from the JSON report when the run ends.
@@ -159,6 +170,7 @@ impl Default for RunSpec {
             minimize_attempts: None,
             retries: 0,
             flaky_result: Default::default(),
+            backends_at_once: 1,
             limits: Limits::default(),
             publish: PublishSpec::default(),
             show_failures: 30,
@@ -266,6 +278,11 @@ impl RunSpec {
             flag: "--retries",
             value: self.retries as u64,
             allowed: 0..=MAX_RETRIES as u64,
+        });
+        bounds.push(Bounded {
+            flag: "--backends-at-once",
+            value: self.backends_at_once as u64,
+            allowed: 1..=MAX_BACKENDS_AT_ONCE as u64,
         });
         check_bounds(&bounds)?;
         check_backends_distinct(&self.backends)

@@ -125,7 +125,7 @@ fn durations_out_of_bounds_are_usage_errors_naming_flag_and_limit() {
 fn a_repeated_backend_and_jobs_out_of_bounds_are_usage_errors() {
     let dir = scratch("hostile-bounds-jobs");
     std::fs::write(dir.join("suite/a.wast"), VALID).unwrap();
-    let runs: [(&[&str], &[&str]); 6] = [
+    let runs: [(&[&str], &[&str]); 8] = [
         (
             &["--backend", "reference", "--backend", "reference"],
             &["--backend reference", "more than once"],
@@ -134,6 +134,8 @@ fn a_repeated_backend_and_jobs_out_of_bounds_are_usage_errors() {
         (&["--jobs", "1025"], &["--jobs", "1024"]),
         (&["--jobs", "100000"], &["--jobs", "1024"]),
         (&["--jobs", "18446744073709551615"], &["--jobs", "1024"]),
+        (&["--backends-at-once", "0"], &["--backends-at-once", "64"]),
+        (&["--backends-at-once", "65"], &["--backends-at-once", "64"]),
         (
             &[
                 "--backend",
