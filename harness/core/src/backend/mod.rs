@@ -144,6 +144,12 @@ pub trait Backend: Send + Sync {
     fn fresh_for_retry(&self) -> Option<BackendUnderTest> {
         None
     }
+
+    /// The run is done with this backend: the workers it started
+    /// (processes, a browser) may stop now rather than when it is dropped,
+    /// so backends that finished do not hold memory beside those still
+    /// running. Asked for work again, it starts them afresh.
+    fn release(&self) {}
 }
 
 /// The Web API capability: a backend that builds real `Response` objects

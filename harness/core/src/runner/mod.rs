@@ -470,6 +470,7 @@ impl Run {
                                 tx.send(BackendNews::Finished(index, Box::new(result), duration));
                         },
                     );
+                    backend.engine.release();
                 });
             }
             for ((backend, info), (news, replays)) in self

@@ -499,6 +499,13 @@ impl Backend for WorkerBackend {
             self.on_fresh_workers(),
         ))
     }
+
+    /// Drops every pool: worker processes end with their last request
+    /// (none is in flight once the run is done with the backend, bar one
+    /// abandoned on a hang), and a browser pool kills its browser.
+    fn release(&self) {
+        self.pools.lock().unwrap().clear();
+    }
 }
 
 impl WorkerBackend {

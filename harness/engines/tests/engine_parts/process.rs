@@ -410,3 +410,54 @@ fn protocol_faults_cost_only_their_case_and_are_named() {
         );
     }
 }
+
+/// Whether process `pid` has ended (gone, or a zombie not yet reaped).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command in parentheses.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+    }
+}
+
+/// A backend the run is done with stops its workers then, not when it is
+/// dropped (backends side by side would otherwise keep every finished
+/// one's processes), and starts new ones if it is asked for work again.
+#[test]
+fn a_released_backend_stops_its_workers_and_starts_afresh_when_used_again() {
+    let pids = std::env::temp_dir().join(format!("streamconform-pids-{}", std::process::id()));
+    let _ = std::fs::remove_file(&pids);
+    let backend = Arc::new(BackendUnderTest::complete(faulty_backend_with(&[format!(
+        "--pid-file={}",
+        pids.display()
+    )])));
+    let cases = Arc::new(vec![case("a", b"fine")]);
+    let started = |expected: usize| -> Vec<u32> {
+        let text = std::fs::read_to_string(&pids).unwrap();
+        let pids: Vec<u32> = text.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(pids.len(), expected, "{text}");
+        pids
+    };
+    let results = run_cases(&backend, &cases, &one_job());
+    assert_eq!(results[0].verdict, Verdict::Pass);
+    let first = started(1)[0];
+    assert!(
+        !ended(first),
+        "a worker lives while its backend may be used"
+    );
+    backend.engine.release();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ended(first) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ended(first), "the worker of a released backend ended");
+    let again = run_cases(&backend, &cases, &one_job());
+    assert_eq!(again[0].verdict, Verdict::Pass);
+    assert_ne!(started(2)[1], first);
+    let _ = std::fs::remove_file(&pids);
+}
