@@ -213,7 +213,7 @@ pub struct RunArgs {
     /// How many backends run side by side, each on its own workers; the
     /// reports are the same whatever it is.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    backends_at_once: usize,
+    pub backends_at_once: usize,
     /// Seconds one case may take before it is recorded as a timeout.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -225,7 +225,8 @@ pub struct RunArgs {
     pub show_failures: usize,
     /// Continue an interrupted run from its journal (`FILE.journal` beside
     /// its `--report FILE`): with the options it recorded, running only the
-    /// cases it lacks. Only --jobs, --show-failures and --quiet may go with it.
+    /// cases it lacks. Only --jobs, --backends-at-once, --show-failures and
+    /// --quiet may go with it.
     #[arg(long, value_name = "JOURNAL")]
     pub resume: Option<PathBuf>,
     /// Run only shard K of N of the selected cases (a case is in shard K
@@ -265,7 +266,7 @@ pub struct RunArgs {
 
 /// Options that may go with `--resume`: they change neither which cases
 /// run nor how they come out.
-pub const RESUME_MAY_OVERRIDE: [&str; 3] = ["jobs", "show-failures", "quiet"];
+pub const RESUME_MAY_OVERRIDE: [&str; 4] = ["jobs", "backends-at-once", "show-failures", "quiet"];
 
 impl RunArgs {
     /// The run these arguments describe.

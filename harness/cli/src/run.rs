@@ -69,6 +69,7 @@ fn resume_overrides(args: &RunArgs, given: &[String]) -> anyhow::Result<ResumeOv
     let has = |name: &str| given.iter().any(|o| o == name);
     Ok(ResumeOverrides {
         jobs: has("jobs").then_some(args.jobs),
+        backends_at_once: has("backends-at-once").then_some(args.backends_at_once),
         show_failures: has("show-failures").then_some(args.show_failures),
         quiet: has("quiet").then_some(args.quiet),
         // Not among RESUME_MAY_OVERRIDE: a resumed run never blesses.

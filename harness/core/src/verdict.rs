@@ -320,7 +320,7 @@ impl CaseResult {
             || self
                 .aborted
                 .as_ref()
-                .is_some_and(|a| a.starts_with("timeout"))
+                .is_some_and(|a| a.starts_with(TIMEOUT_PREFIX))
     }
 
     /// Whether a retry of this failure passed (the case is flaky).

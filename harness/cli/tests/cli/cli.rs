@@ -847,7 +847,7 @@ fn bad_journals_are_input_errors_naming_the_file_and_line() {
             &["run", "--resume", "r.json.journal", "--suite", "spec"],
             &dir,
         ),
-        "only --jobs, --show-failures and --quiet may go with it, not --suite",
+        "only --jobs, --backends-at-once, --show-failures and --quiet may go with it, not --suite",
     );
     // A fresh run does not replace the journal of one that did not finish.
     expect_error(

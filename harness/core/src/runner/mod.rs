@@ -118,6 +118,10 @@ pub struct RunConfig {
     /// How many backends run side by side, each on its own workers (see
     /// `runner/turns.rs`). Reports are the same whatever it is.
     pub backends_at_once: usize,
+    /// Stop a backend's workers once the run is done with it
+    /// ([`crate::Backend::release`]). Benchmarks that execute one run
+    /// again and again keep them warm instead, as their bare loops do.
+    pub release_finished_backends: bool,
 }
 
 /// How a failure's one-line replay command is built: it must work from any
@@ -219,6 +223,7 @@ impl Default for RunConfig {
             retries: 0,
             flaky_result: Default::default(),
             backends_at_once: 1,
+            release_finished_backends: true,
         }
     }
 }
@@ -317,6 +322,17 @@ enum BackendNews {
     /// A case's raw result, in case order (boxed: results are large and
     /// wait in the channel while an earlier backend runs).
     Finished(usize, Box<CaseResult>, Duration),
+}
+
+/// Stops the run's backends if dropped while panicking.
+struct StopOnPanic<'a>(&'a Run);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop_backends();
+        }
+    }
 }
 
 impl Run {
@@ -432,6 +448,9 @@ impl Run {
             .unzip();
         let turns = turns::Turns::new(self.config.backends_at_once);
         std::thread::scope(|scope| -> std::io::Result<()> {
+            // A panic here (a reporter's, say) waits for the backends'
+            // threads before it goes on: they stop rather than run on.
+            let _stop = StopOnPanic(self);
             // Each backend runs on a thread of its own when its turn comes
             // and sends its results here, where they are judged and
             // reported backend after backend, in case order.
@@ -449,6 +468,9 @@ impl Run {
                 tickets += 1;
                 let listed = expectations_of(&info.name).clone();
                 scope.spawn(move || {
+                    // A backend's panic ends the run (the scope passes it
+                    // on once every thread is done), so the others stop.
+                    let _stop = StopOnPanic(self);
                     let _turn = turns.take(ticket);
                     if stopped() {
                         return;
@@ -470,7 +492,9 @@ impl Run {
                                 tx.send(BackendNews::Finished(index, Box::new(result), duration));
                         },
                     );
-                    backend.engine.release();
+                    if self.config.release_finished_backends {
+                        backend.engine.release();
+                    }
                 });
             }
             for ((backend, info), (news, replays)) in self
@@ -710,8 +734,8 @@ mod tests {
     struct MeetingBackend {
         name: &'static str,
         meeting: Arc<(std::sync::Mutex<Vec<&'static str>>, std::sync::Condvar)>,
-        /// What `ready` answers.
-        ready: Result<(), String>,
+        /// What `ready` does.
+        ready: fn() -> Result<(), String>,
     }
 
     impl crate::Backend for MeetingBackend {
@@ -753,7 +777,7 @@ mod tests {
         }
 
         fn ready(&self) -> Result<(), String> {
-            self.ready.clone()
+            (self.ready)()
         }
     }
 
@@ -765,7 +789,7 @@ mod tests {
             BackendUnderTest::bytes_only(MeetingBackend {
                 name,
                 meeting: Arc::clone(&meeting),
-                ready: Ok(()),
+                ready: || Ok(()),
             })
         };
         let cases = ["a", "b", "c"]
@@ -817,7 +841,7 @@ mod tests {
                 BackendUnderTest::bytes_only(MeetingBackend {
                     name: "unready",
                     meeting: Arc::default(),
-                    ready: Err("injected: no engine here".into()),
+                    ready: || Err("injected: no engine here".into()),
                 }),
                 BackendUnderTest::bytes_only(ReferenceBackend),
             ],
@@ -831,6 +855,38 @@ mod tests {
         assert_eq!(lines, ["reference a run -"]);
         assert_eq!(finished.setup_errors.len(), 1);
         assert!(finished.setup_errors[0].contains("backend unready is unavailable"));
+    }
+
+    /// A backend whose thread panics stops the run: the backends after it
+    /// start nothing, and the panic reaches the caller.
+    #[test]
+    fn a_backend_that_panics_stops_the_others_and_the_panic_reaches_the_caller() {
+        let cases = vec![case("a", module_with(b"fine"), OutcomeClass::Module)];
+        let run = Run::new(
+            cases,
+            vec![
+                BackendUnderTest::bytes_only(MeetingBackend {
+                    name: "panicking",
+                    meeting: Arc::default(),
+                    ready: || panic!("injected panic in ready"),
+                }),
+                BackendUnderTest::bytes_only(ReferenceBackend),
+            ],
+            RunConfig {
+                plans: PlanSelection::Set(PlanSet::Whole),
+                ..RunConfig::default()
+            },
+        );
+        let mut seen = Seen::default();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.execute(&mut [&mut seen])
+        }));
+        assert!(outcome.is_err(), "the panic reaches the caller");
+        assert!(
+            seen.0.is_empty(),
+            "no backend ran after the panic: {:?}",
+            seen.0
+        );
     }
 
     /// `exhaustive` must run every plan `default` and `deliberate` run, on

@@ -66,6 +66,8 @@ pub trait BackendRegistry {
 pub struct ResumeOverrides {
     /// `--jobs`, if given.
     pub jobs: Option<Option<usize>>,
+    /// `--backends-at-once`, if given.
+    pub backends_at_once: Option<usize>,
     /// `--show-failures`, if given.
     pub show_failures: Option<usize>,
     /// `--quiet`, if given.
@@ -178,6 +180,9 @@ impl Session {
         if let Some(jobs) = overrides.jobs {
             spec.jobs = jobs;
         }
+        if let Some(at_once) = overrides.backends_at_once {
+            spec.backends_at_once = at_once;
+        }
         if let Some(show) = overrides.show_failures {
             spec.show_failures = show;
         }
@@ -246,6 +251,7 @@ impl Session {
                 retries: spec.retries,
                 flaky_result: spec.flaky_result,
                 backends_at_once: spec.backends_at_once,
+                release_finished_backends: true,
             },
             filtered,
             earlier: resumed

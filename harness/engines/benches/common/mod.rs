@@ -57,6 +57,8 @@ pub fn harness_config(in_flight: usize) -> RunConfig {
         plans: PlanSelection::Set(PlanSet::Reduced),
         jobs: Some(in_flight),
         case_timeout: Duration::from_secs(600),
+        // Every round runs on the same warm workers, as the bare loop's.
+        release_finished_backends: false,
         ..RunConfig::default()
     }
 }

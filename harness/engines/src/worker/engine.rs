@@ -500,9 +500,11 @@ impl Backend for WorkerBackend {
         ))
     }
 
-    /// Drops every pool: worker processes end with their last request
-    /// (none is in flight once the run is done with the backend, bar one
-    /// abandoned on a hang), and a browser pool kills its browser.
+    /// Drops every pool: worker processes end with their last request,
+    /// and a browser pool kills its browser once no request holds it.
+    /// A case the runner abandoned on its timeout may still be running
+    /// and start a pool again for its next plan; that one lives until the
+    /// backend is dropped.
     fn release(&self) {
         self.pools.lock().unwrap().clear();
     }
