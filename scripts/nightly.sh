@@ -14,6 +14,10 @@
 #                                 engines/versions.lock, installed on first
 #                                 use); "" for none
 #
+#   NIGHTLY_BACKENDS_AT_ONCE=2 scripts/nightly.sh
+#                                 two backends side by side (default 1;
+#                                 the reports are the same either way)
+#
 # Writes under ${NIGHTLY_OUT:-reports}:
 #   nightly/<date>/report.json    the run's JSON report (reports/SCHEMA.md)
 #   nightly/<date>/junit.xml, wptreport.json, summary.md
@@ -61,7 +65,8 @@ status=0
 # A case that fails unexpectedly runs again on fresh workers (twice, or
 # NIGHTLY_RETRIES times): one that then passes is flaky (its own status;
 # it still fails the night).
-"$bin" run "${args[@]}" --plans default --retries "${NIGHTLY_RETRIES:-2}" --report "$dir/report.json" \
+"$bin" run "${args[@]}" --plans default --retries "${NIGHTLY_RETRIES:-2}" \
+  --backends-at-once "${NIGHTLY_BACKENDS_AT_ONCE:-1}" --report "$dir/report.json" \
   --junit "$dir/junit.xml" --wptreport "$dir/wptreport.json" --markdown "$dir/summary.md" \
   --history "$out/history" --html "$out/site" "$@" || status=$?
 echo "nightly: $dir, site $out/site/index.html (exit $status)"
