@@ -468,10 +468,12 @@ impl Run {
                 tickets += 1;
                 let listed = expectations_of(&info.name).clone();
                 scope.spawn(move || {
+                    let _turn = turns.take(ticket);
                     // A backend's panic ends the run (the scope passes it
                     // on once every thread is done), so the others stop.
+                    // Declared after the turn, so it is dropped first:
+                    // the run is stopped before the next backend's turn.
                     let _stop = StopOnPanic(self);
-                    let _turn = turns.take(ticket);
                     if stopped() {
                         return;
                     }

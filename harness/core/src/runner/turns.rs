@@ -67,8 +67,10 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    /// Eight holders taking tickets in scrambled order: they start in
-    /// ticket order, and never more than `at_once` hold a turn together.
+    /// Eight holders taking tickets in scrambled order: never more than
+    /// `at_once` hold a turn together, and with one at a time they start
+    /// in ticket order (with more, two holders started together may note
+    /// their start in either order).
     fn starts_in_order_with_at_most(at_once: usize) {
         let turns = Turns::new(at_once);
         let (holding, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -86,7 +88,11 @@ mod tests {
                 });
             }
         });
-        assert_eq!(*started.lock().unwrap(), (0..8).collect::<Vec<_>>());
+        let mut started = started.into_inner().unwrap();
+        if at_once > 1 {
+            started.sort();
+        }
+        assert_eq!(started, (0..8).collect::<Vec<_>>());
         assert!(most.load(Ordering::SeqCst) <= at_once);
     }
 
