@@ -1,6 +1,7 @@
 //! Running one case: the backend's one-shot compile, then every plan,
 //! each judged by the oracles.
 
+use super::crew::PlanCrew;
 use super::{CasePlans, PlanSelection};
 use crate::backend::{
     BackendUnderTest, BodyEnd, InstantiateBackend, StreamingBody, WebApiBackend, WebApiOutcome,
@@ -20,13 +21,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Plans of one case run at once on backends that prefer many jobs.
-const PLANS_IN_FLIGHT: usize = 8;
+pub(super) const PLANS_IN_FLIGHT: usize = 8;
 
 /// Runs one case on this thread: the one-shot compile, then every plan.
 /// A panicking compile is recorded as a crash of that plan.
 pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelection) -> CaseResult {
+    std::thread::scope(|scope| {
+        let crew = PlanCrew::new(scope, PLANS_IN_FLIGHT);
+        run_case_with_crew(backend, case, selection, &crew)
+    })
+}
+
+/// [`run_case`], with the plans run beside this thread on `crew` (a pool
+/// worker keeps one for all its cases).
+pub(super) fn run_case_with_crew<'env>(
+    backend: &'env BackendUnderTest,
+    case: &'env Case,
+    selection: &PlanSelection,
+    crew: &PlanCrew<'_, 'env>,
+) -> CaseResult {
     let calls = match CaseCalls::resolve(backend, case) {
-        Ok(calls) => calls,
+        Ok(calls) => Arc::new(calls),
         Err(why) => return CaseResult::not_applicable(case, why),
     };
     let scenario = case.scenario.as_deref();
@@ -59,7 +74,7 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
     // A group of plans at a time: a large body's cut lists are built only
     // when they run and dropped after.
     loop {
-        let group: Vec<ChunkPlan> = plans.by_ref().take(in_flight).collect();
+        let mut group: Vec<ChunkPlan> = plans.by_ref().take(in_flight).collect();
         let first_group = one_shot.is_none();
         if group.is_empty() && !first_group {
             break;
@@ -68,27 +83,23 @@ pub fn run_case(backend: &BackendUnderTest, case: &Case, selection: &PlanSelecti
             let shot = first_group.then(run_one_shot);
             (shot, group.iter().map(run_plan).collect())
         } else {
-            // The plans on threads of their own; this thread takes the
-            // one-shot compile, or else the first plan.
-            std::thread::scope(|scope| {
-                let here = usize::from(!first_group);
-                let handles: Vec<_> = group[here.min(group.len())..]
-                    .iter()
-                    .map(|plan| scope.spawn(|| run_plan(plan)))
-                    .collect();
-                let mut outcomes = Vec::with_capacity(group.len());
-                let shot = if first_group {
-                    Some(run_one_shot())
+            // The plans on the crew; this thread takes the one-shot
+            // compile, or else the first plan.
+            let others = group.split_off(usize::from(!first_group).min(group.len()));
+            let ((shot, first), others) = crew.beside(&calls, others, || {
+                if first_group {
+                    (Some(run_one_shot()), None)
                 } else {
-                    outcomes.push(run_plan(&group[0]));
-                    None
-                };
-                outcomes.extend(handles.into_iter().map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| crash("plan thread panicked".into()).into())
-                }));
-                (shot, outcomes)
-            })
+                    (None, Some(run_plan(&group[0])))
+                }
+            });
+            let mut outcomes = Vec::with_capacity(group.len() + others.len());
+            outcomes.extend(first);
+            for (plan, outcome) in others {
+                group.push(plan);
+                outcomes.push(outcome);
+            }
+            (shot, outcomes)
         };
         let one_shot = one_shot.get_or_insert_with(|| shot.expect("the first group's one-shot"));
         if group.is_empty() {

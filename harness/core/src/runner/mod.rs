@@ -10,6 +10,7 @@
 //! [`conclude`], the one place expectations are applied.
 
 mod case;
+mod crew;
 pub mod events;
 mod gate;
 pub mod minimize;

@@ -2,7 +2,8 @@
 //! case order as soon as every earlier case is done, so consumers see a
 //! deterministic stream and nothing waits for the whole run.
 
-use super::case::{run_case, timeout_message};
+use super::case::{run_case, run_case_with_crew, timeout_message, PLANS_IN_FLIGHT};
+use super::crew::PlanCrew;
 use super::gate::Gate;
 use super::{PlanSelection, RunConfig};
 use crate::backend::BackendUnderTest;
@@ -93,57 +94,64 @@ pub(super) fn run_all(
         let (minimize, case_timeout) = (config.minimize.clone(), config.case_timeout);
         let (retries, failure_unexpected) = (config.retries, failure_unexpected.clone());
         let gate = gate.clone();
-        std::thread::spawn(move || loop {
-            // Once stopped, start nothing new; what runs, finishes.
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            if index >= indices.len() || abandoned.load(Ordering::Relaxed) {
-                return;
-            }
-            let case = &cases[indices[index]];
-            // The timeout counts from when the case gets through the gate
-            // (which bounds its own waits).
-            let pass = gate.enter(case.runs_alone());
-            let started = Instant::now();
-            *busy.lock().unwrap() = Some((index, started));
-            let mut result = run_case(&backend, case, &plans);
-            // When the case's --timeout started counting (again, per retry).
-            let clock = std::cell::Cell::new(started);
-            // Retries are not the case's duration (the report says so).
-            let mut retrying = Duration::ZERO;
-            if retries > 0 && result.verdict == Verdict::Fail && failure_unexpected(case) {
-                // Each retry gets the whole --timeout, as the first run did.
-                let restart_clock = || {
-                    let now = Instant::now();
-                    clock.set(now);
-                    *busy.lock().unwrap() = Some((index, now));
-                };
-                let retries_started = Instant::now();
-                result.retried = Some(retry(&backend, case, &plans, retries, restart_clock));
-                retrying = retries_started.elapsed();
-            }
-            let flaky = result.passed_on_retry();
-            if let (Some(options), false) = (&minimize, flaky) {
-                let time_left = case_timeout.saturating_sub(clock.get().elapsed());
-                super::minimize::minimize_first_failure(
-                    &backend,
-                    case,
-                    &mut result,
-                    options,
-                    time_left,
-                );
-            }
-            *busy.lock().unwrap() = None;
-            drop(pass);
-            if abandoned.load(Ordering::Relaxed)
-                || tx
-                    .send((index, result, started.elapsed().saturating_sub(retrying)))
-                    .is_err()
-            {
-                return;
-            }
+        // The worker's crew runs its cases' plans beside it (see crew.rs).
+        std::thread::spawn(move || {
+            std::thread::scope(|scope| {
+                let crew = PlanCrew::new(scope, PLANS_IN_FLIGHT);
+                loop {
+                    // Once stopped, start nothing new; what runs, finishes.
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= indices.len() || abandoned.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let case = &cases[indices[index]];
+                    // The timeout counts from when the case gets through the gate
+                    // (which bounds its own waits).
+                    let pass = gate.enter(case.runs_alone());
+                    let started = Instant::now();
+                    *busy.lock().unwrap() = Some((index, started));
+                    let mut result = run_case_with_crew(&backend, case, &plans, &crew);
+                    // When the case's --timeout started counting (again, per retry).
+                    let clock = std::cell::Cell::new(started);
+                    // Retries are not the case's duration (the report says so).
+                    let mut retrying = Duration::ZERO;
+                    if retries > 0 && result.verdict == Verdict::Fail && failure_unexpected(case) {
+                        // Each retry gets the whole --timeout, as the first run did.
+                        let restart_clock = || {
+                            let now = Instant::now();
+                            clock.set(now);
+                            *busy.lock().unwrap() = Some((index, now));
+                        };
+                        let retries_started = Instant::now();
+                        result.retried =
+                            Some(retry(&backend, case, &plans, retries, restart_clock));
+                        retrying = retries_started.elapsed();
+                    }
+                    let flaky = result.passed_on_retry();
+                    if let (Some(options), false) = (&minimize, flaky) {
+                        let time_left = case_timeout.saturating_sub(clock.get().elapsed());
+                        super::minimize::minimize_first_failure(
+                            &backend,
+                            case,
+                            &mut result,
+                            options,
+                            time_left,
+                        );
+                    }
+                    *busy.lock().unwrap() = None;
+                    drop(pass);
+                    if abandoned.load(Ordering::Relaxed)
+                        || tx
+                            .send((index, result, started.elapsed().saturating_sub(retrying)))
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
         });
         worker
     };
@@ -241,6 +249,8 @@ fn workers_for(jobs: usize, cases: usize) -> usize {
 mod tests {
     use super::*;
     use crate::backend::fault_injection::{self, FaultInjectingBackend};
+    use crate::backend::{Backend, BackendInfo, ReferenceBackend, StreamingBody};
+    use crate::features::Features;
     use crate::outcome::{Outcome, OutcomeClass};
     use crate::plan::PlanSet;
     use crate::runner::case::tests::{case, module_with};
@@ -253,6 +263,76 @@ mod tests {
         assert_eq!(workers_for(usize::MAX, 0), 1);
         assert_eq!(workers_for(0, 5), 1);
         assert_eq!(workers_for(3, 5), 3);
+    }
+
+    /// The reference backend asking for many jobs, as an out-of-process
+    /// engine does (so a case's plans run on its worker's crew), and
+    /// noting which threads its streaming compiles ran on.
+    #[derive(Default)]
+    struct NotesThreads {
+        threads: Mutex<std::collections::HashSet<std::thread::ThreadId>>,
+    }
+
+    impl Backend for NotesThreads {
+        fn info(&self) -> BackendInfo {
+            BackendInfo::new("notes-threads", "test double")
+        }
+        fn compile_streaming(&self, body: StreamingBody<'_>, features: &Features) -> Outcome {
+            let this = std::thread::current().id();
+            self.threads.lock().unwrap().insert(this);
+            ReferenceBackend.compile_streaming(body, features)
+        }
+        fn compile_one_shot(&self, bytes: &[u8], features: &Features) -> Outcome {
+            ReferenceBackend.compile_one_shot(bytes, features)
+        }
+        fn preferred_jobs(&self) -> Option<usize> {
+            Some(2)
+        }
+    }
+
+    /// A worker runs its cases' plans on the same few threads, case after
+    /// case: a thread started per plan cost the kernel more than the
+    /// harness's own work on a nightly.
+    #[test]
+    fn a_worker_runs_every_case_s_plans_on_the_same_crew() {
+        let cases: Vec<Case> = (0..24)
+            .map(|i| {
+                let marker = format!("case {i}");
+                case(
+                    &marker,
+                    module_with(marker.as_bytes()),
+                    OutcomeClass::Module,
+                )
+            })
+            .collect();
+        let config = RunConfig::default();
+        let engine = Arc::new(NotesThreads::default());
+        let backend = BackendUnderTest {
+            engine: engine.clone(),
+            web_api: None,
+            instantiate: None,
+        };
+        let mut results = Vec::new();
+        let indices: Vec<usize> = (0..cases.len()).collect();
+        run_all(
+            &backend,
+            &Arc::new(cases),
+            &indices,
+            &config,
+            2,
+            Arc::new(|_: &Case| true),
+            |_, result, _| results.push(result),
+        );
+        assert_eq!(results.len(), 24);
+        assert!(results.iter().all(|r| r.verdict == Verdict::Pass));
+        let plans: usize = results.iter().map(|r| r.plans_run).sum();
+        let threads = engine.threads.lock().unwrap().len();
+        // Two workers, each itself and its crew, whatever the plan count.
+        assert!(plans > 10 * 2 * (1 + PLANS_IN_FLIGHT), "{plans} plans");
+        assert!(
+            (3..=2 * (1 + PLANS_IN_FLIGHT)).contains(&threads),
+            "{plans} plans ran on {threads} threads"
+        );
     }
 
     #[test]
@@ -274,7 +354,10 @@ mod tests {
         let config = RunConfig {
             plans: PlanSelection::Set(PlanSet::Reduced),
             jobs: Some(2),
-            case_timeout: Duration::from_millis(500),
+            // Room for the panicking case: with RUST_BACKTRACE=1 each of
+            // its plans' panics prints a symbolized backtrace, which took
+            // over 500 ms on a loaded machine.
+            case_timeout: Duration::from_secs(2),
             ..RunConfig::default()
         };
         let mut results = Vec::new();
@@ -297,7 +380,7 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("timeout"));
-        assert_eq!(results[2].1.verdict, Verdict::Fail);
+        assert_eq!(results[2].1.verdict, Verdict::Fail, "{:?}", results[2].1);
         assert!(matches!(
             results[2].1.failing_plans[0].actual,
             Outcome::Crash { .. }
