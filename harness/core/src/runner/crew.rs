@@ -5,7 +5,7 @@
 //! plan instead cost the kernel more than the harness's own work: each
 //! thread maps and unmaps a stack and a signal stack, and every unmap
 //! interrupts the other core to flush its TLB. A nightly's profile put
-//! about 70% of the harness's kernel time there (docs/design/speed-and-scale.md).
+//! 62% to 75% of the harness's kernel time there (docs/design/speed-and-scale.md).
 
 use super::case::{crash, guarded, CaseCalls};
 use crate::backend::WebApiOutcome;
@@ -21,6 +21,17 @@ struct PlanJob<'env> {
     slot: usize,
     plan: ChunkPlan,
     done: Sender<(usize, ChunkPlan, WebApiOutcome)>,
+}
+
+impl PlanJob<'_> {
+    /// The plan's call, wherever it runs; a panic is a crash of the plan.
+    fn run(self) -> (usize, ChunkPlan, WebApiOutcome) {
+        let outcome = guarded(
+            || self.calls.streamed(&self.plan),
+            |m| crash(format!("plan thread panicked: {m}")).into(),
+        );
+        (self.slot, self.plan, outcome)
+    }
 }
 
 /// Up to `size` threads started in `scope` as they are first needed; they
@@ -49,12 +60,8 @@ impl<'scope, 'env> PlanCrew<'scope, 'env> {
                 .name("streamconform-plan".into())
                 .spawn_scoped(self.scope, move || {
                     for job in inbox {
-                        let outcome = guarded(
-                            || job.calls.streamed(&job.plan),
-                            |m| crash(format!("plan thread panicked: {m}")).into(),
-                        );
-                        drop(job.calls);
-                        let _ = job.done.send((job.slot, job.plan, outcome));
+                        let done = job.done.clone();
+                        let _ = done.send(job.run());
                     }
                 });
             if started.is_err() {
@@ -100,8 +107,8 @@ impl<'scope, 'env> PlanCrew<'scope, 'env> {
         let mut outcomes: Vec<Option<(ChunkPlan, WebApiOutcome)>> =
             (0..count).map(|_| None).collect();
         for job in left {
-            let outcome = guarded(|| job.calls.streamed(&job.plan), |m| crash(m).into());
-            outcomes[job.slot] = Some((job.plan, outcome));
+            let (slot, plan, outcome) = job.run();
+            outcomes[slot] = Some((plan, outcome));
         }
         for (slot, plan, outcome) in results.iter().take(sent) {
             outcomes[slot] = Some((plan, outcome));
